@@ -1,0 +1,96 @@
+import { createParser } from 'eventsource-parser';
+
+/** What a response body says, reduced to what the rules look at. */
+export interface ServerMessage {
+  /** `json`, `sse` or `text`, from the content type (and the body, when the type is missing). */
+  readonly kind: 'json' | 'sse' | 'text';
+  /** The body is (or its first SSE event carries) a JSON-RPC error object. */
+  readonly isJsonRpcError: boolean;
+  /** The body is (or its first SSE event carries) a JSON-RPC result: a success, never a loss. */
+  readonly isJsonRpcResult: boolean;
+  /** The JSON-RPC error code, when there is one. */
+  readonly code: number | undefined;
+  /** The human-readable text the server sent: error message and data, `detail`, or the raw body. */
+  readonly text: string;
+}
+
+/** Reads the content type's essence: `application/json; charset=utf-8` → `application/json`. */
+export function mediaType(contentType: string | null | undefined): string {
+  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+}
+
+/** The data of the first SSE event that carries data, or undefined when none is complete yet. */
+export function firstSseData(text: string): string | undefined {
+  let data: string | undefined;
+  const parser = createParser({
+    onEvent(event) {
+      if (data === undefined && event.data !== '') data = event.data;
+    },
+  });
+  parser.feed(text);
+  return data;
+}
+
+/** Interprets a (bounded) body so the rules can be written as data. */
+export function readServerMessage(contentType: string | null | undefined, body: string): ServerMessage {
+  const type = mediaType(contentType);
+  const trimmed = body.trimStart();
+  const kind: ServerMessage['kind'] =
+    type === 'text/event-stream'
+      ? 'sse'
+      : type === 'application/json' || type.endsWith('+json') || (type === '' && /^[[{]/.test(trimmed))
+        ? 'json'
+        : 'text';
+  const payload = kind === 'sse' ? (firstSseData(body) ?? '') : body;
+  const parsed = kind === 'text' ? undefined : parseJson(payload);
+  if (parsed === undefined) {
+    return { kind, isJsonRpcError: false, isJsonRpcResult: false, code: undefined, text: payload.slice(0, 2048) };
+  }
+  // A batch answer: the first element speaks for it.
+  const message = Array.isArray(parsed) ? parsed[0] : parsed;
+  return describeJson(kind, message, payload);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function describeJson(kind: ServerMessage['kind'], message: unknown, raw: string): ServerMessage {
+  if (typeof message !== 'object' || message === null) {
+    return { kind, isJsonRpcError: false, isJsonRpcResult: false, code: undefined, text: raw.slice(0, 2048) };
+  }
+  const record = message as Record<string, unknown>;
+  const error = record['error'];
+  const isJsonRpc = record['jsonrpc'] === '2.0';
+  const isJsonRpcResult = isJsonRpc && 'result' in record;
+  if (typeof error === 'object' && error !== null) {
+    const { code, message: errorMessage, data } = error as Record<string, unknown>;
+    return {
+      kind,
+      isJsonRpcError: isJsonRpc || typeof code === 'number',
+      isJsonRpcResult: false,
+      code: typeof code === 'number' ? code : undefined,
+      text: [errorMessage, dataText(data)].filter((part) => typeof part === 'string').join(' — '),
+    };
+  }
+  // Non-JSON-RPC shapes: {"error":"Session not found"}, FastAPI's {"detail":…}, {"message":…}.
+  const text = ['error', 'message', 'detail', 'error_description', 'description', 'reason']
+    .map((key) => record[key])
+    .map((value) => (typeof value === 'string' ? value : dataText(value)))
+    .filter((part): part is string => typeof part === 'string' && part !== '')
+    .join(' — ');
+  return { kind, isJsonRpcError: false, isJsonRpcResult, code: undefined, text };
+}
+
+function dataText(data: unknown): string | undefined {
+  if (typeof data === 'string') return data;
+  if (typeof data === 'object' && data !== null) {
+    const nested = (data as Record<string, unknown>)['message'] ?? (data as Record<string, unknown>)['detail'];
+    if (typeof nested === 'string') return nested;
+  }
+  return undefined;
+}

@@ -1,0 +1,420 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import { DIALECTS, type Dialect } from './dialects.js';
+
+/** Options of {@linkcode startDialectServer}. */
+export interface DialectServerOptions {
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /**
+   * How to answer a request for a session the server does not know.
+   * @default 'spec-404'
+   */
+  readonly dialect?: Dialect;
+  /** Issue no session ids: every request stands alone (a stateless or 2026-07-28 server). @default false */
+  readonly stateless?: boolean;
+  /** Forget a session idle for this long, in ms. @default undefined (never) */
+  readonly idleTimeoutMs?: number;
+  /** Forget every session after this many tool calls, rotating through `rotate`. @default undefined */
+  readonly dropEvery?: number;
+  /** Dialects to rotate through at each drop. @default [dialect] */
+  readonly rotate?: readonly Dialect[];
+  /** Answer JSON instead of SSE. @default false */
+  readonly jsonResponse?: boolean;
+  /** Sees every HTTP request (and its parsed body) before it is handled. @default undefined */
+  readonly onRequest?: (req: IncomingMessage, body: unknown) => void;
+}
+
+/** Faults a test or the soak can switch on while the server runs. */
+export interface DialectServerFaults {
+  /** Answer `initialize` with this HTTP status instead of opening a session. */
+  initializeStatus?: number | undefined;
+  /** Hold `initialize` this long (ms) before handling it. */
+  initializeDelayMs?: number | undefined;
+  /** Run the next tool call, then destroy the connection instead of answering. */
+  cutNextToolCall?: boolean | undefined;
+  /** Called right after a lost-session answer was sent. */
+  afterLostAnswer?: (() => void) | undefined;
+}
+
+/** What the server counted: the ground truth tests and the demo assert on. */
+export interface DialectServerCounters {
+  /** `initialize` requests that opened a session. */
+  initializations: number;
+  /** Runs of the non-idempotent `increment` tool. */
+  executions: number;
+  /** Runs per `key` argument of `increment`: a key counted twice means a call ran twice. */
+  readonly executionsByKey: Map<string, number>;
+  /** Tool calls of any tool. */
+  toolCalls: number;
+  /** Requests answered in the lost-session dialect. */
+  lostAnswers: number;
+  /** DELETE requests that terminated a live session. */
+  deletes: number;
+  /** Times every session was dropped. */
+  drops: number;
+  /** HTTP requests by method. */
+  readonly httpRequests: Record<string, number>;
+}
+
+/** Per-session state the server keeps, which a recovery must restore. */
+export interface SessionView {
+  readonly id: string;
+  readonly logLevel: string | undefined;
+  readonly subscriptions: readonly string[];
+}
+
+export interface DialectServer {
+  readonly url: string;
+  readonly port: number;
+  readonly counters: DialectServerCounters;
+  /** The dialect the next lost-session answer uses. */
+  dialect: Dialect;
+  /** Live sessions, oldest first. */
+  sessions(): SessionView[];
+  /** Forgets every session, as a restart would. */
+  dropSessions(): void;
+  /** Faults to inject; mutate freely. */
+  readonly faults: DialectServerFaults;
+  /** Sends every live session an unsolicited `notifications/resources/updated` per subscription. */
+  notifySubscribers(): Promise<number>;
+  /** Stops accepting connections and closes every session and socket. */
+  close(): Promise<void>;
+}
+
+interface LiveSession {
+  readonly transport: StreamableHTTPServerTransport;
+  readonly server: Server;
+  lastSeen: number;
+  logLevel: string | undefined;
+  readonly subscriptions: Set<string>;
+}
+
+const TOOLS = [
+  {
+    name: 'increment',
+    description: 'Adds one to a server-side counter and returns it. Not idempotent: a replay would count twice.',
+    inputSchema: { type: 'object', properties: { key: { type: 'string' } } },
+  },
+  {
+    name: 'echo',
+    description: 'Returns its text.',
+    inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+  },
+  {
+    name: 'slow',
+    description: 'Answers after ms milliseconds.',
+    inputSchema: { type: 'object', properties: { ms: { type: 'number' } }, required: ['ms'] },
+  },
+  {
+    name: 'payload',
+    description: 'Returns a text of the given size in bytes.',
+    inputSchema: { type: 'object', properties: { bytes: { type: 'number' } }, required: ['bytes'] },
+  },
+  {
+    name: 'ask_client',
+    description: 'Sends the client a sampling/createMessage request and returns its answer.',
+    inputSchema: { type: 'object', properties: { prompt: { type: 'string' } } },
+  },
+];
+
+const COUNTER_URI = 'lifeline://counter';
+
+/**
+ * Starts, on 127.0.0.1, an MCP server built on the official SDK's server transport that forgets
+ * sessions on demand and then answers in a chosen dialect. It counts what it executes, so callers
+ * can prove that nothing ran twice.
+ */
+export async function startDialectServer(options: DialectServerOptions = {}): Promise<DialectServer> {
+  const rotation = options.rotate ?? [options.dialect ?? 'spec-404'];
+  let rotationIndex = 0;
+  const live = new Map<string, LiveSession>();
+  const counters: DialectServerCounters = {
+    initializations: 0,
+    executions: 0,
+    executionsByKey: new Map(),
+    toolCalls: 0,
+    lostAnswers: 0,
+    deletes: 0,
+    drops: 0,
+    httpRequests: {},
+  };
+  const state = { dialect: options.dialect ?? rotation[0] ?? 'spec-404' };
+  const faults: DialectServerFaults = {};
+  let callsSinceDrop = 0;
+
+  const dropSessions = () => {
+    counters.drops += 1;
+    const sessions = [...live.values()];
+    live.clear();
+    for (const session of sessions) void session.transport.close().catch(() => {});
+  };
+
+  const afterToolCall = () => {
+    if (options.dropEvery === undefined) return;
+    callsSinceDrop += 1;
+    if (callsSinceDrop < options.dropEvery) return;
+    callsSinceDrop = 0;
+    // Drop once this answer is on its way, so the next call meets the lost session.
+    setImmediate(() => {
+      dropSessions();
+      rotationIndex = (rotationIndex + 1) % rotation.length;
+      state.dialect = rotation[rotationIndex] ?? state.dialect;
+    });
+  };
+
+  const createMcpServer = (session: () => LiveSession | undefined): Server => {
+    const server = new Server(
+      { name: 'mcp-lifeline-dialect-server', version: '1.0.0' },
+      { capabilities: { tools: { listChanged: true }, resources: { subscribe: true, listChanged: true }, logging: {} } },
+    );
+    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOLS }));
+    server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+      counters.toolCalls += 1;
+      try {
+        return await callTool(server, request.params.name, request.params.arguments ?? {}, extra.signal);
+      } finally {
+        afterToolCall();
+      }
+    });
+    server.setRequestHandler(ListResourcesRequestSchema, () => ({
+      resources: [{ uri: COUNTER_URI, name: 'counter', mimeType: 'text/plain' }],
+    }));
+    server.setRequestHandler(ReadResourceRequestSchema, (request) => ({
+      contents: [{ uri: request.params.uri, mimeType: 'text/plain', text: String(counters.executions) }],
+    }));
+    server.setRequestHandler(SubscribeRequestSchema, (request) => {
+      session()?.subscriptions.add(request.params.uri);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+      session()?.subscriptions.delete(request.params.uri);
+      return {};
+    });
+    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      const current = session();
+      if (current !== undefined) current.logLevel = request.params.level;
+      return {};
+    });
+    return server;
+  };
+
+  const callTool = async (server: Server, name: string, args: Record<string, unknown>, signal: AbortSignal) => {
+    const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
+    switch (name) {
+      case 'increment': {
+        counters.executions += 1;
+        const key = typeof args['key'] === 'string' ? args['key'] : undefined;
+        if (key !== undefined) counters.executionsByKey.set(key, (counters.executionsByKey.get(key) ?? 0) + 1);
+        return text(String(counters.executions));
+      }
+      case 'echo':
+        return text(String(args['text'] ?? ''));
+      case 'slow':
+        await delay(Number(args['ms'] ?? 0), signal);
+        return text('done');
+      case 'payload':
+        return text('x'.repeat(Math.max(0, Number(args['bytes'] ?? 0))));
+      case 'ask_client': {
+        const answer = await server.createMessage({
+          messages: [{ role: 'user', content: { type: 'text', text: String(args['prompt'] ?? 'hello') } }],
+          maxTokens: 10,
+        });
+        return text(answer.content.type === 'text' ? answer.content.text : answer.content.type);
+      }
+      default:
+        return { isError: true, content: [{ type: 'text' as const, text: `unknown tool ${name}` }] };
+    }
+  };
+
+  const answerLost = (res: ServerResponse, requestId: unknown) => {
+    counters.lostAnswers += 1;
+    const answer = DIALECTS[state.dialect](requestId);
+    res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body, () => faults.afterLostAnswer?.());
+  };
+
+  const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    if (faults.initializeDelayMs !== undefined) await delay(faults.initializeDelayMs, AbortSignal.timeout(60_000));
+    if (faults.initializeStatus !== undefined) {
+      res.writeHead(faults.initializeStatus, { 'content-type': 'text/plain' }).end(`initialize refused (${faults.initializeStatus})`);
+      return;
+    }
+    let current: LiveSession | undefined;
+    const server = createMcpServer(() => current);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      enableJsonResponse: options.jsonResponse ?? false,
+      onsessioninitialized: (id) => {
+        counters.initializations += 1;
+        current = { transport, server, lastSeen: Date.now(), logLevel: undefined, subscriptions: new Set() };
+        live.set(id, current);
+      },
+    });
+    transport.onclose = () => {
+      const id = transport.sessionId;
+      if (id !== undefined && live.get(id)?.transport === transport) live.delete(id);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+
+  const handleStateless = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    const server = createMcpServer(() => undefined);
+    // No sessionIdGenerator: the SDK's stateless mode.
+    const transport = new StreamableHTTPServerTransport({ enableJsonResponse: options.jsonResponse ?? false });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    if (isInitialize(body)) counters.initializations += 1;
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = req.method ?? 'GET';
+    counters.httpRequests[method] = (counters.httpRequests[method] ?? 0) + 1;
+    const body = method === 'POST' ? await readJson(req) : undefined;
+    options.onRequest?.(req, body);
+    if (body === INVALID_JSON) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }));
+      return;
+    }
+    if (options.stateless) return handleStateless(req, res, body);
+
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId === undefined && isInitialize(body)) return openSession(req, res, body);
+    const session = sessionId === undefined ? undefined : live.get(sessionId);
+    if (session !== undefined && options.idleTimeoutMs !== undefined && Date.now() - session.lastSeen > options.idleTimeoutMs) {
+      live.delete(sessionId as string);
+      void session.transport.close();
+      return answerLost(res, requestIdOf(body));
+    }
+    if (session === undefined) return answerLost(res, requestIdOf(body));
+    session.lastSeen = Date.now();
+    if (method === 'DELETE') counters.deletes += 1;
+    if (faults.cutNextToolCall && isToolCall(body)) {
+      faults.cutNextToolCall = false;
+      loseAnswer(req, res);
+    }
+    await session.transport.handleRequest(req, res, body);
+  };
+
+  const http: HttpServer = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    port,
+    counters,
+    get dialect() {
+      return state.dialect;
+    },
+    set dialect(value: Dialect) {
+      state.dialect = value;
+    },
+    sessions: () =>
+      [...live.entries()].map(([id, session]) => ({ id, logLevel: session.logLevel, subscriptions: [...session.subscriptions] })),
+    dropSessions,
+    faults,
+    async notifySubscribers() {
+      let sent = 0;
+      for (const session of live.values()) {
+        for (const uri of session.subscriptions) {
+          await session.server.sendResourceUpdated({ uri });
+          sent += 1;
+        }
+      }
+      return sent;
+    },
+    async close() {
+      dropSessions();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
+
+const INVALID_JSON = Symbol('invalid JSON');
+
+/** Lets the request run, then destroys the connection instead of sending its answer. */
+function loseAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const cut = () => {
+    req.socket.destroy();
+    return res;
+  };
+  res.writeHead = cut as typeof res.writeHead;
+  res.write = (() => true) as typeof res.write;
+  res.end = cut as typeof res.end;
+}
+
+function isToolCall(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { method?: unknown }).method === 'tools/call';
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some(
+    (message) => typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'initialize',
+  );
+}
+
+function requestIdOf(body: unknown): unknown {
+  const message = Array.isArray(body) ? body[0] : body;
+  return typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

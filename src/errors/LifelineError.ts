@@ -1,0 +1,32 @@
+/** Stable machine-readable codes carried by every {@linkcode LifelineError}. */
+export type LifelineErrorCode =
+  /** The session was lost and the middleware could not open a new one. */
+  | 'REINITIALIZE_FAILED'
+  /** A new session was opened, but the rejected message could not be sent again. */
+  | 'REPLAY_FAILED'
+  /** The message's body was a stream, which cannot be sent twice. */
+  | 'NOT_REPLAYABLE'
+  /** The server rejected the replayed message for its session too. */
+  | 'SESSION_LOST_AGAIN';
+
+// A registry-wide symbol, so the guard works when two copies of the package are loaded (as undici does).
+const brand = Symbol.for('mcp-lifeline.error');
+
+/** Base class of every error mcp-lifeline throws. */
+export class LifelineError extends Error {
+  override name = 'LifelineError';
+  readonly code: LifelineErrorCode;
+  readonly [brand] = true;
+
+  constructor(code: LifelineErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True for any error thrown by mcp-lifeline, even from another copy of the package. */
+export function isLifelineError(value: unknown): value is LifelineError {
+  return (
+    value instanceof LifelineError || (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true)
+  );
+}

@@ -1,0 +1,174 @@
+/** What `fetch` accepts as its first argument. */
+export type FetchInput = string | URL | Request;
+
+/** The shape of `fetch` the MCP SDKs take (v1 and v2 `FetchLike`). `typeof fetch` fits it too. */
+export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A fetch middleware. Generic, so it returns the type it is given: `typeof fetch` for `fetch`, the
+ * SDK's `FetchLike` inside the SDKs' `applyMiddlewares` (where the last middleware is outermost).
+ */
+export type Middleware = <F extends FetchLike>(next: F) => F;
+
+/** Any fetch, as the middleware calls it: a `Request` input is passed on when the caller gave one. */
+export type AnyFetch = (input: FetchInput, init?: RequestInit) => Promise<Response>;
+
+/** A fetch body, as `RequestInit` types it (the DOM's `BodyInit`). */
+export type RequestBody = RequestInit['body'];
+type HeadersLike = NonNullable<RequestInit['headers']>;
+
+/** Reads one header from what a fetch caller passed, without copying the headers. */
+export function headerOf(input: FetchInput, init: RequestInit | undefined, name: string): string | null {
+  // As in fetch itself, headers given in init replace the Request's headers entirely.
+  const headers = init?.headers;
+  if (headers !== undefined && headers !== null) return readHeader(headers, name);
+  if (typeof input === 'object' && 'headers' in input) return input.headers.get(name);
+  return null;
+}
+
+function readHeader(headers: HeadersLike, name: string): string | null {
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name);
+  if (Array.isArray(headers)) {
+    for (const [key, value] of headers) if (key?.toLowerCase() === name) return value ?? null;
+    return null;
+  }
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() === name) return (headers as Record<string, string>)[key] ?? null;
+  }
+  return null;
+}
+
+/** A request on its way to an MCP endpoint, with everything needed to send it again. */
+export interface OutgoingRequest {
+  readonly url: string;
+  readonly method: string;
+  /** The caller's init, with a `Request` input's fields folded in. */
+  readonly init: RequestInit;
+  /** What to pass to `next` as the first argument when the request goes out untouched. */
+  readonly input: FetchInput;
+  /** The body, if it can be sent twice (strings, bytes, blobs, forms); undefined otherwise. */
+  readonly body: RequestBody;
+  /** False for stream bodies, which fetch consumes. */
+  readonly replayable: boolean;
+  readonly signal: AbortSignal | undefined;
+  /** The caller's headers, copied on first use. */
+  headers(): Headers;
+  /** The JSON-RPC message(s) in the body, parsed on first use. */
+  messages(): JsonRpcSummary;
+}
+
+/** Turns fetch's arguments into an {@linkcode OutgoingRequest}; reads a `Request`'s body into bytes. */
+export async function toOutgoingRequest(input: FetchInput, init: RequestInit | undefined): Promise<OutgoingRequest> {
+  if (typeof input === 'object' && 'headers' in input && typeof (input as Request).arrayBuffer === 'function') {
+    const request = input as Request;
+    const body = init?.body !== undefined ? init.body : request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
+    const merged: RequestInit = {
+      method: request.method,
+      headers: request.headers,
+      redirect: request.redirect,
+      signal: request.signal,
+      credentials: request.credentials,
+      ...init,
+      body: body ?? null,
+    };
+    return describe(request.url, request.url, merged);
+  }
+  const url = typeof input === 'string' ? input : (input as URL).href;
+  return describe(url, input, init ?? {});
+}
+
+function describe(url: string, input: FetchInput, init: RequestInit): OutgoingRequest {
+  let headers: Headers | undefined;
+  let summary: JsonRpcSummary | undefined;
+  const body = init.body;
+  return {
+    url,
+    input,
+    init,
+    method: (init.method ?? 'GET').toUpperCase(),
+    body,
+    replayable: isReplayable(body),
+    signal: init.signal ?? undefined,
+    headers() {
+      headers ??= new Headers(init.headers ?? undefined);
+      return headers;
+    },
+    messages() {
+      summary ??= summarizeJsonRpc(bodyText(body));
+      return summary;
+    },
+  };
+}
+
+function isReplayable(body: RequestBody): boolean {
+  if (body === undefined || body === null || typeof body === 'string') return true;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
+  if (body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData) return true;
+  return false; // ReadableStream, async iterables: fetch consumes them
+}
+
+const decoder = new TextDecoder();
+
+/** The body as text when it is a string or bytes (what MCP clients send); undefined otherwise. */
+export function bodyText(body: RequestBody): string | undefined {
+  if (typeof body === 'string') return body;
+  if (body instanceof ArrayBuffer) return decoder.decode(body);
+  if (ArrayBuffer.isView(body)) return decoder.decode(body as Uint8Array);
+  return undefined;
+}
+
+/** Byte-ish length of a body, for cheap size checks; Infinity when unknown. */
+export function bodyLength(body: RequestBody): number {
+  if (body === undefined || body === null) return 0;
+  if (typeof body === 'string') return body.length;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
+  return Number.POSITIVE_INFINITY;
+}
+
+type JsonRpcId = string | number;
+
+/** The JSON-RPC content of a POST body. */
+export interface JsonRpcSummary {
+  /** Parsed messages; empty when the body is not JSON-RPC. */
+  readonly messages: readonly Record<string, unknown>[];
+  /** Whether the body was a JSON array (a 2025-03-26 batch). */
+  readonly batch: boolean;
+  /** Method of the first request or notification. */
+  readonly rpcMethod: string | undefined;
+  /** Ids of the requests (messages that expect an answer). */
+  readonly requestIds: readonly JsonRpcId[];
+}
+
+const EMPTY_SUMMARY: JsonRpcSummary = { messages: [], batch: false, rpcMethod: undefined, requestIds: [] };
+
+/** Parses a body as JSON-RPC; never throws. */
+export function summarizeJsonRpc(text: string | undefined): JsonRpcSummary {
+  if (text === undefined || text === '') return EMPTY_SUMMARY;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return EMPTY_SUMMARY;
+  }
+  const batch = Array.isArray(parsed);
+  const messages = (batch ? (parsed as unknown[]) : [parsed]).filter(
+    (message): message is Record<string, unknown> => typeof message === 'object' && message !== null,
+  );
+  const withMethod = messages.find((message) => typeof message['method'] === 'string');
+  return {
+    messages,
+    batch,
+    rpcMethod: withMethod?.['method'] as string | undefined,
+    requestIds: messages.filter(isRequest).map((message) => message['id'] as JsonRpcId),
+  };
+}
+
+/** A message that expects an answer: it has a method and an id. */
+export function isRequest(message: Record<string, unknown>): boolean {
+  return typeof message['method'] === 'string' && (typeof message['id'] === 'string' || typeof message['id'] === 'number');
+}
+
+/** A client's answer to a server request: an id and a result or error, no method. */
+export function isResponse(message: Record<string, unknown>): boolean {
+  return message['method'] === undefined && ('result' in message || 'error' in message);
+}

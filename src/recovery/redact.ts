@@ -1,0 +1,18 @@
+/**
+ * Shortens a session id for events and logs: a session id is a bearer credential on many servers,
+ * so only its first four characters are ever reported.
+ */
+export function redactSessionId(sessionId: string | null | undefined): string {
+  if (!sessionId) return '(none)';
+  return sessionId.length <= 8 ? '…' : `${sessionId.slice(0, 4)}…`;
+}
+
+/** The URL without query, fragment or credentials, which may carry tokens (`?api_key=…`). */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,110 @@
+import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
+
+/**
+ * One MCP session as the client knows it. The client keeps the id it got at `initialize` (the
+ * alias) for the life of the connection; the middleware maps it to the server's current id.
+ */
+export interface SessionRecord {
+  /** The id the client library holds and sends: stable across recoveries. */
+  readonly alias: string;
+  /** The MCP endpoint (URL without fragment) the session lives on. */
+  readonly endpoint: string;
+  /** The client's own `initialize` params, replayed to open a new session. */
+  readonly initializeParams: unknown;
+  /** The server's current id for this session; undefined once the server stopped issuing ids. */
+  serverId: string | undefined;
+  /** Re-initializations started so far. A request compares it with its value when sent. */
+  attempts: number;
+  /** The last attempt failed: the next request re-initializes before it is sent. */
+  dead: boolean;
+  /** Why the last attempt failed, shared with every request that met the same lost session. */
+  lastFailure: unknown;
+  /** The re-initialization in flight, shared by every request that waits for it. */
+  recovering: Promise<void> | undefined;
+  /** What the server answered when it lost the session, for errors raised later. */
+  lastLoss: SessionLossReport | undefined;
+  /** Protocol version negotiated by the latest re-initialization, if it differs from the client's. */
+  protocolVersion: string | undefined;
+  /** Last `logging/setLevel` level the server accepted. */
+  logLevel: string | undefined;
+  /** Resource URIs subscribed and not since unsubscribed. */
+  readonly subscriptions: Set<string>;
+  /** After a recovery, the client's next `Last-Event-ID` names an event of the lost session. */
+  staleEventId: boolean;
+  /** GET answered 404 while the session was alive: the server has no SSE stream (a 405 in disguise). */
+  getUnsupported: boolean;
+}
+
+export function createSessionRecord(alias: string, endpoint: string, initializeParams: unknown): SessionRecord {
+  return {
+    alias,
+    endpoint,
+    initializeParams,
+    serverId: alias,
+    attempts: 0,
+    dead: false,
+    lastFailure: undefined,
+    recovering: undefined,
+    lastLoss: undefined,
+    protocolVersion: undefined,
+    logLevel: undefined,
+    subscriptions: new Set(),
+    staleEventId: false,
+    getUnsupported: false,
+  };
+}
+
+/** Remembers up to `limit` sessions by alias; the oldest is forgotten first. */
+export function createSessionTable(limit: number) {
+  const records = new Map<string, SessionRecord>();
+  return {
+    get: (alias: string) => records.get(alias),
+    add(record: SessionRecord) {
+      records.delete(record.alias);
+      records.set(record.alias, record);
+      if (records.size > limit) records.delete(records.keys().next().value as string);
+    },
+    delete: (alias: string) => records.delete(alias),
+    get size() {
+      return records.size;
+    },
+  };
+}
+
+/** The endpoint a URL names: the URL without its fragment. */
+export function endpointOf(url: string): string {
+  const hash = url.indexOf('#');
+  return hash === -1 ? url : url.slice(0, hash);
+}
+
+// Small bodies only: state-changing messages are tiny, and this keeps big tool calls free of scans.
+const STATE_SCAN_LIMIT = 64 * 1024;
+const STATE_METHOD = /"(?:logging\/setLevel|resources\/(?:un)?subscribe)"/;
+const INITIALIZE_METHOD = /"initialize"/;
+
+/** The params of the `initialize` request in a POST body, or undefined when it has none. */
+export function initializeParamsOf(body: RequestBody): { params: unknown } | undefined {
+  if (bodyLength(body) > STATE_SCAN_LIMIT) return undefined;
+  const text = bodyText(body);
+  if (text === undefined || !INITIALIZE_METHOD.test(text)) return undefined;
+  const initialize = summarizeJsonRpc(text).messages.find((message) => message['method'] === 'initialize');
+  return initialize === undefined ? undefined : { params: initialize['params'] ?? {} };
+}
+
+/** Records the session state a message changed once the server accepted it. */
+export function trackSessionState(record: SessionRecord, request: OutgoingRequest): void {
+  if (request.method !== 'POST' || bodyLength(request.body) > STATE_SCAN_LIMIT) return;
+  const text = bodyText(request.body);
+  if (text === undefined || !STATE_METHOD.test(text)) return;
+  for (const message of request.messages().messages) {
+    const params = message['params'] as Record<string, unknown> | undefined;
+    if (message['method'] === 'logging/setLevel' && typeof params?.['level'] === 'string') {
+      record.logLevel = params['level'];
+    } else if (message['method'] === 'resources/subscribe' && typeof params?.['uri'] === 'string') {
+      record.subscriptions.add(params['uri']);
+    } else if (message['method'] === 'resources/unsubscribe' && typeof params?.['uri'] === 'string') {
+      record.subscriptions.delete(params['uri']);
+    }
+  }
+}

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifySessionLoss, hasSessionLossWording, SESSION_LOSS_RULES, type SessionLossEvidence } from '../src/index.js';
+
+const JSON_TYPE = 'application/json';
+const rpc = (code: number, message: string, id: unknown = null) => JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
+const sse = (data: string) => `event: message\ndata: ${data}\n\n`;
+
+function verdict(evidence: Partial<SessionLossEvidence>) {
+  return classifySessionLoss({ method: 'POST', hadSessionId: true, status: 200, ...evidence });
+}
+
+function assertRule(evidence: Partial<SessionLossEvidence>, rule: string) {
+  const result = verdict(evidence);
+  assert.equal(result.lost, true, `expected loss by ${rule}, got ${JSON.stringify(result)}`);
+  assert.equal(result.lost && result.rule, rule);
+}
+
+function assertNotLost(evidence: Partial<SessionLossEvidence>, rule?: string) {
+  const result = verdict(evidence);
+  assert.equal(result.lost, false, `expected no loss, got ${JSON.stringify(result)}`);
+  if (rule !== undefined) assert.equal(!result.lost && result.rule, rule);
+}
+
+describe('classifySessionLoss: each dialect', () => {
+  for (const method of ['POST', 'GET', 'DELETE']) {
+    it(`spec-404 for ${method}, whatever the body`, () => {
+      assertRule({ method, status: 404, contentType: JSON_TYPE, body: rpc(-32001, 'Session not found') }, 'spec-404');
+      assertRule({ method, status: 404, contentType: JSON_TYPE, body: '{"error":"Session not found"}' }, 'spec-404');
+      assertRule({ method, status: 404, contentType: 'text/html', body: '<h1>Not Found</h1>' }, 'spec-404');
+      assertRule({ method, status: 404 }, 'spec-404');
+    });
+
+    it(`text-400 (Python SDK under uvicorn) for ${method}`, () => {
+      assertRule(
+        { method, status: 400, contentType: 'text/plain; charset=utf-8', body: 'Bad Request: No valid session ID provided' },
+        'text-400',
+      );
+    });
+
+    it(`jsonrpc-400 (server-everything) for ${method}`, () => {
+      assertRule(
+        {
+          method,
+          status: 400,
+          contentType: 'application/json; charset=utf-8',
+          body: rpc(-32000, 'Bad Request: No valid session ID provided'),
+        },
+        'jsonrpc-400',
+      );
+    });
+  }
+
+  it('missing-session-id-400 (Python SDK handshake), with or without a session id', () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 'server-error',
+      error: { code: -32600, message: 'Bad Request: Missing session ID' },
+    });
+    assertRule({ status: 400, contentType: JSON_TYPE, body }, 'missing-session-id-400');
+    assertRule({ status: 400, hadSessionId: false, contentType: JSON_TYPE, body }, 'missing-session-id-400');
+  });
+
+  it('server-not-initialized-400 (SDK single-transport server after a restart)', () => {
+    assertRule(
+      { status: 400, contentType: JSON_TYPE, body: rpc(-32000, 'Bad Request: Server not initialized') },
+      'server-not-initialized-400',
+    );
+  });
+
+  it('jsonrpc-400 for other wordings of the same loss', () => {
+    for (const message of [
+      'Invalid or missing session ID',
+      'Session terminated',
+      'Session expired',
+      'Unknown Mcp-Session-Id',
+      'Bad Request: Mcp-Session-Id header is required',
+      'Session abc123 not found',
+      "Session 'f3e1' does not exist",
+      'session has expired, please re-initialize',
+      'No such session',
+      'sessionId is no longer valid',
+    ]) {
+      const result = verdict({ status: 400, contentType: JSON_TYPE, body: rpc(-32000, message) });
+      assert.equal(result.lost && result.rule, 'jsonrpc-400', `wording: ${message}`);
+    }
+  });
+
+  it('json-400 for plain JSON shapes ({"error":…}, FastAPI {"detail":…})', () => {
+    assertRule({ status: 400, contentType: JSON_TYPE, body: '{"error":"Session not found"}' }, 'json-400');
+    assertRule({ status: 400, contentType: JSON_TYPE, body: '{"detail":"Invalid session ID"}' }, 'json-400');
+  });
+
+  it('gone-410 and worded 409/422', () => {
+    assertRule({ status: 410, contentType: 'text/plain', body: 'Gone' }, 'gone-410');
+    assertRule({ status: 409, contentType: JSON_TYPE, body: rpc(-32000, 'Session terminated') }, 'worded-4xx');
+    assertRule({ status: 422, contentType: 'text/plain', body: 'session expired' }, 'worded-4xx');
+  });
+
+  it('jsonrpc-200: a 200 JSON body that is a session error', () => {
+    assertRule({ status: 200, contentType: JSON_TYPE, body: rpc(-32001, 'Session not found', 7) }, 'jsonrpc-200');
+  });
+
+  it('sse-200: a 200 event stream whose first data event is a session error', () => {
+    assertRule({ status: 200, contentType: 'text/event-stream', body: sse(rpc(-32001, 'Session not found', 7)) }, 'sse-200');
+    // A priming event (id, empty data) before it does not hide it.
+    assertRule(
+      { status: 200, contentType: 'text/event-stream', body: `id: 1\ndata: \n\n${sse(rpc(-32000, 'Session expired', 7))}` },
+      'sse-200',
+    );
+  });
+
+  it('every rule in the table is exercised above', () => {
+    const exercised = new Set([
+      'spec-404',
+      'gone-410',
+      'missing-session-id-400',
+      'server-not-initialized-400',
+      'jsonrpc-400',
+      'text-400',
+      'json-400',
+      'worded-4xx',
+      'jsonrpc-200',
+      'sse-200',
+    ]);
+    assert.deepEqual(
+      SESSION_LOSS_RULES.map((rule) => rule.name).filter((name) => !exercised.has(name)),
+      [],
+    );
+  });
+});
+
+describe('classifySessionLoss: never session loss', () => {
+  it('400 -32602 (invalid params) or -32601, even when the message says "session"', () => {
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32602, 'Invalid params: session not found') }, 'rejected-message');
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32601, 'Method not found: session/expired') }, 'rejected-message');
+    assertNotLost({ status: 200, contentType: JSON_TYPE, body: rpc(-32602, 'unknown session id argument') }, 'rejected-message');
+  });
+
+  it('401 and 403, whatever they say', () => {
+    assertNotLost({ status: 401, contentType: 'text/plain', body: 'Session expired, please log in' }, 'auth');
+    assertNotLost({ status: 403, contentType: JSON_TYPE, body: rpc(-32000, 'Session not found') }, 'auth');
+  });
+
+  it('404 to a request that carried no session id', () => {
+    assertNotLost({ status: 404, hadSessionId: false, contentType: 'text/html', body: 'Cannot POST /mcp' }, 'not-found-without-session');
+  });
+
+  it('5xx, even with session wording', () => {
+    for (const status of [500, 502, 503, 504]) {
+      assertNotLost({ status, contentType: JSON_TYPE, body: rpc(-32603, 'Session store unavailable: session not found') }, 'server-error');
+    }
+  });
+
+  it('unrelated 400s', () => {
+    assertNotLost({ status: 400, contentType: 'text/plain', body: 'Bad Request' });
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32600, 'Invalid Request: Server already initialized') });
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32000, 'Bad Request: Unsupported protocol version: 2099-01-01') });
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32000, 'Invalid session name "my chat"') });
+    assertNotLost({ status: 400, contentType: 'text/plain', body: 'Bad Request: the session field is missing from the payload' });
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: '{"error":"invalid_request","error_description":"session token expired"}' });
+    assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32700, 'Parse error') });
+  });
+
+  it('successful answers, including tool results that mention sessions', () => {
+    const result = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'Session not found' }] } });
+    assertNotLost({ status: 200, contentType: JSON_TYPE, body: result });
+    assertNotLost({ status: 200, contentType: 'text/event-stream', body: sse(result) });
+    assertNotLost({ status: 202 });
+  });
+
+  it('a 200 session error on a request that carried no session id (a stateless server cannot lose one)', () => {
+    assertNotLost({ status: 200, hadSessionId: false, contentType: JSON_TYPE, body: rpc(-32001, 'Session not found') });
+  });
+
+  it('an SSE stream whose first event is not complete yet', () => {
+    assertNotLost({ status: 200, contentType: 'text/event-stream', body: 'event: message\ndata: {"jsonrpc":"2.0","id":1,"err' });
+  });
+});
+
+describe('hasSessionLossWording', () => {
+  it('needs both a session subject and a loss predicate', () => {
+    assert.equal(hasSessionLossWording('Session not found'), true);
+    assert.equal(hasSessionLossWording('No valid session ID provided'), true);
+    assert.equal(hasSessionLossWording('not found'), false);
+    assert.equal(hasSessionLossWording('session created'), false);
+    assert.equal(hasSessionLossWording('the chat session name is invalid'), false);
+  });
+});

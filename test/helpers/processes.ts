@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+/** A child process the test started; `stop()` is idempotent and bounded. */
+export interface Child {
+  readonly process: ChildProcess;
+  /** Everything the child wrote to stderr so far. */
+  stderr(): string;
+  /** Everything the child wrote to stdout so far. */
+  stdout(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node args…` and resolves once a line matches `ready` (on stdout or stderr). */
+export async function startNode(
+  args: readonly string[],
+  options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number },
+): Promise<Child & { match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const match = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`child did not print ${options.ready} within ${options.timeoutMs ?? 15_000} ms; stderr: ${err.slice(-2000)}`));
+      child.kill('SIGKILL');
+    }, options.timeoutMs ?? 15_000);
+    const check = () => {
+      const found = (err.match(options.ready) ?? out.match(options.ready)) as RegExpMatchArray | null;
+      if (found) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    };
+    child.stdout.on('data', (data: Buffer) => {
+      out += data.toString();
+      check();
+    });
+    child.stderr.on('data', (data: Buffer) => {
+      err += data.toString();
+      check();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited with ${code} before it was ready; stderr: ${err.slice(-2000)}`));
+    });
+  });
+  return { process: child, match, stderr: () => err, stdout: () => out, stop: () => stopChild(child) };
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves when the process is gone. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Absolute path of a file next to the compiled test code. */
+export function builtPath(relative: string, from: string): string {
+  return fileURLToPath(new URL(relative, from));
+}
