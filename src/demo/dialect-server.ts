@@ -139,7 +139,6 @@ const COUNTER_URI = 'lifeline://counter';
  */
 export async function startDialectServer(options: DialectServerOptions = {}): Promise<DialectServer> {
   const rotation = options.rotate ?? [options.dialect ?? 'spec-404'];
-  let rotationIndex = 0;
   const live = new Map<string, LiveSession>();
   const counters: DialectServerCounters = {
     initializations: 0,
@@ -155,11 +154,14 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
   const faults: DialectServerFaults = {};
   let callsSinceDrop = 0;
 
-  const dropSessions = () => {
-    counters.drops += 1;
+  const forgetSessions = () => {
     const sessions = [...live.values()];
     live.clear();
     for (const session of sessions) void session.transport.close().catch(() => {});
+  };
+  const dropSessions = () => {
+    counters.drops += 1;
+    forgetSessions();
   };
 
   const afterToolCall = () => {
@@ -167,11 +169,11 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     callsSinceDrop += 1;
     if (callsSinceDrop < options.dropEvery) return;
     callsSinceDrop = 0;
-    // Drop once this answer is on its way, so the next call meets the lost session.
+    // Drop once this answer is on its way, so the next call meets the lost session, answered in
+    // the next dialect of the rotation.
     setImmediate(() => {
+      state.dialect = rotation[counters.drops % rotation.length] ?? state.dialect;
       dropSessions();
-      rotationIndex = (rotationIndex + 1) % rotation.length;
-      state.dialect = rotation[rotationIndex] ?? state.dialect;
     });
   };
 
@@ -350,7 +352,7 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       return sent;
     },
     async close() {
-      dropSessions();
+      forgetSessions();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

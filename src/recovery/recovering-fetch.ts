@@ -2,6 +2,7 @@ import { classifySessionLoss, type SessionLossVerdict } from '../classifier/clas
 import { mediaType } from '../classifier/server-message.js';
 import { hasSessionLossWording } from '../classifier/wording.js';
 import type { LifelineErrorCode } from '../errors/LifelineError.js';
+import { networkErrorText } from '../errors/network-error-text.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import type { LifelineEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
@@ -17,7 +18,7 @@ import {
 import { readJsonRpcAnswer } from './read-answer.js';
 import { readPrefix } from './read-prefix.js';
 import { describeUrl, redactSessionId } from './redact.js';
-import { errorText, type HandshakeFailure, reinitialize } from './reinitialize.js';
+import { type HandshakeFailure, reinitialize } from './reinitialize.js';
 import {
   createSessionRecord,
   createSessionTable,
@@ -211,7 +212,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   async function recover(record: SessionRecord, sentAt: number, request: OutgoingRequest, loss: SessionLossReport): Promise<void> {
     if (record.recovering === undefined && record.attempts > sentAt) {
       if (!record.dead) return;
-      throw fail('REINITIALIZE_FAILED', request, loss, errorText(record.lastFailure, config.timeout), record.lastFailure);
+      throw fail('REINITIALIZE_FAILED', request, loss, networkErrorText(record.lastFailure, config.timeout), record.lastFailure);
     }
     record.lastLoss = loss;
     if (record.recovering === undefined) {
@@ -268,7 +269,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       await abortable(record.recovering, request.signal);
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REINITIALIZE_FAILED', request, loss, errorText(error, config.timeout), error);
+      throw fail('REINITIALIZE_FAILED', request, loss, networkErrorText(error, config.timeout), error);
     }
   }
 
@@ -285,7 +286,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       response = await send(record, request, true, body);
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REPLAY_FAILED', request, loss, `${errorText(error)}; it may or may not have run`, error);
+      throw fail('REPLAY_FAILED', request, loss, `${networkErrorText(error)}; it may or may not have run`, error);
     }
     const classified = await classify(request, response);
     if (classified.lost) {

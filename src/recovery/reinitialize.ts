@@ -1,3 +1,4 @@
+import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from './outgoing-request.js';
 import { type JsonRpcAnswer, readJsonRpcAnswer } from './read-answer.js';
 import { readPrefix } from './read-prefix.js';
@@ -94,7 +95,7 @@ async function restore(
     }),
   );
   const failures = outcomes.flatMap((outcome, index) =>
-    outcome.status === 'rejected' ? [`${steps[index]?.label}: ${errorText(outcome.reason)}`] : [],
+    outcome.status === 'rejected' ? [`${steps[index]?.label}: ${networkErrorText(outcome.reason)}`] : [],
   );
   return { logLevel: state.logLevel, subscriptions: state.subscriptions.length, failures };
 }
@@ -111,7 +112,7 @@ async function call(
   try {
     return { answer: await readJsonRpcAnswer(response, message.id), sessionId };
   } catch (error) {
-    throw new HandshakeFailure(`${step}: ${errorText(error, plan.timeout)}`, { cause: error });
+    throw new HandshakeFailure(`${step}: ${networkErrorText(error, plan.timeout)}`, { cause: error });
   }
 }
 
@@ -131,7 +132,7 @@ async function post(
   try {
     response = await plan.next(plan.url, { method: 'POST', headers, body: JSON.stringify(message), signal });
   } catch (error) {
-    throw new HandshakeFailure(`${step}: ${errorText(error, plan.timeout)}`, { cause: error });
+    throw new HandshakeFailure(`${step}: ${networkErrorText(error, plan.timeout)}`, { cause: error });
   }
   if (!response.ok) {
     const prefix = await readPrefix(response, 512);
@@ -155,36 +156,4 @@ function hintFor(status: number): string {
   if (status === 401 || status === 403) return ' (the server refused the credentials sent with the request)';
   if (status === 404 || status === 405) return ' (the endpoint no longer accepts MCP requests at this URL)';
   return '';
-}
-
-/** A network or timeout error in words: "connection refused (ECONNREFUSED)", "no answer within 10000 ms". */
-export function errorText(error: unknown, timeout?: number): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return `no answer within ${timeout ?? '?'} ms`;
-    const cause = (error as { cause?: unknown }).cause;
-    const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-    if (typeof code === 'string') return `${describeNetworkCode(code)} (${code})`;
-    if (cause instanceof Error && error.message === 'fetch failed') return cause.message;
-    return error.message;
-  }
-  return String(error);
-}
-
-function describeNetworkCode(code: string): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused: the server is not listening';
-    case 'ECONNRESET':
-      return 'connection reset by the server';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name not found';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connection timed out';
-    case 'UND_ERR_SOCKET':
-      return 'the connection closed unexpectedly';
-    default:
-      return code.startsWith('ERR_TLS') || code.includes('CERT') ? 'TLS error' : 'network error';
-  }
 }

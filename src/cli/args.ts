@@ -1,0 +1,216 @@
+import { parseArgs } from 'node:util';
+import { collectHeaders } from './headers.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { UsageError } from './usage-error.js';
+
+export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
+
+Usage:
+  mcp-lifeline <url> [options]          stdio bridge: MCP over stdio to the host, Streamable HTTP to <url>
+  mcp-lifeline probe <url> [options]    tell how <url> signals a lost session
+  mcp-lifeline demo [options]           watch recovery live on an embedded server
+
+Connection options (bridge and probe):
+  --header "Name: value"     add a header to every request (repeatable); \${VAR} is read from the environment
+  --header-file PATH         read "Name: value" lines from PATH (# starts a comment)
+  --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
+
+Bridge options:
+  --keepalive SECONDS        send a ping after this long without traffic (default: off)
+  --log-level LEVEL          error | warn | info | debug (default info), written to stderr
+  --log-format FORMAT        text | json (default text)
+
+Probe options:
+  --json                     print the report as JSON
+  --idle[=MAX]               also measure the idle timeout, up to MAX minutes (default 60)
+  --idle-steps LIST          idle intervals to try, e.g. 1s,2s,4s (default 1m,2m,4m,8m,…)
+  --no-color                 no colour, even on a terminal
+
+Demo options:
+  --duration SECONDS         how long the client calls tools (default 15)
+  --interval MS              pause between calls (default 250)
+  --drop-every N             the server drops every session after N calls (default 3)
+  --without-lifeline         the same client without mcp-lifeline, for contrast
+
+Other:
+  -h, --help                 this text
+  -v, --version              the version
+
+Examples:
+  mcp-lifeline https://mcp.example.com/mcp --header "Authorization: Bearer \${API_TOKEN}"
+  mcp-lifeline https://mcp.atlassian.example/mcp --header-file ~/.config/atlassian.headers --keepalive 300
+  mcp-lifeline probe https://mcp.example.com/mcp --json
+  mcp-lifeline demo --without-lifeline
+
+Exit codes: 0 ok, 1 problem found (probe: not recognised; demo: a call failed or ran twice),
+2 usage or connection error, 3 internal error.`;
+
+interface Connection {
+  readonly url: URL;
+  readonly headers: Record<string, string>;
+  readonly timeoutMs: number;
+}
+
+export type Command =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' }
+  | (Connection & {
+      readonly kind: 'bridge';
+      readonly keepaliveMs: number | undefined;
+      readonly logLevel: LogLevel;
+      readonly logFormat: LogFormat;
+    })
+  | (Connection & {
+      readonly kind: 'probe';
+      readonly json: boolean;
+      readonly color: boolean | undefined;
+      readonly idle: { readonly maxMs: number; readonly stepsMs: readonly number[] } | undefined;
+    })
+  | {
+      readonly kind: 'demo';
+      readonly durationMs: number;
+      readonly intervalMs: number;
+      readonly dropEvery: number;
+      readonly withoutLifeline: boolean;
+      readonly color: boolean | undefined;
+    };
+
+const OPTIONS = {
+  header: { type: 'string', multiple: true },
+  'header-file': { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  keepalive: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  json: { type: 'boolean' },
+  idle: { type: 'string' },
+  'idle-steps': { type: 'string' },
+  color: { type: 'boolean' },
+  'no-color': { type: 'boolean' },
+  duration: { type: 'string' },
+  interval: { type: 'string' },
+  'drop-every': { type: 'string' },
+  'without-lifeline': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const;
+
+const DEFAULT_IDLE_MAX_MINUTES = 60;
+
+/** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
+  const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(args);
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const [first, ...rest] = positionals;
+  if (first === undefined) throw new UsageError('missing <url> (or a command: probe, demo). Run mcp-lifeline --help');
+  const color = values['no-color'] ? false : values.color ? true : undefined;
+
+  if (first === 'demo') {
+    expectNoMore(rest);
+    return {
+      kind: 'demo',
+      durationMs: seconds('--duration', values.duration, 15),
+      intervalMs: integer('--interval', values.interval, 250, 0),
+      dropEvery: integer('--drop-every', values['drop-every'], 3, 1),
+      withoutLifeline: values['without-lifeline'] ?? false,
+      color,
+    };
+  }
+
+  const probing = first === 'probe';
+  const [urlText, ...extra] = probing ? rest : positionals;
+  if (urlText === undefined) throw new UsageError('probe: missing <url>');
+  expectNoMore(extra);
+  const connection: Connection = {
+    url: parseUrl(urlText),
+    headers: collectHeaders(values.header ?? [], values['header-file'] ?? [], env),
+    timeoutMs: seconds('--timeout', values.timeout, 10),
+  };
+  if (probing) {
+    return {
+      kind: 'probe',
+      ...connection,
+      json: values.json ?? false,
+      color,
+      idle: values.idle === undefined ? undefined : { maxMs: duration('--idle', values.idle, 'm'), stepsMs: steps(values['idle-steps']) },
+    };
+  }
+  return {
+    kind: 'bridge',
+    ...connection,
+    keepaliveMs: values.keepalive === undefined ? undefined : seconds('--keepalive', values.keepalive, 0),
+    logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
+    logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
+  };
+}
+
+function parse(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+function expectNoMore(extra: readonly string[]): void {
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+}
+
+/** An http(s) URL, or a UsageError that says what is wrong with it. */
+export function parseUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`"${text}" is not a valid URL (expected e.g. https://mcp.example.com/mcp)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`"${text}": only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
+  }
+  return url;
+}
+
+function seconds(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback * 1000;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+  return Math.round(number * 1000);
+}
+
+function integer(flag: string, value: string | undefined, fallback: number, minimum: number): number {
+  if (value === undefined) return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < minimum)
+    throw new UsageError(`${flag} must be an integer of at least ${minimum}, got "${value}"`);
+  return number;
+}
+
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** "90s", "2m", "1.5h", or a bare number in `unit`. */
+function duration(flag: string, value: string, unit: keyof typeof UNIT_MS): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (match === null || Number(match[1]) <= 0) {
+    throw new UsageError(`${flag} must be a duration such as 30, 90s, 2m or 1h, got "${value}"`);
+  }
+  return Math.round(Number(match[1]) * UNIT_MS[(match[2] as keyof typeof UNIT_MS | undefined) ?? unit]);
+}
+
+function steps(value: string | undefined): readonly number[] {
+  if (value === undefined) return [];
+  const list = value.split(',').map((step) => duration('--idle-steps', step, 's'));
+  if (list.length === 0) throw new UsageError('--idle-steps must list at least one duration');
+  return list;
+}

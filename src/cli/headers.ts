@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { UsageError } from './usage-error.js';
+
+// RFC 9110 §5.1: a field name is a token.
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parses `Name: value` header lines from `--header` flags and `--header-file` files. `${VAR}` in a
+ * value is replaced by the environment variable VAR, so secrets stay out of argv and config files.
+ * Throws a {@linkcode UsageError} naming the flag and the problem; never echoes a value.
+ */
+export function collectHeaders(
+  flags: readonly string[],
+  files: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const add = (line: string, where: string) => {
+    const [name, value] = parseHeaderLine(line, where, env);
+    headers[name] = value;
+  };
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--header-file ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+    text.split(/\r?\n/).forEach((line, index) => {
+      const trimmed = line.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return;
+      add(trimmed, `--header-file ${file}, line ${index + 1}`);
+    });
+  }
+  for (const flag of flags) add(flag, `--header "${flag.split(':', 1)[0]}: …"`);
+  return headers;
+}
+
+function parseHeaderLine(line: string, where: string, env: NodeJS.ProcessEnv): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw new UsageError(`${where}: expected "Name: value"`);
+  const name = line.slice(0, colon).trim();
+  if (!FIELD_NAME.test(name)) throw new UsageError(`${where}: "${name}" is not a valid header name`);
+  const value = expandVariables(line.slice(colon + 1).trim(), where, env);
+  if (/[\r\n\0]/.test(value)) throw new UsageError(`${where}: the value contains a line break or NUL`);
+  return [name, value];
+}
+
+function expandVariables(value: string, where: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
+    const found = env[variable];
+    if (found === undefined || found === '') {
+      throw new UsageError(`${where}: environment variable ${variable} is not set`);
+    }
+    return found;
+  });
+}
+
+/** Header names whose values are secrets: never printed, even at debug level. */
+export function isSecretHeader(name: string): boolean {
+  return /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|key/i.test(name);
+}

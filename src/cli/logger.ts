@@ -1,0 +1,47 @@
+import type { Writable } from 'node:stream';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Structured fields of a log line; values must already be free of secrets. */
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+export interface Logger {
+  readonly level: LogLevel;
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+}
+
+/**
+ * Writes log lines to `out` (stderr: stdout belongs to JSON-RPC in the stdio bridge). Text lines
+ * are `time level message key=value…`; JSON lines are one object each.
+ */
+export function createLogger(options: { level: LogLevel; format: LogFormat; out: Writable }): Logger {
+  const threshold = LOG_LEVELS.indexOf(options.level);
+  const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
+    if (LOG_LEVELS.indexOf(level) > threshold) return;
+    const time = new Date().toISOString();
+    const defined = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const line =
+      options.format === 'json'
+        ? JSON.stringify({ time, level, msg: message, ...Object.fromEntries(defined) })
+        : `${time} ${level.padEnd(5)} ${message}${defined.map(([key, value]) => ` ${key}=${formatValue(value)}`).join('')}`;
+    options.out.write(`${line}\n`);
+  };
+  return {
+    level: options.level,
+    error: (message, fields) => write('error', message, fields),
+    warn: (message, fields) => write('warn', message, fields),
+    info: (message, fields) => write('info', message, fields),
+    debug: (message, fields) => write('debug', message, fields),
+  };
+}
+
+function formatValue(value: string | number | boolean | undefined): string {
+  const text = String(value);
+  return /[\s"=]/.test(text) ? JSON.stringify(text) : text;
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The mcp-lifeline command. The only place that touches process.exit, argv and signals.
+import { startStdioBridge } from '../bridge/stdio-bridge.js';
+import { HELP, parseCommand } from './args.js';
+import { runDemo } from './demo.js';
+import { EXIT } from './exit-codes.js';
+import { createLogger } from './logger.js';
+import { wantsColor } from './paint.js';
+import { probeCommand } from './probe/probe-command.js';
+import { UsageError } from './usage-error.js';
+import { packageVersion } from './version.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = parseCommand(argv);
+  switch (command.kind) {
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return EXIT.ok;
+    case 'demo': {
+      const summary = await runDemo({
+        ...command,
+        color: wantsColor(command.color, process.stdout.isTTY, process.env),
+        out: process.stdout,
+      });
+      return summary.passed ? EXIT.ok : EXIT.problem;
+    }
+    case 'probe': {
+      const interrupt = new AbortController();
+      process.once('SIGINT', () => interrupt.abort());
+      return probeCommand(command, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        isTTY: process.stdout.isTTY === true,
+        env: process.env,
+        signal: interrupt.signal,
+      });
+    }
+    case 'bridge': {
+      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
+      const bridge = await startStdioBridge({ ...command, log });
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
+      // The host went away: nothing left to write to.
+      process.stdout.on('error', () => void bridge.shutdown('stdout closed'));
+      await bridge.closed;
+      return EXIT.ok;
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Open handles (a half-closed socket) must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`mcp-lifeline: ${error.message}\n`);
+      process.exit(EXIT.usage);
+    }
+    process.stderr.write(`mcp-lifeline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(EXIT.internal);
+  },
+);
