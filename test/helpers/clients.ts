@@ -55,7 +55,7 @@ export async function connectClient(sdk: Sdk, url: string, fetch: FetchLike = gl
 }
 
 /** The first text content of a tool result. */
-export function textOf(result: { content?: unknown }): string {
-  const content = result.content as { type: string; text?: string }[] | undefined;
+export function textOf(result: unknown): string {
+  const content = (result as { content?: unknown }).content as { type: string; text?: string }[] | undefined;
   return content?.find((item) => item.type === 'text')?.text ?? '';
 }
