@@ -23,6 +23,7 @@ export type {
   ReplayedEvent,
   SessionLostEvent,
   StateRestoredEvent,
+  StreamBrokenEvent,
 } from './recovery/events.js';
 export {
   DEFAULT_SESSION_RECOVERY_OPTIONS,

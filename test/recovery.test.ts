@@ -61,6 +61,38 @@ describe('what is never mistaken for session loss', () => {
   });
 });
 
+describe('broken answers (not session loss) still end every call', () => {
+  for (const sdk of ['v1', 'v2'] as const) {
+    it(`${sdk}: an SSE answer cut mid-event is answered at once with a clear error, not replayed`, async (t) => {
+      const { server, recorder, fetch } = await setup(t);
+      const client = await connectClient(sdk, server.url, fetch);
+      t.after(() => client.close());
+      server.faults.sabotage = { kind: 'cut-sse', count: 1 };
+      const started = Date.now();
+      await assert.rejects(client.callTool('increment', { key: 'cut' }), /response stream for tools\/call broke before its answer arrived/);
+      assert.ok(Date.now() - started < 2_000, 'answered without waiting for a timeout');
+      assert.equal(recorder.count('stream-broken'), 1);
+      assert.equal(recorder.count('replayed'), 0);
+      assert.deepEqual(server.counters.sabotaged, ['cut']);
+      assert.equal(server.counters.executions, 0);
+      assert.equal(textOf(await client.callTool('increment', { key: 'next' })), '1');
+    });
+  }
+
+  it('malformed and truncated JSON answers reach the client as errors, not replays', async (t) => {
+    const { server, recorder, fetch } = await setup(t, { jsonResponse: true });
+    const client = await connectClient('v1', server.url, fetch);
+    t.after(() => client.close());
+    for (const kind of ['malformed-json', 'truncated-json'] as const) {
+      server.faults.sabotage = { kind, count: 1 };
+      await assert.rejects(client.callTool('increment', { key: kind }));
+    }
+    assert.equal(server.counters.executions, 0);
+    assert.equal(recorder.count('replayed'), 0);
+    assert.equal(textOf(await client.callTool('increment')), '1');
+  });
+});
+
 describe('when re-initialization fails', () => {
   it('server down during recovery: a clear error, then the next call after the server returns succeeds', async (t) => {
     const first = await setup(t);

@@ -52,6 +52,8 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
   let lastLoss: SessionLostEvent | undefined;
   let lastActivity = Date.now();
   let keepalives = 0;
+  // Host requests awaiting their one answer: a second answer for the same id is dropped.
+  const awaitingAnswer = new Set<string | number>();
 
   const host = new StdioServerTransport(options.stdin, options.stdout);
   const http = new StreamableHTTPClientTransport(url, {
@@ -116,11 +118,15 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
 
   host.onmessage = (message) => {
     lastActivity = Date.now();
-    if ('method' in message && message.method === 'initialize' && 'id' in message) hostInitializeId = message.id;
+    const isRequest = 'method' in message && 'id' in message;
+    if (isRequest) {
+      awaitingAnswer.add(message.id);
+      if (message.method === 'initialize') hostInitializeId = message.id;
+    }
     http.send(message).catch((error: unknown) => {
       const text = upstreamErrorText(error, url);
       log.error(text);
-      if ('method' in message && 'id' in message) {
+      if (isRequest && awaitingAnswer.delete(message.id)) {
         toHost({ jsonrpc: '2.0', id: message.id, error: { code: -32000, message: `mcp-lifeline: ${text}` } });
       }
     });
@@ -138,6 +144,10 @@ export async function startStdioBridge(options: StdioBridgeOptions): Promise<Std
     lastActivity = Date.now();
     if ('id' in message && typeof message.id === 'string' && message.id.startsWith(KEEPALIVE_ID) && !('method' in message)) {
       log.debug('keepalive answered', { id: message.id });
+      return;
+    }
+    if ('id' in message && message.id !== undefined && !('method' in message) && !awaitingAnswer.delete(message.id)) {
+      log.debug('dropped a second answer to the same request', { id: String(message.id) });
       return;
     }
     if (hostInitializeId !== undefined && 'id' in message && message.id === hostInitializeId && 'result' in message) {

@@ -11,7 +11,7 @@ export function upstreamErrorText(error: unknown, url: URL): string {
   if (isLifelineError(error)) return error.message;
   const status = httpStatusOf(error);
   if (status !== undefined) return httpErrorText(status, bodyOf(error), where);
-  if (error instanceof SyntaxError) return `${where} answered with invalid JSON: not an MCP endpoint?`;
+  if (error instanceof SyntaxError) return `${where} answered with invalid JSON (a malformed or cut-off answer): ${error.message}`;
   if (error instanceof Error && error.name === 'ZodError') return `${where} answered with something that is not a JSON-RPC message`;
   if (error instanceof Error && /Unexpected content type: (.*)$/.test(error.message)) {
     const type = /Unexpected content type: (.*)$/.exec(error.message)?.[1] ?? 'unknown';

@@ -35,7 +35,12 @@ export interface DialectServerOptions {
   readonly jsonResponse?: boolean;
   /** Sees every HTTP request (and its parsed body) before it is handled. @default undefined */
   readonly onRequest?: (req: IncomingMessage, body: unknown) => void;
+  /** Called when `increment` runs, before it answers, with its `key` argument. @default undefined */
+  readonly onExecuted?: (key: string | undefined) => void;
 }
+
+/** Broken answers a fault can give a tool call instead of running it. */
+export type Sabotage = 'malformed-json' | 'truncated-json' | 'cut-sse';
 
 /** Faults a test or the soak can switch on while the server runs. */
 export interface DialectServerFaults {
@@ -47,6 +52,10 @@ export interface DialectServerFaults {
   cutNextToolCall?: boolean | undefined;
   /** Called right after a lost-session answer was sent. */
   afterLostAnswer?: (() => void) | undefined;
+  /** Answer the next `count` tool calls broken, without running them. */
+  sabotage?: { kind: Sabotage; count: number } | undefined;
+  /** Hold every request this long (ms) before handling it. */
+  delayMs?: number | undefined;
 }
 
 /** What the server counted: the ground truth tests and the demo assert on. */
@@ -65,6 +74,8 @@ export interface DialectServerCounters {
   deletes: number;
   /** Times every session was dropped. */
   drops: number;
+  /** `key` arguments of the tool calls answered broken (see faults.sabotage); they never ran. */
+  readonly sabotaged: string[];
   /** HTTP requests by method. */
   readonly httpRequests: Record<string, number>;
 }
@@ -90,6 +101,13 @@ export interface DialectServer {
   readonly faults: DialectServerFaults;
   /** Sends every live session an unsolicited `notifications/resources/updated` per subscription. */
   notifySubscribers(): Promise<number>;
+  /**
+   * Refuses connections for `ms` (a network blip): stops listening, lets requests in flight
+   * finish, drops every connection, then listens again on the same port. Sessions survive.
+   */
+  suspend(ms: number): Promise<void>;
+  /** Stops accepting, lets requests in flight finish (up to `limitMs`), then closes like close(). */
+  drain(limitMs: number): Promise<void>;
   /** Stops accepting connections and closes every session and socket. */
   close(): Promise<void>;
 }
@@ -148,6 +166,7 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     lostAnswers: 0,
     deletes: 0,
     drops: 0,
+    sabotaged: [],
     httpRequests: {},
   };
   const state = { dialect: options.dialect ?? rotation[0] ?? 'spec-404' };
@@ -220,6 +239,7 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
         counters.executions += 1;
         const key = typeof args['key'] === 'string' ? args['key'] : undefined;
         if (key !== undefined) counters.executionsByKey.set(key, (counters.executionsByKey.get(key) ?? 0) + 1);
+        options.onExecuted?.(key);
         return text(String(counters.executions));
       }
       case 'echo':
@@ -290,6 +310,7 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     counters.httpRequests[method] = (counters.httpRequests[method] ?? 0) + 1;
     const body = method === 'POST' ? await readJson(req) : undefined;
     options.onRequest?.(req, body);
+    if (faults.delayMs !== undefined && faults.delayMs > 0) await delay(faults.delayMs, AbortSignal.timeout(60_000));
     if (body === INVALID_JSON) {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Parse error' } }));
@@ -312,20 +333,54 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       faults.cutNextToolCall = false;
       loseAnswer(req, res);
     }
+    if (faults.sabotage !== undefined && faults.sabotage.count > 0 && isToolCall(body)) {
+      faults.sabotage.count -= 1;
+      const key = (body as { params?: { arguments?: { key?: unknown } } }).params?.arguments?.key;
+      counters.sabotaged.push(typeof key === 'string' ? key : '');
+      return answerBroken(req, res, faults.sabotage.kind, requestIdOf(body));
+    }
     await session.transport.handleRequest(req, res, body);
   };
 
+  // Requests other than the long-lived GET stream, so a drain can wait for them to finish.
+  let accepting = true;
+  let inFlight = 0;
   const http: HttpServer = createServer((req, res) => {
+    if (!accepting) {
+      req.socket.destroy(); // never read, never run
+      return;
+    }
+    if (req.method !== 'GET') {
+      inFlight += 1;
+      res.once('close', () => {
+        inFlight -= 1;
+      });
+    }
     handle(req, res).catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`internal error: ${error instanceof Error ? error.message : String(error)}`);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+  await listen(options.port ?? 0);
   const { port } = http.address() as AddressInfo;
+
+  const quiesce = async (limitMs: number) => {
+    accepting = false;
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeIdleConnections();
+    const deadline = Date.now() + limitMs;
+    while (inFlight > 0 && Date.now() < deadline) await delay(10, AbortSignal.timeout(1000));
+    http.closeAllConnections();
+    await closed;
+  };
 
   return {
     url: `http://127.0.0.1:${port}/mcp`,
@@ -351,6 +406,16 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       }
       return sent;
     },
+    async suspend(ms) {
+      await quiesce(2000);
+      await delay(ms, AbortSignal.timeout(ms + 60_000));
+      accepting = true;
+      await listen(port);
+    },
+    async drain(limitMs) {
+      await quiesce(limitMs);
+      forgetSessions();
+    },
     async close() {
       forgetSessions();
       await new Promise<void>((resolve) => {
@@ -362,6 +427,24 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
 }
 
 const INVALID_JSON = Symbol('invalid JSON');
+
+/** A broken answer to a tool call that never ran: what a flaky proxy or a crashing server sends. */
+function answerBroken(req: IncomingMessage, res: ServerResponse, kind: Sabotage, id: unknown): void {
+  const answer = JSON.stringify({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text: 'never ran' }] } });
+  switch (kind) {
+    case 'malformed-json':
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answer.slice(0, answer.length - 7));
+      return;
+    case 'truncated-json':
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(answer.length) });
+      res.write(answer.slice(0, 20), () => req.socket.destroy());
+      return;
+    case 'cut-sse':
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\ndata: ${answer.slice(0, 25)}`, () => req.socket.destroy());
+      return;
+  }
+}
 
 /** Lets the request run, then destroys the connection instead of sending its answer. */
 function loseAnswer(req: IncomingMessage, res: ServerResponse): void {

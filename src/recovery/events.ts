@@ -5,6 +5,7 @@ export type LifelineEvent =
   | StateRestoredEvent
   | ReplayedEvent
   | MessageDroppedEvent
+  | StreamBrokenEvent
   | RecoveryFailedEvent;
 
 interface EventBase {
@@ -66,6 +67,18 @@ export interface ReplayedEvent extends EventBase {
 export interface MessageDroppedEvent extends EventBase {
   readonly type: 'message-dropped';
   readonly reason: 'response-to-lost-session' | 'initialized-notification' | 'delete-of-lost-session';
+}
+
+/**
+ * A request's SSE response broke mid-stream and could not be resumed: the client was answered
+ * with a JSON-RPC error (the request may have run, so it was not replayed).
+ */
+export interface StreamBrokenEvent extends EventBase {
+  readonly type: 'stream-broken';
+  readonly method: string;
+  readonly rpcMethod: string | undefined;
+  /** The network error, in words. */
+  readonly error: string;
 }
 
 /** Recovery did not succeed; the client got a {@linkcode SessionRecoveryError}. */

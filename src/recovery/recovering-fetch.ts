@@ -28,7 +28,7 @@ import {
   trackSessionState,
 } from './session-record.js';
 import { sseReplacement } from './sse-replacement.js';
-import { watchFirstEvent } from './watch-first-event.js';
+import { type FirstEventDecision, watchSseResponse } from './watch-sse-response.js';
 
 type Lost = SessionLossVerdict & { lost: true };
 type Classified =
@@ -86,17 +86,47 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const sentAt = record.attempts;
     const classified = await classify(request, await send(record, request, false));
     if (classified.lost) return onLoss(record, request, sentAt, classified.verdict, classified.status);
-    const { response } = classified;
-    if (response.ok && mediaType(response.headers.get('content-type')) === 'text/event-stream' && response.body !== null) {
-      // The first event may still be a session error (a 200 that carries the loss).
-      const body = watchFirstEvent(response.body, config.peekBytes, (text) => {
+    return finish(
+      record,
+      request,
+      watchStream(request, classified.response, (text) => {
+        // The first event may still be a session error (a 200 that carries the loss).
         const verdict = lossIn(request, 200, 'text/event-stream', text);
         if (verdict === undefined) return undefined;
         return sseReplacement(onLoss(record, request, sentAt, verdict, 200), request);
-      });
-      return finish(record, request, new Response(body, responseInit(response)));
+      }),
+    );
+  }
+
+  /** Wraps an SSE answer so its first event is checked and a broken stream still answers. */
+  function watchStream(request: OutgoingRequest, response: Response, decide: FirstEventDecision): Response {
+    if (!response.ok || response.body === null || mediaType(response.headers.get('content-type')) !== 'text/event-stream') {
+      return response;
     }
-    return finish(record, request, response);
+    const body = watchSseResponse(response.body, {
+      limit: config.peekBytes,
+      decide,
+      onBreak: request.method === 'POST' ? (error) => answerBrokenStream(request, error) : undefined,
+    });
+    return new Response(body, responseInit(response));
+  }
+
+  /**
+   * A request's response stream broke before it could be resumed (no event ids): the request may
+   * or may not have run, so it is not sent again, but the client gets an answer now instead of
+   * waiting for its own timeout.
+   */
+  function answerBrokenStream(request: OutgoingRequest, error: unknown): string | undefined {
+    const { requestIds, rpcMethod } = request.messages();
+    if (requestIds.length === 0) return undefined;
+    const reason = networkErrorText(error);
+    emit({ type: 'stream-broken', url: describeUrl(request.url), time: Date.now(), method: request.method, rpcMethod, error: reason });
+    const message =
+      `mcp-lifeline: the server's response stream for ${rpcMethod ?? 'the request'} broke before its answer arrived (${reason}); ` +
+      'the request may or may not have run, so it was not sent again';
+    return requestIds
+      .map((id) => `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`)
+      .join('');
   }
 
   /** Sends the request on the session's current server id (untouched when nothing needs rewriting). */
@@ -298,6 +328,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       markDead(record, sentAt, again);
       throw fail('SESSION_LOST_AGAIN', request, loss, `HTTP ${again.status} (rule ${again.rule}) "${again.serverMessage.slice(0, 120)}"`);
     }
+    const answer = watchStream(request, classified.response, () => undefined);
     emit({
       type: 'replayed',
       url: describeUrl(request.url),
@@ -305,9 +336,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       method: request.method,
       rpcMethod: request.messages().rpcMethod,
       sessionId: redactSessionId(record.serverId),
-      status: classified.response.status,
+      status: answer.status,
     });
-    return finish(record, request, classified.response);
+    return finish(record, request, answer);
   }
 
   /** DELETE: on a session the server already lost, there is nothing left to terminate. */
