@@ -77,6 +77,21 @@ describe('bridge: fixture dialects', () => {
     assert.match(host.stderr(), /shutting down: stdin closed/);
   });
 
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`${signal}: terminates the upstream session and exits 0`, async (t) => {
+      const server = await startDialectServer();
+      t.after(() => server.close());
+      const cli = spawnCli([server.url]);
+      t.after(() => cli.stop());
+      cli.send(INITIALIZE);
+      await cli.waitForMessage((message) => message['id'] === 1);
+      cli.child.kill(signal);
+      assert.equal(await cli.exited, 0);
+      assert.equal(server.counters.deletes, 1);
+      assert.match(cli.stderr(), new RegExp(`shutting down: ${signal}`));
+    });
+  }
+
   it('--keepalive pings an idle server; the host never sees the pings', async (t) => {
     const pings: string[] = [];
     const server = await startDialectServer({
