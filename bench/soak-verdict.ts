@@ -11,7 +11,7 @@ export interface SoakInput {
   readonly executions: ReadonlyMap<string, number>;
   readonly sabotaged: readonly string[];
   readonly chaos: ChaosLog;
-  /** RSS samples, in bytes, every 250 ms. */
+  /** RSS samples, in bytes, one a second. */
   readonly rss: readonly number[];
   readonly handlesAtStart: Record<string, number>;
   readonly handlesAtEnd: Record<string, number>;

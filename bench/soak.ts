@@ -34,7 +34,13 @@ if (!Number.isInteger(calls) || calls < 2 || !Number.isInteger(concurrency) || c
 const handlesAtStart = activeHandles();
 const executionLog = join(tmpdir(), `mcp-lifeline-soak-${process.pid}.log`);
 const rss: number[] = [];
-const sampler = setInterval(() => rss.push(process.memoryUsage().rss), 250);
+// With --expose-gc (as `npm run soak` runs it), sample after a full collection: RSS then tracks
+// live memory, not how lazily the collector runs.
+const collect = (globalThis as { gc?: () => void }).gc;
+const sampler = setInterval(() => {
+  collect?.();
+  rss.push(process.memoryUsage().rss);
+}, 1000);
 
 process.stdout.write(`soak: ${calls} calls, concurrency ${concurrency}, seed ${seed}\n`);
 const server = await startSoakServer(executionLog);

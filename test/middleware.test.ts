@@ -206,6 +206,23 @@ describe('recovery details', () => {
     assert.equal(server.initializes(), 3, 'the dead session was re-initialized before sending');
   });
 
+  it('a replay whose stream opens with the session error again: SESSION_LOST_AGAIN, in the stream', async () => {
+    const sseError = (id: unknown) =>
+      new Response(
+        `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32001, message: 'Session not found' } })}\n\n`,
+        {
+          headers: { 'content-type': 'text/event-stream' },
+        },
+      );
+    const server = scripted((seen) => (seen.rpc?.method === 'tools/call' ? sseError(seen.rpc.id) : undefined));
+    const fetch = withSessionRecovery()(server.next);
+    const alias = await initialize(fetch);
+    const text = await (await call(fetch, alias, 3)).text();
+    assert.match(text, /"id":3,"error":\{"code":-32000,"message":"MCP session expired: .*rejected the request on it too/);
+    assert.equal(server.initializes(), 2, 'one re-initialization, no loop');
+    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 2, 'sent, then replayed once');
+  });
+
   it('GET: re-opens the stream on the new session without the stale Last-Event-ID', async () => {
     const server = scripted(() => undefined);
     const fetch = withSessionRecovery()(server.next);

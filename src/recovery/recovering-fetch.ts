@@ -328,7 +328,15 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       markDead(record, sentAt, again);
       throw fail('SESSION_LOST_AGAIN', request, loss, `HTTP ${again.status} (rule ${again.rule}) "${again.serverMessage.slice(0, 120)}"`);
     }
-    const answer = watchStream(request, classified.response, () => undefined);
+    // A replay whose stream opens with a session error is not retried either: the client gets
+    // SESSION_LOST_AGAIN in place of the server's bare "Session not found".
+    const answer = watchStream(request, classified.response, (text) => {
+      const verdict = lossIn(request, 200, 'text/event-stream', text);
+      if (verdict === undefined) return undefined;
+      markDead(record, sentAt, { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage });
+      const again = fail('SESSION_LOST_AGAIN', request, loss, `HTTP 200 (rule ${verdict.rule}) "${verdict.serverMessage.slice(0, 120)}"`);
+      return sseReplacement(Promise.reject(again), request);
+    });
     emit({
       type: 'replayed',
       url: describeUrl(request.url),
