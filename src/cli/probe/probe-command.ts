@@ -1,6 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { Command } from '../args.js';
 import { EXIT } from '../exit-codes.js';
+import { painter, wantsColor } from '../paint.js';
+import { packageVersion } from '../version.js';
+import { ProbeConnectionError } from './probe-session.js';
+import { renderProgress, renderText } from './render-text.js';
+import type { ProbeReport } from './report.js';
+import { runProbe } from './run-probe.js';
 
 export type ProbeCommand = Extract<Command, { kind: 'probe' }>;
 
@@ -13,10 +19,41 @@ export interface ProbeIO {
   readonly env: NodeJS.ProcessEnv;
   /** Aborted on Ctrl-C: `--idle` stops waiting and still reports what it found. */
   readonly signal: AbortSignal;
+  /** The fetch to probe with. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
 }
 
-/** Runs `mcp-lifeline probe`; resolves to the exit code. (Placeholder until the probe lands.) */
-export async function probeCommand(_command: ProbeCommand, io: ProbeIO): Promise<number> {
-  io.stderr.write('probe: not implemented yet\n');
-  return EXIT.internal;
+/** Exit code of a finished probe: 0 recognised (or stateless), 1 not recognised. */
+export function probeExitCode(report: ProbeReport): number {
+  return report.verdict.kind === 'not-recognised' ? EXIT.problem : EXIT.ok;
+}
+
+/** Runs `mcp-lifeline probe`; resolves to the exit code. */
+export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<number> {
+  let report: ProbeReport;
+  try {
+    report = await runProbe({
+      url: command.url,
+      headers: command.headers,
+      timeoutMs: command.timeoutMs,
+      fetch: io.fetch ?? fetch,
+      version: packageVersion(),
+      idle: command.idle,
+      signal: io.signal,
+      onIdleProgress: io.isTTY && !command.json ? (progress) => io.stderr.write(renderProgress(progress)) : undefined,
+    });
+  } catch (error) {
+    if (!(error instanceof ProbeConnectionError)) throw error;
+    io.stderr.write(`mcp-lifeline probe: ${error.message}\n`);
+    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: command.url.origin + command.url.pathname, error: error.message }));
+    return EXIT.usage;
+  }
+  if (io.isTTY && command.idle !== undefined && !command.json) io.stderr.write('\r\u001b[2K');
+  io.stdout.write(command.json ? toJson(report) : renderText(report, painter(wantsColor(command.color, io.isTTY, io.env))));
+  return probeExitCode(report);
+}
+
+/** Every documented field is present: absent values are null, never missing. */
+function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (_key, field: unknown) => (field === undefined ? null : field), 2)}\n`;
 }

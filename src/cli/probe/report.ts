@@ -1,0 +1,86 @@
+/**
+ * What `probe` found, as data. `--json` prints this object as is; its field names are stable
+ * (documented in README) and versioned by `schemaVersion`.
+ */
+export interface ProbeReport {
+  readonly schemaVersion: 1;
+  /** The endpoint, without query string. */
+  readonly url: string;
+  readonly server: ServerFacts;
+  readonly liveCheck: Exchange;
+  /** The lost-session answers: never-issued id, no id, GET, DELETE, terminated session. */
+  readonly checks: readonly Check[];
+  readonly verdict: Verdict;
+  /** Which recovery behaviours would cope with this server. */
+  readonly coping: Coping;
+  readonly idle: IdleReport | undefined;
+}
+
+export interface ServerFacts {
+  readonly name: string | undefined;
+  readonly version: string | undefined;
+  readonly protocolVersion: string | undefined;
+  /** Whether `initialize` was answered with an `Mcp-Session-Id`. */
+  readonly sessionIssued: boolean;
+  /** The issued id, redacted to its first four characters. */
+  readonly sessionId: string | undefined;
+  /** Capability names, with their flags: `tools (listChanged)`. */
+  readonly capabilities: readonly string[];
+}
+
+/** One HTTP exchange: what was sent and what came back. */
+export interface Exchange {
+  /** What was sent, in words: "POST tools/list with a never-issued session id". */
+  readonly request: string;
+  /** HTTP status, or null when the request failed on the network. */
+  readonly status: number | null;
+  readonly contentType: string | null;
+  /** The start of the body, one line. */
+  readonly excerpt: string;
+  /** Set when the request failed on the network. */
+  readonly error: string | undefined;
+}
+
+export type CheckName = 'unknown-session' | 'no-session' | 'get-unknown-session' | 'delete-own-session' | 'terminated-session';
+
+export interface Check extends Exchange {
+  readonly name: CheckName;
+  /** The classifier's verdict on the answer. */
+  readonly lost: boolean;
+  /** The rule that matched (loss), or the negative rule that ruled it out. */
+  readonly rule: string | undefined;
+  /** Why it is not a loss, or a note on the exchange ("405: DELETE not supported"). */
+  readonly note: string | undefined;
+}
+
+export type VerdictKind = 'spec-404' | 'recognised-non-404' | 'stateless' | 'not-recognised';
+
+export interface Verdict {
+  readonly kind: VerdictKind;
+  /** The rule the verdict rests on. */
+  readonly rule: string | undefined;
+  /** The verdict in plain words. */
+  readonly summary: string;
+}
+
+export interface Coping {
+  /** Hosts that re-initialize on 404 only (opencode, mcp-remote, Codex). */
+  readonly hostsRecoveringOn404: boolean;
+  /** Hosts that never re-initialize (the official TypeScript and Python SDK clients). */
+  readonly hostsWithoutRecovery: boolean;
+  readonly mcpLifeline: boolean;
+}
+
+export interface IdleReport {
+  /** Idle intervals tried, in ms, in order. */
+  readonly stepsMs: readonly number[];
+  /** The longest idle interval the session survived, in ms (0: none). */
+  readonly survivedMs: number;
+  /** The interval after which it was gone, in ms; undefined if it survived every one. */
+  readonly diedAfterMs: number | undefined;
+  /** The classifier's rule for the answer the expired session got. */
+  readonly rule: string | undefined;
+  /** Ctrl-C stopped the measurement early. */
+  readonly interrupted: boolean;
+  readonly summary: string;
+}

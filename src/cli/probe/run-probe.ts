@@ -1,0 +1,202 @@
+import { httpErrorText } from '../../bridge/upstream-error-text.js';
+import { networkErrorText } from '../../errors/network-error-text.js';
+import { describeUrl, redactSessionId } from '../../recovery/redact.js';
+import { type IdleProgress, measureIdle } from './measure-idle.js';
+import {
+  checkAnswer,
+  neverIssuedSessionId,
+  type OpenedSession,
+  openSession,
+  ProbeConnectionError,
+  type ProbeTarget,
+  sessionAlive,
+  sessionHeaders,
+} from './probe-session.js';
+import type { Check, Coping, ProbeReport, ServerFacts, Verdict } from './report.js';
+
+export interface ProbeOptions extends ProbeTarget {
+  /** Reported to the server as the probe's clientInfo version. */
+  readonly version: string;
+  /** Measure the idle timeout too. */
+  readonly idle: { readonly maxMs: number; readonly stepsMs: readonly number[] } | undefined;
+  /** Ctrl-C: stop the idle measurement and report what was found. */
+  readonly signal: AbortSignal;
+  readonly onIdleProgress?: ((progress: IdleProgress) => void) | undefined;
+}
+
+/**
+ * Finds out how a server signals a lost session: opens a session, checks it, then sends the
+ * answers a lost session gets (never-issued id, no id, GET, DELETE, terminated session) and
+ * classifies each. Leaves no session of its own open. Throws {@linkcode ProbeConnectionError}
+ * when the server cannot be talked to at all.
+ */
+export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
+  const where = describeUrl(options.url.href);
+  let session: OpenedSession;
+  try {
+    session = await openSession(options, options.version);
+  } catch (error) {
+    throw new ProbeConnectionError(connectionErrorText(error, where), { cause: error });
+  }
+  const server = serverFacts(session);
+  const listsTools = typeof session.result['capabilities'] === 'object' && 'tools' in (session.result['capabilities'] as object);
+  const live = await sessionAlive(options, session, listsTools ? 'tools/list' : 'ping');
+  const tools = live.answer?.['tools'];
+  const liveCheck = {
+    request: live.request,
+    status: live.status,
+    contentType: live.contentType,
+    excerpt: Array.isArray(tools) ? `${tools.length} tools` : live.excerpt,
+    error: live.error,
+  };
+
+  const checks = await lostSessionAnswers(options, session);
+  const verdict = decide(server.sessionIssued, checks);
+  const idle =
+    options.idle === undefined || !server.sessionIssued
+      ? undefined
+      : await measureIdle(options, {
+          ...options.idle,
+          version: options.version,
+          signal: options.signal,
+          onProgress: options.onIdleProgress,
+        });
+  return {
+    schemaVersion: 1,
+    url: where,
+    server,
+    liveCheck,
+    checks,
+    verdict,
+    coping: coping(verdict),
+    idle,
+  };
+}
+
+async function lostSessionAnswers(target: ProbeTarget, session: OpenedSession): Promise<Check[]> {
+  const ping = (id: string) => ({ jsonrpc: '2.0', id, method: 'tools/list' });
+  const bogus = neverIssuedSessionId();
+  const checks: Check[] = [
+    await checkAnswer(target, 'unknown-session', 'POST tools/list with a never-issued session id', {
+      method: 'POST',
+      headers: sessionHeaders(bogus, session.protocolVersion),
+      body: ping('probe-unknown-session'),
+    }),
+    await checkAnswer(target, 'no-session', 'POST tools/list without a session id', {
+      method: 'POST',
+      headers: sessionHeaders(undefined, session.protocolVersion),
+      body: ping('probe-no-session'),
+    }),
+    await checkAnswer(target, 'get-unknown-session', 'GET (event stream) with a never-issued session id', {
+      method: 'GET',
+      headers: sessionHeaders(bogus, session.protocolVersion),
+    }),
+  ];
+  if (session.sessionId === undefined) return checks;
+
+  const own = sessionHeaders(session.sessionId, session.protocolVersion);
+  const deleted = await checkAnswer(target, 'delete-own-session', 'DELETE of its own session', { method: 'DELETE', headers: own });
+  const terminated = deleted.status !== null && deleted.status >= 200 && deleted.status < 300;
+  checks.push({
+    ...deleted,
+    lost: false,
+    rule: undefined,
+    note: terminated
+      ? 'session terminated'
+      : deleted.status === 405
+        ? 'HTTP 405: the server does not let clients end sessions (the spec allows this); the probe cannot close its session'
+        : `the session was not terminated (${deleted.status === null ? deleted.error : `HTTP ${deleted.status}`})`,
+  });
+  if (terminated) {
+    checks.push(
+      await checkAnswer(target, 'terminated-session', 'POST tools/list on the session it just terminated', {
+        method: 'POST',
+        headers: own,
+        body: ping('probe-terminated-session'),
+      }),
+    );
+  }
+  return checks;
+}
+
+/** The verdict rests on the answers a real client meets: its lost id, on POST, then GET. */
+function decide(sessionIssued: boolean, checks: readonly Check[]): Verdict {
+  if (!sessionIssued) {
+    return {
+      kind: 'stateless',
+      rule: undefined,
+      summary:
+        'The server issued no session id: it is stateless (or speaks the 2026-07-28 revision, which has no sessions). ' +
+        'There is no session to lose, so idle timeouts and restarts cannot break clients; mcp-lifeline passes its traffic through untouched.',
+    };
+  }
+  const deciding = ['unknown-session', 'terminated-session', 'get-unknown-session'].flatMap((name) =>
+    checks.filter((check) => check.name === name),
+  );
+  const loss = deciding.find((check) => check.lost);
+  if (loss === undefined) {
+    const evidence = deciding.map((check) => `${check.request}: ${check.status ?? check.error} ${check.excerpt}`).join('; ');
+    return {
+      kind: 'not-recognised',
+      rule: undefined,
+      summary: `Not recognised: mcp-lifeline cannot tell this server's lost-session answer from other errors. Please report it, with this evidence: ${evidence}`,
+    };
+  }
+  const all404 = deciding.filter((check) => check.status !== null).every((check) => check.status === 404);
+  if (all404) {
+    return {
+      kind: 'spec-404',
+      rule: loss.rule,
+      summary:
+        'Spec-compliant: a lost session is answered with 404, so hosts that re-initialize on 404 recover; mcp-lifeline recognises it too (rule spec-404).',
+    };
+  }
+  return {
+    kind: 'recognised-non-404',
+    rule: loss.rule,
+    summary:
+      `Answers ${loss.status} instead of 404: hosts that recover only on 404 will break after every idle timeout or restart; ` +
+      `mcp-lifeline recognises it (rule ${loss.rule}).`,
+  };
+}
+
+function coping(verdict: Verdict): Coping {
+  const stateless = verdict.kind === 'stateless';
+  return {
+    hostsRecoveringOn404: stateless || verdict.kind === 'spec-404',
+    hostsWithoutRecovery: stateless,
+    mcpLifeline: verdict.kind !== 'not-recognised',
+  };
+}
+
+function serverFacts(session: OpenedSession): ServerFacts {
+  const info = (session.result['serverInfo'] ?? {}) as { name?: unknown; version?: unknown };
+  const capabilities = (session.result['capabilities'] ?? {}) as Record<string, unknown>;
+  return {
+    name: typeof info.name === 'string' ? info.name : undefined,
+    version: typeof info.version === 'string' ? info.version : undefined,
+    protocolVersion: session.protocolVersion,
+    sessionIssued: session.sessionId !== undefined,
+    sessionId: session.sessionId === undefined ? undefined : redactSessionId(session.sessionId),
+    capabilities: Object.entries(capabilities).map(([name, value]) => {
+      const flags =
+        typeof value === 'object' && value !== null
+          ? Object.keys(value).filter((flag) => (value as Record<string, unknown>)[flag] === true)
+          : [];
+      return flags.length === 0 ? name : `${name} (${flags.join(', ')})`;
+    }),
+  };
+}
+
+/** Why the probe could not even start, in words that say what to do. */
+function connectionErrorText(error: unknown, where: string): string {
+  const { status, body } = error as { status?: unknown; body?: unknown };
+  if (typeof status === 'number') return httpErrorText(status, typeof body === 'string' ? body : '', where);
+  if (error instanceof ProbeConnectionError) {
+    const type = /content type ([^)]+)\)/.exec(error.message)?.[1];
+    return type !== undefined && type !== 'application/json' && type !== 'text/event-stream'
+      ? `${where} is not an MCP endpoint: it answered initialize with ${type}`
+      : `${where}: ${error.message}`;
+  }
+  return `cannot reach ${where}: ${networkErrorText(error)}`;
+}
