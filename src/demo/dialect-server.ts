@@ -35,6 +35,8 @@ export interface DialectServerOptions {
   readonly jsonResponse?: boolean;
   /** Sees every HTTP request (and its parsed body) before it is handled. @default undefined */
   readonly onRequest?: (req: IncomingMessage, body: unknown) => void;
+  /** Answer GET with 405: offer no server-to-client event stream. @default false */
+  readonly noEventStream?: boolean;
   /** Called when `increment` runs, before it answers, with its `key` argument. @default undefined */
   readonly onExecuted?: (key: string | undefined) => void;
 }
@@ -317,6 +319,10 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       return;
     }
     if (options.stateless) return handleStateless(req, res, body);
+    if (method === 'GET' && options.noEventStream) {
+      res.writeHead(405, { allow: 'POST, DELETE' }).end();
+      return;
+    }
 
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined && isInitialize(body)) return openSession(req, res, body);

@@ -57,10 +57,20 @@ export interface OutgoingRequest {
   messages(): JsonRpcSummary;
 }
 
-/** Turns fetch's arguments into an {@linkcode OutgoingRequest}; reads a `Request`'s body into bytes. */
-export async function toOutgoingRequest(input: FetchInput, init: RequestInit | undefined): Promise<OutgoingRequest> {
-  if (typeof input === 'object' && 'headers' in input && typeof (input as Request).arrayBuffer === 'function') {
-    const request = input as Request;
+/** Whether fetch's first argument is a `Request` (whose body must be read to be sent twice). */
+export function isRequestInput(input: FetchInput): input is Request {
+  return typeof input === 'object' && 'headers' in input && typeof (input as Request).arrayBuffer === 'function';
+}
+
+/** Turns fetch's (url, init) arguments into an {@linkcode OutgoingRequest}, without copying. */
+export function toOutgoingRequest(input: string | URL, init: RequestInit | undefined): OutgoingRequest {
+  const url = typeof input === 'string' ? input : input.href;
+  return describe(url, input, init ?? {});
+}
+
+/** The same for a `Request` input: its body is read into bytes so it can be sent twice. */
+export async function fromRequestInput(request: Request, init: RequestInit | undefined): Promise<OutgoingRequest> {
+  {
     const body = init?.body !== undefined ? init.body : request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
     const merged: RequestInit = {
       method: request.method,
@@ -73,8 +83,6 @@ export async function toOutgoingRequest(input: FetchInput, init: RequestInit | u
     };
     return describe(request.url, request.url, merged);
   }
-  const url = typeof input === 'string' ? input : (input as URL).href;
-  return describe(url, input, init ?? {});
 }
 
 function describe(url: string, input: FetchInput, init: RequestInit): OutgoingRequest {

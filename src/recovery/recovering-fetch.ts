@@ -4,12 +4,15 @@ import { hasSessionLossWording } from '../classifier/wording.js';
 import type { LifelineErrorCode } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { checkJsonOnRead } from './check-json-on-read.js';
 import type { LifelineEvent } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import {
   type AnyFetch,
   type FetchInput,
+  fromRequestInput,
   headerOf,
+  isRequestInput,
   isResponse,
   type OutgoingRequest,
   type RequestBody,
@@ -28,7 +31,7 @@ import {
   trackSessionState,
 } from './session-record.js';
 import { sseReplacement } from './sse-replacement.js';
-import { type FirstEventDecision, watchSseResponse } from './watch-sse-response.js';
+import { watchSseResponse } from './watch-sse-response.js';
 
 type Lost = SessionLossVerdict & { lost: true };
 type Classified =
@@ -65,7 +68,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     }
     const record = sessions.get(alias);
     if (record === undefined || record.endpoint !== endpointOf(urlOf(input))) return next(input, init);
-    return exchange(record, await toOutgoingRequest(input, init));
+    return exchange(record, isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init));
   };
 
   /** The client's own initialize: remember its params and the session the server issues. */
@@ -84,31 +87,44 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       await recover(record, record.attempts, request, record.lastLoss ?? unknownLoss());
     }
     const sentAt = record.attempts;
-    const classified = await classify(request, await send(record, request, false));
+    const response = await send(record, request, false);
+    // Successes skip classify (no await): they are watched as the client reads them.
+    const classified = response.ok ? { lost: false as const, response } : await classify(request, response);
     if (classified.lost) return onLoss(record, request, sentAt, classified.verdict, classified.status);
-    return finish(
-      record,
-      request,
-      watchStream(request, classified.response, (text) => {
-        // The first event may still be a session error (a 200 that carries the loss).
-        const verdict = lossIn(request, 200, 'text/event-stream', text);
-        if (verdict === undefined) return undefined;
-        return sseReplacement(onLoss(record, request, sentAt, verdict, 200), request);
-      }),
-    );
+    // A 200 may still carry the loss, in its JSON body or its first SSE event.
+    return watchSuccess(request, finish(record, request, classified.response), (verdict) => onLoss(record, request, sentAt, verdict, 200));
   }
 
-  /** Wraps an SSE answer so its first event is checked and a broken stream still answers. */
-  function watchStream(request: OutgoingRequest, response: Response, decide: FirstEventDecision): Response {
-    if (!response.ok || response.body === null || mediaType(response.headers.get('content-type')) !== 'text/event-stream') {
-      return response;
+  /**
+   * Watches a successful answer for a session error inside it, without delaying or copying it:
+   * an SSE body is checked on its first event, a small JSON body when the client reads it.
+   * `onLossInside` produces the answer to deliver instead.
+   */
+  function watchSuccess(request: OutgoingRequest, response: Response, onLossInside: (verdict: Lost) => Promise<Response>): Response {
+    if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
+    const contentType = response.headers.get('content-type');
+    const type = mediaType(contentType);
+    if (type === 'text/event-stream') {
+      const body = watchSseResponse(response.body, {
+        limit: config.peekBytes,
+        decide: (text) => {
+          // A session error is a JSON-RPC error: a first event without "error" is passed unparsed.
+          const verdict = text.includes('"error"') ? lossIn(request, 200, contentType, text) : undefined;
+          return verdict === undefined ? undefined : sseReplacement(onLossInside(verdict), request);
+        },
+        onBreak: request.method === 'POST' ? (error) => answerBrokenStream(request, error) : undefined,
+      });
+      return new Response(body, responseInit(response));
     }
-    const body = watchSseResponse(response.body, {
-      limit: config.peekBytes,
-      decide,
-      onBreak: request.method === 'POST' ? (error) => answerBrokenStream(request, error) : undefined,
-    });
-    return new Response(body, responseInit(response));
+    if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
+      return checkJsonOnRead(response, (text) => {
+        // A session error is a small JSON-RPC error object; anything else passes unparsed.
+        if (text.length > config.peekBytes || !text.includes('"error"')) return undefined;
+        const verdict = lossIn(request, 200, contentType, text);
+        return verdict === undefined ? undefined : onLossInside(verdict);
+      });
+    }
+    return response;
   }
 
   /**
@@ -131,7 +147,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** Sends the request on the session's current server id (untouched when nothing needs rewriting). */
   function send(record: SessionRecord, request: OutgoingRequest, fresh: boolean, body?: string): Promise<Response> {
-    const protocolVersion = headerOf(request.input, request.init, 'mcp-protocol-version');
+    const protocolVersion = record.protocolVersion === undefined ? null : headerOf(request.input, request.init, 'mcp-protocol-version');
     const resumes = request.method === 'GET' && headerOf(request.input, request.init, 'last-event-id') !== null;
     const dropEventId = resumes && (fresh || record.staleEventId);
     if (request.method === 'GET') record.staleEventId = false;
@@ -140,7 +156,8 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       (record.protocolVersion !== undefined && protocolVersion !== null && protocolVersion !== record.protocolVersion) ||
       dropEventId ||
       body !== undefined;
-    if (!rewrite) return next(request.input, request.init);
+    const signal = ownSignal(request.signal);
+    if (!rewrite) return next(request.input, signal === undefined ? request.init : { ...request.init, signal });
 
     const headers = new Headers(request.headers());
     if (record.serverId === undefined) headers.delete('mcp-session-id');
@@ -148,23 +165,24 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (record.protocolVersion !== undefined && protocolVersion !== null) headers.set('mcp-protocol-version', record.protocolVersion);
     // An event id of the lost session means nothing to the new one (spec: ids are per session).
     if (dropEventId) headers.delete('last-event-id');
-    return next(request.url, { ...request.init, method: request.method, headers, body: body ?? request.body ?? null });
+    return next(request.url, {
+      ...request.init,
+      method: request.method,
+      headers,
+      body: body ?? request.body ?? null,
+      signal: signal ?? null,
+    });
   }
 
   /** Reads just enough of the answer to tell whether the server lost the session. */
   async function classify(request: OutgoingRequest, response: Response): Promise<Classified> {
     const { status } = response;
     if (!candidateStatuses.has(status)) return { lost: false, response };
+    // A success is watched as the client reads it (see watchSuccess), never held here.
+    if (response.ok) return { lost: false, response };
     const contentType = response.headers.get('content-type');
-    const type = mediaType(contentType);
-    if (response.ok) {
-      // Only a small JSON body can be an error; SSE is watched as it streams (see exchange).
-      if (type !== 'application/json' || Number(response.headers.get('content-length')) > config.peekBytes) {
-        return { lost: false, response };
-      }
-    }
     const prefix = await readPrefix(response, config.peekBytes);
-    const verdict = response.ok && !prefix.text.includes('"error"') ? undefined : lossIn(request, status, contentType, prefix.text);
+    const verdict = lossIn(request, status, contentType, prefix.text);
     if (verdict === undefined) return { lost: false, response: prefix.rebuild() };
     await prefix.discard();
     return { lost: true, verdict, status };
@@ -328,14 +346,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       markDead(record, sentAt, again);
       throw fail('SESSION_LOST_AGAIN', request, loss, `HTTP ${again.status} (rule ${again.rule}) "${again.serverMessage.slice(0, 120)}"`);
     }
-    // A replay whose stream opens with a session error is not retried either: the client gets
+    // A replay whose answer carries a session error again is not retried either: the client gets
     // SESSION_LOST_AGAIN in place of the server's bare "Session not found".
-    const answer = watchStream(request, classified.response, (text) => {
-      const verdict = lossIn(request, 200, 'text/event-stream', text);
-      if (verdict === undefined) return undefined;
+    const answer = watchSuccess(request, finish(record, request, classified.response), (verdict) => {
       markDead(record, sentAt, { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage });
-      const again = fail('SESSION_LOST_AGAIN', request, loss, `HTTP 200 (rule ${verdict.rule}) "${verdict.serverMessage.slice(0, 120)}"`);
-      return sseReplacement(Promise.reject(again), request);
+      return Promise.reject(
+        fail('SESSION_LOST_AGAIN', request, loss, `HTTP 200 (rule ${verdict.rule}) "${verdict.serverMessage.slice(0, 120)}"`),
+      );
     });
     emit({
       type: 'replayed',
@@ -346,7 +363,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       sessionId: redactSessionId(record.serverId),
       status: answer.status,
     });
-    return finish(record, request, answer);
+    return answer;
   }
 
   /** DELETE: on a session the server already lost, there is nothing left to terminate. */
@@ -487,6 +504,17 @@ async function postBody(input: FetchInput, init: RequestInit | undefined): Promi
 
 function urlOf(input: FetchInput): string {
   return typeof input === 'string' ? input : 'href' in input ? input.href : input.url;
+}
+
+/**
+ * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
+ * to every request; undici adds an abort listener to it per request and drops it only when the
+ * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
+ * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback.
+ */
+function ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
+  return AbortSignal.any([signal]);
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

@@ -1,5 +1,3 @@
-import { createParser } from 'eventsource-parser';
-
 /**
  * Decides on the stream text read so far, which holds the first event that carries data. Returns
  * undefined to let the stream through, or the stream to deliver instead.
@@ -20,6 +18,9 @@ export interface SseWatch {
 
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
+// Shared and stateless: each held chunk is decoded on its own (only the opening bytes are, and
+// only to classify them), so no per-response decoder is needed.
+const decoder = new TextDecoder();
 
 /**
  * Passes an SSE response through. It holds back only the opening bytes until the first event that
@@ -30,16 +31,9 @@ const encoder = new TextEncoder();
  */
 export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWatch): ReadableStream<Uint8Array> {
   const upstream = body.getReader();
-  const decoder = new TextDecoder();
   let held: Uint8Array[] = [];
   let heldBytes = 0;
   let text = '';
-  let sawData = false;
-  const parser = createParser({
-    onEvent(event) {
-      if (event.data !== '') sawData = true;
-    },
-  });
   let source: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let ended = false;
   const ids = eventIdScanner();
@@ -88,10 +82,10 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
           continue;
         }
         held.push(value);
+        // Only the opening `limit` bytes are ever decoded: a big first event is let through.
+        if (heldBytes < watch.limit) text += decoder.decode(value.subarray(0, watch.limit - heldBytes));
         heldBytes += value.byteLength;
-        const chunk = decoder.decode(value, { stream: true });
-        text += chunk;
-        parser.feed(chunk);
+        const sawData = hasCompleteDataEvent(text);
         if (!sawData && heldBytes < watch.limit) continue;
         const replacement = sawData ? watch.decide(text) : undefined;
         if (replacement === undefined) {
@@ -107,6 +101,13 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
     },
     cancel: (reason) => (source ?? upstream).cancel(reason),
   });
+}
+
+/** Whether `text` holds a complete event (ended by a blank line) with a non-empty data field. */
+function hasCompleteDataEvent(text: string): boolean {
+  const events = text.split(/\r?\n\r?\n|\r\r/);
+  events.pop(); // the part after the last blank line is not complete yet
+  return events.some((event) => /(?:^|[\r\n])data:[ \t]?[^\r\n]*\S/.test(event));
 }
 
 /**

@@ -1,0 +1,60 @@
+// The clients the bench drives: the official v1 SDK client, over HTTP (with or without the
+// middleware) or over stdio to a bridge process.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { type LifelineEvent, withSessionRecovery } from '../src/index.js';
+
+export const LIFELINE_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const MCP_REMOTE = fileURLToPath(new URL('../../node_modules/mcp-remote/dist/proxy.js', import.meta.url));
+
+export interface BenchClient {
+  readonly client: Client;
+  /** The bridge process, for bridged clients. */
+  readonly pid: number | undefined;
+  close(): Promise<void>;
+}
+
+export async function httpClient(
+  url: string,
+  options: { lifeline: boolean; onEvent?: (event: LifelineEvent) => void; checkSuccessfulAnswers?: boolean },
+): Promise<BenchClient> {
+  const { lifeline, ...middlewareOptions } = options;
+  const fetchFn = lifeline ? withSessionRecovery(middlewareOptions)(fetch) : fetch;
+  const client = new Client({ name: 'bench', version: '1' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: fetchFn }));
+  return { client, pid: undefined, close: () => client.close() };
+}
+
+/** The SDK client as an MCP host, over stdio to `mcp-lifeline <url>` or `mcp-remote <url>`. */
+export async function bridgedClient(url: string, bridge: 'lifeline' | 'mcp-remote'): Promise<BenchClient> {
+  const configDir = mkdtempSync(join(tmpdir(), 'bench-mcp-remote-'));
+  const args =
+    bridge === 'lifeline' ? [LIFELINE_CLI, url, '--log-level', 'error'] : [MCP_REMOTE, url, '--transport', 'http-only', '--silent'];
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args,
+    env: { ...(process.env as Record<string, string>), MCP_REMOTE_CONFIG_DIR: configDir },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'bench-host', version: '1' });
+  await client.connect(transport);
+  const pid = (transport as unknown as { _process?: ChildProcess })._process?.pid;
+  return {
+    client,
+    pid,
+    async close() {
+      await client.close();
+      rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function increment(client: Client): () => Promise<unknown> {
+  return () => client.callTool({ name: 'increment', arguments: {} });
+}

@@ -1,0 +1,44 @@
+// npm run bench [-- --quick]
+//
+// Speed and memory of mcp-lifeline, each figure against a baseline measured in the same run:
+// middleware overhead, bridge overhead (vs mcp-remote and direct HTTP), recovery cost, stampede,
+// cost growth with subscriptions and response size. Servers run on 127.0.0.1 and are stopped by
+// the bench. Prints a table; writes bench/results.json.
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Figure } from './figures.js';
+import { renderTable, writeResults } from './results.js';
+import { bridgeOverhead } from './scenario-bridge.js';
+import { responseSizeGrowth, subscriptionGrowth } from './scenario-growth.js';
+import { middlewareOverhead } from './scenario-overhead.js';
+import { recoveryCost } from './scenario-recovery.js';
+import { stampede } from './scenario-stampede.js';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' } } });
+const quick = values.quick ?? false;
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  process.stderr.write('bench: run with node --expose-gc (npm run bench does) for exact allocation figures\n');
+}
+
+const started = performance.now();
+const figures: Figure[] = [];
+const scenarios: [string, () => Promise<Figure[]>][] = [
+  ['middleware overhead', () => middlewareOverhead(quick ? 500 : 3000)],
+  ['bridge overhead', () => bridgeOverhead(quick ? 300 : 2000)],
+  ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
+  ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
+  ['subscriptions', () => subscriptionGrowth(quick ? 300 : 1500)],
+  ['response sizes', () => responseSizeGrowth(quick)],
+];
+for (const [name, run] of scenarios) {
+  process.stderr.write(`bench: ${name}…\n`);
+  figures.push(...(await run()));
+}
+const seconds = Math.round((performance.now() - started) / 1000);
+process.stdout.write(renderTable(figures));
+const path = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
+writeResults(path, figures, { quick, seconds });
+const missed = figures.filter((item) => item.met === false).length;
+process.stdout.write(
+  `\n${figures.length} figures in ${seconds} s on Node ${process.version}; ${missed} goal(s) not met; written to bench/results.json\n`,
+);

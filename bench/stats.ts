@@ -1,0 +1,23 @@
+// Order statistics for latency samples.
+
+export interface Summary {
+  readonly count: number;
+  /** Milliseconds. */
+  readonly median: number;
+  readonly p99: number;
+}
+
+export function percentile(samples: readonly number[], fraction: number): number {
+  if (samples.length === 0) return Number.NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] as number;
+}
+
+export function summarize(samples: readonly number[]): Summary {
+  return { count: samples.length, median: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
+}
+
+export function round(value: number, digits = 3): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}

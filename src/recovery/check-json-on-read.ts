@@ -1,0 +1,47 @@
+import { mediaType } from '../classifier/server-message.js';
+
+/**
+ * Decides on a 200 JSON body once the client reads it. Returns undefined to let the body
+ * through, or a promise of the answer to give the client instead.
+ */
+export type JsonBodyCheck = (text: string) => Promise<Response> | undefined;
+
+const encoder = new TextEncoder();
+
+/**
+ * Lets a 200 JSON answer through as it is, and checks its body only when the client reads it with
+ * text(), json(), arrayBuffer() or blob(): a body that is not a session error is never copied,
+ * re-wrapped or delayed (the MCP SDKs read JSON answers with json()). A client that reads
+ * `response.body` directly gets the body unchecked.
+ */
+export function checkJsonOnRead(response: Response, check: JsonBodyCheck): Response {
+  const readText = response.text.bind(response);
+  let text: Promise<string> | undefined;
+  const checkedText = () => {
+    text ??= readText().then((body) => {
+      const replacement = check(body);
+      return replacement === undefined ? body : replacement.then(answerText);
+    });
+    return text;
+  };
+  Object.defineProperties(response, {
+    text: { value: checkedText, configurable: true },
+    json: { value: async () => JSON.parse(await checkedText()), configurable: true },
+    arrayBuffer: { value: async () => encoder.encode(await checkedText()).buffer, configurable: true },
+    blob: { value: async () => new Blob([await checkedText()], { type: response.headers.get('content-type') ?? '' }), configurable: true },
+  });
+  return response;
+}
+
+/** The JSON text of the answer that replaces a session error: JSON as is, SSE as its messages. */
+async function answerText(response: Response): Promise<string> {
+  const body = await response.text();
+  if (!response.ok) throw new Error(body.trim() === '' ? `HTTP ${response.status}` : body.trim());
+  if (mediaType(response.headers.get('content-type')) !== 'text/event-stream') return body;
+  const messages = body
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(5).trim())
+    .filter((data) => data !== '');
+  return messages.length === 1 ? (messages[0] as string) : `[${messages.join(',')}]`;
+}
