@@ -22,10 +22,10 @@ export interface BenchClient {
 
 export async function httpClient(
   url: string,
-  options: { lifeline: boolean; onEvent?: (event: LifelineEvent) => void; checkSuccessfulAnswers?: boolean },
+  options: { lifeline: boolean; onEvent?: (event: LifelineEvent) => void; checkSuccessfulAnswers?: boolean; fetch?: typeof fetch },
 ): Promise<BenchClient> {
-  const { lifeline, ...middlewareOptions } = options;
-  const fetchFn = lifeline ? withSessionRecovery(middlewareOptions)(fetch) : fetch;
+  const { lifeline, fetch: base = fetch, ...middlewareOptions } = options;
+  const fetchFn = lifeline ? withSessionRecovery(middlewareOptions)(base) : base;
   const client = new Client({ name: 'bench', version: '1' });
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: fetchFn }));
   return { client, pid: undefined, close: () => client.close() };

@@ -46,6 +46,18 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
     return released;
   };
 
+  /** The stream broke: end it with an answer (see SseWatch.onBreak), or pass the error on. */
+  const broke = (error: unknown, controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const ending = ids.seen || watch.onBreak === undefined ? undefined : watch.onBreak(error);
+    if (ending === undefined) throw error;
+    ended = true;
+    // Bytes still held are an incomplete event: drop them. A blank line ends any event the
+    // client already got part of, so the answer starts on a clean event boundary.
+    held = [];
+    controller.enqueue(encoder.encode(`\n\n${ending}`));
+    controller.close();
+  };
+
   const read = async (reader: ReadableStreamDefaultReader<Uint8Array>, controller: ReadableStreamDefaultController<Uint8Array>) => {
     if (ended) return { done: true as const, value: undefined };
     try {
@@ -53,14 +65,8 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
       if (!result.done) ids.scan(result.value);
       return result;
     } catch (error) {
-      const ending = ids.seen || watch.onBreak === undefined ? undefined : watch.onBreak(error);
-      if (ending === undefined) throw error;
-      ended = true;
-      // Bytes still held are an incomplete event: drop them. A blank line ends any event the
-      // client already got part of, so the answer starts on a clean event boundary.
-      held = [];
-      controller.enqueue(encoder.encode(`\n\n${ending}`));
-      return { done: true as const, value: undefined };
+      broke(error, controller);
+      return { done: true as const, value: undefined, closed: true };
     }
   };
 
@@ -70,12 +76,21 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
     async pull(controller) {
       for (;;) {
         if (source !== undefined) {
-          const { done, value } = await read(source, controller);
-          if (done) return controller.close();
-          if (value.byteLength === 0) continue;
-          return controller.enqueue(value);
+          // Decided: pass chunks straight through, one read per pull (the hot path).
+          let result: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+          try {
+            result = await source.read();
+          } catch (error) {
+            return broke(error, controller);
+          }
+          if (result.done) return controller.close();
+          if (result.value.byteLength === 0) continue;
+          ids.scan(result.value);
+          return controller.enqueue(result.value);
         }
-        const { done, value } = await read(upstream, controller);
+        const next = await read(upstream, controller);
+        if ('closed' in next) return;
+        const { done, value } = next;
         if (done) {
           source = upstream;
           if (release(controller)) return;
