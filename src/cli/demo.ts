@@ -50,7 +50,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const loss = lastLoss;
       print(
         paint.yellow(
-          `        ↻ session lost (${loss?.method ?? '?'} ${loss?.rpcMethod ?? ''} → HTTP ${loss?.status ?? '?'}, rule ${loss?.rule ?? '?'}); ` +
+          `        ↻ session lost (${loss?.method ?? '?'} ${loss?.rpcMethod ?? 'event stream'} → HTTP ${loss?.status ?? '?'}, rule ${loss?.rule ?? '?'}); ` +
             `re-initialized in ${event.durationMs} ms, replaying`,
         ),
       );
