@@ -60,7 +60,7 @@ describe('probe: real servers', () => {
     const { code, json } = await probe(server.url, ['--json']);
     assert.equal(code, 0);
     const checks = Object.fromEntries(
-      (json?.['checks'] as { name: string; status: number; rule: string }[]).map((check) => [check.name, check]),
+      ((json?.['checks'] ?? []) as { name: string; status: number; rule: string }[]).map((check) => [check.name, check]),
     );
     assert.equal(checks['unknown-session']?.rule, 'server-not-initialized-400');
     assert.equal(checks['terminated-session']?.status, 404);
@@ -137,7 +137,7 @@ describe('probe: fixture servers', () => {
     assert.deepEqual(Object.keys(json ?? {}), ['schemaVersion', 'url', 'server', 'liveCheck', 'checks', 'verdict', 'coping', 'idle']);
     assert.equal(json?.['idle'], null);
     assert.deepEqual(
-      (json?.['checks'] as { name: string }[]).map((check) => check.name),
+      ((json?.['checks'] ?? []) as { name: string }[]).map((check) => check.name),
       ['unknown-session', 'no-session', 'get-unknown-session', 'delete-own-session', 'terminated-session'],
     );
     assert.deepEqual(Object.keys(json?.['checks'][0]), [
