@@ -179,6 +179,50 @@ describe('classifySessionLoss: never session loss', () => {
 });
 
 describe('hasSessionLossWording', () => {
+  it('recognises the wordings servers use', () => {
+    for (const text of [
+      'Session ID not found',
+      'Invalid session',
+      'session_id is invalid',
+      'Mcp-Session-Id header missing',
+      'No session found for id abc-123',
+      'Session 1a2b3c has been terminated',
+      'The session has expired',
+      'session is closed',
+      'Could not find session',
+      'Unknown session: abc',
+      'session timed out',
+      'Session not found or expired. Please reinitialize.',
+      'Bad Request: Session ID required',
+      'No active session',
+      'Session 7f3e-aa is no longer valid',
+      'Invalid Mcp-Session-Id header',
+      'missing or invalid mcp-session-id header',
+      'Session lookup failed: not found',
+      'Not Found: session abc123',
+      'The requested session does not exist',
+    ]) {
+      assert.equal(hasSessionLossWording(text), true, text);
+    }
+  });
+
+  it('does not mistake other sessions or other errors for it', () => {
+    for (const text of [
+      'Invalid session name',
+      'the session field is missing',
+      'session token expired',
+      'Too many sessions',
+      'session created',
+      'Rate limit exceeded',
+      'Invalid request body: expected object',
+      'Server already initialized',
+      'chat session title too long',
+      'could not find session title',
+    ]) {
+      assert.equal(hasSessionLossWording(text), false, text);
+    }
+  });
+
   it('needs both a session subject and a loss predicate', () => {
     assert.equal(hasSessionLossWording('Session not found'), true);
     assert.equal(hasSessionLossWording('No valid session ID provided'), true);

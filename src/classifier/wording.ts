@@ -14,7 +14,7 @@ const NOT_THE_TRANSPORT_SESSION = String.raw`(?!\s*(?:names?|titles?|types?|fiel
 // Filler allowed between subject and predicate: "Session ID header is", "session 'abc' has been".
 const FILLER = String.raw`(?:\s*(?:header|value|provided|specified|given|supplied|sent|is|was|has|have|been|already|either|or|\(.{0,40}?\)|['"\`][^'"\`\n]{1,120}['"\`]|[0-9a-f][0-9a-f-]{7,}|[\w.:-]*\d[\w.:-]*|:|-|,)){0,5}\s*`;
 
-const PREDICATE = String.raw`(?:not\s+found|unknown|invalid|expired|terminated|missing|required|closed|gone|stale|deleted|evicted|revoked|mismatch(?:ed)?|unrecogni[sz]ed|not\s+recogni[sz]ed|not\s+valid|(?:does|do)\s*(?:not|n't)\s+exist|not\s+exist|no\s+longer\s+(?:valid|exists?|active|available|known)|timed\s+out|not\s+(?:yet\s+)?initiali[sz]ed|not\s+active)`;
+const PREDICATE = String.raw`(?:not\s+found|(?:lookup|resolution)\s+failed|unknown|invalid|expired|terminated|missing|required|closed|gone|stale|deleted|evicted|revoked|mismatch(?:ed)?|unrecogni[sz]ed|not\s+recogni[sz]ed|not\s+valid|(?:does|do)\s*(?:not|n't)\s+exist|not\s+exist|no\s+longer\s+(?:valid|exists?|active|available|known)|timed\s+out|not\s+(?:yet\s+)?initiali[sz]ed|not\s+active)`;
 
 const LOSS_ADJECTIVE =
   '(?:no|invalid|unknown|missing|expired|stale|bad|unrecogni[sz]ed|non-?existent|terminated|closed|dead|absent|wrong|incorrect)';
@@ -26,6 +26,11 @@ export const SESSION_LOSS_WORDING: readonly RegExp[] = [
   // "No valid session ID provided", "Invalid or missing session ID", "Unknown Mcp-Session-Id"
   new RegExp(
     String.raw`\b${LOSS_ADJECTIVE}\s+(?:(?:valid|such|active|live|or\s+\w+|and\s+\w+|or\s+\w+\s+\w+)\s+)?${SUBJECT}\b${NOT_THE_TRANSPORT_SESSION}`,
+    'i',
+  ),
+  // "Could not find session abc", "Not Found: session abc123"
+  new RegExp(
+    String.raw`\b(?:(?:could\s*not|couldn't|cannot|can't|unable\s+to|failed\s+to)\s+(?:find|locate|load|resolve)|not\s+found:?)\s+(?:the\s+|your\s+)?${SUBJECT}\b${NOT_THE_TRANSPORT_SESSION}`,
     'i',
   ),
   // A stateful server whose single transport restarted: "Bad Request: Server not initialized"
