@@ -48,7 +48,7 @@ describe('probe: real servers', () => {
     const { code, stdout } = await probe(server.url);
     assert.equal(code, 0);
     assert.match(stdout, /name \/ version\s+mcp-servers\/everything/);
-    assert.match(stdout, /POST tools\/list with a never-issued session id\n\s+HTTP 400 application\/json → lost session, rule jsonrpc-400/);
+    assert.match(stdout, /POST ping with a never-issued session id\n\s+HTTP 400 application\/json → lost session, rule jsonrpc-400/);
     assert.match(stdout, /Answers 400 instead of 404: hosts that recover only on 404 will break .* \(rule jsonrpc-400\)/);
     assert.match(stdout, /hosts that re-initialize on 404 \(opencode, mcp-remote, Codex\)\s+no/);
     assert.match(stdout, /any host through mcp-lifeline\s+yes/);
@@ -111,6 +111,27 @@ describe('probe: fixture servers', () => {
     assert.match((await probe(server.url)).stdout, /session id\s+none: a stateless server/);
   });
 
+  it('a server that issues ids but accepts any: says it does not enforce sessions, exit 0', async (t) => {
+    const { createMcpHandler, McpServer } = await import('@modelcontextprotocol/server');
+    const { serveWebHandler } = await import('./fixtures/web-handler-server.js');
+    const handler = createMcpHandler(() => new McpServer({ name: 'lenient', version: '1.0.0' }));
+    // Hands out a session id at initialize, then never checks it (as some gateways do).
+    const http = await serveWebHandler(async (request) => {
+      const response = await handler.fetch(request);
+      const headers = new Headers(response.headers);
+      headers.set('mcp-session-id', 'issued-but-never-checked');
+      return new Response(response.body, { status: response.status, headers });
+    });
+    t.after(async () => {
+      await handler.close();
+      await http.close();
+    });
+    const { code, json } = await probe(http.url, ['--json']);
+    assert.equal(code, 0);
+    assert.equal(json?.['verdict'].kind, 'accepts-unknown-session');
+    assert.equal(json?.['coping'].hostsWithoutRecovery, true);
+  });
+
   it('an answer no rule knows: exit 1, "not recognised", the evidence in the report', async (t) => {
     const server = await startDialectServer({ dialect: 'unrecognised' });
     t.after(() => server.close());
@@ -118,7 +139,7 @@ describe('probe: fixture servers', () => {
     assert.equal(text.code, 1);
     assert.match(
       text.stdout,
-      /Not recognised: .*Please report it, with this evidence: POST tools\/list with a never-issued session id: 400 Bad Request/,
+      /Not recognised: .*Please report it, with this evidence: POST ping with a never-issued session id: 400 Bad Request/,
     );
     assert.match(text.stdout, /HTTP 400 text\/plain → not recognised as session loss/);
     const { code, json } = await probe(server.url, ['--json']);

@@ -74,15 +74,16 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
 }
 
 async function lostSessionAnswers(target: ProbeTarget, session: OpenedSession): Promise<Check[]> {
-  const ping = (id: string) => ({ jsonrpc: '2.0', id, method: 'tools/list' });
+  // ping: every MCP server must answer it, whatever it offers.
+  const ping = (id: string) => ({ jsonrpc: '2.0', id, method: 'ping' });
   const bogus = neverIssuedSessionId();
   const checks: Check[] = [
-    await checkAnswer(target, 'unknown-session', 'POST tools/list with a never-issued session id', {
+    await checkAnswer(target, 'unknown-session', 'POST ping with a never-issued session id', {
       method: 'POST',
       headers: sessionHeaders(bogus, session.protocolVersion),
       body: ping('probe-unknown-session'),
     }),
-    await checkAnswer(target, 'no-session', 'POST tools/list without a session id', {
+    await checkAnswer(target, 'no-session', 'POST ping without a session id', {
       method: 'POST',
       headers: sessionHeaders(undefined, session.protocolVersion),
       body: ping('probe-no-session'),
@@ -109,7 +110,7 @@ async function lostSessionAnswers(target: ProbeTarget, session: OpenedSession): 
   });
   if (terminated) {
     checks.push(
-      await checkAnswer(target, 'terminated-session', 'POST tools/list on the session it just terminated', {
+      await checkAnswer(target, 'terminated-session', 'POST ping on the session it just terminated', {
         method: 'POST',
         headers: own,
         body: ping('probe-terminated-session'),
@@ -134,6 +135,17 @@ function decide(sessionIssued: boolean, checks: readonly Check[]): Verdict {
     checks.filter((check) => check.name === name),
   );
   const loss = deciding.find((check) => check.lost);
+  const unknown = checks.find((check) => check.name === 'unknown-session');
+  // Served (a result, or an error about the message itself): the id was taken as valid.
+  if (loss === undefined && unknown?.status !== null && unknown !== undefined && unknown.status >= 200 && unknown.status < 300) {
+    return {
+      kind: 'accepts-unknown-session',
+      rule: undefined,
+      summary:
+        'The server answered a never-issued session id as if it were valid: it does not enforce sessions (or opens one on demand), ' +
+        'so clients do not break when their session is forgotten; mcp-lifeline passes its traffic through.',
+    };
+  }
   if (loss === undefined) {
     const evidence = deciding.map((check) => `${check.request}: ${check.status ?? check.error} ${check.excerpt}`).join('; ');
     return {
@@ -161,7 +173,7 @@ function decide(sessionIssued: boolean, checks: readonly Check[]): Verdict {
 }
 
 function coping(verdict: Verdict): Coping {
-  const stateless = verdict.kind === 'stateless';
+  const stateless = verdict.kind === 'stateless' || verdict.kind === 'accepts-unknown-session';
   return {
     hostsRecoveringOn404: stateless || verdict.kind === 'spec-404',
     hostsWithoutRecovery: stateless,
