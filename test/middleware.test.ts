@@ -334,6 +334,25 @@ describe('recovery details', () => {
     assert.equal((await call(fetch, alias, 1)).status, 200);
   });
 
+  it('a server message that quotes the lost session id is redacted in events and errors', async () => {
+    const recorder = recordEvents();
+    const server = scripted((seen) =>
+      seen.rpc?.method === 'tools/call'
+        ? json({ error: `Session ${seen.headers.get('mcp-session-id')} not found` }, {}, 404)
+        : seen.rpc?.method === 'initialize' && server.initializes() > 1
+          ? new Response('down', { status: 503 })
+          : undefined,
+    );
+    const fetch = withSessionRecovery({ onEvent: recorder.onEvent })(server.next);
+    const alias = await initialize(fetch);
+    const error = await call(fetch, alias, 1).then(
+      () => assert.fail('expected the recovery to fail'),
+      (reason: Error) => reason,
+    );
+    assert.match(error.message, /Session s1-0… not found/);
+    assert.doesNotMatch(error.message + JSON.stringify(recorder.events), /s1-0123456789/);
+  });
+
   it('events carry redacted session ids and the URL without its query string', async () => {
     const recorder = recordEvents();
     const server = scripted(() => undefined);

@@ -20,7 +20,7 @@ import {
 } from './outgoing-request.js';
 import { readJsonRpcAnswer } from './read-answer.js';
 import { readPrefix } from './read-prefix.js';
-import { describeUrl, redactSessionId } from './redact.js';
+import { describeUrl, redactIds, redactSessionId } from './redact.js';
 import { type HandshakeFailure, reinitialize } from './reinitialize.js';
 import {
   createSessionRecord,
@@ -89,10 +89,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const sentAt = record.attempts;
     const response = await send(record, request, false);
     // Successes skip classify (no await): they are watched as the client reads them.
-    const classified = response.ok ? { lost: false as const, response } : await classify(request, response);
+    const classified = response.ok ? { lost: false as const, response } : await classify(record, request, response);
     if (classified.lost) return onLoss(record, request, sentAt, classified.verdict, classified.status);
     // A 200 may still carry the loss, in its JSON body or its first SSE event.
-    return watchSuccess(request, finish(record, request, classified.response), (verdict) => onLoss(record, request, sentAt, verdict, 200));
+    return watchSuccess(record, request, finish(record, request, classified.response), (verdict) =>
+      onLoss(record, request, sentAt, verdict, 200),
+    );
   }
 
   /**
@@ -100,7 +102,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * an SSE body is checked on its first event, a small JSON body when the client reads it.
    * `onLossInside` produces the answer to deliver instead.
    */
-  function watchSuccess(request: OutgoingRequest, response: Response, onLossInside: (verdict: Lost) => Promise<Response>): Response {
+  function watchSuccess(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    response: Response,
+    onLossInside: (verdict: Lost) => Promise<Response>,
+  ): Response {
     if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
@@ -109,7 +116,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         limit: config.peekBytes,
         decide: (text) => {
           // A session error is a JSON-RPC error: a first event without "error" is passed unparsed.
-          const verdict = text.includes('"error"') ? lossIn(request, 200, contentType, text) : undefined;
+          const verdict = text.includes('"error"') ? lossIn(record, request, 200, contentType, text) : undefined;
           return verdict === undefined ? undefined : sseReplacement(onLossInside(verdict), request);
         },
         onBreak: request.method === 'POST' ? (error) => answerBrokenStream(request, error) : undefined,
@@ -120,7 +127,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       return checkJsonOnRead(response, (text) => {
         // A session error is a small JSON-RPC error object; anything else passes unparsed.
         if (text.length > config.peekBytes || !text.includes('"error"')) return undefined;
-        const verdict = lossIn(request, 200, contentType, text);
+        const verdict = lossIn(record, request, 200, contentType, text);
         return verdict === undefined ? undefined : onLossInside(verdict);
       });
     }
@@ -175,26 +182,34 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** Reads just enough of the answer to tell whether the server lost the session. */
-  async function classify(request: OutgoingRequest, response: Response): Promise<Classified> {
+  async function classify(record: SessionRecord, request: OutgoingRequest, response: Response): Promise<Classified> {
     const { status } = response;
     if (!candidateStatuses.has(status)) return { lost: false, response };
     // A success is watched as the client reads it (see watchSuccess), never held here.
     if (response.ok) return { lost: false, response };
     const contentType = response.headers.get('content-type');
     const prefix = await readPrefix(response, config.peekBytes);
-    const verdict = lossIn(request, status, contentType, prefix.text);
+    const verdict = lossIn(record, request, status, contentType, prefix.text);
     if (verdict === undefined) return { lost: false, response: prefix.rebuild() };
     await prefix.discard();
     return { lost: true, verdict, status };
   }
 
   /** The loss verdict for an answer, or undefined when it is not a loss (or the user said not to recover). */
-  function lossIn(request: OutgoingRequest, status: number, contentType: string | null, body: string): Lost | undefined {
-    const verdict = classifySessionLoss(
+  function lossIn(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    status: number,
+    contentType: string | null,
+    body: string,
+  ): Lost | undefined {
+    const classified = classifySessionLoss(
       { method: request.method, hadSessionId: true, status, contentType, body },
       { rules: config.rules, notLossRules: config.notLossRules },
     );
-    if (!verdict.lost) return undefined;
+    if (!classified.lost) return undefined;
+    // Servers often quote the id they did not find: it never reaches an event, a log or an error.
+    const verdict = { ...classified, serverMessage: redactIds(classified.serverMessage, [record.alias, record.serverId]) };
     const wanted = config.shouldRecover?.(verdict, {
       method: request.method,
       url: describeUrl(request.url),
@@ -336,7 +351,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       if (request.signal?.aborted) throw request.signal.reason;
       throw fail('REPLAY_FAILED', request, loss, `${networkErrorText(error)}; it may or may not have run`, error);
     }
-    const classified = await classify(request, response);
+    const classified = await classify(record, request, response);
     if (classified.lost) {
       const again: SessionLossReport = {
         rule: classified.verdict.rule,
@@ -348,7 +363,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     }
     // A replay whose answer carries a session error again is not retried either: the client gets
     // SESSION_LOST_AGAIN in place of the server's bare "Session not found".
-    const answer = watchSuccess(request, finish(record, request, classified.response), (verdict) => {
+    const answer = watchSuccess(record, request, finish(record, request, classified.response), (verdict) => {
       markDead(record, sentAt, { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage });
       return Promise.reject(
         fail('SESSION_LOST_AGAIN', request, loss, `HTTP 200 (rule ${verdict.rule}) "${verdict.serverMessage.slice(0, 120)}"`),
@@ -370,7 +385,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   async function terminate(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
     await record.recovering?.catch(noop);
     if (!record.dead) {
-      const classified = await classify(request, await send(record, request, false));
+      const classified = await classify(record, request, await send(record, request, false));
       if (!classified.lost) {
         if (classified.response.ok || classified.response.status === 405) sessions.delete(record.alias);
         return present(record, classified.response);

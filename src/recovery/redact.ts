@@ -16,3 +16,12 @@ export function describeUrl(url: string): string {
     return '(invalid URL)';
   }
 }
+
+/** `text` with every occurrence of the given session ids shortened as {@linkcode redactSessionId} does. */
+export function redactIds(text: string, ids: readonly (string | undefined)[]): string {
+  let redacted = text;
+  for (const id of ids) {
+    if (id !== undefined && id.length > 0) redacted = redacted.split(id).join(redactSessionId(id));
+  }
+  return redacted;
+}

@@ -1,6 +1,6 @@
 import { httpErrorText } from '../../bridge/upstream-error-text.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
-import { describeUrl, redactSessionId } from '../../recovery/redact.js';
+import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
 import {
   checkAnswer,
@@ -50,7 +50,11 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     error: live.error,
   };
 
-  const checks = await lostSessionAnswers(options, session);
+  // A server may quote the session id it was sent: the report never shows a real one in full.
+  const checks = (await lostSessionAnswers(options, session)).map((check) => ({
+    ...check,
+    excerpt: redactIds(check.excerpt, [session.sessionId]),
+  }));
   const verdict = decide(server.sessionIssued, checks);
   const idle =
     options.idle === undefined || !server.sessionIssued
