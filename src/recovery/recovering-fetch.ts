@@ -184,9 +184,8 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   /** Reads just enough of the answer to tell whether the server lost the session. */
   async function classify(record: SessionRecord, request: OutgoingRequest, response: Response): Promise<Classified> {
     const { status } = response;
-    if (!candidateStatuses.has(status)) return { lost: false, response };
     // A success is watched as the client reads it (see watchSuccess), never held here.
-    if (response.ok) return { lost: false, response };
+    if (response.ok || !candidateStatuses.has(status)) return { lost: false, response };
     const contentType = response.headers.get('content-type');
     const prefix = await readPrefix(response, config.peekBytes);
     const verdict = lossIn(record, request, status, contentType, prefix.text);
