@@ -1,0 +1,89 @@
+// The contract between a host-facing side (the stdio bridge, the `serve` gateway) and the remote
+// server, whatever era and transport the server speaks. Each era implements it in its own module:
+// 2025 Streamable HTTP with session recovery, 2024 HTTP+SSE, 2026-07-28 stateless.
+
+/** A JSON-RPC id. `null` appears only on errors answering a message whose id could not be read. */
+export type JsonRpcId = string | number;
+
+/** One JSON-RPC 2.0 message, as the host or the server sent it. */
+export interface JsonRpcMessage {
+  readonly jsonrpc: '2.0';
+  readonly id?: JsonRpcId | null;
+  readonly method?: string;
+  readonly params?: Record<string, unknown> | undefined;
+  readonly result?: unknown;
+  readonly error?: { readonly code: number; readonly message: string; readonly data?: unknown };
+}
+
+/** The eras and transports an upstream can speak. */
+export type UpstreamEra = '2025-streamable-http' | '2024-http-sse' | '2026-stateless';
+
+/** What an upstream tells the side that drives it. */
+export interface UpstreamSink {
+  /**
+   * A message from the server (an answer to a host request, a server-to-client request, a
+   * notification), or one the upstream makes itself on the server's behalf (an `initialize` answer
+   * synthesized from `server/discover`, a JSON-RPC error for a request whose answer can no longer
+   * come). `raw` is its serialized form without a trailing newline when the upstream has it, so the
+   * host side can write it without serializing again. When `raw` is given, `message` may be a
+   * summary (jsonrpc, id, method, and error if any) of a message too large to parse cheaply.
+   */
+  message(message: JsonRpcMessage, raw?: string | Uint8Array): void;
+  /** Something worth a log line or a metric: a recovery, an era decision, a background failure. */
+  event(event: UpstreamEvent): void;
+}
+
+/** What an upstream reports besides messages. Session ids in it are already redacted. */
+export interface UpstreamEvent {
+  /** `info` for decisions and recoveries, `warn` for degraded service, `debug` for detail. */
+  readonly level: 'error' | 'warn' | 'info' | 'debug';
+  /** Stable short name: `era-decided`, `session-recovered`, `stream-backoff`, … */
+  readonly type: string;
+  /** One line for a human, free of secrets. */
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, string | number | boolean | undefined>>;
+}
+
+/** Per-message options of {@linkcode Upstream.send}. */
+export interface SendOptions {
+  /** The message as the host serialized it, when the host side has it (avoids serializing again). */
+  readonly raw?: string | undefined;
+  /** Aborts the HTTP exchange (the host cancelled, or the host side's per-request bound fired). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * One logical connection to a remote MCP server on behalf of one host (one MCP session as the host
+ * sees it). Delivery is asynchronous: `send` hands a message over, and whatever the server says
+ * back arrives through the sink, in order per HTTP exchange.
+ */
+export interface Upstream {
+  /** The era and transport in use; undefined until decided (for `auto`, at the host's `initialize`). */
+  readonly era: UpstreamEra | undefined;
+  /**
+   * Hands one host message to the server. Resolves once the server took it (for a request: its
+   * answer will arrive through the sink, or the upstream will put an error answer there itself).
+   * Rejects with an `UpstreamError` when the message could not be delivered at all; the host side
+   * then answers the request with that error, whose message names the cause.
+   */
+  send(message: JsonRpcMessage, options?: SendOptions): Promise<void>;
+  /** Ends the server-side session where there is one (HTTP DELETE), bounded; never rejects. */
+  end(): Promise<void>;
+  /** Stops background work (the server's stream, timers) and aborts exchanges still in flight. */
+  close(): Promise<void>;
+}
+
+/** Why a message could not be delivered: what the server said, or what failed, in words. */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  /** Whether the server may have executed the message (false when its answer proves it did not). */
+  readonly mayHaveRun: boolean;
+  /** The HTTP status the server answered with, if it answered. */
+  readonly status: number | undefined;
+
+  constructor(message: string, options: { mayHaveRun: boolean; status?: number | undefined; cause?: unknown }) {
+    super(message, { cause: options.cause });
+    this.mayHaveRun = options.mayHaveRun;
+    this.status = options.status;
+  }
+}
