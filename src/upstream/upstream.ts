@@ -87,3 +87,20 @@ export class UpstreamError extends Error {
     this.status = options.status;
   }
 }
+
+/** What every upstream factory takes. Era-specific factories may take more. */
+export interface UpstreamOptions {
+  /** The server's MCP endpoint (for 2024 HTTP+SSE servers: the SSE endpoint, usually `/sse`). */
+  readonly url: URL;
+  /** Sent with every request the upstream makes (credentials, API keys); never logged. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The fetch to use: `globalThis.fetch`, or one already wrapped by the caller (OAuth). An
+   * upstream adds what its era needs on top (the 2025 one: `withSessionRecovery`).
+   */
+  readonly fetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
+  /** Bound, in ms, for every request the upstream sends on its own (handshakes, probes, DELETE). */
+  readonly timeoutMs: number;
+  /** Where messages and events go. */
+  readonly sink: UpstreamSink;
+}
