@@ -68,37 +68,68 @@ describe('classifySessionLoss: each dialect', () => {
     );
   });
 
-  it('jsonrpc-400 for other wordings of the same loss', () => {
+  it('jsonrpc-400 and text-400 only for the exact messages of SDK session checks: proof', () => {
     for (const message of [
+      'Bad Request: No valid session ID provided',
+      'No valid session ID provided.',
+      'Bad Request: Mcp-Session-Id header is required',
+      'Session not found',
       'Invalid or missing session ID',
-      'Session terminated',
+      'invalid session id',
+    ]) {
+      const json = verdict({ status: 400, contentType: JSON_TYPE, body: rpc(-32000, message) });
+      assert.equal(json.lost && json.rule, 'jsonrpc-400', `JSON-RPC: ${message}`);
+      assert.equal(json.lost && json.evidence, 'proof', `JSON-RPC: ${message}`);
+      const text = verdict({ status: 400, contentType: 'text/plain', body: message });
+      assert.equal(text.lost && text.rule, 'text-400', `text: ${message}`);
+      assert.equal(text.lost && text.evidence, 'proof', `text: ${message}`);
+    }
+  });
+
+  it('worded-400 for other wordings of the same loss: a suspicion, to be confirmed', () => {
+    for (const message of [
+      'Session terminated (idle)',
       'Session expired',
       'Unknown Mcp-Session-Id',
-      'Bad Request: Mcp-Session-Id header is required',
       'Session abc123 not found',
       "Session 'f3e1' does not exist",
       'session has expired, please re-initialize',
       'No such session',
       'sessionId is no longer valid',
+      'Database error: session expired',
     ]) {
-      const result = verdict({ status: 400, contentType: JSON_TYPE, body: rpc(-32000, message) });
-      assert.equal(result.lost && result.rule, 'jsonrpc-400', `wording: ${message}`);
+      for (const body of [rpc(-32000, message), message]) {
+        const result = verdict({ status: 400, contentType: body === message ? 'text/plain' : JSON_TYPE, body });
+        assert.equal(result.lost && result.rule, 'worded-400', `wording: ${body}`);
+        assert.equal(result.lost && result.evidence, 'suspicion', `wording: ${body}`);
+      }
     }
   });
 
-  it('json-400 for plain JSON shapes ({"error":…}, FastAPI {"detail":…})', () => {
+  it('json-400 for plain JSON shapes ({"error":…}, FastAPI {"detail":…}): a suspicion', () => {
     assertRule({ status: 400, contentType: JSON_TYPE, body: '{"error":"Session not found"}' }, 'json-400');
     assertRule({ status: 400, contentType: JSON_TYPE, body: '{"detail":"Invalid session ID"}' }, 'json-400');
+    assertRule({ status: 400, contentType: JSON_TYPE, body: '{"error":{"message":"session expired"}}' }, 'json-400');
   });
 
-  it('gone-410 and worded 409/422', () => {
+  it('gone-410 and worded 409/422: suspicions', () => {
     assertRule({ status: 410, contentType: 'text/plain', body: 'Gone' }, 'gone-410');
     assertRule({ status: 409, contentType: JSON_TYPE, body: rpc(-32000, 'Session terminated') }, 'worded-4xx');
     assertRule({ status: 422, contentType: 'text/plain', body: 'session expired' }, 'worded-4xx');
+    const hostile = verdict({ status: 422, contentType: JSON_TYPE, body: '{"detail": "Upstream login session expired"}' });
+    assert.equal(hostile.lost && hostile.evidence, 'suspicion');
   });
 
-  it('jsonrpc-200: a 200 JSON body that is a session error', () => {
+  it('jsonrpc-200: a 200 JSON body that is a session error, a suspicion', () => {
     assertRule({ status: 200, contentType: JSON_TYPE, body: rpc(-32001, 'Session not found', 7) }, 'jsonrpc-200');
+    const hostile = verdict({ status: 200, contentType: JSON_TYPE, body: rpc(-32603, 'WebDriverError: invalid session id', 7) });
+    assert.equal(hostile.lost && `${hostile.rule} ${hostile.evidence}`, 'jsonrpc-200 suspicion');
+  });
+
+  it('json-200: a 200 plain-JSON body naming the loss, with or without a code', () => {
+    assertRule({ status: 200, contentType: JSON_TYPE, body: '{"error":"Session expired"}' }, 'json-200');
+    assertRule({ status: 200, contentType: JSON_TYPE, body: '{"detail":"Session not found","code":"SESSION_NOT_FOUND"}' }, 'json-200');
+    assertRule({ status: 200, contentType: JSON_TYPE, body: '{"message":"Unknown session","status":404}' }, 'json-200');
   });
 
   it('sse-200: a 200 event stream whose first data event is a session error', () => {
@@ -108,6 +139,35 @@ describe('classifySessionLoss: each dialect', () => {
       { status: 200, contentType: 'text/event-stream', body: `id: 1\ndata: \n\n${sse(rpc(-32000, 'Session expired', 7))}` },
       'sse-200',
     );
+    const hostile = verdict({
+      status: 200,
+      contentType: 'text/event-stream',
+      body: sse(rpc(-32000, 'Database error: session expired', 7)),
+    });
+    assert.equal(hostile.lost && `${hostile.rule} ${hostile.evidence}`, 'sse-200 suspicion');
+  });
+
+  it('sse-json-200: a 200 event stream whose first data event is a plain JSON error', () => {
+    assertRule({ status: 200, contentType: 'text/event-stream', body: sse('{"error":"Session expired"}') }, 'sse-json-200');
+    assertRule({ status: 200, contentType: 'text/event-stream', body: sse('{"detail":{"message":"session not found"}}') }, 'sse-json-200');
+    assertRule(
+      { status: 200, contentType: 'text/event-stream', body: 'data: {"message":"invalid session","code":401}\n\n' },
+      'sse-json-200',
+    );
+  });
+
+  it('proof only where a session check speaks: 404 with a session id and the SDK 400 dialects', () => {
+    const proofs: Partial<SessionLossEvidence>[] = [
+      { status: 404, contentType: 'text/html', body: 'Not Found' },
+      { status: 400, contentType: JSON_TYPE, body: rpc(-32600, 'Bad Request: Missing session ID') },
+      { status: 400, contentType: JSON_TYPE, body: rpc(-32000, 'Bad Request: Server not initialized') },
+      { status: 400, contentType: 'text/plain', body: 'Bad Request: No valid session ID provided' },
+    ];
+    for (const evidence of proofs) {
+      const result = verdict(evidence);
+      assert.equal(result.lost && result.evidence, 'proof', JSON.stringify(evidence));
+    }
+    for (const rule of SESSION_LOSS_RULES.filter((item) => item.status.includes(200))) assert.equal(rule.evidence, 'suspicion', rule.name);
   });
 
   it('every rule in the table is exercised above', () => {
@@ -119,9 +179,12 @@ describe('classifySessionLoss: each dialect', () => {
       'jsonrpc-400',
       'text-400',
       'json-400',
+      'worded-400',
       'worded-4xx',
       'jsonrpc-200',
+      'json-200',
       'sse-200',
+      'sse-json-200',
     ]);
     assert.deepEqual(
       SESSION_LOSS_RULES.map((rule) => rule.name).filter((name) => !exercised.has(name)),
@@ -162,11 +225,24 @@ describe('classifySessionLoss: never session loss', () => {
     assertNotLost({ status: 400, contentType: JSON_TYPE, body: rpc(-32700, 'Parse error') });
   });
 
-  it('successful answers, including tool results that mention sessions', () => {
+  it('successful answers, including tool results that mention sessions (isError content too)', () => {
     const result = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'Session not found' }] } });
-    assertNotLost({ status: 200, contentType: JSON_TYPE, body: result });
-    assertNotLost({ status: 200, contentType: 'text/event-stream', body: sse(result) });
+    const isError = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      result: { isError: true, content: [{ type: 'text', text: 'WebDriverError: invalid session id' }], error: 'Session expired' },
+    });
+    for (const body of [result, isError]) {
+      assertNotLost({ status: 200, contentType: JSON_TYPE, body });
+      assertNotLost({ status: 200, contentType: 'text/event-stream', body: sse(body) });
+    }
     assertNotLost({ status: 202 });
+  });
+
+  it('notifications and server requests that quote a session error', () => {
+    const log = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'error', data: 'Session expired' } });
+    const request = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'elicitation/create', params: { message: 'Session not found' } });
+    for (const body of [log, request]) assertNotLost({ status: 200, contentType: 'text/event-stream', body: sse(body) });
   });
 
   it('a 200 session error on a request that carried no session id (a stateless server cannot lose one)', () => {

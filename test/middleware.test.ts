@@ -214,13 +214,19 @@ describe('recovery details', () => {
           headers: { 'content-type': 'text/event-stream' },
         },
       );
-    const server = scripted((seen) => (seen.rpc?.method === 'tools/call' ? sseError(seen.rpc.id) : undefined));
+    // The server forgets every session as it answers a call with the error, so the ping confirms it.
+    const server = scripted((seen, live) => {
+      if (seen.rpc?.method !== 'tools/call') return undefined;
+      live.delete(seen.headers.get('mcp-session-id') ?? '');
+      return sseError(seen.rpc.id);
+    });
     const fetch = withSessionRecovery()(server.next);
     const alias = await initialize(fetch);
     const text = await (await call(fetch, alias, 3)).text();
     assert.match(text, /"id":3,"error":\{"code":-32000,"message":"MCP session expired: .*rejected the request on it too/);
     assert.equal(server.initializes(), 2, 'one re-initialization, no loop');
     assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 2, 'sent, then replayed once');
+    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'ping').length, 2, 'each 200 error confirmed with a ping');
   });
 
   it('GET: re-opens the stream on the new session without the stale Last-Event-ID', async () => {
@@ -262,9 +268,10 @@ describe('recovery details', () => {
 
   it('a 200 stream whose first event is the session error is swapped for the replay (JSON re-framed as SSE)', async () => {
     let lost = true;
-    const server = scripted((seen) => {
+    const server = scripted((seen, live) => {
       if (lost && seen.rpc?.method === 'tools/call') {
         lost = false;
+        live.clear();
         const error = JSON.stringify({ jsonrpc: '2.0', id: seen.rpc.id, error: { code: -32001, message: 'Session not found' } });
         return new Response(`id: 1\ndata: \n\nevent: message\ndata: ${error}\n\n`, { headers: { 'content-type': 'text/event-stream' } });
       }

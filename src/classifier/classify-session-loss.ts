@@ -1,4 +1,11 @@
-import { NOT_SESSION_LOSS_RULES, type NotSessionLossRule, ruleMatches, SESSION_LOSS_RULES, type SessionLossRule } from './rules.js';
+import {
+  type LossEvidence,
+  NOT_SESSION_LOSS_RULES,
+  type NotSessionLossRule,
+  ruleMatches,
+  SESSION_LOSS_RULES,
+  type SessionLossRule,
+} from './rules.js';
 import { readServerMessage, type ServerMessage } from './server-message.js';
 
 /** What a request carried and what came back: everything the classifier looks at. */
@@ -28,6 +35,11 @@ export type SessionLossVerdict =
       readonly rule: string;
       /** The server family that answers this way. */
       readonly family: string;
+      /**
+       * `proof`: the answer shows the request was not processed (replay it). `suspicion`: the
+       * error only reads like session loss; confirm it (e.g. with a `ping`) before re-sending.
+       */
+      readonly evidence: LossEvidence;
       /** What the server said (error message or body excerpt). */
       readonly serverMessage: string;
     }
@@ -83,7 +95,7 @@ export function classifySessionLoss(evidence: SessionLossEvidence, options: Clas
 
   for (const rule of rules) {
     if (ruleMatches(rule, evidence.status, evidence.hadSessionId, message)) {
-      return { lost: true, rule: rule.name, family: rule.family, serverMessage: message().text };
+      return { lost: true, rule: rule.name, family: rule.family, evidence: rule.evidence ?? 'suspicion', serverMessage: message().text };
     }
   }
 

@@ -8,6 +8,10 @@ export interface ServerMessage {
   readonly isJsonRpcError: boolean;
   /** The body is (or its first SSE event carries) a JSON-RPC result: a success, never a loss. */
   readonly isJsonRpcResult: boolean;
+  /** The body is (or its first SSE event carries) a JSON-RPC request or notification: never a loss. */
+  readonly isJsonRpcRequest: boolean;
+  /** The body is (or its first SSE event carries) a plain JSON object that is no JSON-RPC message: `{"error": "…"}`, `{"detail": …}`. */
+  readonly isPlainObject: boolean;
   /** The JSON-RPC error code, when there is one. */
   readonly code: number | undefined;
   /** The human-readable text the server sent: error message and data, `detail`, or the raw body. */
@@ -43,9 +47,7 @@ export function readServerMessage(contentType: string | null | undefined, body: 
         : 'text';
   const payload = kind === 'sse' ? (firstSseData(body) ?? '') : body;
   const parsed = kind === 'text' ? undefined : parseJson(payload);
-  if (parsed === undefined) {
-    return { kind, isJsonRpcError: false, isJsonRpcResult: false, code: undefined, text: payload.slice(0, 2048) };
-  }
+  if (parsed === undefined) return plainText(kind, payload);
   // A batch answer: the first element speaks for it.
   const message = Array.isArray(parsed) ? parsed[0] : parsed;
   return describeJson(kind, message, payload);
@@ -60,19 +62,22 @@ function parseJson(text: string): unknown {
 }
 
 function describeJson(kind: ServerMessage['kind'], message: unknown, raw: string): ServerMessage {
-  if (typeof message !== 'object' || message === null) {
-    return { kind, isJsonRpcError: false, isJsonRpcResult: false, code: undefined, text: raw.slice(0, 2048) };
-  }
+  if (typeof message !== 'object' || message === null) return plainText(kind, raw);
   const record = message as Record<string, unknown>;
   const error = record['error'];
   const isJsonRpc = record['jsonrpc'] === '2.0';
-  const isJsonRpcResult = isJsonRpc && 'result' in record;
+  // A result, with or without "jsonrpc": the server answered; whatever it quotes is its content.
+  const isJsonRpcResult = 'result' in record && !('error' in record);
+  const isJsonRpcRequest = typeof record['method'] === 'string';
   if (typeof error === 'object' && error !== null) {
     const { code, message: errorMessage, data } = error as Record<string, unknown>;
     return {
       kind,
       isJsonRpcError: isJsonRpc || typeof code === 'number',
       isJsonRpcResult: false,
+      isJsonRpcRequest: false,
+      // {"error": {"message": …}} without "jsonrpc" or a numeric code is a plain error object.
+      isPlainObject: !isJsonRpc && typeof code !== 'number',
       code: typeof code === 'number' ? code : undefined,
       text: [errorMessage, dataText(data)].filter((part) => typeof part === 'string').join(' — '),
     };
@@ -83,7 +88,27 @@ function describeJson(kind: ServerMessage['kind'], message: unknown, raw: string
     .map((value) => (typeof value === 'string' ? value : dataText(value)))
     .filter((part): part is string => typeof part === 'string' && part !== '')
     .join(' — ');
-  return { kind, isJsonRpcError: false, isJsonRpcResult, code: undefined, text };
+  return {
+    kind,
+    isJsonRpcError: false,
+    isJsonRpcResult,
+    isJsonRpcRequest,
+    isPlainObject: !isJsonRpcResult && !isJsonRpcRequest && !isJsonRpc,
+    code: undefined,
+    text,
+  };
+}
+
+function plainText(kind: ServerMessage['kind'], text: string): ServerMessage {
+  return {
+    kind,
+    isJsonRpcError: false,
+    isJsonRpcResult: false,
+    isJsonRpcRequest: false,
+    isPlainObject: false,
+    code: undefined,
+    text: text.slice(0, 2048),
+  };
 }
 
 function dataText(data: unknown): string | undefined {

@@ -7,6 +7,7 @@ import {
   CallToolRequestSchema,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
+  McpError,
   ReadResourceRequestSchema,
   SetLevelRequestSchema,
   SubscribeRequestSchema,
@@ -58,6 +59,20 @@ export interface DialectServerFaults {
   sabotage?: { kind: Sabotage; count: number } | undefined;
   /** Hold every request this long (ms) before handling it. */
   delayMs?: number | undefined;
+  /** Answer every GET with this status (a server that refuses the event stream). */
+  refuseGet?: number | undefined;
+  /** Answer every GET with a 200 event stream whose only event is a session error, then end it. */
+  getOpensWithSessionError?: boolean | undefined;
+  /**
+   * Open sessions at `initialize`, then answer every request on them as lost (a load balancer
+   * without sticky sessions): `all` (notifications too) or `requests` (notifications accepted).
+   * DELETE still ends the session.
+   */
+  rejectSessions?: 'all' | 'requests' | undefined;
+  /** Quote the request's headers in error bodies: a refused `initialize` and lost-session answers. */
+  echoHeaders?: boolean | undefined;
+  /** Redirect requests whose JSON-RPC method or HTTP method is listed. */
+  redirect?: { rpcMethods?: readonly string[]; httpMethods?: readonly string[]; location: string; status?: number } | undefined;
 }
 
 /** What the server counted: the ground truth tests and the demo assert on. */
@@ -80,6 +95,8 @@ export interface DialectServerCounters {
   readonly sabotaged: string[];
   /** HTTP requests by method. */
   readonly httpRequests: Record<string, number>;
+  /** JSON-RPC requests and notifications by method (`ping`, `tools/call`…), whatever the answer. */
+  readonly rpcMethods: Record<string, number>;
 }
 
 /** Per-session state the server keeps, which a recovery must restore. */
@@ -144,6 +161,24 @@ const TOOLS = [
     inputSchema: { type: 'object', properties: { bytes: { type: 'number' } }, required: ['bytes'] },
   },
   {
+    name: 'fail',
+    description:
+      'Runs (counted under key), then fails with its own error: a JSON-RPC error (code, message), an isError result ' +
+      '(asResult), or an HTTP answer (status, with sse for an event stream) whose body is {"detail": message}.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        key: { type: 'string' },
+        code: { type: 'number' },
+        message: { type: 'string' },
+        asResult: { type: 'boolean' },
+        status: { type: 'number' },
+        sse: { type: 'boolean' },
+      },
+      required: ['message'],
+    },
+  },
+  {
     name: 'ask_client',
     description: 'Sends the client a sampling/createMessage request and returns its answer.',
     inputSchema: { type: 'object', properties: { prompt: { type: 'string' } } },
@@ -170,6 +205,7 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     drops: 0,
     sabotaged: [],
     httpRequests: {},
+    rpcMethods: {},
   };
   const state = { dialect: options.dialect ?? rotation[0] ?? 'spec-404' };
   const faults: DialectServerFaults = {};
@@ -237,13 +273,13 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
   const callTool = async (server: Server, name: string, args: Record<string, unknown>, signal: AbortSignal) => {
     const text = (value: string) => ({ content: [{ type: 'text' as const, text: value }] });
     switch (name) {
-      case 'increment': {
-        counters.executions += 1;
-        const key = typeof args['key'] === 'string' ? args['key'] : undefined;
-        if (key !== undefined) counters.executionsByKey.set(key, (counters.executionsByKey.get(key) ?? 0) + 1);
-        options.onExecuted?.(key);
+      case 'increment':
+        execute(args);
         return text(String(counters.executions));
-      }
+      case 'fail':
+        execute(args);
+        if (args['asResult'] === true) return { isError: true, content: [{ type: 'text' as const, text: String(args['message']) }] };
+        throw new McpError(Number(args['code'] ?? -32603), String(args['message']));
       case 'echo':
         return text(String(args['text'] ?? ''));
       case 'slow':
@@ -263,16 +299,29 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     }
   };
 
-  const answerLost = (res: ServerResponse, requestId: unknown) => {
+  const execute = (args: Record<string, unknown>) => {
+    counters.executions += 1;
+    const key = typeof args['key'] === 'string' ? args['key'] : undefined;
+    if (key !== undefined) counters.executionsByKey.set(key, (counters.executionsByKey.get(key) ?? 0) + 1);
+    options.onExecuted?.(key);
+  };
+
+  const answerLost = (req: IncomingMessage, res: ServerResponse, requestId: unknown) => {
     counters.lostAnswers += 1;
     const answer = DIALECTS[state.dialect](requestId);
-    res.writeHead(answer.status, { 'content-type': answer.contentType }).end(answer.body, () => faults.afterLostAnswer?.());
+    const body = faults.echoHeaders
+      ? answer.body.replace('Session not found', `Session not found (request headers: ${quoteHeaders(req)})`)
+      : answer.body;
+    res.writeHead(answer.status, { 'content-type': answer.contentType }).end(body, () => faults.afterLostAnswer?.());
   };
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     if (faults.initializeDelayMs !== undefined) await delay(faults.initializeDelayMs, AbortSignal.timeout(60_000));
     if (faults.initializeStatus !== undefined) {
-      res.writeHead(faults.initializeStatus, { 'content-type': 'text/plain' }).end(`initialize refused (${faults.initializeStatus})`);
+      const quoted = faults.echoHeaders ? `; you sent ${quoteHeaders(req)}` : '';
+      res
+        .writeHead(faults.initializeStatus, { 'content-type': 'text/plain' })
+        .end(`initialize refused (${faults.initializeStatus})${quoted}`);
       return;
     }
     let current: LiveSession | undefined;
@@ -311,7 +360,16 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     const method = req.method ?? 'GET';
     counters.httpRequests[method] = (counters.httpRequests[method] ?? 0) + 1;
     const body = method === 'POST' ? await readJson(req) : undefined;
+    for (const message of Array.isArray(body) ? body : [body]) {
+      const rpcMethod = (message as { method?: unknown } | undefined)?.method;
+      if (typeof rpcMethod === 'string') counters.rpcMethods[rpcMethod] = (counters.rpcMethods[rpcMethod] ?? 0) + 1;
+    }
     options.onRequest?.(req, body);
+    const redirect = faults.redirect;
+    if (redirect !== undefined && (redirect.httpMethods?.includes(method) || redirect.rpcMethods?.includes(rpcMethodOf(body) ?? ''))) {
+      res.writeHead(redirect.status ?? 307, { location: redirect.location }).end();
+      return;
+    }
     if (faults.delayMs !== undefined && faults.delayMs > 0) await delay(faults.delayMs, AbortSignal.timeout(60_000));
     if (body === INVALID_JSON) {
       res.writeHead(400, { 'content-type': 'application/json' });
@@ -323,6 +381,15 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       res.writeHead(405, { allow: 'POST, DELETE' }).end();
       return;
     }
+    if (method === 'GET' && faults.refuseGet !== undefined) {
+      res.writeHead(faults.refuseGet, { 'content-type': 'text/plain' }).end('no event stream for you');
+      return;
+    }
+    if (method === 'GET' && faults.getOpensWithSessionError) {
+      const error = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } });
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`event: message\ndata: ${error}\n\n`);
+      return;
+    }
 
     const sessionId = header(req, 'mcp-session-id');
     if (sessionId === undefined && isInitialize(body)) return openSession(req, res, body);
@@ -330,11 +397,22 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     if (session !== undefined && options.idleTimeoutMs !== undefined && Date.now() - session.lastSeen > options.idleTimeoutMs) {
       live.delete(sessionId as string);
       void session.transport.close();
-      return answerLost(res, requestIdOf(body));
+      return answerLost(req, res, requestIdOf(body));
     }
-    if (session === undefined) return answerLost(res, requestIdOf(body));
+    if (session === undefined) return answerLost(req, res, requestIdOf(body));
+    if (faults.rejectSessions !== undefined && method !== 'DELETE') {
+      if (faults.rejectSessions === 'requests' && requestIdOf(body) === undefined && method === 'POST') {
+        res.writeHead(202).end();
+        return;
+      }
+      return answerLost(req, res, requestIdOf(body));
+    }
     session.lastSeen = Date.now();
     if (method === 'DELETE') counters.deletes += 1;
+    if (isToolCall(body) && toolNameOf(body) === 'fail' && typeof argumentsOf(body)['status'] === 'number') {
+      execute(argumentsOf(body));
+      return answerFailure(res, argumentsOf(body));
+    }
     if (faults.cutNextToolCall && isToolCall(body)) {
       faults.cutNextToolCall = false;
       loseAnswer(req, res);
@@ -452,6 +530,21 @@ function answerBroken(req: IncomingMessage, res: ServerResponse, kind: Sabotage,
   }
 }
 
+/** A tool that ran and failed at the HTTP level: `{"detail": message}` with its status, as JSON or as one SSE event. */
+function answerFailure(res: ServerResponse, args: Record<string, unknown>): void {
+  const body = JSON.stringify({ detail: String(args['message']) });
+  if (args['sse'] === true) {
+    res.writeHead(Number(args['status']), { 'content-type': 'text/event-stream' }).end(`data: ${body}\n\n`);
+    return;
+  }
+  res.writeHead(Number(args['status']), { 'content-type': 'application/json' }).end(body);
+}
+
+/** The request's headers as a server that quotes them in an error would (issue 9: secrets echoed back). */
+function quoteHeaders(req: IncomingMessage): string {
+  return JSON.stringify(req.headers);
+}
+
 /** Lets the request run, then destroys the connection instead of sending its answer. */
 function loseAnswer(req: IncomingMessage, res: ServerResponse): void {
   const cut = () => {
@@ -461,6 +554,20 @@ function loseAnswer(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead = cut as typeof res.writeHead;
   res.write = (() => true) as typeof res.write;
   res.end = cut as typeof res.end;
+}
+
+function rpcMethodOf(body: unknown): string | undefined {
+  const message = Array.isArray(body) ? body[0] : body;
+  const method = typeof message === 'object' && message !== null ? (message as { method?: unknown }).method : undefined;
+  return typeof method === 'string' ? method : undefined;
+}
+
+function toolNameOf(body: unknown): unknown {
+  return (body as { params?: { name?: unknown } }).params?.name;
+}
+
+function argumentsOf(body: unknown): Record<string, unknown> {
+  return (body as { params?: { arguments?: Record<string, unknown> } }).params?.arguments ?? {};
 }
 
 function isToolCall(body: unknown): boolean {

@@ -35,6 +35,20 @@ export const DIALECTS = {
     contentType: 'text/event-stream',
     body: `event: message\ndata: ${JSON.stringify(rpcError(id, -32001, 'Session not found'))}\n\n`,
   }),
+  /** A gateway's 200 with a plain JSON error. */
+  'json-200': () => json(200, { error: 'Session expired', code: 'SESSION_EXPIRED' }),
+  /** A 200 event stream whose first event is a plain JSON error. */
+  'sse-json-200': () => ({
+    status: 200,
+    contentType: 'text/event-stream',
+    body: `data: ${JSON.stringify({ detail: 'Session not found' })}\n\n`,
+  }),
+  /** A 200 event stream whose only event is a plain JSON error, cut by the end of the stream (no blank line). */
+  'sse-json-end': () => ({
+    status: 200,
+    contentType: 'text/event-stream',
+    body: `data: ${JSON.stringify({ message: 'Unknown session', status: 404 })}\n`,
+  }),
   /** An answer no rule knows: `probe` must say "not recognised". */
   unrecognised: () => ({ status: 400, contentType: 'text/plain', body: 'Bad Request' }),
 } satisfies Record<string, Answer>;

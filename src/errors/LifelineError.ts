@@ -7,7 +7,9 @@ export type LifelineErrorCode =
   /** The message's body was a stream, which cannot be sent twice. */
   | 'NOT_REPLAYABLE'
   /** The server rejected the replayed message for its session too. */
-  | 'SESSION_LOST_AGAIN';
+  | 'SESSION_LOST_AGAIN'
+  /** Re-initialization failed too often in a row: it is not tried again before `retryAt`. */
+  | 'CIRCUIT_OPEN';
 
 // A registry-wide symbol, so the guard works when two copies of the package are loaded (as undici does).
 const brand = Symbol.for('mcp-lifeline.error');

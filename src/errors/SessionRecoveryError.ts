@@ -22,6 +22,7 @@ const WHAT_HAPPENED: Record<LifelineErrorCode, string> = {
   REPLAY_FAILED: 'A new session was opened, but sending the request again failed',
   NOT_REPLAYABLE: 'A new session was opened, but the request body is a stream and cannot be sent twice; send the request again',
   SESSION_LOST_AGAIN: 'A new session was opened, but the server rejected the request on it too; not retrying',
+  CIRCUIT_OPEN: 'Not re-initializing, and the request was not sent',
 };
 
 /**
@@ -32,10 +33,12 @@ export class SessionRecoveryError extends LifelineError {
   override name = 'SessionRecoveryError';
   readonly request: RequestReport;
   readonly loss: SessionLossReport;
+  /** For `CIRCUIT_OPEN`: when a request may try to re-initialize again (milliseconds since the epoch). */
+  readonly retryAt: number | undefined;
 
   constructor(
     code: LifelineErrorCode,
-    details: { request: RequestReport; loss: SessionLossReport; reason?: string },
+    details: { request: RequestReport; loss: SessionLossReport; reason?: string; retryAt?: number | undefined },
     options?: { cause?: unknown },
   ) {
     const { request, loss, reason } = details;
@@ -50,5 +53,6 @@ export class SessionRecoveryError extends LifelineError {
     );
     this.request = request;
     this.loss = loss;
+    this.retryAt = details.retryAt;
   }
 }

@@ -2,9 +2,10 @@ import { mediaType } from '../classifier/server-message.js';
 
 /**
  * Decides on a 200 JSON body once the client reads it. Returns undefined to let the body
- * through, or a promise of the answer to give the client instead.
+ * through at once, or a promise: of the answer to give the client instead, or of undefined to let
+ * the body through after all.
  */
-export type JsonBodyCheck = (text: string) => Promise<Response> | undefined;
+export type JsonBodyCheck = (text: string) => Promise<Response | undefined> | undefined;
 
 const encoder = new TextEncoder();
 
@@ -20,7 +21,7 @@ export function checkJsonOnRead(response: Response, check: JsonBodyCheck): Respo
   const checkedText = () => {
     text ??= readText().then((body) => {
       const replacement = check(body);
-      return replacement === undefined ? body : replacement.then(answerText);
+      return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
     });
     return text;
   };

@@ -1,12 +1,18 @@
 /** What the middleware did, reported through `onEvent`. Session ids are always redacted. */
 export type LifelineEvent =
   | SessionLostEvent
+  | LossNotConfirmedEvent
   | ReinitializedEvent
   | StateRestoredEvent
   | ReplayedEvent
   | MessageDroppedEvent
   | StreamBrokenEvent
-  | RecoveryFailedEvent;
+  | RecoveryFailedEvent
+  | StreamBackoffEvent
+  | CircuitEvent
+  | SessionAbandonedEvent
+  | KeepAliveEvent
+  | KeepAliveFailedEvent;
 
 interface EventBase {
   /** The MCP endpoint, without query string. */
@@ -15,11 +21,16 @@ interface EventBase {
   readonly time: number;
 }
 
-/** The server answered a request as if it no longer knew the session. */
+/** The server answered a request as if it no longer knew the session, and that is certain. */
 export interface SessionLostEvent extends EventBase {
   readonly type: 'session-lost';
   /** The classifier rule that matched, e.g. `spec-404`. */
   readonly rule: string;
+  /**
+   * How the loss is known: `answer`, the answer proves it (404, a session check's 400); `ping`, the
+   * answer only suggested it and a `ping` on the session confirmed it.
+   */
+  readonly knownBy: 'answer' | 'ping';
   readonly status: number;
   /** HTTP method of the rejected request. */
   readonly method: string;
@@ -28,6 +39,25 @@ export interface SessionLostEvent extends EventBase {
   readonly sessionId: string;
   /** What the server said, shortened. */
   readonly serverMessage: string;
+}
+
+/**
+ * An answer read like session loss, but the session did not confirm it: the client got the
+ * server's answer as it was, and nothing was re-sent. `session-alive`: the session answered a
+ * `ping`, so the error was the request's own (a tool that failed mentioning "session").
+ * `unconfirmed`: the ping got no answer that tells (timeout, network error, 5xx).
+ */
+export interface LossNotConfirmedEvent extends EventBase {
+  readonly type: 'loss-not-confirmed';
+  readonly rule: string;
+  readonly status: number;
+  readonly method: string;
+  readonly rpcMethod: string | undefined;
+  readonly sessionId: string;
+  readonly serverMessage: string;
+  readonly outcome: 'session-alive' | 'unconfirmed';
+  /** Why the ping could not tell, for `unconfirmed`. */
+  readonly reason: string | undefined;
 }
 
 /** A new session replaced the lost one. */
@@ -70,14 +100,17 @@ export interface MessageDroppedEvent extends EventBase {
 }
 
 /**
- * A request's SSE response broke mid-stream and could not be resumed: the client was answered
- * with a JSON-RPC error (the request may have run, so it was not replayed).
+ * A request's SSE response broke, or ended, before it carried the answer, and could not be
+ * resumed (no event ids): the client was answered with a JSON-RPC error at once (the request may
+ * have run, so it was not replayed).
  */
 export interface StreamBrokenEvent extends EventBase {
   readonly type: 'stream-broken';
   readonly method: string;
   readonly rpcMethod: string | undefined;
-  /** The network error, in words. */
+  /** `broke`: a network error cut it; `ended`: the server closed it cleanly without the answer. */
+  readonly how: 'broke' | 'ended';
+  /** What happened, in words (the network error, or what the server sent instead of the answer). */
   readonly error: string;
 }
 
@@ -89,4 +122,60 @@ export interface RecoveryFailedEvent extends EventBase {
   readonly rpcMethod: string | undefined;
   readonly code: string;
   readonly message: string;
+}
+
+/**
+ * The client's GET stream keeps failing, so its re-opening is held back (reported once per run
+ * of failures; the backoff is cleared when a stream delivers a message or stays open).
+ */
+export interface StreamBackoffEvent extends EventBase {
+  readonly type: 'stream-backoff';
+  readonly sessionId: string;
+  /** Failures in a row so far. */
+  readonly failures: number;
+  /** How long the next GET is held back. */
+  readonly delayMs: number;
+  /** The last failure, in words. */
+  readonly reason: string;
+}
+
+/**
+ * The circuit opened (re-initialization stopped after `failures` failed recoveries in a row, until
+ * `retryAt`) or closed (the server answered again).
+ */
+export interface CircuitEvent extends EventBase {
+  readonly type: 'circuit-open' | 'circuit-closed';
+  readonly failures: number;
+  /** When a request may try to re-initialize again (milliseconds since the epoch); undefined when closed. */
+  readonly retryAt: number | undefined;
+  /** The last failure, in words. */
+  readonly cause: string;
+}
+
+/** The middleware ended (DELETE, not awaited) a session it opened and gave up on. */
+export interface SessionAbandonedEvent extends EventBase {
+  readonly type: 'session-abandoned';
+  readonly sessionId: string;
+  /** Why it gave the session up. */
+  readonly reason: 'rejected-at-once' | 'handshake-failed';
+}
+
+/** The keep-alive learned a bound of the server's idle timeout (or started), and its ping interval. */
+export interface KeepAliveEvent extends EventBase {
+  readonly type: 'keepalive';
+  readonly sessionId: string;
+  /** The smallest upper bound of the idle timeout known so far; undefined with a fixed interval. */
+  readonly boundMs: number | undefined;
+  /** Pings now go out after this long without a successful exchange. */
+  readonly intervalMs: number;
+  /** `loss`: learned from a loss after `idleMs` of idleness; `initial`: given; `fixed`: a fixed interval. */
+  readonly source: 'loss' | 'initial' | 'fixed';
+  readonly idleMs: number | undefined;
+}
+
+/** A keep-alive ping got no answer that tells (timeout, network error, 5xx); the session is left as it is. */
+export interface KeepAliveFailedEvent extends EventBase {
+  readonly type: 'keepalive-failed';
+  readonly sessionId: string;
+  readonly reason: string;
 }

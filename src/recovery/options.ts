@@ -66,7 +66,86 @@ export interface SessionRecoveryOptions {
    * @default 256
    */
   readonly maxSessions?: number | undefined;
+  /**
+   * Keep idle sessions alive with `ping`, so the server's idle timeout never ends them (and what
+   * the server held for them: an open browser page, a shell, a cursor):
+   * - a number: ping once the session has been idle this many milliseconds;
+   * - `'auto'`: learn the server's idle timeout. Each loss bounds it from above (the time the
+   *   session had been idle when the server said it was gone); pings go out once the session has
+   *   been idle for `fraction` of the smallest bound, never more often than `minIntervalMs`, and
+   *   never before a loss was seen;
+   * - `{ auto: true, initialBoundMs }`: the same, starting from a bound known in advance (e.g.
+   *   `mcp-lifeline probe --idle`), so pings start before any loss.
+   * @default undefined (off)
+   */
+  readonly keepAlive?: number | 'auto' | KeepAliveAuto | undefined;
+  /**
+   * How long the client's GET stream is held back when it keeps failing (a 4xx or 5xx, a session
+   * error right after a recovery, a stream that closes at once): the delay doubles from
+   * `initialDelayMs` up to `maxDelayMs`, and is cleared once a stream delivers a message or stays
+   * open. The SDK transports re-open it about once a second otherwise.
+   * @default { initialDelayMs: 1_000, maxDelayMs: 60_000 }
+   */
+  readonly streamBackoff?: BackoffOptions | undefined;
+  /**
+   * When to stop re-initializing a server that keeps failing: after `failures` recoveries in a row
+   * that failed (or whose new session was rejected at once), requests on lost sessions fail at
+   * once with `CIRCUIT_OPEN` for `initialDelayMs`, doubling up to `maxDelayMs`; then one request
+   * tries again. Any successful answer from the server closes it.
+   * @default { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 }
+   */
+  readonly circuit?: CircuitOptions | undefined;
 }
+
+/** `keepAlive: { auto: true, … }`: learn the idle timeout, optionally from a known bound. */
+export interface KeepAliveAuto {
+  readonly auto: true;
+  /**
+   * An upper bound of the server's idle timeout, in milliseconds, known in advance: pings start at
+   * once instead of after the first loss.
+   * @default undefined
+   */
+  readonly initialBoundMs?: number | undefined;
+  /**
+   * Never ping a session more often than this, in milliseconds.
+   * @default 30_000
+   */
+  readonly minIntervalMs?: number | undefined;
+  /**
+   * Ping once the session has been idle for this fraction of the smallest bound (0 < fraction < 1).
+   * @default 0.5
+   */
+  readonly fraction?: number | undefined;
+}
+
+/** An exponential backoff: `initialDelayMs`, doubling up to `maxDelayMs`. */
+export interface BackoffOptions {
+  /** @default 1_000 */
+  readonly initialDelayMs?: number | undefined;
+  /** @default 60_000 */
+  readonly maxDelayMs?: number | undefined;
+}
+
+/** The circuit that stops re-initializing a server that keeps failing. */
+export interface CircuitOptions extends BackoffOptions {
+  /**
+   * Failed recoveries in a row that open the circuit.
+   * @default 3
+   */
+  readonly failures?: number | undefined;
+}
+
+/** `keepAlive`, resolved. */
+export type KeepAlivePolicy =
+  | { readonly mode: 'off' }
+  | { readonly mode: 'fixed'; readonly intervalMs: number }
+  | { readonly mode: 'auto'; readonly initialBoundMs: number | undefined; readonly minIntervalMs: number; readonly fraction: number };
+
+/** Defaults of `keepAlive: 'auto'`. */
+export const DEFAULT_KEEP_ALIVE_AUTO = {
+  minIntervalMs: 30_000, // 30 s: mcp-remote's fixed interval, as a floor
+  fraction: 0.5,
+} as const;
 
 /** Defaults of {@linkcode SessionRecoveryOptions}. */
 export const DEFAULT_SESSION_RECOVERY_OPTIONS = {
@@ -77,6 +156,9 @@ export const DEFAULT_SESSION_RECOVERY_OPTIONS = {
   rules: SESSION_LOSS_RULES,
   notLossRules: NOT_SESSION_LOSS_RULES,
   maxSessions: 256,
+  keepAlive: undefined,
+  streamBackoff: { initialDelayMs: 1_000, maxDelayMs: 60_000 }, // 1 s doubling to 1 min: 7 GETs in the first minute, then 1
+  circuit: { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 },
 } as const;
 
 /** Options with every default filled in. */
@@ -90,6 +172,9 @@ export interface ResolvedOptions {
   readonly rules: readonly SessionLossRule[];
   readonly notLossRules: readonly NotSessionLossRule[];
   readonly maxSessions: number;
+  readonly keepAlive: KeepAlivePolicy;
+  readonly streamBackoff: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly circuit: { readonly failures: number; readonly initialDelayMs: number; readonly maxDelayMs: number };
 }
 
 /** Fills in defaults once, in the factory, and rejects bad options with a TypeError naming them. */
@@ -107,7 +192,16 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
     rules: options.rules ?? DEFAULT_SESSION_RECOVERY_OPTIONS.rules,
     notLossRules: options.notLossRules ?? DEFAULT_SESSION_RECOVERY_OPTIONS.notLossRules,
     maxSessions: options.maxSessions ?? DEFAULT_SESSION_RECOVERY_OPTIONS.maxSessions,
+    keepAlive: resolveKeepAlive(options.keepAlive),
+    streamBackoff: resolveBackoff('streamBackoff', options.streamBackoff, DEFAULT_SESSION_RECOVERY_OPTIONS.streamBackoff),
+    circuit: {
+      ...resolveBackoff('circuit', options.circuit, DEFAULT_SESSION_RECOVERY_OPTIONS.circuit),
+      failures: options.circuit?.failures ?? DEFAULT_SESSION_RECOVERY_OPTIONS.circuit.failures,
+    },
   };
+  if (!Number.isInteger(resolved.circuit.failures) || resolved.circuit.failures < 1) {
+    throw new TypeError(`withSessionRecovery: "circuit.failures" must be a positive integer, got ${String(resolved.circuit.failures)}`);
+  }
   requirePositive('timeout', resolved.timeout, 'milliseconds');
   requirePositive('peekBytes', resolved.peekBytes, 'bytes');
   requirePositive('maxSessions', resolved.maxSessions, 'sessions');
@@ -125,6 +219,49 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
     }
   }
   return resolved;
+}
+
+function resolveKeepAlive(option: SessionRecoveryOptions['keepAlive']): KeepAlivePolicy {
+  if (option === undefined) return { mode: 'off' };
+  if (typeof option === 'number') {
+    requirePositive('keepAlive', option, 'milliseconds');
+    return { mode: 'fixed', intervalMs: option };
+  }
+  const auto = option === 'auto' ? { auto: true as const } : option;
+  if (typeof auto !== 'object' || auto === null || auto.auto !== true) {
+    throw new TypeError(
+      `withSessionRecovery: "keepAlive" must be a number of milliseconds, 'auto' or { auto: true, … }, got ${JSON.stringify(option)}`,
+    );
+  }
+  const resolved = {
+    mode: 'auto' as const,
+    initialBoundMs: auto.initialBoundMs,
+    minIntervalMs: auto.minIntervalMs ?? DEFAULT_KEEP_ALIVE_AUTO.minIntervalMs,
+    fraction: auto.fraction ?? DEFAULT_KEEP_ALIVE_AUTO.fraction,
+  };
+  if (resolved.initialBoundMs !== undefined) requirePositive('keepAlive.initialBoundMs', resolved.initialBoundMs, 'milliseconds');
+  requirePositive('keepAlive.minIntervalMs', resolved.minIntervalMs, 'milliseconds');
+  if (!(resolved.fraction > 0 && resolved.fraction < 1)) {
+    throw new TypeError(`withSessionRecovery: "keepAlive.fraction" must be between 0 and 1, got ${String(resolved.fraction)}`);
+  }
+  return resolved;
+}
+
+function resolveBackoff(
+  name: string,
+  option: BackoffOptions | undefined,
+  defaults: { readonly initialDelayMs: number; readonly maxDelayMs: number },
+): { initialDelayMs: number; maxDelayMs: number } {
+  const initialDelayMs = option?.initialDelayMs ?? defaults.initialDelayMs;
+  const maxDelayMs = option?.maxDelayMs ?? Math.max(defaults.maxDelayMs, initialDelayMs);
+  requirePositive(`${name}.initialDelayMs`, initialDelayMs, 'milliseconds');
+  requirePositive(`${name}.maxDelayMs`, maxDelayMs, 'milliseconds');
+  if (maxDelayMs < initialDelayMs) {
+    throw new TypeError(
+      `withSessionRecovery: "${name}.maxDelayMs" (${maxDelayMs}) must not be below "${name}.initialDelayMs" (${initialDelayMs})`,
+    );
+  }
+  return { initialDelayMs, maxDelayMs };
 }
 
 function requirePositive(name: string, value: unknown, unit: string): void {

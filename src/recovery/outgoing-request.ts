@@ -133,7 +133,8 @@ export function bodyLength(body: RequestBody): number {
   return Number.POSITIVE_INFINITY;
 }
 
-type JsonRpcId = string | number;
+/** A JSON-RPC request id. */
+export type JsonRpcId = string | number;
 
 /** The JSON-RPC content of a POST body. */
 export interface JsonRpcSummary {

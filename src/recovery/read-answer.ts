@@ -12,9 +12,10 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 
 /**
  * Reads the answer to request `id` from a POST response, JSON or SSE, and releases the stream as
- * soon as it has it. The caller bounds the wait with the request's signal.
+ * soon as it has it. The caller bounds the wait with the request's signal. `onOther` sees every
+ * message (SSE event data, or the JSON body) that is not the answer, e.g. an error sent instead.
  */
-export async function readJsonRpcAnswer(response: Response, id: string): Promise<JsonRpcAnswer> {
+export async function readJsonRpcAnswer(response: Response, id: string, onOther?: (data: string) => void): Promise<JsonRpcAnswer> {
   const type = mediaType(response.headers.get('content-type'));
   const reader = response.body?.getReader();
   if (reader === undefined) throw new Error(`the answer had no body (HTTP ${response.status})`);
@@ -26,6 +27,7 @@ export async function readJsonRpcAnswer(response: Response, id: string): Promise
     for (const candidate of Array.isArray(message) ? message : [message]) {
       if (isAnswerTo(candidate, id)) found = candidate as JsonRpcAnswer;
     }
+    if (found === undefined) onOther?.(data);
   };
   const parser = createParser({
     onEvent: (event) => {
@@ -43,6 +45,8 @@ export async function readJsonRpcAnswer(response: Response, id: string): Promise
       if (type === 'text/event-stream') parser.feed(chunk);
       else json += chunk;
     }
+    // An event the stream ended inside (no blank line) is read too: servers that answer and close do that.
+    if (found === undefined && type === 'text/event-stream') parser.feed('\n\n');
     if (found === undefined && type !== 'text/event-stream') pick(json);
   } finally {
     reader.cancel().catch(() => {});

@@ -1,3 +1,5 @@
+import { concatBytes } from './concat-bytes.js';
+
 /** The first bytes of a response body, read without losing the rest. */
 export interface BodyPrefix {
   /** The prefix as text (UTF-8, lenient). */
@@ -38,7 +40,7 @@ export async function readPrefix(response: Response, limit: number): Promise<Bod
       failure = error; // surfaced to whoever reads the rebuilt body, as it would have been
     }
   }
-  const bytes = concat(chunks, size);
+  const bytes = concatBytes(chunks, size);
   return {
     text: new TextDecoder().decode(bytes),
     complete,
@@ -67,15 +69,4 @@ function continueAfter(prefix: Uint8Array, reader: ReadableStreamDefaultReader<U
     },
     cancel: (reason) => reader.cancel(reason),
   });
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }

@@ -5,7 +5,9 @@ import type { LifelineErrorCode } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import { checkJsonOnRead } from './check-json-on-read.js';
+import { type Circuit, createCircuit } from './circuit.js';
 import type { LifelineEvent } from './events.js';
+import { startKeepAlive } from './keep-alive.js';
 import type { ResolvedOptions } from './options.js';
 import {
   type AnyFetch,
@@ -14,14 +16,17 @@ import {
   headerOf,
   isRequestInput,
   isResponse,
+  type JsonRpcId,
   type OutgoingRequest,
   type RequestBody,
   toOutgoingRequest,
 } from './outgoing-request.js';
-import { readJsonRpcAnswer } from './read-answer.js';
+import { sendOwnRequest } from './own-request.js';
+import { pingSession, type SessionCheck } from './ping-session.js';
 import { readPrefix } from './read-prefix.js';
-import { describeUrl, redactIds, redactSessionId } from './redact.js';
-import { type HandshakeFailure, reinitialize } from './reinitialize.js';
+import { readThrough } from './read-through.js';
+import { describeUrl, redactSessionId, textScrubber } from './redact.js';
+import { HandshakeFailure, reinitialize } from './reinitialize.js';
 import {
   createSessionRecord,
   createSessionTable,
@@ -31,22 +36,57 @@ import {
   trackSessionState,
 } from './session-record.js';
 import { sseReplacement } from './sse-replacement.js';
-import { watchSseResponse } from './watch-sse-response.js';
+import { createStreamBackoff } from './stream-backoff.js';
+import { type StreamEnding, watchSseResponse } from './watch-sse-response.js';
 
 type Lost = SessionLossVerdict & { lost: true };
+type KnownBy = 'answer' | 'ping';
+
+/** A non-2xx answer, classified; its body is still there to deliver (`rebuild`) or to drop (`discard`). */
 type Classified =
   | { readonly lost: false; readonly response: Response }
-  | { readonly lost: true; readonly verdict: Lost; readonly status: number };
+  | {
+      readonly lost: true;
+      readonly verdict: Lost;
+      readonly status: number;
+      readonly rebuild: () => Response;
+      readonly discard: () => Promise<void>;
+    };
+
+/** One sending of a request: what it was sent on, so its answer is judged against that session. */
+interface Attempt {
+  /** The record's attempt count when sent: a recovery started since then is shared, not repeated. */
+  readonly sentAt: number;
+  /** The server session id it went to. */
+  readonly serverId: string | undefined;
+  /** The call went through a recovery before this sending: it gets no second one. */
+  readonly fresh: boolean;
+  /** It went to a session a recovery opened that had not answered yet. */
+  readonly unproven: boolean;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+}
 
 const noop = () => {};
+// A GET stream that lived this long, even without a message, was a working stream.
+const HEALTHY_STREAM_MS = 5_000;
 
 /**
  * The fetch that {@linkcode withSessionRecovery} wraps around `next`. Requests that carry no
  * session the middleware knows go to `next` untouched; the rest are watched for session loss.
+ *
+ * The rule (issue 8): a request is replayed only when the server's answer proves it was not
+ * processed (404 to a request with a session id, a session check's 400) or when a `ping` on the
+ * same session confirms an answer that merely reads like session loss. Anything else reaches the
+ * client as the server sent it.
  */
 export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): AnyFetch {
-  const sessions = createSessionTable(config.maxSessions);
+  const circuits = new Map<string, Circuit>();
+  const sessions = createSessionTable(config.maxSessions, (record) => record.keepAlive?.stop());
+  const classifyOptions = { rules: config.rules, notLossRules: config.notLossRules };
   const candidateStatuses = new Set(config.rules.flatMap((rule) => rule.status));
+  const keepingAlive = config.keepAlive.mode !== 'off';
+  const healthyStreamMs = Math.min(HEALTHY_STREAM_MS, config.streamBackoff.maxDelayMs);
   let lastId = 0;
   const newId = (purpose: string) => `mcp-lifeline-${purpose}-${++lastId}`;
 
@@ -68,7 +108,10 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     }
     const record = sessions.get(alias);
     if (record === undefined || record.endpoint !== endpointOf(urlOf(input))) return next(input, init);
-    return exchange(record, isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init));
+    const request = isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init);
+    if (request.method === 'DELETE') return terminate(record, request);
+    if (request.method === 'GET') return openStream(record, request);
+    return exchange(record, request);
   };
 
   /** The client's own initialize: remember its params and the session the server issues. */
@@ -76,80 +119,528 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const response = await next(input, init);
     const sessionId = response.headers.get('mcp-session-id');
     // No session id: a stateless server (or a 2026-07-28 one); nothing to recover, nothing kept.
-    if (response.ok && sessionId) sessions.add(createSessionRecord(sessionId, endpointOf(urlOf(input)), params));
+    if (!response.ok || !sessionId) return response;
+    const endpoint = endpointOf(urlOf(input));
+    const record = createSessionRecord({
+      alias: sessionId,
+      endpoint,
+      initializeParams: params,
+      circuit: circuitOf(endpoint),
+      stream: createStreamBackoff(config.streamBackoff),
+    });
+    record.headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
+    if (record.circuit.failures !== 0) closeCircuit(record, urlOf(input));
+    if (config.keepAlive.mode !== 'off') record.keepAlive = keepAlive(record, urlOf(input), config.keepAlive);
+    sessions.add(record);
     return response;
   }
 
-  async function exchange(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
-    if (request.method === 'DELETE') return terminate(record, request);
-    if (request.method === 'GET' && record.getUnsupported) return methodNotAllowed();
-    if (record.recovering !== undefined || record.dead) {
-      await recover(record, record.attempts, request, record.lastLoss ?? unknownLoss());
+  function circuitOf(endpoint: string): Circuit {
+    let circuit = circuits.get(endpoint);
+    if (circuit === undefined) {
+      circuit = createCircuit(config.circuit);
+      circuits.set(endpoint, circuit);
     }
-    const sentAt = record.attempts;
+    return circuit;
+  }
+
+  /** A POST on a known session: sent, judged, recovered and replayed when the loss is certain. */
+  async function exchange(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
+    if (keepingAlive) {
+      record.headerSource = request.init.headers;
+      record.clientSignal = request.signal;
+    }
+    const fresh = record.recovering !== undefined || record.dead;
+    if (fresh) await recoverBeforeSending(record, request);
+    const attempt = attemptOn(record, fresh);
     const response = await send(record, request, false);
     // Successes skip classify (no await): they are watched as the client reads them.
-    const classified = response.ok ? { lost: false as const, response } : await classify(record, request, response);
-    if (classified.lost) return onLoss(record, request, sentAt, classified.verdict, classified.status);
-    // A 200 may still carry the loss, in its JSON body or its first SSE event.
-    return watchSuccess(record, request, finish(record, request, classified.response), (verdict) =>
-      onLoss(record, request, sentAt, verdict, 200),
+    if (response.ok) return delivered(record, request, attempt, response);
+    const classified = await classify(record, request, response);
+    if (!classified.lost) return finish(record, request, classified.response);
+    return judge(record, request, attempt, classified);
+  }
+
+  /**
+   * The GET stream: like {@linkcode exchange}, and held back while it keeps failing (issue 8: the
+   * SDK transports re-open it about once a second, forever).
+   */
+  async function openStream(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
+    if (record.getUnsupported) return methodNotAllowed();
+    await record.stream.hold(request.signal);
+    try {
+      const response = await exchange(record, request);
+      if (!response.ok && response.status !== 405) streamFailed(record, request, `HTTP ${response.status}`);
+      return response;
+    } catch (error) {
+      if (!request.signal?.aborted)
+        streamFailed(record, request, error instanceof SessionRecoveryError ? error.code : networkErrorText(error));
+      throw error;
+    }
+  }
+
+  function streamFailed(record: SessionRecord, request: OutgoingRequest, reason: string): void {
+    const { failures, delayMs, report } = record.stream.failed(Date.now());
+    if (!report) return;
+    emit({
+      type: 'stream-backoff',
+      url: describeUrl(request.url),
+      time: Date.now(),
+      sessionId: redactSessionId(record.serverId),
+      failures,
+      delayMs,
+      reason,
+    });
+  }
+
+  function attemptOn(record: SessionRecord, fresh: boolean): Attempt {
+    return { sentAt: record.attempts, serverId: record.serverId, fresh, unproven: !record.proven, time: keepingAlive ? Date.now() : 0 };
+  }
+
+  /** A 2xx answer: delivered as it comes, watched for a session error inside it. */
+  function delivered(record: SessionRecord, request: OutgoingRequest, attempt: Attempt, response: Response): Response {
+    return watchSuccess(record, request, attempt, finish(record, request, response), (verdict, knownBy) =>
+      lost(record, request, attempt, { verdict, status: 200, knownBy }),
     );
   }
 
   /**
    * Watches a successful answer for a session error inside it, without delaying or copying it:
-   * an SSE body is checked on its first event, a small JSON body when the client reads it.
-   * `onLossInside` produces the answer to deliver instead.
+   * an SSE body is checked on its first event (and answered if it ends without its answer), a
+   * small JSON body when the client reads it. `onLossInside` produces the answer to deliver
+   * instead of a confirmed loss.
    */
   function watchSuccess(
     record: SessionRecord,
     request: OutgoingRequest,
+    attempt: Attempt,
     response: Response,
-    onLossInside: (verdict: Lost) => Promise<Response>,
+    onLossInside: (verdict: Lost, knownBy: KnownBy) => Promise<Response>,
   ): Response {
     if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
+    const inside = (text: string) => judgeInside(record, request, attempt, { contentType, text }, onLossInside);
     if (type === 'text/event-stream') {
-      const body = watchSseResponse(response.body, {
-        limit: config.peekBytes,
-        decide: (text) => {
-          // A session error is a JSON-RPC error: a first event without "error" is passed unparsed.
-          const verdict = text.includes('"error"') ? lossIn(record, request, 200, contentType, text) : undefined;
-          return verdict === undefined ? undefined : sseReplacement(onLossInside(verdict), request);
-        },
-        onBreak: request.method === 'POST' ? (error) => answerBrokenStream(request, error) : undefined,
-      });
-      return new Response(body, responseInit(response));
+      const isPost = request.method === 'POST';
+      const opened = Date.now();
+      let delivering = false;
+      return readThrough(response, (body) =>
+        watchSseResponse(body, {
+          limit: config.peekBytes,
+          requestIds: isPost ? request.messages().requestIds : [],
+          // A session error has "error", "detail" or "message" in it: any other first event passes unparsed.
+          decide: (text) =>
+            /"(?:error|detail|message)"/.test(text)
+              ? inside(text)?.then((judged) => (judged === undefined ? undefined : sseReplacement(judged.instead, request)))
+              : undefined,
+          onUnanswered: isPost ? (ending) => answerUnanswered(record, request, attempt, ending) : undefined,
+          onMessage: isPost
+            ? undefined
+            : () => {
+                delivering = true;
+                record.stream.succeeded();
+              },
+          onClose: isPost
+            ? undefined
+            : (how) => {
+                if (how === 'cancelled' || delivering) return;
+                if (Date.now() - opened >= healthyStreamMs) record.stream.succeeded();
+                else streamFailed(record, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
+              },
+        }),
+      );
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(response, (text) => {
-        // A session error is a small JSON-RPC error object; anything else passes unparsed.
-        if (text.length > config.peekBytes || !text.includes('"error"')) return undefined;
-        const verdict = lossIn(record, request, 200, contentType, text);
-        return verdict === undefined ? undefined : onLossInside(verdict);
+        // A session error is a small error object; anything else passes unparsed.
+        if (text.length > config.peekBytes || !/"(?:error|detail|message)"/.test(text)) return undefined;
+        return inside(text)?.then((judged) => judged?.instead);
       });
     }
     return response;
   }
 
   /**
-   * A request's response stream broke before it could be resumed (no event ids): the request may
-   * or may not have run, so it is not sent again, but the client gets an answer now instead of
-   * waiting for its own timeout.
+   * A session error inside a 200 answer is only a suspicion (a tool's own error can read the same):
+   * once a ping confirms it, the answer to deliver instead; undefined to deliver it as it is.
    */
-  function answerBrokenStream(request: OutgoingRequest, error: unknown): string | undefined {
-    const { requestIds, rpcMethod } = request.messages();
-    if (requestIds.length === 0) return undefined;
-    const reason = networkErrorText(error);
-    emit({ type: 'stream-broken', url: describeUrl(request.url), time: Date.now(), method: request.method, rpcMethod, error: reason });
-    const message =
-      `mcp-lifeline: the server's response stream for ${rpcMethod ?? 'the request'} broke before its answer arrived (${reason}); ` +
-      'the request may or may not have run, so it was not sent again';
-    return requestIds
-      .map((id) => `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`)
-      .join('');
+  function judgeInside(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    answer: { contentType: string | null; text: string },
+    onLossInside: (verdict: Lost, knownBy: KnownBy) => Promise<Response>,
+  ): Promise<{ readonly instead: Promise<Response> } | undefined> | undefined {
+    const verdict = lossIn(record, request, { status: 200, contentType: answer.contentType, body: answer.text });
+    if (verdict === undefined) return undefined;
+    return confirmed(record, request, attempt, { verdict, status: 200 }).then((knownBy) =>
+      knownBy === undefined ? undefined : { instead: onLossInside(verdict, knownBy) },
+    );
+  }
+
+  /**
+   * Whether a loss verdict stands: at once for proof, after a ping for a suspicion. Undefined when
+   * the session answered the ping (or could not be asked): the client then gets the answer as sent.
+   */
+  async function confirmed(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    loss: { verdict: Lost; status: number },
+  ): Promise<KnownBy | undefined> {
+    const { verdict, status } = loss;
+    // A GET answered 404 without naming a session may come from a server that offers no stream.
+    const proof = verdict.evidence === 'proof' && !(request.method === 'GET' && !hasSessionLossWording(verdict.serverMessage));
+    if (proof) return 'answer';
+    const check = await ping(record, request.headers(), attempt.serverId);
+    if (check.state === 'lost') return 'ping';
+    emit({
+      type: 'loss-not-confirmed',
+      url: describeUrl(request.url),
+      time: Date.now(),
+      rule: verdict.rule,
+      status,
+      method: request.method,
+      rpcMethod: request.messages().rpcMethod,
+      sessionId: redactSessionId(attempt.serverId),
+      serverMessage: verdict.serverMessage.slice(0, 200),
+      outcome: check.state === 'alive' ? 'session-alive' : 'unconfirmed',
+      reason: check.state === 'unconfirmed' ? check.reason : undefined,
+    });
+    if (check.state === 'alive' && request.method === 'GET' && status === 404) record.getUnsupported = true;
+    return undefined;
+  }
+
+  /** A non-2xx answer that reads like session loss: confirmed, then recovered; or delivered as it is. */
+  async function judge(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    classified: Classified & { lost: true },
+  ): Promise<Response> {
+    const { verdict, status } = classified;
+    const knownBy = await confirmed(record, request, attempt, { verdict, status });
+    if (knownBy === undefined) {
+      if (record.getUnsupported && request.method === 'GET') {
+        await classified.discard();
+        return methodNotAllowed();
+      }
+      return finish(record, request, classified.rebuild());
+    }
+    await classified.discard();
+    return lost(record, request, attempt, { verdict, status, knownBy });
+  }
+
+  /**
+   * A certain loss: recover once for everyone who met it, then replay. A request sent to a session
+   * a recovery had just opened, and rejected before that session ever answered, is not recovered
+   * again (at most one recovery per call; the circuit counts it).
+   */
+  async function lost(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    loss: { verdict: Lost; status: number; knownBy: KnownBy },
+  ): Promise<Response> {
+    const { verdict, status, knownBy } = loss;
+    const report: SessionLossReport = { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
+    const { rpcMethod } = request.messages();
+    emit({
+      type: 'session-lost',
+      url: describeUrl(request.url),
+      time: Date.now(),
+      rule: verdict.rule,
+      knownBy,
+      status,
+      method: request.method,
+      rpcMethod,
+      sessionId: redactSessionId(attempt.serverId),
+      serverMessage: report.serverMessage,
+    });
+    if (keepingAlive && attempt.sentAt === record.attempts) record.keepAlive?.learned(attempt.time - record.lastSuccessAt);
+    if (request.signal?.aborted) throw request.signal.reason;
+
+    if (attempt.fresh && attempt.sentAt === record.attempts) {
+      rejectedAtOnce(record, request, attempt, report);
+      throw fail('SESSION_LOST_AGAIN', request, report, { reason: againText(report) });
+    }
+
+    const replayBody = replayableMessages(request);
+    if (replayBody === 'none') {
+      // Answers to the lost session's requests mean nothing to a new session: drop them (202, as
+      // the server would have). The next request re-initializes.
+      markDead(record, attempt.sentAt, report);
+      emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: droppedReason(request) });
+      return new Response(null, { status: 202, statusText: 'Accepted' });
+    }
+
+    try {
+      await recover(record, attempt.sentAt, request, report);
+    } catch (error) {
+      const refused = error instanceof SessionRecoveryError ? (error.cause as HandshakeFailure | undefined)?.response : undefined;
+      if (refused !== undefined && (refused.status === 401 || refused.status === 403)) {
+        // Hand the client the server's own 401/403 (with WWW-Authenticate) so its OAuth flow can
+        // refresh credentials and send again; the body says what happened.
+        return authRefusal(refused, (error as Error).message);
+      }
+      throw error;
+    }
+    return replay(record, request, report, replayBody);
+  }
+
+  /** The session is dead: re-initialize before sending, unless the circuit says not now. */
+  async function recoverBeforeSending(record: SessionRecord, request: OutgoingRequest): Promise<void> {
+    await recover(record, record.attempts, request, record.lastLoss ?? unknownLoss());
+  }
+
+  /**
+   * Re-initializes once for every request that met the same lost session (single flight). A
+   * request sent before an attempt began shares that attempt's outcome, success or failure, so a
+   * late answer from the lost session neither replaces the new session nor retries a failed one.
+   */
+  async function recover(record: SessionRecord, sentAt: number, request: OutgoingRequest, loss: SessionLossReport): Promise<void> {
+    if (record.recovering === undefined && record.attempts > sentAt) {
+      if (!record.dead) return;
+      throw fail('REINITIALIZE_FAILED', request, loss, {
+        reason: networkErrorText(record.lastFailure, config.timeout),
+        cause: record.lastFailure,
+      });
+    }
+    record.lastLoss = loss;
+    if (record.recovering === undefined) {
+      const blocked = record.circuit.blocked(Date.now());
+      if (blocked !== undefined) {
+        record.dead = true;
+        const seconds = Math.max(1, Math.ceil((blocked.retryAt - Date.now()) / 1000));
+        throw fail('CIRCUIT_OPEN', request, loss, {
+          reason:
+            `the last ${record.circuit.failures} attempts to re-initialize failed (${blocked.cause}); ` +
+            `the next one may start in ${seconds} s, at ${new Date(blocked.retryAt).toISOString()}`,
+          retryAt: blocked.retryAt,
+        });
+      }
+      record.recovering = startRecovery(record, request);
+      const recovering = record.recovering;
+      const settle = () => {
+        if (record.recovering === recovering) record.recovering = undefined;
+      };
+      recovering.then(settle, settle);
+    }
+    try {
+      await abortable(record.recovering, request.signal);
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw fail('REINITIALIZE_FAILED', request, loss, { reason: networkErrorText(error, config.timeout), cause: error });
+    }
+  }
+
+  function startRecovery(record: SessionRecord, request: OutgoingRequest): Promise<void> {
+    record.attempts += 1;
+    const started = Date.now();
+    const previous = record.serverId;
+    const url = describeUrl(request.url);
+    const headers = request.headers();
+    return reinitialize({
+      next,
+      url: request.url,
+      headers,
+      initializeParams: record.initializeParams,
+      timeout: config.timeout,
+      newId,
+      restore: config.restoreState ? { logLevel: record.logLevel, subscriptions: [...record.subscriptions] } : undefined,
+      scrub: textScrubber(headers, [record.alias, record.serverId]),
+    }).then(
+      (result) => {
+        record.serverId = result.sessionId;
+        record.protocolVersion = result.protocolVersion;
+        record.dead = false;
+        record.lastFailure = undefined;
+        record.staleEventId = true;
+        record.proven = false;
+        record.lastSuccessAt = Date.now();
+        const time = Date.now();
+        const sessionId = redactSessionId(result.sessionId);
+        emit({
+          type: 'reinitialized',
+          url,
+          time,
+          previousSessionId: redactSessionId(previous),
+          sessionId,
+          durationMs: time - started,
+          protocolVersion: result.protocolVersion,
+          serverInfo: result.serverInfo,
+          capabilities: result.capabilities,
+        });
+        const restored = result.restored;
+        if (restored !== undefined && (restored.logLevel !== undefined || restored.subscriptions > 0)) {
+          emit({ type: 'state-restored', url, time, sessionId, ...restored });
+        }
+      },
+      (error: unknown) => {
+        record.dead = true;
+        record.lastFailure = error;
+        if (error instanceof HandshakeFailure && error.openedSessionId !== undefined) {
+          abandon(record, { url: request.url, headers, sessionId: error.openedSessionId, reason: 'handshake-failed' });
+        }
+        if (countsAgainstServer(error)) openCircuit(record, url, networkErrorText(error, config.timeout));
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * A call that already went through a recovery met a loss again: the session is marked dead (the
+   * next request re-initializes) and, when it was a new session that never answered, it is ended
+   * and counted against the server.
+   */
+  function rejectedAtOnce(record: SessionRecord, request: OutgoingRequest, attempt: Attempt, loss: SessionLossReport): void {
+    if (record.attempts !== attempt.sentAt || record.recovering !== undefined || record.dead) return;
+    markDead(record, attempt.sentAt, loss);
+    if (!attempt.unproven) return;
+    if (attempt.serverId !== undefined) {
+      abandon(record, { url: request.url, headers: request.headers(), sessionId: attempt.serverId, reason: 'rejected-at-once' });
+    }
+    openCircuit(record, describeUrl(request.url), `a new session was rejected at once: ${againText(loss)}`);
+  }
+
+  function openCircuit(record: SessionRecord, url: string, cause: string): void {
+    const opened = record.circuit.failed(cause, Date.now());
+    if (opened === undefined) return;
+    emit({ type: 'circuit-open', url, time: Date.now(), failures: opened.failures, retryAt: opened.retryAt, cause });
+  }
+
+  function closeCircuit(record: SessionRecord, url: string): void {
+    if (!record.circuit.succeeded()) return;
+    emit({
+      type: 'circuit-closed',
+      url: describeUrl(url),
+      time: Date.now(),
+      failures: 0,
+      retryAt: undefined,
+      cause: 'the server answered',
+    });
+  }
+
+  /**
+   * Ends a session the middleware opened and gave up on (DELETE, bounded by `timeout`, not
+   * awaited): a server behind a load balancer may still hold it (issue 9: 20 calls left 39).
+   */
+  function abandon(
+    record: SessionRecord,
+    session: { url: string; headers: Headers; sessionId: string; reason: 'rejected-at-once' | 'handshake-failed' },
+  ): void {
+    const headers = new Headers(session.headers);
+    for (const name of ['content-type', 'content-length', 'last-event-id', 'mcp-method', 'mcp-name']) headers.delete(name);
+    headers.set('mcp-session-id', session.sessionId);
+    if (record.protocolVersion !== undefined) headers.set('mcp-protocol-version', record.protocolVersion);
+    emit({
+      type: 'session-abandoned',
+      url: describeUrl(session.url),
+      time: Date.now(),
+      sessionId: redactSessionId(session.sessionId),
+      reason: session.reason,
+    });
+    sendOwnRequest(next, session.url, { method: 'DELETE', headers, signal: AbortSignal.timeout(config.timeout) })
+      .then((response) => response.body?.cancel())
+      .catch(noop);
+  }
+
+  async function replay(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    loss: SessionLossReport,
+    body: string | undefined,
+  ): Promise<Response> {
+    if (!request.replayable) throw fail('NOT_REPLAYABLE', request, loss);
+    const attempt = attemptOn(record, true);
+    let response: Response;
+    try {
+      response = await send(record, request, true, body);
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      throw fail('REPLAY_FAILED', request, loss, { reason: `${networkErrorText(error)}; it may or may not have run`, cause: error });
+    }
+    // The replay met a loss again: not retried. The client gets SESSION_LOST_AGAIN in place of the
+    // server's bare "Session not found" (or the server's answer, when a ping shows it was the tool's).
+    const again = (verdict: Lost, status: number) => {
+      const report = { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
+      rejectedAtOnce(record, request, attempt, report);
+      return fail('SESSION_LOST_AGAIN', request, loss, { reason: againText(report) });
+    };
+    if (!response.ok) {
+      const classified = await classify(record, request, response);
+      if (!classified.lost) return replayed(record, request, finish(record, request, classified.response));
+      if ((await confirmed(record, request, attempt, classified)) === undefined) {
+        return replayed(record, request, finish(record, request, classified.rebuild()));
+      }
+      await classified.discard();
+      throw again(classified.verdict, classified.status);
+    }
+    const answer = watchSuccess(record, request, attempt, finish(record, request, response), (verdict) =>
+      Promise.reject(again(verdict, 200)),
+    );
+    return replayed(record, request, answer);
+  }
+
+  function replayed(record: SessionRecord, request: OutgoingRequest, answer: Response): Response {
+    emit({
+      type: 'replayed',
+      url: describeUrl(request.url),
+      time: Date.now(),
+      method: request.method,
+      rpcMethod: request.messages().rpcMethod,
+      sessionId: redactSessionId(record.serverId),
+      status: answer.status,
+    });
+    return answer;
+  }
+
+  /**
+   * A request's SSE answer ended, or broke, before its answer arrived and cannot be resumed (no
+   * event ids): the server has made the wait certain, so the client is answered at once (issue 8).
+   * Not replayed: the request may have run. A session error the stream carried instead is judged
+   * like any other (a confirmed loss marks the session dead, so the next request re-initializes).
+   */
+  async function answerUnanswered(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    ending: StreamEnding,
+  ): Promise<string> {
+    const { rpcMethod } = request.messages();
+    const method = rpcMethod ?? 'the request';
+    const scrub = textScrubber(request.headers(), [record.alias, record.serverId, attempt.serverId]);
+    let instead = '';
+    if (ending.stray !== undefined) {
+      const verdict = lossIn(record, request, { status: 200, contentType: 'application/json', body: ending.stray });
+      const said = verdict?.serverMessage ?? scrub(ending.stray).slice(0, 200);
+      instead = `; it sent "${said.slice(0, 200)}" instead`;
+      if (verdict !== undefined) {
+        const knownBy = await confirmed(record, request, attempt, { verdict, status: 200 });
+        if (knownBy !== undefined) {
+          const report = { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage.slice(0, 200) };
+          markDead(record, attempt.sentAt, report);
+          instead = `; it reported the session lost instead ("${report.serverMessage}", rule ${verdict.rule}), so the next request opens a new one`;
+        }
+      }
+    }
+    const how = ending.error === undefined ? 'ended' : 'broke';
+    const what =
+      how === 'broke'
+        ? `the server's response stream for ${method} broke before its answer arrived (${networkErrorText(ending.error)})`
+        : `stream ended without an answer to ${method}: the server closed its response stream before answering`;
+    emit({
+      type: 'stream-broken',
+      url: describeUrl(request.url),
+      time: Date.now(),
+      method: request.method,
+      rpcMethod,
+      how,
+      error: `${what}${instead}`,
+    });
+    const message = `mcp-lifeline: ${what}${instead}; the request may or may not have run, so it was not sent again`;
+    return ending.missing.map((id) => sseErrorEvent(id, message)).join('');
   }
 
   /** Sends the request on the session's current server id (untouched when nothing needs rewriting). */
@@ -181,34 +672,29 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     });
   }
 
-  /** Reads just enough of the answer to tell whether the server lost the session. */
+  /** Reads just enough of a non-2xx answer to tell whether it reads like session loss. */
   async function classify(record: SessionRecord, request: OutgoingRequest, response: Response): Promise<Classified> {
     const { status } = response;
-    // A success is watched as the client reads it (see watchSuccess), never held here.
     if (response.ok || !candidateStatuses.has(status)) return { lost: false, response };
     const contentType = response.headers.get('content-type');
     const prefix = await readPrefix(response, config.peekBytes);
-    const verdict = lossIn(record, request, status, contentType, prefix.text);
+    const verdict = lossIn(record, request, { status, contentType, body: prefix.text });
     if (verdict === undefined) return { lost: false, response: prefix.rebuild() };
-    await prefix.discard();
-    return { lost: true, verdict, status };
+    return { lost: true, verdict, status, rebuild: () => prefix.rebuild(), discard: () => prefix.discard() };
   }
 
   /** The loss verdict for an answer, or undefined when it is not a loss (or the user said not to recover). */
   function lossIn(
     record: SessionRecord,
     request: OutgoingRequest,
-    status: number,
-    contentType: string | null,
-    body: string,
+    answer: { status: number; contentType: string | null; body: string },
   ): Lost | undefined {
-    const classified = classifySessionLoss(
-      { method: request.method, hadSessionId: true, status, contentType, body },
-      { rules: config.rules, notLossRules: config.notLossRules },
-    );
+    const classified = classifySessionLoss({ method: request.method, hadSessionId: true, ...answer }, classifyOptions);
     if (!classified.lost) return undefined;
-    // Servers often quote the id they did not find: it never reaches an event, a log or an error.
-    const verdict = { ...classified, serverMessage: redactIds(classified.serverMessage, [record.alias, record.serverId]) };
+    // Servers quote what they were sent (the id they did not find, a token): none of it reaches an
+    // event, a log or an error.
+    const scrub = textScrubber(request.headers(), [record.alias, record.serverId]);
+    const verdict = { ...classified, serverMessage: scrub(classified.serverMessage) };
     const wanted = config.shouldRecover?.(verdict, {
       method: request.method,
       url: describeUrl(request.url),
@@ -217,171 +703,75 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     return wanted === false ? undefined : verdict;
   }
 
-  /** `sentAt`: the record's attempt count when the rejected request was sent. */
-  async function onLoss(record: SessionRecord, request: OutgoingRequest, sentAt: number, verdict: Lost, status: number): Promise<Response> {
-    const loss: SessionLossReport = { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
-    const { rpcMethod } = request.messages();
-    emit({
-      type: 'session-lost',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      rule: verdict.rule,
-      status,
-      method: request.method,
-      rpcMethod,
-      sessionId: redactSessionId(record.serverId),
-      serverMessage: loss.serverMessage,
+  /** Pings the session `serverId` with the client's headers; never throws. */
+  function ping(record: SessionRecord, headers: Headers, serverId: string | undefined): Promise<SessionCheck> {
+    const sessionHeaders = new Headers(headers);
+    if (serverId === undefined) sessionHeaders.delete('mcp-session-id');
+    else sessionHeaders.set('mcp-session-id', serverId);
+    if (record.protocolVersion !== undefined && sessionHeaders.has('mcp-protocol-version')) {
+      sessionHeaders.set('mcp-protocol-version', record.protocolVersion);
+    }
+    return pingSession({
+      next,
+      url: record.endpoint,
+      headers: sessionHeaders,
+      id: newId('ping'),
+      timeout: config.timeout,
+      classify: (status, contentType, body) => {
+        const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status, contentType, body }, classifyOptions);
+        return verdict.lost ? verdict : undefined;
+      },
     });
-    if (request.signal?.aborted) throw request.signal.reason;
-
-    if (request.method === 'GET' && status === 404 && !hasSessionLossWording(verdict.serverMessage)) {
-      // Some servers answer 404 to GET when they offer no SSE stream (a 405 in disguise): make sure
-      // the session is really gone before replacing it.
-      if (await sessionAnswersPing(record, request)) {
-        record.getUnsupported = true;
-        return methodNotAllowed();
-      }
-    }
-
-    const replayBody = replayableMessages(request);
-    if (replayBody === 'none') {
-      // Answers to the lost session's requests mean nothing to a new session: drop them (202, as
-      // the server would have). The next request re-initializes.
-      markDead(record, sentAt, loss);
-      emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: droppedReason(request) });
-      return new Response(null, { status: 202, statusText: 'Accepted' });
-    }
-
-    try {
-      await recover(record, sentAt, request, loss);
-    } catch (error) {
-      const refused = error instanceof SessionRecoveryError ? (error.cause as HandshakeFailure | undefined)?.response : undefined;
-      if (refused !== undefined && (refused.status === 401 || refused.status === 403)) {
-        // Hand the client the server's own 401/403 (with WWW-Authenticate) so its OAuth flow can
-        // refresh credentials and send again; the body says what happened.
-        return authRefusal(refused, (error as Error).message);
-      }
-      throw error;
-    }
-    return replay(record, request, loss, replayBody);
   }
 
-  /**
-   * Re-initializes once for every request that met the same lost session (single flight). A
-   * request sent before an attempt began shares that attempt's outcome, success or failure, so a
-   * late answer from the lost session neither replaces the new session nor retries a failed one.
-   */
-  async function recover(record: SessionRecord, sentAt: number, request: OutgoingRequest, loss: SessionLossReport): Promise<void> {
-    if (record.recovering === undefined && record.attempts > sentAt) {
-      if (!record.dead) return;
-      throw fail('REINITIALIZE_FAILED', request, loss, networkErrorText(record.lastFailure, config.timeout), record.lastFailure);
-    }
-    record.lastLoss = loss;
-    if (record.recovering === undefined) {
-      record.attempts += 1;
-      const started = Date.now();
-      const previous = record.serverId;
-      const url = describeUrl(request.url);
-      const recovering = reinitialize({
-        next,
-        url: request.url,
-        headers: request.headers(),
-        initializeParams: record.initializeParams,
-        timeout: config.timeout,
-        newId,
-        restore: config.restoreState ? { logLevel: record.logLevel, subscriptions: [...record.subscriptions] } : undefined,
-      }).then(
-        (result) => {
-          record.serverId = result.sessionId;
-          record.protocolVersion = result.protocolVersion;
-          record.dead = false;
-          record.lastFailure = undefined;
-          record.staleEventId = true;
-          const time = Date.now();
-          const sessionId = redactSessionId(result.sessionId);
-          emit({
-            type: 'reinitialized',
-            url,
-            time,
-            previousSessionId: redactSessionId(previous),
-            sessionId,
-            durationMs: time - started,
-            protocolVersion: result.protocolVersion,
-            serverInfo: result.serverInfo,
-            capabilities: result.capabilities,
-          });
-          const restored = result.restored;
-          if (restored !== undefined && (restored.logLevel !== undefined || restored.subscriptions > 0)) {
-            emit({ type: 'state-restored', url, time, sessionId, ...restored });
-          }
-        },
-        (error: unknown) => {
-          record.dead = true;
-          record.lastFailure = error;
-          throw error;
-        },
-      );
-      record.recovering = recovering;
-      const settle = () => {
-        if (record.recovering === recovering) record.recovering = undefined;
-      };
-      recovering.then(settle, settle);
-    }
-    try {
-      await abortable(record.recovering, request.signal);
-    } catch (error) {
-      if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REINITIALIZE_FAILED', request, loss, networkErrorText(error, config.timeout), error);
-    }
-  }
-
-  async function replay(
-    record: SessionRecord,
-    request: OutgoingRequest,
-    loss: SessionLossReport,
-    body: string | undefined,
-  ): Promise<Response> {
-    if (!request.replayable) throw fail('NOT_REPLAYABLE', request, loss);
-    const sentAt = record.attempts;
-    let response: Response;
-    try {
-      response = await send(record, request, true, body);
-    } catch (error) {
-      if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REPLAY_FAILED', request, loss, `${networkErrorText(error)}; it may or may not have run`, error);
-    }
-    const classified = await classify(record, request, response);
-    if (classified.lost) {
-      const again: SessionLossReport = {
-        rule: classified.verdict.rule,
-        status: classified.status,
-        serverMessage: classified.verdict.serverMessage,
-      };
-      markDead(record, sentAt, again);
-      throw fail('SESSION_LOST_AGAIN', request, loss, `HTTP ${again.status} (rule ${again.rule}) "${again.serverMessage.slice(0, 120)}"`);
-    }
-    // A replay whose answer carries a session error again is not retried either: the client gets
-    // SESSION_LOST_AGAIN in place of the server's bare "Session not found".
-    const answer = watchSuccess(record, request, finish(record, request, classified.response), (verdict) => {
-      markDead(record, sentAt, { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage });
-      return Promise.reject(
-        fail('SESSION_LOST_AGAIN', request, loss, `HTTP 200 (rule ${verdict.rule}) "${verdict.serverMessage.slice(0, 120)}"`),
-      );
+  /** The keep-alive of one session: pings go through {@linkcode ping}; a loss they meet marks the session dead. */
+  function keepAlive(record: SessionRecord, url: string, policy: Exclude<ResolvedOptions['keepAlive'], { mode: 'off' }>) {
+    const base = { url: describeUrl(url) };
+    return startKeepAlive({
+      policy,
+      lastSuccessAt: () => record.lastSuccessAt,
+      usable: () => !record.dead && record.recovering === undefined,
+      over: () => record.clientSignal?.aborted === true,
+      onInterval: (change) =>
+        emit({ type: 'keepalive', ...base, time: Date.now(), sessionId: redactSessionId(record.serverId), ...change }),
+      ping: async () => {
+        const attempt = attemptOn(record, false);
+        const sentAt = Date.now();
+        const check = await ping(record, new Headers(record.headerSource), attempt.serverId);
+        if (check.state === 'alive') {
+          if (record.attempts === attempt.sentAt) record.lastSuccessAt = Date.now();
+          return;
+        }
+        if (check.state === 'unconfirmed') {
+          emit({ type: 'keepalive-failed', ...base, time: Date.now(), sessionId: redactSessionId(attempt.serverId), reason: check.reason });
+          return;
+        }
+        const scrub = textScrubber(new Headers(record.headerSource), [record.alias, record.serverId]);
+        const report = { rule: check.verdict.rule, status: check.status, serverMessage: scrub(check.verdict.serverMessage).slice(0, 200) };
+        emit({
+          type: 'session-lost',
+          ...base,
+          time: Date.now(),
+          rule: report.rule,
+          knownBy: 'ping',
+          status: report.status,
+          method: 'POST',
+          rpcMethod: 'ping',
+          sessionId: redactSessionId(attempt.serverId),
+          serverMessage: report.serverMessage,
+        });
+        if (record.attempts !== attempt.sentAt) return;
+        record.keepAlive?.learned(sentAt - record.lastSuccessAt);
+        // The next request re-initializes before it is sent: nothing is re-sent, and no session is
+        // opened for a client that may never call again.
+        markDead(record, attempt.sentAt, report);
+      },
     });
-    emit({
-      type: 'replayed',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      method: request.method,
-      rpcMethod: request.messages().rpcMethod,
-      sessionId: redactSessionId(record.serverId),
-      status: answer.status,
-    });
-    return answer;
   }
 
   /** DELETE: on a session the server already lost, there is nothing left to terminate. */
   async function terminate(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
+    record.keepAlive?.stop();
     await record.recovering?.catch(noop);
     if (!record.dead) {
       const classified = await classify(record, request, await send(record, request, false));
@@ -389,39 +779,21 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         if (classified.response.ok || classified.response.status === 405) sessions.delete(record.alias);
         return present(record, classified.response);
       }
+      await classified.discard();
     }
     sessions.delete(record.alias);
     emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: 'delete-of-lost-session' });
     return new Response(null, { status: 200 });
   }
 
-  /** Asks the session for a ping, to tell a lost session from a server that answers GET with 404. */
-  async function sessionAnswersPing(record: SessionRecord, request: OutgoingRequest): Promise<boolean> {
-    const headers = new Headers(request.headers());
-    headers.delete('last-event-id');
-    headers.set('content-type', 'application/json');
-    headers.set('accept', 'application/json, text/event-stream');
-    if (record.serverId !== undefined) headers.set('mcp-session-id', record.serverId);
-    const id = newId('ping');
-    try {
-      const response = await next(request.url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
-        signal: AbortSignal.timeout(config.timeout),
-      });
-      if (!response.ok) {
-        await response.body?.cancel();
-        return false;
-      }
-      return (await readJsonRpcAnswer(response, id)).result !== undefined;
-    } catch {
-      return false;
-    }
-  }
-
+  /** A server answer about to reach the client: the session's state and health noted, its id shown as the client knows it. */
   function finish(record: SessionRecord, request: OutgoingRequest, response: Response): Response {
-    if (response.ok) trackSessionState(record, request);
+    if (response.ok) {
+      trackSessionState(record, request);
+      record.proven = true;
+      if (keepingAlive) record.lastSuccessAt = Date.now();
+      if (record.circuit.failures !== 0) closeCircuit(record, request.url);
+    }
     return present(record, response);
   }
 
@@ -429,13 +801,16 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     code: LifelineErrorCode,
     request: OutgoingRequest,
     loss: SessionLossReport,
-    reason?: string,
-    cause?: unknown,
+    details: { reason?: string; cause?: unknown; retryAt?: number } = {},
   ): SessionRecoveryError {
     const report: RequestReport = { method: request.method, url: describeUrl(request.url), rpcMethod: request.messages().rpcMethod };
-    const error = new SessionRecoveryError(code, reason === undefined ? { request: report, loss } : { request: report, loss, reason }, {
-      cause,
-    });
+    const scrub = textScrubber(request.headers(), []);
+    const reason = details.reason === undefined ? undefined : scrub(details.reason);
+    const error = new SessionRecoveryError(
+      code,
+      { request: report, loss, ...(reason === undefined ? {} : { reason }), retryAt: details.retryAt },
+      { cause: details.cause },
+    );
     emit({
       type: 'recovery-failed',
       url: report.url,
@@ -459,17 +834,31 @@ function present(record: SessionRecord, response: Response): Response {
   if (sent === null || sent === record.alias) return response;
   const headers = new Headers(response.headers);
   headers.set('mcp-session-id', record.alias);
-  return new Response(response.body, { ...responseInit(response), headers });
-}
-
-function responseInit(response: Response): ResponseInit {
-  return { status: response.status, statusText: response.statusText, headers: response.headers };
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 function markDead(record: SessionRecord, sentAt: number, loss: SessionLossReport): void {
   if (record.attempts !== sentAt || record.recovering !== undefined) return;
   record.dead = true;
   record.lastLoss = loss;
+}
+
+function againText(loss: SessionLossReport): string {
+  return `HTTP ${loss.status} (rule ${loss.rule}) "${loss.serverMessage.slice(0, 120)}"`;
+}
+
+/**
+ * Whether a failed recovery counts towards the circuit: the server took part and failed. A refused
+ * connection or an unknown host costs the server nothing (a restarting server is retried as soon
+ * as it listens again), and a 401/403 is for the client's credentials, not for the circuit.
+ */
+function countsAgainstServer(error: unknown): boolean {
+  if (error instanceof HandshakeFailure) {
+    const status = error.response?.status;
+    if (status === 401 || status === 403) return false;
+  }
+  const text = networkErrorText(error);
+  return !/\((?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN)\)/.test(text);
 }
 
 /**
@@ -488,6 +877,10 @@ function replayableMessages(request: OutgoingRequest): string | undefined | 'non
 
 function droppedReason(request: OutgoingRequest): 'response-to-lost-session' | 'initialized-notification' {
   return request.messages().messages.some(isResponse) ? 'response-to-lost-session' : 'initialized-notification';
+}
+
+function sseErrorEvent(id: JsonRpcId, message: string): string {
+  return `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`;
 }
 
 function methodNotAllowed(): Response {

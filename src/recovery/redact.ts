@@ -1,3 +1,5 @@
+import { createSecretScrubber } from './secret-scrubber.js';
+
 /**
  * Shortens a session id for events and logs: a session id is a bearer credential on many servers,
  * so only its first four characters are ever reported.
@@ -24,4 +26,18 @@ export function redactIds(text: string, ids: readonly (string | undefined)[]): s
     if (id !== undefined && id.length > 0) redacted = redacted.split(id).join(redactSessionId(id));
   }
   return redacted;
+}
+
+/**
+ * What the middleware may repeat of a server's text: every header value it sent with `headers`
+ * (and their common encodings, see {@linkcode createSecretScrubber}) replaced by `[redacted]`,
+ * and every full session id shortened (issue 9: servers quote request headers in error bodies).
+ */
+export function textScrubber(headers: Headers | undefined, sessionIds: readonly (string | undefined)[]): (text: string) => string {
+  const secrets = createSecretScrubber();
+  headers?.forEach((value, name) => {
+    // Session ids are shortened, not hidden: the first characters help to match log lines.
+    if (name !== 'mcp-session-id') secrets.addHeader(name, value);
+  });
+  return (text) => secrets.scrub(redactIds(text, sessionIds));
 }

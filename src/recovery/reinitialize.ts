@@ -1,5 +1,6 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from './outgoing-request.js';
+import { sendOwnRequest } from './own-request.js';
 import { type JsonRpcAnswer, readJsonRpcAnswer } from './read-answer.js';
 import { readPrefix } from './read-prefix.js';
 
@@ -8,10 +9,16 @@ export class HandshakeFailure extends Error {
   override name = 'HandshakeFailure';
   /** The server's answer to the step that failed, when it answered with an error status. */
   readonly response: { readonly status: number; readonly headers: Headers } | undefined;
+  /** The session `initialize` opened before a later step failed: abandoned, to be ended. */
+  readonly openedSessionId: string | undefined;
 
-  constructor(message: string, options: { cause?: unknown; response?: Response } = {}) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; response?: { status: number; headers: Headers } | undefined; openedSessionId?: string | undefined } = {},
+  ) {
     super(message, { cause: options.cause });
     this.response = options.response === undefined ? undefined : { status: options.response.status, headers: options.response.headers };
+    this.openedSessionId = options.openedSessionId;
   }
 }
 
@@ -26,6 +33,8 @@ export interface HandshakePlan {
   /** Makes a JSON-RPC id no client message uses. */
   readonly newId: (purpose: string) => string;
   readonly restore: { readonly logLevel: string | undefined; readonly subscriptions: readonly string[] } | undefined;
+  /** Removes secrets and session ids from what the server said, before it goes into a message. */
+  readonly scrub: (text: string) => string;
 }
 
 /** The new session. */
@@ -59,13 +68,19 @@ export async function reinitialize(plan: HandshakePlan): Promise<HandshakeResult
     params: plan.initializeParams,
   });
   const { sessionId } = answer;
-  const result = requireResult('initialize', answer.answer);
+  const result = requireResult(plan, 'initialize', answer.answer);
   const protocolVersion = typeof result['protocolVersion'] === 'string' ? result['protocolVersion'] : undefined;
 
   const session = new Headers(base);
   if (sessionId !== undefined) session.set('mcp-session-id', sessionId);
   if (protocolVersion !== undefined) session.set('mcp-protocol-version', protocolVersion);
-  await notify(plan, session, 'notifications/initialized');
+  try {
+    await notify(plan, session, 'notifications/initialized');
+  } catch (error) {
+    // The new session is of no use: hand its id back so it can be ended, not left to expire.
+    const failure = error as HandshakeFailure;
+    throw new HandshakeFailure(failure.message, { cause: failure.cause, openedSessionId: sessionId, response: failure.response });
+  }
 
   return {
     sessionId,
@@ -91,11 +106,11 @@ async function restore(
   const outcomes = await Promise.allSettled(
     steps.map(async ({ method, params }) => {
       const id = plan.newId('restore');
-      requireResult(method, (await call(plan, session, method, { jsonrpc: '2.0', id, method, params })).answer);
+      requireResult(plan, method, (await call(plan, session, method, { jsonrpc: '2.0', id, method, params })).answer);
     }),
   );
   const failures = outcomes.flatMap((outcome, index) =>
-    outcome.status === 'rejected' ? [`${steps[index]?.label}: ${networkErrorText(outcome.reason)}`] : [],
+    outcome.status === 'rejected' ? [plan.scrub(`${steps[index]?.label}: ${networkErrorText(outcome.reason)}`)] : [],
   );
   return { logLevel: state.logLevel, subscriptions: state.subscriptions.length, failures };
 }
@@ -130,14 +145,14 @@ async function post(
 ): Promise<Response> {
   let response: Response;
   try {
-    response = await plan.next(plan.url, { method: 'POST', headers, body: JSON.stringify(message), signal });
+    response = await sendOwnRequest(plan.next, plan.url, { method: 'POST', headers, body: JSON.stringify(message), signal });
   } catch (error) {
     throw new HandshakeFailure(`${step}: ${networkErrorText(error, plan.timeout)}`, { cause: error });
   }
   if (!response.ok) {
     const prefix = await readPrefix(response, 512);
     await prefix.discard();
-    const said = prefix.text.trim().slice(0, 200);
+    const said = plan.scrub(prefix.text.trim()).slice(0, 200);
     throw new HandshakeFailure(
       `${step} was answered with HTTP ${response.status}${said === '' ? '' : ` "${said}"`}${hintFor(response.status)}`,
       { response },
@@ -146,10 +161,10 @@ async function post(
   return response;
 }
 
-function requireResult(step: string, answer: JsonRpcAnswer): Record<string, unknown> {
+function requireResult(plan: HandshakePlan, step: string, answer: JsonRpcAnswer): Record<string, unknown> {
   if (answer.result !== undefined) return answer.result;
   const { code, message } = answer.error ?? {};
-  throw new HandshakeFailure(`${step} returned JSON-RPC error ${code ?? '(no code)'} "${message ?? ''}"`);
+  throw new HandshakeFailure(`${step} returned JSON-RPC error ${code ?? '(no code)'} "${plan.scrub(String(message ?? '')).slice(0, 200)}"`);
 }
 
 function hintFor(status: number): string {

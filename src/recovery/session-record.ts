@@ -1,5 +1,8 @@
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import type { Circuit } from './circuit.js';
+import type { KeepAlive } from './keep-alive.js';
 import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
+import type { StreamBackoff } from './stream-backoff.js';
 
 /**
  * One MCP session as the client knows it. The client keeps the id it got at `initialize` (the
@@ -34,9 +37,36 @@ export interface SessionRecord {
   staleEventId: boolean;
   /** GET answered 404 while the session was alive: the server has no SSE stream (a 405 in disguise). */
   getUnsupported: boolean;
+  /**
+   * The current server session has answered successfully at least once. A session a recovery
+   * opened that is rejected before it ever answered shows a server that keeps failing (issue 9).
+   */
+  proven: boolean;
+  /** When the session last had a successful exchange (for the keep-alive), milliseconds since the epoch. */
+  lastSuccessAt: number;
+  /** The headers of the client's latest request (credentials for the middleware's own pings). */
+  headerSource: RequestInit['headers'];
+  /** The client's latest abort signal: the SDK transports abort it when they close. */
+  clientSignal: AbortSignal | undefined;
+  /** Pings the session while idle, when `keepAlive` is on. */
+  keepAlive: KeepAlive | undefined;
+  /** Holds back the client's GET stream while it keeps failing. */
+  readonly stream: StreamBackoff;
+  /** Stops re-initializing a server that keeps failing; shared by every session on the endpoint. */
+  readonly circuit: Circuit;
 }
 
-export function createSessionRecord(alias: string, endpoint: string, initializeParams: unknown): SessionRecord {
+/** What a new record starts from. */
+export interface SessionStart {
+  readonly alias: string;
+  readonly endpoint: string;
+  readonly initializeParams: unknown;
+  readonly circuit: Circuit;
+  readonly stream: StreamBackoff;
+}
+
+export function createSessionRecord(start: SessionStart): SessionRecord {
+  const { alias, endpoint, initializeParams, circuit, stream } = start;
   return {
     alias,
     endpoint,
@@ -52,20 +82,33 @@ export function createSessionRecord(alias: string, endpoint: string, initializeP
     subscriptions: new Set(),
     staleEventId: false,
     getUnsupported: false,
+    proven: true,
+    lastSuccessAt: Date.now(),
+    headerSource: undefined,
+    clientSignal: undefined,
+    keepAlive: undefined,
+    stream,
+    circuit,
   };
 }
 
-/** Remembers up to `limit` sessions by alias; the oldest is forgotten first. */
-export function createSessionTable(limit: number) {
+/** Remembers up to `limit` sessions by alias; the oldest is forgotten first. `onForget` sees each record dropped. */
+export function createSessionTable(limit: number, onForget: (record: SessionRecord) => void) {
   const records = new Map<string, SessionRecord>();
+  const forget = (alias: string) => {
+    const record = records.get(alias);
+    if (record === undefined) return;
+    records.delete(alias);
+    onForget(record);
+  };
   return {
     get: (alias: string) => records.get(alias),
     add(record: SessionRecord) {
-      records.delete(record.alias);
+      forget(record.alias);
       records.set(record.alias, record);
-      if (records.size > limit) records.delete(records.keys().next().value as string);
+      if (records.size > limit) forget(records.keys().next().value as string);
     },
-    delete: (alias: string) => records.delete(alias),
+    delete: forget,
     get size() {
       return records.size;
     },
