@@ -378,3 +378,97 @@ describe('recovery details', () => {
     );
   });
 });
+
+describe('SSE answers, event by event', () => {
+  /** A response whose body arrives in the given pieces. */
+  const streamOf = (pieces: readonly string[], headers: Record<string, string> = {}) => {
+    const encoder = new TextEncoder();
+    return new Response(
+      new ReadableStream({
+        start(controller) {
+          for (const piece of pieces) controller.enqueue(encoder.encode(piece));
+          controller.close();
+        },
+      }),
+      { headers: { 'content-type': 'text/event-stream', ...headers } },
+    );
+  };
+  const answer = (id: unknown) => JSON.stringify({ result: { content: [] }, jsonrpc: '2.0', id });
+  const note = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } });
+
+  async function readWith(pieces: (id: unknown) => readonly string[], read: (response: Response) => Promise<string>) {
+    const server = scripted((seen) => (seen.rpc?.method === 'tools/call' ? streamOf(pieces(seen.rpc.id)) : undefined));
+    const recorder = recordEvents();
+    const fetch = withSessionRecovery({ onEvent: recorder.onEvent })(server.next);
+    const alias = await initialize(fetch);
+    return { text: await read(await call(fetch, alias, 9)), recorder };
+  }
+  const viaPipeThrough = async (response: Response) => {
+    let text = '';
+    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += value;
+    }
+  };
+  const readers: [string, (response: Response) => Promise<string>][] = [
+    ['pipeThrough', viaPipeThrough],
+    ['text()', (response) => response.text()],
+    [
+      'getReader()',
+      async (response) => {
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return text;
+          text += decoder.decode(value, { stream: true });
+        }
+      },
+    ],
+  ];
+
+  for (const [name, read] of readers) {
+    it(`${name}: an answer split at every byte, CRLF line ends: passed as sent, nothing added`, async () => {
+      const { text, recorder } = await readWith(
+        (id) => [...`event: message\r\ndata: ${note}\r\n\r\nevent: message\r\ndata: ${answer(id)}\r\n\r\n`],
+        read,
+      );
+      assert.equal(text, `event: message\r\ndata: ${note}\r\n\r\nevent: message\r\ndata: ${answer(9)}\r\n\r\n`);
+      assert.deepEqual(recorder.events, []);
+    });
+
+    it(`${name}: a stream that ends after a notification, without the answer: answered at once`, async () => {
+      const { text, recorder } = await readWith(() => [`event: message\ndata: ${note}\n\n`], read);
+      assert.match(
+        text,
+        /data: \{"jsonrpc":"2.0","id":9,"error":\{"code":-32000,"message":"mcp-lifeline: stream ended without an answer to tools\/call/,
+      );
+      assert.equal(recorder.of('stream-broken')[0]?.how, 'ended');
+    });
+  }
+
+  it('a stream with event ids (resumable) is left for the client to resume', async () => {
+    const { text, recorder } = await readWith(() => [`id: 1\nevent: message\ndata: ${note}\n\n`], viaPipeThrough);
+    assert.equal(text, `id: 1\nevent: message\ndata: ${note}\n\n`);
+    assert.deepEqual(recorder.events, []);
+  });
+
+  it('an answer whose last blank line is missing is completed, not answered twice', async () => {
+    const { text, recorder } = await readWith((id) => [`event: message\ndata: ${answer(id)}`], viaPipeThrough);
+    assert.equal(text, `event: message\ndata: ${answer(9)}\n\n`);
+    assert.deepEqual(recorder.events, []);
+  });
+
+  it('an answer larger than the tracking limit passes whole, and nothing is added after it', async () => {
+    const big = (id: unknown) => JSON.stringify({ jsonrpc: '2.0', id, result: { text: 'x'.repeat(200_000) } });
+    const { text, recorder } = await readWith(
+      (id) => [`data: ${big(id).slice(0, 70_000)}`, `${big(id).slice(70_000)}\n\n`],
+      viaPipeThrough,
+    );
+    assert.equal(text, `data: ${big(9)}\n\n`);
+    assert.deepEqual(recorder.events, []);
+  });
+});

@@ -71,8 +71,14 @@ export interface DialectServerFaults {
   rejectSessions?: 'all' | 'requests' | undefined;
   /** Quote the request's headers in error bodies: a refused `initialize` and lost-session answers. */
   echoHeaders?: boolean | undefined;
-  /** Redirect requests whose JSON-RPC method or HTTP method is listed. */
-  redirect?: { rpcMethods?: readonly string[]; httpMethods?: readonly string[]; location: string; status?: number } | undefined;
+  /** Answer `ping` with this HTTP status (a server that cannot confirm anything). */
+  failPing?: number | undefined;
+  /** Run the next tool calls, then end their event stream with a notification but no answer. */
+  endWithoutAnswer?: boolean | undefined;
+  /** Redirect requests whose JSON-RPC method or HTTP method is listed (only `count` of them, when given). */
+  redirect?:
+    | { rpcMethods?: readonly string[]; httpMethods?: readonly string[]; location: string; status?: number; count?: number }
+    | undefined;
 }
 
 /** What the server counted: the ground truth tests and the demo assert on. */
@@ -367,7 +373,12 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     options.onRequest?.(req, body);
     const redirect = faults.redirect;
     if (redirect !== undefined && (redirect.httpMethods?.includes(method) || redirect.rpcMethods?.includes(rpcMethodOf(body) ?? ''))) {
+      if (redirect.count !== undefined && --redirect.count <= 0) faults.redirect = undefined;
       res.writeHead(redirect.status ?? 307, { location: redirect.location }).end();
+      return;
+    }
+    if (faults.failPing !== undefined && rpcMethodOf(body) === 'ping') {
+      res.writeHead(faults.failPing, { 'content-type': 'text/plain' }).end('ping failed');
       return;
     }
     if (faults.delayMs !== undefined && faults.delayMs > 0) await delay(faults.delayMs, AbortSignal.timeout(60_000));
@@ -409,6 +420,12 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
     }
     session.lastSeen = Date.now();
     if (method === 'DELETE') counters.deletes += 1;
+    if (faults.endWithoutAnswer && isToolCall(body)) {
+      execute(argumentsOf(body));
+      const note = JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'working' } });
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end(`event: message\ndata: ${note}\n\n`);
+      return;
+    }
     if (isToolCall(body) && toolNameOf(body) === 'fail' && typeof argumentsOf(body)['status'] === 'number') {
       execute(argumentsOf(body));
       return answerFailure(res, argumentsOf(body));

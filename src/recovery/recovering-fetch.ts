@@ -220,7 +220,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
-    const inside = (text: string) => judgeInside(record, request, attempt, { contentType, text }, onLossInside);
+    // Once a ping cleared a suspicion in this answer, the rest of it is not asked about again.
+    const judged = { cleared: false };
+    const inside = (text: string) =>
+      judgeInside(record, request, attempt, { contentType, text }, onLossInside)?.then((outcome) => {
+        if (outcome === undefined) judged.cleared = true;
+        return outcome;
+      });
     if (type === 'text/event-stream') {
       const isPost = request.method === 'POST';
       const opened = Date.now();
@@ -234,7 +240,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
             /"(?:error|detail|message)"/.test(text)
               ? inside(text)?.then((judged) => (judged === undefined ? undefined : sseReplacement(judged.instead, request)))
               : undefined,
-          onUnanswered: isPost ? (ending) => answerUnanswered(record, request, attempt, ending) : undefined,
+          onUnanswered: isPost ? (ending) => answerUnanswered(record, request, attempt, { ending, judged: judged.cleared }) : undefined,
           onMessage: isPost
             ? undefined
             : () => {
@@ -606,8 +612,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     record: SessionRecord,
     request: OutgoingRequest,
     attempt: Attempt,
-    ending: StreamEnding,
+    unanswered: { ending: StreamEnding; judged: boolean },
   ): Promise<string> {
+    const { ending } = unanswered;
     const { rpcMethod } = request.messages();
     const method = rpcMethod ?? 'the request';
     const scrub = textScrubber(request.headers(), [record.alias, record.serverId, attempt.serverId]);
@@ -616,7 +623,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       const verdict = lossIn(record, request, { status: 200, contentType: 'application/json', body: ending.stray });
       const said = verdict?.serverMessage ?? scrub(ending.stray).slice(0, 200);
       instead = `; it sent "${said.slice(0, 200)}" instead`;
-      if (verdict !== undefined) {
+      if (verdict !== undefined && !unanswered.judged) {
         const knownBy = await confirmed(record, request, attempt, { verdict, status: 200 });
         if (knownBy !== undefined) {
           const report = { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage.slice(0, 200) };
