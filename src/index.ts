@@ -7,8 +7,11 @@ export {
   type SessionLossVerdict,
 } from './classifier/classify-session-loss.js';
 export {
+  isSessionCheckMessage,
+  type LossEvidence,
   NOT_SESSION_LOSS_RULES,
   type NotSessionLossRule,
+  SESSION_CHECK_MESSAGES,
   SESSION_LOSS_RULES,
   type SessionLossRule,
 } from './classifier/rules.js';
@@ -16,17 +19,27 @@ export { hasSessionLossWording, SESSION_LOSS_WORDING } from './classifier/wordin
 export { isLifelineError, LifelineError, type LifelineErrorCode } from './errors/LifelineError.js';
 export { type RequestReport, type SessionLossReport, SessionRecoveryError } from './errors/SessionRecoveryError.js';
 export type {
+  CircuitEvent,
+  KeepAliveEvent,
+  KeepAliveFailedEvent,
   LifelineEvent,
+  LossNotConfirmedEvent,
   MessageDroppedEvent,
   RecoveryFailedEvent,
   ReinitializedEvent,
   ReplayedEvent,
+  SessionAbandonedEvent,
   SessionLostEvent,
   StateRestoredEvent,
+  StreamBackoffEvent,
   StreamBrokenEvent,
 } from './recovery/events.js';
 export {
+  type BackoffOptions,
+  type CircuitOptions,
+  DEFAULT_KEEP_ALIVE_AUTO,
   DEFAULT_SESSION_RECOVERY_OPTIONS,
+  type KeepAliveAuto,
   type LostRequest,
   type SessionRecoveryOptions,
 } from './recovery/options.js';

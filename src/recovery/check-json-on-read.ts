@@ -1,4 +1,5 @@
 import { mediaType } from '../classifier/server-message.js';
+import { WatchedResponse } from './watched-response.js';
 
 /**
  * Decides on a 200 JSON body once the client reads it. Returns undefined to let the body
@@ -7,8 +8,6 @@ import { mediaType } from '../classifier/server-message.js';
  */
 export type JsonBodyCheck = (text: string) => Promise<Response | undefined> | undefined;
 
-const encoder = new TextEncoder();
-
 /**
  * Lets a 200 JSON answer through as it is, and checks its body only when the client reads it with
  * text(), json(), arrayBuffer() or blob(): a body that is not a session error is never copied,
@@ -16,22 +15,14 @@ const encoder = new TextEncoder();
  * `response.body` directly gets the body unchecked.
  */
 export function checkJsonOnRead(response: Response, check: JsonBodyCheck): Response {
-  const readText = response.text.bind(response);
-  let text: Promise<string> | undefined;
-  const checkedText = () => {
-    text ??= readText().then((body) => {
-      const replacement = check(body);
-      return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
-    });
-    return text;
-  };
-  Object.defineProperties(response, {
-    text: { value: checkedText, configurable: true },
-    json: { value: async () => JSON.parse(await checkedText()), configurable: true },
-    arrayBuffer: { value: async () => encoder.encode(await checkedText()).buffer, configurable: true },
-    blob: { value: async () => new Blob([await checkedText()], { type: response.headers.get('content-type') ?? '' }), configurable: true },
+  return new WatchedResponse(response, {
+    stream: () => response.body,
+    text: () =>
+      response.text().then((body) => {
+        const replacement = check(body);
+        return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
+      }),
   });
-  return response;
 }
 
 /** The JSON text of the answer that replaces a session error: JSON as is, SSE as its messages. */

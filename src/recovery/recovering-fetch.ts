@@ -11,6 +11,7 @@ import { startKeepAlive } from './keep-alive.js';
 import type { ResolvedOptions } from './options.js';
 import {
   type AnyFetch,
+  bodyText,
   type FetchInput,
   fromRequestInput,
   headerOf,
@@ -24,7 +25,6 @@ import {
 import { sendOwnRequest } from './own-request.js';
 import { pingSession, type SessionCheck } from './ping-session.js';
 import { readPrefix } from './read-prefix.js';
-import { readThrough } from './read-through.js';
 import { describeUrl, redactSessionId, textScrubber } from './redact.js';
 import { HandshakeFailure, reinitialize } from './reinitialize.js';
 import {
@@ -37,7 +37,8 @@ import {
 } from './session-record.js';
 import { sseReplacement } from './sse-replacement.js';
 import { createStreamBackoff } from './stream-backoff.js';
-import { type StreamEnding, watchSseResponse } from './watch-sse-response.js';
+import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
+import { readAllText, WatchedResponse } from './watched-response.js';
 
 type Lost = SessionLossVerdict & { lost: true };
 type KnownBy = 'answer' | 'ping';
@@ -68,6 +69,8 @@ interface Attempt {
 }
 
 const noop = () => {};
+// A session error has "error", "detail" or "message" in it: any other answer passes unparsed.
+const MAY_NAME_AN_ERROR = /"(?:error|detail|message)"/;
 // A GET stream that lived this long, even without a message, was a working stream.
 const HEALTHY_STREAM_MS = 5_000;
 
@@ -220,51 +223,67 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
-    // Once a ping cleared a suspicion in this answer, the rest of it is not asked about again.
-    const judged = { cleared: false };
-    const inside = (text: string) =>
-      judgeInside(record, request, attempt, { contentType, text }, onLossInside)?.then((outcome) => {
-        if (outcome === undefined) judged.cleared = true;
-        return outcome;
-      });
     if (type === 'text/event-stream') {
-      const isPost = request.method === 'POST';
-      const opened = Date.now();
-      let delivering = false;
-      return readThrough(response, (body) =>
-        watchSseResponse(body, {
-          limit: config.peekBytes,
-          requestIds: isPost ? request.messages().requestIds : [],
-          // A session error has "error", "detail" or "message" in it: any other first event passes unparsed.
-          decide: (text) =>
-            /"(?:error|detail|message)"/.test(text)
-              ? inside(text)?.then((judged) => (judged === undefined ? undefined : sseReplacement(judged.instead, request)))
-              : undefined,
-          onUnanswered: isPost ? (ending) => answerUnanswered(record, request, attempt, { ending, judged: judged.cleared }) : undefined,
-          onMessage: isPost
-            ? undefined
-            : () => {
-                delivering = true;
-                record.stream.succeeded();
-              },
-          onClose: isPost
-            ? undefined
-            : (how) => {
-                if (how === 'cancelled' || delivering) return;
-                if (Date.now() - opened >= healthyStreamMs) record.stream.succeeded();
-                else streamFailed(record, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
-              },
-        }),
-      );
+      const original = response.body;
+      let watched: ReadableStream<Uint8Array> | undefined;
+      const stream = () => {
+        watched ??= watchSseResponse(original, sseWatch(record, request, attempt, { contentType, onLossInside }));
+        return watched;
+      };
+      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(response, (text) => {
         // A session error is a small error object; anything else passes unparsed.
-        if (text.length > config.peekBytes || !/"(?:error|detail|message)"/.test(text)) return undefined;
-        return inside(text)?.then((judged) => judged?.instead);
+        if (text.length > config.peekBytes || !MAY_NAME_AN_ERROR.test(text)) return undefined;
+        return judgeInside(record, request, attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
       });
     }
     return response;
+  }
+
+  /** What the SSE watcher of one answer is told: what to look for, and what to do when it finds it. */
+  function sseWatch(
+    record: SessionRecord,
+    request: OutgoingRequest,
+    attempt: Attempt,
+    answer: { contentType: string | null; onLossInside: (verdict: Lost, knownBy: KnownBy) => Promise<Response> },
+  ): SseWatch {
+    // Once a ping cleared a suspicion in this answer, the rest of it is not asked about again.
+    let cleared = false;
+    const decide = (text: string) =>
+      MAY_NAME_AN_ERROR.test(text)
+        ? judgeInside(record, request, attempt, { contentType: answer.contentType, text }, answer.onLossInside)?.then((judged) => {
+            if (judged === undefined) {
+              cleared = true;
+              return undefined;
+            }
+            return sseReplacement(judged.instead, request);
+          })
+        : undefined;
+    if (request.method === 'POST') {
+      return {
+        limit: config.peekBytes,
+        requests: answeredRequests(request),
+        decide,
+        onUnanswered: (ending) => answerUnanswered(record, request, attempt, { ending, judged: cleared }),
+      };
+    }
+    const opened = Date.now();
+    let delivering = false;
+    return {
+      limit: config.peekBytes,
+      decide,
+      onMessage: () => {
+        delivering = true;
+        record.stream.succeeded();
+      },
+      onClose: (how) => {
+        if (how === 'cancelled' || delivering) return;
+        if (Date.now() - opened >= healthyStreamMs) record.stream.succeeded();
+        else streamFailed(record, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
+      },
+    };
   }
 
   /**
@@ -884,6 +903,22 @@ function replayableMessages(request: OutgoingRequest): string | undefined | 'non
 
 function droppedReason(request: OutgoingRequest): 'response-to-lost-session' | 'initialized-notification' {
   return request.messages().messages.some(isResponse) ? 'response-to-lost-session' : 'initialized-notification';
+}
+
+/**
+ * The requests of a POST, for the SSE watcher. An answer's id is looked for in the body as written
+ * (`"id":7`), and the body is parsed only when that fails (other spacing) or at the end.
+ */
+function answeredRequests(request: OutgoingRequest): AnsweredRequests {
+  const text = bodyText(request.body);
+  const batch = text === undefined || text.trimStart().startsWith('[');
+  return {
+    count: batch ? request.messages().requestIds.length : 1,
+    isOurs: (id) =>
+      (typeof id === 'string' || typeof id === 'number') &&
+      (text?.includes(`"id":${JSON.stringify(id)}`) === true || request.messages().requestIds.includes(id)),
+    ids: () => request.messages().requestIds,
+  };
 }
 
 function sseErrorEvent(id: JsonRpcId, message: string): string {
