@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { UsageError } from './usage-error.js';
 
 export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
@@ -9,6 +10,7 @@ Usage:
   mcp-lifeline <url> [options]          stdio bridge: MCP over stdio to the host, Streamable HTTP to <url>
   mcp-lifeline probe <url> [options]    tell how <url> signals a lost session
   mcp-lifeline demo [options]           watch recovery live on an embedded server
+  mcp-lifeline serve <url>… [options]   recovering gateway for hosts that take a URL (serve --help)
 
 Connection options (bridge and probe):
   --header "Name: value"     add a header to every request (repeatable); \${VAR} is read from the environment
@@ -73,7 +75,8 @@ export type Command =
       readonly dropEvery: number;
       readonly withoutLifeline: boolean;
       readonly color: boolean | undefined;
-    };
+    }
+  | ServeCommand;
 
 const OPTIONS = {
   header: { type: 'string', multiple: true },
@@ -99,6 +102,7 @@ const DEFAULT_IDLE_MAX_MINUTES = 60;
 
 /** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  if (argv[0] === 'serve') return parseServeCommand(argv.slice(1), env);
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
   let parsed: ReturnType<typeof parse>;

@@ -46,7 +46,8 @@ function parseHeaderLine(line: string, where: string, env: NodeJS.ProcessEnv): [
   return [name, value];
 }
 
-function expandVariables(value: string, where: string, env: NodeJS.ProcessEnv): string {
+/** Replaces `${VAR}` in `value` by the environment variable VAR; an unset one is a UsageError naming `where`. */
+export function expandVariables(value: string, where: string, env: NodeJS.ProcessEnv): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
     const found = env[variable];
     if (found === undefined || found === '') {

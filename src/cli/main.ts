@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
+import { serveCommand } from './serve-command.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
@@ -38,6 +39,13 @@ async function main(argv: readonly string[]): Promise<number> {
         signal: interrupt.signal,
       });
     }
+    case 'serve':
+      return serveCommand(command, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: process.env,
+        onSignal: (s, h) => process.once(s, h),
+      });
     case 'bridge': {
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
       const bridge = await startStdioBridge({ ...command, log });

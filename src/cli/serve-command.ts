@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { networkErrorText } from '../errors/network-error-text.js';
+import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
+import { type Gateway, startGateway } from '../gateway/gateway.js';
+import { GatewayConfigError } from '../gateway/gateway-options.js';
+import { createRedisStore } from '../gateway/redis-store.js';
+import type { SessionStore } from '../gateway/session-store.js';
+import { parseSessionKeys } from '../gateway/session-token.js';
+import { describeUrl } from '../recovery/redact.js';
+import { EXIT } from './exit-codes.js';
+import { createLogger, type Logger } from './logger.js';
+import type { ServeCommand } from './serve-args.js';
+import { SERVE_HELP } from './serve-args.js';
+import { UsageError } from './usage-error.js';
+
+/** Where `serve` talks to its process: the CLI entry passes the real ones. */
+export interface ServeIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: NodeJS.ProcessEnv;
+  /** Registers a signal handler (SIGTERM, SIGINT). */
+  readonly onSignal: (signal: 'SIGTERM' | 'SIGINT', handler: () => void) => void;
+}
+
+/** The environment variable that may hold the session-id keys (one a line, or comma separated). */
+export const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
+
+/** Runs `mcp-lifeline serve` until SIGTERM or SIGINT; resolves with the exit code. */
+export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<number> {
+  if (command.help) {
+    io.stdout.write(`${SERVE_HELP}\n`);
+    return EXIT.ok;
+  }
+  const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr });
+  const sessionKeys = readKeys(command, io.env);
+  const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile);
+  const store = await openStore(command, log);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({
+      upstreams: command.upstreams,
+      host: command.host,
+      port: command.port,
+      store,
+      sessionKeys,
+      callers,
+      allowedHosts: command.allowedHosts,
+      allowedOrigins: command.allowedOrigins,
+      limits: {
+        maxBodyBytes: command.maxBodyBytes,
+        maxStreamsPerSession: command.maxStreamsPerSession,
+        maxSessionsPerCaller: command.maxSessionsPerCaller,
+      },
+      sessionIdleTtlMs: command.sessionIdleTtlMs,
+      sessionMaxAgeMs: command.sessionMaxAgeMs,
+      maxRecords: command.maxRecords,
+      timeoutMs: command.timeoutMs,
+      drainTimeoutMs: command.drainTimeoutMs,
+      log,
+    });
+  } catch (error) {
+    await store?.close().catch(() => {});
+    if (error instanceof GatewayConfigError) throw new UsageError(`serve: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`serve: port ${command.port} on ${command.host} is already in use (--port)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES')
+      throw new UsageError(`serve: cannot listen on ${command.host}:${command.port} (${code})`);
+    throw error;
+  }
+  for (const upstream of command.upstreams) {
+    log.info('serving', {
+      upstream: upstream.name,
+      endpoint: (gateway.endpoints[upstream.name] ?? []).map((path) => `${gateway.origin}${path}`).join(' '),
+      url: describeUrl(upstream.url.href),
+    });
+  }
+  log.info('listening', {
+    address: gateway.origin,
+    store: gateway.store.kind,
+    credentials: callers === undefined ? 'none (loopback only)' : `${callers.size} token(s)`,
+    keys: sessionKeys === undefined ? 'random (sessions end with this process)' : `${sessionKeys.length}`,
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) io.onSignal(signal, () => void gateway.shutdown(signal));
+  await gateway.closed;
+  return EXIT.ok;
+}
+
+function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv): Uint8Array[] | undefined {
+  try {
+    if (command.keyFile !== undefined)
+      return parseSessionKeys(readSecretFile(command.keyFile, '--key-file'), `--key-file ${command.keyFile}`);
+    const fromEnv = env[SESSION_KEYS_ENV];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') return parseSessionKeys(fromEnv.replaceAll(',', '\n'), SESSION_KEYS_ENV);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+}
+
+function readCallers(path: string): CallerCredentials {
+  try {
+    return parseCallerTokens(readSecretFile(path, '--token-file'), `--token-file ${path}`);
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+}
+
+function readSecretFile(path: string, flag: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`serve: ${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+async function openStore(command: ServeCommand, log: Logger): Promise<SessionStore | undefined> {
+  if (command.store === 'memory') return undefined;
+  if (!/^rediss?:\/\//.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
+  let lastComplaint = 0;
+  const store = await createRedisStore({
+    url: command.store,
+    idleTtlMs: command.sessionIdleTtlMs,
+    prefix: command.storePrefix,
+    onError: (error) => {
+      // The client retries on its own, every two seconds at most: one line per ten seconds is enough.
+      if (Date.now() - lastComplaint < 10_000) return;
+      lastComplaint = Date.now();
+      log.warn(`store unreachable: ${networkErrorText(error)}`, { store: describeStore(command.store) });
+    },
+  });
+  try {
+    await store.ping();
+  } catch (error) {
+    log.warn(`store not reachable yet (the gateway starts anyway; /readyz answers 503 until it is): ${networkErrorText(error)}`);
+  }
+  return store;
+}
+
+/** A store URL without its password. */
+function describeStore(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
