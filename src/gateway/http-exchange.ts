@@ -21,15 +21,25 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /**
- * Streams a fetch Response to the client as it arrives (JSON or SSE), with backpressure. Resolves
- * when the body ended or the client went away (then the upstream exchange is aborted by the caller).
+ * Sends a fetch Response to the client: an SSE body streamed as it arrives, with backpressure; a
+ * JSON body as one piece. Resolves when the body ended or the client went away (the caller then
+ * aborts the upstream exchange). Rejects only when reading a JSON body failed before anything was sent.
  */
 export async function pipeResponse(res: ServerResponse, response: Response, headers: Record<string, string>): Promise<void> {
-  res.writeHead(response.status, headers);
   if (response.body === null) {
+    res.writeHead(response.status, headers);
     res.end();
     return;
   }
+  if (/^application\/json\b/i.test(response.headers.get('content-type') ?? '')) {
+    // A JSON answer is one complete message; reading it whole (not through `body`) lets the
+    // middleware check it for a session error wrapped in a 200 (dialect jsonrpc-200) as it is read.
+    const bytes = Buffer.from(await response.arrayBuffer());
+    res.writeHead(response.status, { ...headers, 'content-length': String(bytes.length) });
+    res.end(bytes);
+    return;
+  }
+  res.writeHead(response.status, headers);
   // SSE: the client must see events as they come, not when a buffer fills.
   res.flushHeaders();
   const reader = response.body.getReader();

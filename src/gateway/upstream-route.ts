@@ -174,8 +174,16 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   }
 
   /** Streams an upstream answer to the client as it arrives. */
-  function deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void> {
-    return pipeResponse(request.res, response, answerHeaders(response, request.answerHeaders, token));
+  async function deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void> {
+    try {
+      await pipeResponse(request.res, response, answerHeaders(response, request.answerHeaders, token));
+    } catch (error) {
+      // The answer broke off before any of it reached the client (or a recovery inside it failed).
+      metrics.upstreamError(name);
+      const text = isLifelineError(error) ? error.message : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
+      log.warn(text, { upstream: name });
+      failed(request, 502, `mcp-lifeline: ${text}`);
+    }
   }
 
   function failed(request: RouteRequest, status: number, message: string): void {
