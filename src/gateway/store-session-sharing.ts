@@ -15,11 +15,15 @@ export interface StoreSessionSharingOptions {
   ) => { readonly caller: string; readonly initializeParams: unknown; readonly createdAt: number } | undefined;
   /** Upper bound of one re-initialization, in ms: the lock's lifetime, and how long others wait for it. */
   readonly recoveryTimeoutMs: number;
+  /** How long an ended session stays refused, in ms (the gateway's session max age). @default 7 days */
+  readonly tombstoneMs?: number;
   /** How often a process waiting for another's recovery looks again, in ms. @default 20 */
   readonly pollMs?: number;
   /** A store write failed (it is not retried: the next recovery rewrites the record). */
   readonly onError?: (error: unknown) => void;
 }
+
+const DEFAULT_TOMBSTONE_MS = 7 * 24 * 60 * 60 * 1000; // the default session max age
 
 /** Why a shared recovery gave up. */
 export class SharedRecoveryError extends Error {
@@ -110,7 +114,7 @@ export function createStoreSessionSharing(options: StoreSessionSharingOptions): 
     },
 
     ended(alias) {
-      store.end(keyOf(alias), options.recoveryTimeoutMs).catch(report);
+      store.end(keyOf(alias), options.tombstoneMs ?? DEFAULT_TOMBSTONE_MS).catch(report);
     },
   };
 }
