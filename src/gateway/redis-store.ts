@@ -21,6 +21,7 @@ interface RedisConnection {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
+  readonly isReady: boolean;
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
@@ -139,7 +140,12 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
       return []; // shared: upstream sessions outlive this replica, another one serves them
     },
     async close() {
-      await connected;
+      // Never connected (still retrying): nothing to say goodbye to.
+      if (!client.isReady) {
+        client.destroy();
+        await connected;
+        return;
+      }
       await bounded(client.close(), timeoutMs, 'QUIT').catch(() => client.destroy());
     },
   };

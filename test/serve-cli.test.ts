@@ -1,0 +1,97 @@
+// `mcp-lifeline serve` as users run it: the built CLI as a child process.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { describe, it } from 'node:test';
+import { startDialectServer } from '../src/demo/dialect-server.js';
+import { CLI } from './helpers/bridge.js';
+import { textOf } from './helpers/clients.js';
+import { startServe, tempFile } from './helpers/gateway.js';
+import { answerOf, openRawSession } from './helpers/raw-session.js';
+
+describe('serve CLI', () => {
+  it('SIGTERM drains: a call in flight gets its answer, then the upstream session is ended and the process exits 0', async (t) => {
+    const upstream = await startDialectServer();
+    t.after(() => upstream.close());
+    const serve = await startServe([upstream.url]);
+    t.after(() => serve.stop());
+    const session = await openRawSession(fetch, `${serve.origin}/mcp`);
+    const slow = session.post({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'slow', arguments: { ms: 500 } } });
+    while (upstream.counters.toolCalls === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const exited = once(serve.process, 'exit');
+    serve.process.kill('SIGTERM');
+    const answer = await slow;
+    assert.equal(answer.status, 200);
+    assert.equal(textOf((await answerOf(answer))['result']), 'done');
+    const [code] = await exited;
+    assert.equal(code, 0);
+    assert.equal(upstream.counters.deletes, 1);
+    assert.match(serve.stderr(), /shutting down reason=SIGTERM/);
+    assert.match(serve.stderr(), /upstream sessions ended count=1/);
+  });
+
+  it('a config file with two upstreams and ${VAR} headers; logs name endpoints, never header values', async (t) => {
+    const seen: string[] = [];
+    const upstream = await startDialectServer({ onRequest: (req: IncomingMessage) => seen.push(String(req.headers['x-api-key'])) });
+    t.after(() => upstream.close());
+    const config = tempFile(
+      'gateway.yaml',
+      `upstreams:\n  - name: alpha\n    url: ${upstream.url}\n    headers: { X-Api-Key: "\${ALPHA_KEY}" }\n  - name: beta\n    url: ${upstream.url}\n`,
+    );
+    const serve = await startServe(['--config', config], { ALPHA_KEY: 'alpha-secret-value' });
+    t.after(() => serve.stop());
+    const alpha = await openRawSession(fetch, `${serve.origin}/alpha/mcp`);
+    assert.equal(textOf((await alpha.request('tools/call', { name: 'echo', arguments: { text: 'a' } }))['result']), 'a');
+    const beta = await openRawSession(fetch, `${serve.origin}/beta/mcp`);
+    assert.equal(textOf((await beta.request('tools/call', { name: 'echo', arguments: { text: 'b' } }))['result']), 'b');
+    assert.deepEqual([...new Set(seen)].sort(), ['alpha-secret-value', 'undefined']);
+    assert.match(serve.stderr(), /serving upstream=alpha endpoint=http:\/\/127\.0\.0\.1:\d+\/alpha\/mcp/);
+    assert.equal((await fetch(`${serve.origin}/mcp`)).status, 404, 'two upstreams: no /mcp shortcut');
+    assert.ok(!serve.stderr().includes('alpha-secret-value'));
+  });
+
+  for (const [what, args, message] of [
+    [
+      'a non-loopback address without a credential',
+      ['http://127.0.0.1:9/mcp', '--host', '0.0.0.0'],
+      /refusing to listen on 0\.0\.0\.0 without a client credential/,
+    ],
+    [
+      'Redis without shared keys',
+      ['http://127.0.0.1:9/mcp', '--store', 'redis://127.0.0.1:9'],
+      /must share the session keys too: give --key-file/,
+    ],
+    ['an unknown store', ['http://127.0.0.1:9/mcp', '--store', 'etcd://x'], /--store must be "memory" or a redis:\/\//],
+    [
+      'a missing token file',
+      ['http://127.0.0.1:9/mcp', '--token-file', '/nonexistent/tokens'],
+      /--token-file \/nonexistent\/tokens: cannot read it \(ENOENT\)/,
+    ],
+  ] as const) {
+    it(`refuses ${what}: exit 2 with the reason`, () => {
+      const run = spawnSync(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { encoding: 'utf8', timeout: 15_000 });
+      assert.equal(run.status, 2, run.stderr);
+      assert.match(run.stderr, message);
+    });
+  }
+
+  it('serve --help documents every flag', () => {
+    const run = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+    assert.equal(run.status, 0);
+    for (const flag of [
+      '--name',
+      '--config',
+      '--host',
+      '--port',
+      '--token-file',
+      '--store',
+      '--key-file',
+      '--session-ttl',
+      '--allowed-host',
+      '--max-body',
+    ]) {
+      assert.ok(run.stdout.includes(flag), flag);
+    }
+  });
+});
