@@ -12,6 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { serveInProcess } from '../examples/serve-embedded.js';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import type { Dialect } from '../src/demo/dialects.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
@@ -277,6 +278,26 @@ describe('serve: security and limits', () => {
     assert.match(metrics, /mcp_lifeline_requests_total\{upstream="dialect",method="POST",status="202"\} 1/);
     assert.match(metrics, /mcp_lifeline_request_duration_seconds_bucket\{le="\+Inf",upstream="dialect",method="POST"\} 3/);
     assert.match(metrics, /mcp_lifeline_sessions_total\{upstream="dialect",event="opened"\} 1/);
+  });
+});
+
+describe('serve: the README example', () => {
+  it('examples/serve-embedded.ts: the gateway in-process, through the package entry mcp-lifeline/gateway', async (t) => {
+    const seen: (string | undefined)[] = [];
+    const server = await startDialectServer({
+      dialect: 'jsonrpc-400',
+      onRequest: (req: IncomingMessage) => seen.push(req.headers.authorization),
+    });
+    t.after(() => server.close());
+    const gateway = await serveInProcess(server.url, 'upstream-token');
+    t.after(() => gateway.shutdown('test over'));
+    const host = await connectClient('v1', `${gateway.origin}/mcp`);
+    t.after(() => host.close());
+    await host.callTool('increment', { key: 'a' });
+    server.dropSessions();
+    await host.callTool('increment', { key: 'b' });
+    assert.deepEqual(Object.fromEntries(server.counters.executionsByKey), { a: 1, b: 1 });
+    assert.deepEqual(new Set(seen), new Set(['Bearer upstream-token']));
   });
 });
 
