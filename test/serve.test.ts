@@ -18,6 +18,7 @@ import type { Dialect } from '../src/demo/dialects.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { GatewayConfigError } from '../src/gateway/gateway-options.js';
+import { startModernServer } from './fixtures/web-handler-server.js';
 import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { gatewayFor, newKey } from './helpers/gateway.js';
 import { answerOf, openRawSession } from './helpers/raw-session.js';
@@ -114,6 +115,21 @@ describe('serve: recovery through the gateway', () => {
     assert.equal(textOf((await answerOf(call))['result']), '1');
     assert.deepEqual(await gateway.store.keys(), []);
   });
+
+  for (const sdk of SDKS) {
+    it(`a 2026-07-28 server (v2 SDK createMcpHandler), SDK ${sdk} host: its stateless requests pass through`, async (t) => {
+      const http = await startModernServer();
+      t.after(() => http.close());
+      const gateway = await gatewayFor(t, { upstreams: [{ name: 'modern', url: new URL(http.url) }] });
+      const host = await connectClient(sdk, gateway.url);
+      t.after(() => host.close());
+      assert.equal(host.sessionId, undefined);
+      assert.equal(textOf(await host.callTool('increment')), '1');
+      assert.equal(textOf(await host.callTool('increment')), '2');
+      assert.equal(http.executions(), 2);
+      assert.deepEqual(await gateway.store.keys(), []);
+    });
+  }
 
   it('the gateway restarted with the same keys (its memory store emptied): the host session continues, one upstream initialization more', async (t) => {
     const server = await startDialectServer();

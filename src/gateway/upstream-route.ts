@@ -40,10 +40,13 @@ interface RouteContext {
   readonly metrics: GatewayMetrics;
 }
 
-// Request headers a client may pass to the upstream: what MCP's Streamable HTTP transport defines.
-const PASSED_REQUEST_HEADERS = ['accept', 'content-type', 'mcp-protocol-version', 'last-event-id'];
-// Answer headers passed back; never the upstream's session id (the client gets the gateway's).
-const PASSED_ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after', 'mcp-protocol-version'];
+// Request headers a client may pass to the upstream: what MCP's Streamable HTTP transport defines,
+// plus every other `Mcp-*` header (2026-07-28 adds `Mcp-Method` and `Mcp-Name`, and later
+// revisions may add more). Never the client's session id: the upstream gets its own.
+const PASSED_REQUEST_HEADERS = ['accept', 'content-type', 'last-event-id'];
+// Answer headers passed back, plus `Mcp-*` ones; never the upstream's session id (the client gets the gateway's).
+const PASSED_ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after'];
+const isPassedMcpHeader = (name: string) => name.startsWith('mcp-') && name !== 'mcp-session-id';
 const SESSION_NOT_FOUND = -32001;
 
 /**
@@ -105,9 +108,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   function upstreamHeaders(req: IncomingMessage): Headers {
     const headers = new Headers();
-    for (const header of forwarded) {
-      const value = req.headers[header];
-      if (typeof value === 'string') headers.set(header, value);
+    for (const [header, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string' && (forwarded.includes(header) || isPassedMcpHeader(header))) headers.set(header, value);
     }
     for (const [header, value] of Object.entries(upstream.headers ?? {})) headers.set(header, value);
     return headers;
@@ -115,10 +117,9 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   function answerHeaders(response: Response, extra: Record<string, string>, token: string | undefined): Record<string, string> {
     const headers: Record<string, string> = { ...extra };
-    for (const header of PASSED_ANSWER_HEADERS) {
-      const value = response.headers.get(header);
-      if (value !== null) headers[header] = value;
-    }
+    response.headers.forEach((value, header) => {
+      if (PASSED_ANSWER_HEADERS.includes(header) || isPassedMcpHeader(header)) headers[header] = value;
+    });
     if (forwardsCredentials) {
       const challenge = response.headers.get('www-authenticate');
       if (challenge !== null) headers['www-authenticate'] = challenge;
