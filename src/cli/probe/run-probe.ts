@@ -1,6 +1,6 @@
-import { httpErrorText } from '../../bridge/upstream-error-text.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
+import { httpErrorText } from '../../upstream/http-error-text.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
 import {
   checkAnswer,
