@@ -19,7 +19,13 @@ const ECHOED_HEADERS = `error: request was ${JSON.stringify({
 describe('classifier: no catastrophic backtracking', () => {
   it('an echo of the request headers is classified in milliseconds, not seconds (was 4.6 s)', () => {
     const started = performance.now();
-    const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status: 400, contentType: 'text/plain', body: ECHOED_HEADERS });
+    const verdict = classifySessionLoss({
+      method: 'POST',
+      hadSessionId: true,
+      status: 400,
+      contentType: 'text/plain',
+      body: ECHOED_HEADERS,
+    });
     const elapsed = performance.now() - started;
     assert.equal(verdict.lost, false);
     // A bound 100× above what it takes, so load on the machine cannot fail it; the bug took 4,600 ms.
@@ -27,7 +33,27 @@ describe('classifier: no catastrophic backtracking', () => {
   });
 
   it('random mixes of the words the patterns look for stay fast at the classifier input size', () => {
-    const pieces = ['session', 'Session ID', 'mcp-session-id', '"', "'", ':', '-', ',', ' ', '1', 'a1b2c3d4e5', '(', ')', 'is', 'header', 'invalid', 'not', '{', '}'];
+    const pieces = [
+      'session',
+      'Session ID',
+      'mcp-session-id',
+      '"',
+      "'",
+      ':',
+      '-',
+      ',',
+      ' ',
+      '1',
+      'a1b2c3d4e5',
+      '(',
+      ')',
+      'is',
+      'header',
+      'invalid',
+      'not',
+      '{',
+      '}',
+    ];
     let seed = 7;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
-import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { HELP, parseCommand } from './args.js';
 import { runDemo } from './demo.js';
@@ -9,6 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
+import { secretsOf } from './secrets.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
@@ -64,14 +64,6 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
   }
-}
-
-/** Every secret the command will send: header values, and the values in the URL's query. */
-function secretsOf(command: { headers: Record<string, string>; url: URL }): SecretScrubber {
-  const secrets = createSecretScrubber();
-  for (const [name, value] of Object.entries(command.headers)) secrets.addHeader(name, value);
-  for (const value of command.url.searchParams.values()) secrets.add(value);
-  return secrets;
 }
 
 main(process.argv.slice(2)).then(
