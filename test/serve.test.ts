@@ -3,7 +3,8 @@
 // process) and the dialect server. Server-side counters prove that nothing ran twice.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -258,6 +259,24 @@ describe('serve: security and limits', () => {
       'x-mcp-lifeline-token': 'gateway-token-0123456789',
     });
     assert.deepEqual(new Set(seen), new Set(['Bearer users-own-upstream-token']));
+  });
+
+  it("an upstream that refuses the gateway's credentials and quotes them: the host gets an error naming the upstream, without the secret", async (t) => {
+    const secret = 'configured-upstream-secret-4711';
+    const refusing = createServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="upstream"' }).end(`invalid token ${secret}`);
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    t.after(() => new Promise<void>((resolve) => refusing.close(() => resolve())));
+    const url = new URL(`http://127.0.0.1:${(refusing.address() as AddressInfo).port}/mcp`);
+    const gateway = await gatewayFor(t, { upstreams: [{ name: 'refusing', url, headers: { authorization: `Bearer ${secret}` } }] });
+    const answer = await rawPost(gateway.url, JSON_HEADERS, JSON.stringify(INITIALIZE));
+    const text = await answer.text();
+    assert.equal(answer.status, 200);
+    assert.match(text, /refused the gateway's credentials for upstream .{1,2}refusing.{1,2}: HTTP 401 .{1,2}invalid token \[redacted\]/);
+    assert.ok(!text.includes(secret), text);
+    assert.equal(answer.headers.get('www-authenticate'), null, 'no login prompt the host cannot satisfy');
   });
 
   it('limits sessions per caller (the extra upstream session is ended) and responses in progress per session', async (t) => {

@@ -8,6 +8,7 @@ import { createRedisStore } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../recovery/redact.js';
+import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
 import type { ServeCommand } from './serve-args.js';
@@ -32,7 +33,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     io.stdout.write(`${SERVE_HELP}\n`);
     return EXIT.ok;
   }
-  const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr });
+  const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr, scrub: secretsOfServe(command).scrub });
   const sessionKeys = readKeys(command, io.env);
   const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile);
   const store = await openStore(command, log);
@@ -84,6 +85,24 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   for (const signal of ['SIGTERM', 'SIGINT'] as const) io.onSignal(signal, () => void gateway.shutdown(signal));
   await gateway.closed;
   return EXIT.ok;
+}
+
+/** Every secret serve sends or holds: upstream header values, URL query values, the store's password. */
+function secretsOfServe(command: ServeCommand): SecretScrubber {
+  const secrets = createSecretScrubber();
+  for (const upstream of command.upstreams) {
+    for (const [name, value] of Object.entries(upstream.headers)) secrets.addHeader(name, value);
+    for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  }
+  if (command.store !== 'memory') {
+    try {
+      const password = decodeURIComponent(new URL(command.store).password);
+      if (password !== '') secrets.add(password);
+    } catch {
+      // An invalid store URL is refused later, with its own message.
+    }
+  }
+  return secrets;
 }
 
 function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv): Uint8Array[] | undefined {

@@ -4,6 +4,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
+import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { initializeParamsOf } from '../recovery/session-record.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
@@ -69,6 +70,10 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   const where = describeUrl(url);
   const forwarded = [...PASSED_REQUEST_HEADERS, ...(upstream.forwardHeaders ?? []).map((header) => header.toLowerCase())];
   const forwardsCredentials = forwarded.includes('authorization');
+  // What the upstream says may quote the gateway's own credentials: none of it reaches a client.
+  const secrets = createSecretScrubber();
+  for (const [header, value] of Object.entries(upstream.headers ?? {})) secrets.addHeader(header, value);
+  for (const value of upstream.url.searchParams.values()) secrets.add(value);
   const recovering = withSessionRecovery({
     timeout: options.timeoutMs,
     onEvent: (event) => report(event),
@@ -159,7 +164,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       if (abort.signal.aborted) return undefined;
       metrics.upstreamError(name);
       const text = isLifelineError(error) ? error.message : `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
-      log.warn(text, { upstream: name });
+      log.warn(secrets.scrub(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
       return undefined;
     }
@@ -167,7 +172,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       // The upstream refused the gateway's own credentials: the client cannot fix that, its operator can.
       const said = (await response.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
       const text = `${where} refused the gateway's credentials for upstream "${name}": HTTP ${response.status}${said ? ` "${said}"` : ''}. Check the headers configured for it.`;
-      log.error(text, { upstream: name });
+      log.error(secrets.scrub(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
       return undefined;
     }
@@ -182,16 +187,17 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       // The answer broke off before any of it reached the client (or a recovery inside it failed).
       metrics.upstreamError(name);
       const text = isLifelineError(error) ? error.message : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
-      log.warn(text, { upstream: name });
+      log.warn(secrets.scrub(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
     }
   }
 
-  function failed(request: RouteRequest, status: number, message: string): void {
+  function failed(request: RouteRequest, status: number, raw: string): void {
     if (request.res.headersSent) {
       request.res.destroy();
       return;
     }
+    const message = secrets.scrub(raw);
     const answers = jsonRpcErrors(request.body, -32000, message);
     // A host shows a JSON-RPC error next to the call; anything else gets the HTTP status.
     if (answers !== null) sendJson(request.res, 200, answers, request.answerHeaders);
@@ -296,7 +302,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       } catch (error) {
         metrics.upstreamError(name);
         const text = `could not open a session on ${where}: ${isLifelineError(error) ? error.message : networkErrorText(error, options.timeoutMs)}`;
-        log.warn(text, { upstream: name });
+        log.warn(secrets.scrub(text), { upstream: name });
         failed(request, 502, `mcp-lifeline: ${text}`);
         return;
       }
