@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDialectServer } from '../src/demo/dialect-server.js';
 import { redisMissing, startRedis } from '../test/helpers/redis.js';
+import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, LIFELINE_CLI } from './clients.js';
 import { type Figure, figure } from './figures.js';
 import { compareLatency, throughput } from './measure.js';
@@ -23,7 +23,8 @@ interface ServeChild {
 }
 
 export async function gatewayOverhead(calls: number, idleSessions: number): Promise<Figure[]> {
-  const server = await startDialectServer({ jsonResponse: true });
+  // The upstream in its own process, as in the bridge scenarios: the bench process holds the clients only.
+  const server = await startServerProcess({ jsonResponse: true });
   const keyFile = join(tmpdir(), `bench-serve-keys-${randomBytes(4).toString('hex')}`);
   writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   const stops: (() => Promise<void>)[] = [];

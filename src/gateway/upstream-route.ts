@@ -148,20 +148,26 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
    */
   async function send(request: RouteRequest, headers: Headers): Promise<Response | undefined> {
     const { req, res } = request;
-    const abort = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
+    const method = req.method ?? 'GET';
+    // A GET stream never ends on its own: when its client leaves, end it upstream too. Other
+    // exchanges end by themselves (a server does not cancel a call whose client left, per spec),
+    // and a per-request signal costs each of them an AbortSignal.any in the middleware.
+    const abort = method === 'GET' ? new AbortController() : undefined;
+    if (abort !== undefined) {
+      res.once('close', () => {
+        if (!res.writableFinished) abort.abort();
+      });
+    }
     let response: Response;
     try {
       response = await recovering(url, {
-        method: req.method ?? 'GET',
+        method,
         headers,
         body: request.body === undefined || request.body.length === 0 ? null : request.body,
-        signal: abort.signal,
+        ...(abort === undefined ? {} : { signal: abort.signal }),
       });
     } catch (error) {
-      if (abort.signal.aborted) return undefined;
+      if (abort?.signal.aborted || res.destroyed) return undefined;
       metrics.upstreamError(name);
       const text = isLifelineError(error) ? error.message : `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
       log.warn(secrets.scrub(text), { upstream: name });
