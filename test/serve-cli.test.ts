@@ -2,12 +2,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import { CLI } from './helpers/bridge.js';
 import { textOf } from './helpers/clients.js';
-import { startServe, tempFile } from './helpers/gateway.js';
+import { newKey, startServe, tempFile } from './helpers/gateway.js';
 import { answerOf, openRawSession } from './helpers/raw-session.js';
 
 describe('serve CLI', () => {
@@ -49,6 +50,53 @@ describe('serve CLI', () => {
     assert.match(serve.stderr(), /serving upstream=alpha endpoint=http:\/\/127\.0\.0\.1:\d+\/alpha\/mcp/);
     assert.equal((await fetch(`${serve.origin}/mcp`)).status, 404, 'two upstreams: no /mcp shortcut');
     assert.ok(!serve.stderr().includes('alpha-secret-value'));
+  });
+
+  it('SIGHUP re-reads the key and token files: rotation without a restart; a retired key ends its sessions, a revoked token is refused', async (t) => {
+    const upstream = await startDialectServer();
+    t.after(() => upstream.close());
+    const [oldKey, newKey_] = [newKey(), newKey()];
+    const keyFile = tempFile('keys', `${oldKey}\n`);
+    const tokenFile = tempFile('tokens', 'alice alice-token-0123456789\nbob bob-token-0123456789\n');
+    const serve = await startServe([upstream.url, '--key-file', keyFile, '--token-file', tokenFile]);
+    t.after(() => serve.stop());
+    const url = `${serve.origin}/mcp`;
+    const alice = { authorization: 'Bearer alice-token-0123456789' };
+    const before = await openRawSession(fetch, url, alice);
+    // Rewrites both files, sends SIGHUP, and waits (bounded) for the log line that says how it went.
+    const hup = async (keys: string, tokens: string, outcome = /credentials reloaded/g) => {
+      writeFileSync(keyFile, keys);
+      writeFileSync(tokenFile, tokens);
+      const seen = () => (serve.stderr().match(outcome) ?? []).length;
+      const before = seen();
+      serve.process.kill('SIGHUP');
+      const deadline = Date.now() + 5000;
+      while (seen() === before) {
+        assert.ok(Date.now() < deadline, `no ${outcome} after SIGHUP: ${serve.stderr().slice(-500)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const ping = async (session: { post(message: unknown): Promise<Response> }) =>
+      (await session.post({ jsonrpc: '2.0', id: 9, method: 'ping' })).status;
+
+    // Step 1 and 2 of a rotation: the new key first; sessions sealed with the old one carry on.
+    await hup(`${newKey_}\n${oldKey}\n`, 'alice alice-token-0123456789\n');
+    assert.equal(await ping(before), 200);
+    const after = await openRawSession(fetch, url, alice);
+    assert.equal(await ping(after), 200);
+    const bob = await fetch(url, { method: 'POST', headers: { authorization: 'Bearer bob-token-0123456789' }, body: '{}' });
+    assert.equal(bob.status, 401, "bob's token was revoked");
+    // Retire the old key: its sessions end (404, the host re-initializes); the new ones live on.
+    await hup(`${newKey_}\n`, 'alice alice-token-0123456789\n');
+    assert.equal(await ping(before), 404);
+    assert.equal(await ping(after), 200);
+    // A broken file is refused; the credentials in force stay.
+    await hup(
+      'not a key\n',
+      'alice alice-token-0123456789\n',
+      /reload refused, the previous credentials stay in force: .*--key-file .*line 1/g,
+    );
+    assert.equal(await ping(after), 200);
   });
 
   for (const [what, args, message] of [

@@ -21,7 +21,7 @@ export interface ServeIo {
   readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;
   /** Registers a signal handler (SIGTERM, SIGINT). */
-  readonly onSignal: (signal: 'SIGTERM' | 'SIGINT', handler: () => void) => void;
+  readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
@@ -83,6 +83,24 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     keys: sessionKeys === undefined ? 'random (sessions end with this process)' : `${sessionKeys.length}`,
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) io.onSignal(signal, () => void gateway.shutdown(signal));
+  // SIGHUP: read the key and token files again (key rotation, new or revoked callers), no restart.
+  const reload = () => {
+    try {
+      const keys = readKeys(command, io.env);
+      gateway.reloadCredentials({
+        sessionKeys: keys,
+        callers: command.tokenFile === undefined ? undefined : readCallers(command.tokenFile),
+      });
+      log.info('credentials reloaded', {
+        keys: keys?.length ?? 'unchanged',
+        tokens: command.tokenFile === undefined ? 'none' : 'reloaded',
+      });
+    } catch (error) {
+      log.error(`reload refused, the previous credentials stay in force: ${(error as Error).message}`);
+    }
+    io.onSignal('SIGHUP', reload);
+  };
+  io.onSignal('SIGHUP', reload);
   await gateway.closed;
   return EXIT.ok;
 }

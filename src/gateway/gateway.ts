@@ -3,14 +3,14 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkErrorText } from '../errors/network-error-text.js';
-import { LOCAL_CALLER } from './caller-credentials.js';
+import { type CallerCredentials, LOCAL_CALLER } from './caller-credentials.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { BodyTooLargeError, jsonRpcError, readBody, sendJson, sendText } from './http-exchange.js';
 import { createMemoryStore } from './memory-store.js';
-import { createOriginPolicy, type OriginPolicy } from './origin-policy.js';
+import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
-import { createSessionTokens } from './session-token.js';
+import { createSessionTokens, type SessionTokens } from './session-token.js';
 import { createUpstreamRoute, type UpstreamRoute } from './upstream-route.js';
 
 /** A running gateway. */
@@ -30,6 +30,20 @@ export interface Gateway {
   shutdown(reason: string): Promise<void>;
   /** Resolves once the gateway has shut down. */
   readonly closed: Promise<void>;
+  /**
+   * Replaces the session keys (rotation: newest first, old ones still open their sessions) and
+   * the client credentials, without a restart; sessions and requests in flight carry on. The CLI
+   * calls it on SIGHUP with the files re-read.
+   */
+  reloadCredentials(update: CredentialUpdate): void;
+}
+
+/** New credentials for {@linkcode Gateway.reloadCredentials}. */
+export interface CredentialUpdate {
+  /** New session keys, newest first; undefined keeps the current ones. */
+  readonly sessionKeys?: readonly Uint8Array[] | undefined;
+  /** The client credentials from now on; undefined: none (refused beyond loopback). */
+  readonly callers: CallerCredentials | undefined;
 }
 
 const CORS_ALLOWED_HEADERS =
@@ -52,7 +66,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `a ${store.kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
     );
   }
-  const tokens = createSessionTokens(options.sessionKeys ?? [randomBytes(32)]);
+  let sealer = createSessionTokens(options.sessionKeys ?? [randomBytes(32)]);
+  let callers = config.callers;
+  // Routes hold this, so that a reload (new keys) reaches every route at once.
+  const tokens: SessionTokens = {
+    seal: (claims, binding) => sealer.seal(claims, binding),
+    open: (token, binding) => sealer.open(token, binding),
+  };
   const metrics = createGatewayMetrics();
   const routes = new Map<string, UpstreamRoute>();
   const endpoints: Record<string, string[]> = {};
@@ -176,13 +196,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   /** The caller's name, or undefined when a credential is required and none (or a wrong one) came. */
   function identify(req: IncomingMessage, upstream: string): string | undefined {
-    if (config.callers === undefined) return LOCAL_CALLER;
+    if (callers === undefined) return LOCAL_CALLER;
     const own = req.headers[GATEWAY_TOKEN_HEADER];
-    if (typeof own === 'string') return config.callers.identify(own.trim());
+    if (typeof own === 'string') return callers.identify(own.trim());
     // When the client's Authorization goes to the upstream, it is not the gateway's to read.
     if (forwardsAuthorization.has(upstream)) return undefined;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return match === null ? undefined : config.callers.identify(match[1] as string);
+    return match === null ? undefined : callers.identify(match[1] as string);
   }
 
   async function readiness(res: ServerResponse): Promise<void> {
@@ -232,5 +252,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return closing;
   };
 
-  return { origin, port, endpoints, metrics, store, shutdown, closed };
+  const reloadCredentials = (update: CredentialUpdate) => {
+    if (update.callers === undefined && callers !== undefined && !isLoopbackAddress(config.host)) {
+      throw new GatewayConfigError(`refusing to drop the client credentials of a gateway listening on ${config.host}`);
+    }
+    // Build first: a bad key list leaves the running configuration as it was.
+    const next = update.sessionKeys === undefined ? sealer : createSessionTokens(update.sessionKeys);
+    sealer = next;
+    callers = update.callers;
+  };
+
+  return { origin, port, endpoints, metrics, store, shutdown, closed, reloadCredentials };
 }
