@@ -212,6 +212,7 @@ describe('serve: security and limits', () => {
       upstreams: [{ name: 'dialect', url: new URL(server.url) }],
       callers,
       limits: { maxBodyBytes: 1024 },
+      bodyTimeoutMs: 300,
     });
     const good = { ...JSON_HEADERS, authorization: 'Bearer ci-token-0123456789abcdef' };
     const post = (headers: Record<string, string>, body = JSON.stringify(INITIALIZE)) =>
@@ -223,6 +224,8 @@ describe('serve: security and limits', () => {
     assert.equal(await post(good, JSON.stringify({ ...INITIALIZE, pad: 'x'.repeat(2000) })), 413);
     assert.equal(server.counters.initializations, 0);
     assert.equal(await post({ ...good, origin: new URL(gateway.url).origin }), 200);
+    // A body that never finishes arriving is not waited for forever (bounded; the client is cut off).
+    assert.equal(await trickle(gateway.url, good), 'closed');
     const metrics = await gateway.metrics.render();
     for (const reason of ['host', 'origin', 'credential', 'body-size'])
       assert.match(metrics, new RegExp(`mcp_lifeline_refused_total\\{reason="${reason}"\\} [12]`));
@@ -375,6 +378,19 @@ function rawPost(url: string, headers: Record<string, string>, body: string): Pr
         });
         req.on('error', reject);
         req.end(body);
+      }),
+  );
+}
+
+/** Sends headers and half a body, then nothing: resolves with 'closed' once the gateway hangs up. */
+function trickle(url: string, headers: Record<string, string>): Promise<string> {
+  return import('node:http').then(
+    ({ request }) =>
+      new Promise<string>((resolve) => {
+        const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': '1000' } });
+        req.on('response', () => resolve('answered'));
+        req.on('error', () => resolve('closed'));
+        req.write('{"jsonrpc":');
       }),
   );
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
@@ -34,8 +34,8 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     return EXIT.ok;
   }
   const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr, scrub: secretsOfServe(command).scrub });
-  const sessionKeys = readKeys(command, io.env);
-  const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile);
+  const sessionKeys = readKeys(command, io.env, log);
+  const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log);
   const store = await openStore(command, log);
   let gateway: Gateway;
   try {
@@ -86,10 +86,10 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   // SIGHUP: read the key and token files again (key rotation, new or revoked callers), no restart.
   const reload = () => {
     try {
-      const keys = readKeys(command, io.env);
+      const keys = readKeys(command, io.env, log);
       gateway.reloadCredentials({
         sessionKeys: keys,
-        callers: command.tokenFile === undefined ? undefined : readCallers(command.tokenFile),
+        callers: command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log),
       });
       log.info('credentials reloaded', {
         keys: keys?.length ?? 'unchanged',
@@ -123,10 +123,10 @@ function secretsOfServe(command: ServeCommand): SecretScrubber {
   return secrets;
 }
 
-function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv): Uint8Array[] | undefined {
+function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv, log: Logger): Uint8Array[] | undefined {
   try {
     if (command.keyFile !== undefined)
-      return parseSessionKeys(readSecretFile(command.keyFile, '--key-file'), `--key-file ${command.keyFile}`);
+      return parseSessionKeys(readSecretFile(command.keyFile, '--key-file', log), `--key-file ${command.keyFile}`);
     const fromEnv = env[SESSION_KEYS_ENV];
     if (fromEnv !== undefined && fromEnv.trim() !== '') return parseSessionKeys(fromEnv.replaceAll(',', '\n'), SESSION_KEYS_ENV);
     return undefined;
@@ -136,17 +136,19 @@ function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv): Uint8Array[] |
   }
 }
 
-function readCallers(path: string): CallerCredentials {
+function readCallers(path: string, log: Logger): CallerCredentials {
   try {
-    return parseCallerTokens(readSecretFile(path, '--token-file'), `--token-file ${path}`);
+    return parseCallerTokens(readSecretFile(path, '--token-file', log), `--token-file ${path}`);
   } catch (error) {
     if (error instanceof TypeError) throw new UsageError(`serve: ${error.message}`);
     throw error;
   }
 }
 
-function readSecretFile(path: string, flag: string): string {
+function readSecretFile(path: string, flag: string, log: Logger): string {
   try {
+    // Secrets readable by others are still secrets we were given: say so, and go on.
+    if ((statSync(path).mode & 0o077) !== 0) log.warn(`${flag} ${path} is readable by other users; chmod 600 it`);
     return readFileSync(path, 'utf8');
   } catch (error) {
     throw new UsageError(`serve: ${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);

@@ -7,6 +7,7 @@ export type RefusalReason =
   | 'origin'
   | 'credential'
   | 'body-size'
+  | 'body-timeout'
   | 'streams-per-session'
   | 'sessions-per-caller'
   | 'unknown-session'

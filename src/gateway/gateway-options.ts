@@ -76,6 +76,8 @@ export interface GatewayOptions {
   readonly timeoutMs?: number | undefined;
   /** How long a shutdown waits for requests in flight, in ms. @default 10 000 */
   readonly drainTimeoutMs?: number | undefined;
+  /** How long a client may take to send a request body, in ms (then it is cut off). @default 30 000 */
+  readonly bodyTimeoutMs?: number | undefined;
   readonly log?: GatewayLog | undefined;
 }
 
@@ -91,6 +93,7 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   maxRecords: 10_000,
   timeoutMs: 10_000, // 10 s
   drainTimeoutMs: 10_000, // 10 s
+  bodyTimeoutMs: 30_000, // 30 s
 } as const;
 
 /** A mistake in the gateway's configuration; the CLI prints it and exits 2. */
@@ -112,6 +115,7 @@ export interface GatewaySettings {
   readonly maxRecords: number;
   readonly timeoutMs: number;
   readonly drainTimeoutMs: number;
+  readonly bodyTimeoutMs: number;
 }
 
 /** Options with every default filled in (the store and keys are made by the gateway). */
@@ -137,6 +141,7 @@ export function settingsWithDefaults(given: { readonly [K in keyof GatewaySettin
     maxRecords: pick('maxRecords', DEFAULT_GATEWAY_OPTIONS.maxRecords),
     timeoutMs: pick('timeoutMs', DEFAULT_GATEWAY_OPTIONS.timeoutMs),
     drainTimeoutMs: pick('drainTimeoutMs', DEFAULT_GATEWAY_OPTIONS.drainTimeoutMs),
+    bodyTimeoutMs: pick('bodyTimeoutMs', DEFAULT_GATEWAY_OPTIONS.bodyTimeoutMs),
   };
 }
 
@@ -176,6 +181,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxRecords: resolved.maxRecords,
     timeoutMs: resolved.timeoutMs,
     drainTimeoutMs: resolved.drainTimeoutMs,
+    bodyTimeoutMs: resolved.bodyTimeoutMs,
   })) {
     const minimum = name === 'port' ? 0 : 1;
     if (!Number.isInteger(value) || value < minimum)

@@ -6,7 +6,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, LOCAL_CALLER } from './caller-credentials.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions } from './gateway-options.js';
-import { BodyTooLargeError, jsonRpcError, readBody, sendJson, sendText } from './http-exchange.js';
+import { BodyTimeoutError, BodyTooLargeError, jsonRpcError, readBody, sendJson, sendText } from './http-exchange.js';
 import { createMemoryStore } from './memory-store.js';
 import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
@@ -173,8 +173,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     let body: Buffer | undefined;
     if (method === 'POST') {
       try {
-        body = await readBody(req, config.maxBodyBytes);
+        body = await readBody(req, config.maxBodyBytes, config.bodyTimeoutMs);
       } catch (error) {
+        // The client is gone (timed out or hung up): nobody to answer.
+        if (error instanceof BodyTimeoutError || req.destroyed) {
+          metrics.refused('body-timeout');
+          log.debug('request body not received', { reason: (error as Error).message });
+          return;
+        }
         if (!(error instanceof BodyTooLargeError)) throw error;
         metrics.refused('body-size');
         res.setHeader('connection', 'close');
@@ -190,7 +196,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     } finally {
       inFlight.delete(exchange);
       metrics.openStreams(-1);
-      metrics.request(route.name, method, res.statusCode, (performance.now() - started) / 1000);
+      const ms = performance.now() - started;
+      metrics.request(route.name, method, res.statusCode, ms / 1000);
+      log.debug('request', { upstream: route.name, method, status: res.statusCode, ms: Math.round(ms), caller });
     }
   }
 

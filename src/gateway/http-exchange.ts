@@ -6,17 +6,38 @@ export class BodyTooLargeError extends Error {
   override name = 'BodyTooLargeError';
 }
 
-/** Reads a request body into memory, up to `limit` bytes (bodies are replayed, so they are kept). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** The client's request body did not arrive in time. */
+export class BodyTimeoutError extends Error {
+  override name = 'BodyTimeoutError';
+}
+
+/**
+ * Reads a request body into memory, up to `limit` bytes (bodies are replayed, so they are kept),
+ * within `timeoutMs` (a client that trickles its body must not hold a connection forever).
+ */
+export async function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new BodyTooLargeError(`the request body (${declared} bytes) is larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLargeError(`the request body is larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    req.destroy();
+  }, timeoutMs);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new BodyTooLargeError(`the request body is larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (late) throw new BodyTimeoutError(`the request body did not arrive within ${timeoutMs} ms`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
   }
+  if (late) throw new BodyTimeoutError(`the request body did not arrive within ${timeoutMs} ms`);
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 

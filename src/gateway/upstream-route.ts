@@ -149,25 +149,22 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   async function send(request: RouteRequest, headers: Headers): Promise<Response | undefined> {
     const { req, res } = request;
     const method = req.method ?? 'GET';
-    // A GET stream never ends on its own: when its client leaves, end it upstream too. Other
-    // exchanges end by themselves (a server does not cancel a call whose client left, per spec),
-    // and a per-request signal costs each of them an AbortSignal.any in the middleware.
-    const abort = method === 'GET' ? new AbortController() : undefined;
-    if (abort !== undefined) {
-      res.once('close', () => {
-        if (!res.writableFinished) abort.abort();
-      });
-    }
+    // When the client leaves, the upstream exchange ends too: a GET stream never ends on its own,
+    // and a POST whose upstream hangs would otherwise hold its connection with no bound.
+    const abort = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
     let response: Response;
     try {
       response = await recovering(url, {
         method,
         headers,
         body: request.body === undefined || request.body.length === 0 ? null : request.body,
-        ...(abort === undefined ? {} : { signal: abort.signal }),
+        signal: abort.signal,
       });
     } catch (error) {
-      if (abort?.signal.aborted || res.destroyed) return undefined;
+      if (abort.signal.aborted) return undefined;
       metrics.upstreamError(name);
       const text = isLifelineError(error) ? error.message : `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
       log.warn(secrets.scrub(text), { upstream: name });
