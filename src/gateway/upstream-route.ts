@@ -26,7 +26,15 @@ export interface RouteRequest {
   readonly answerHeaders: Record<string, string>;
 }
 
-/** An upstream behind the gateway: its endpoint, its middleware, its client sessions on this process. */
+/**
+ * An upstream behind the gateway: its endpoint, its middleware, its client sessions on this process.
+ *
+ * The seam for other eras: {@linkcode createUpstreamRoute} is the HTTP-level pass-through for 2025
+ * Streamable HTTP upstreams (the fastest and most transparent path). A 2024 HTTP+SSE or a
+ * 2026-07-28 stateless upstream will get a route of its own that implements this interface on the
+ * message-level contract of src/upstream/upstream.ts (one `Upstream` per client session, its sink
+ * writing JSON or SSE answers to the client), chosen per upstream from its configured or probed era.
+ */
 export interface UpstreamRoute {
   readonly name: string;
   handle(request: RouteRequest): Promise<void>;
