@@ -1,0 +1,14 @@
+import type { UpstreamEvent, UpstreamSink } from './upstream.js';
+
+/** Reports an event through the sink; a sink that throws must not break the upstream. */
+export type ReportEvent = (level: UpstreamEvent['level'], type: string, message: string, fields?: UpstreamEvent['fields']) => void;
+
+export function eventReporter(sink: UpstreamSink): ReportEvent {
+  return (level, type, message, fields) => {
+    try {
+      sink.event(fields === undefined ? { level, type, message } : { level, type, message, fields });
+    } catch {
+      // The sink's failure is not the server's.
+    }
+  };
+}
