@@ -61,7 +61,10 @@ export function answerTo(sink: RecordingSink, id: string | number, timeoutMs?: n
 }
 
 /** The host's `initialize` request, as a 2025 host sends it. */
-export function hostInitialize(id: string | number, options: { protocolVersion?: string; capabilities?: Record<string, unknown> } = {}) {
+export function hostInitialize(
+  id: string | number,
+  options: { protocolVersion?: string | undefined; capabilities?: Record<string, unknown> | undefined } = {},
+) {
   return {
     jsonrpc: '2.0' as const,
     id,
