@@ -103,6 +103,19 @@ describe('2025 host ↔ 2026-07-28 server (createMcpHandler, legacy: reject)', (
     assert.equal(server.counters.runs.get('regional:r2'), 1);
   });
 
+  it('a tools/call refused for stale headers (-32020) is retried once with a fresh tool list; it runs once', async (t) => {
+    const { server, call, request } = await connect(t);
+    await request('tools/list');
+    server.setRegionHeader('Zone');
+    assert.equal(textOf(await call('regional', { region: 'ap-south-1', key: 'z' })), 'ran in ap-south-1');
+    const calls = server.requests.filter((recorded) => recorded.method === 'tools/call');
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0]?.headers['mcp-param-region'], 'ap-south-1', 'first sent with the cached declaration');
+    assert.equal(calls[1]?.headers['mcp-param-zone'], 'ap-south-1', 'then with the current one');
+    assert.equal(server.count('tools/list'), 2);
+    assert.equal(server.counters.runs.get('regional:z'), 1);
+  });
+
   it('answers ping locally and keeps logging/setLevel as the envelope’s logLevel', async (t) => {
     const { server, sink, request, call } = await connect(t);
     assert.deepEqual((await request('ping')).result, {});
