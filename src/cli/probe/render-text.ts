@@ -25,6 +25,7 @@ export function renderText(report: ProbeReport, paint: Paint): string {
 
   lines.push('', paint.bold('How it answers a lost session'));
   for (const check of report.checks) lines.push(...renderCheck(check, paint));
+  if (report.checks.length === 0) lines.push(paint.dim('  nothing to check: the server has no sessions'));
 
   lines.push('', paint.bold('Verdict'));
   const good = report.verdict.kind !== 'not-recognised';

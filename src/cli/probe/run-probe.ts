@@ -105,7 +105,13 @@ async function reportWithoutStreamableHttp(options: ProbeOptions, modern: EraVer
     const result = modern.discover.result;
     const serverInfo = (result['_meta'] as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/serverInfo'];
     const server = serverFacts({ sessionId: undefined, protocolVersion: modern.discover.version, result: { ...result, serverInfo } });
-    const verdict = decide(false, []);
+    const verdict: Verdict = {
+      kind: 'stateless',
+      rule: undefined,
+      summary:
+        'Speaks 2026-07-28 only: it has no sessions to lose, but 2025-era hosts cannot connect to it at all (their initialize is refused); ' +
+        'through mcp-lifeline they can.',
+    };
     return {
       schemaVersion: 1,
       url: where,
@@ -113,7 +119,8 @@ async function reportWithoutStreamableHttp(options: ProbeOptions, modern: EraVer
       liveCheck: { request: 'POST server/discover', status: 200, contentType: null, excerpt: modern.evidence, error: undefined },
       checks: [],
       verdict,
-      coping: coping(verdict),
+      // Hosts of the 2025 era (all that recover on 404 or not at all) cannot reach it directly.
+      coping: { hostsRecoveringOn404: false, hostsWithoutRecovery: false, mcpLifeline: true },
       idle: undefined,
       eras: eraReport(modern, streamable, { speaks: null, detail: 'not checked: the server speaks 2026-07-28' }),
     };
