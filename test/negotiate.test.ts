@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { createNegotiatingUpstream, type NegotiatingUpstreamOptions } from '../src/upstream/negotiate.js';
+import { createStatelessUpstream } from '../src/upstream/stateless.js';
 import { UpstreamError } from '../src/upstream/upstream.js';
 import { startModernServer } from './fixtures/modern-server.js';
 import { startSdkSessionServer } from './fixtures/sdk-session-server.js';
@@ -11,14 +12,12 @@ import { startSseServer } from './fixtures/sse-server.js';
 import { startStatusServer } from './fixtures/status-server.js';
 import { answerTo, hostInitialize, recordingSink } from './helpers/sink.js';
 
-function negotiating(
-  t: TestContext,
-  url: string,
-  choice: Pick<NegotiatingUpstreamOptions, 'protocol' | 'transport'> = {},
-  timeoutMs = 3000,
-) {
+type Choice = Pick<NegotiatingUpstreamOptions, 'protocol' | 'transport'> & { timeoutMs?: number; headers?: Record<string, string> };
+
+function negotiating(t: TestContext, url: string, choice: Choice = {}) {
   const sink = recordingSink();
-  const upstream = createNegotiatingUpstream({ url: new URL(url), headers: {}, fetch, timeoutMs, sink, ...choice });
+  const { timeoutMs = 3000, headers = {}, ...eras } = choice;
+  const upstream = createNegotiatingUpstream({ url: new URL(url), headers, fetch, timeoutMs, sink, ...eras });
   t.after(() => upstream.close());
   return { sink, upstream };
 }
@@ -108,7 +107,7 @@ describe('auto: one probe decides, on evidence only', () => {
   it('silence: the probe times out and decides nothing', async (t) => {
     const server = await startStatusServer('hang');
     t.after(() => server.close());
-    const { upstream } = negotiating(t, server.url, {}, 300);
+    const { upstream } = negotiating(t, server.url, { timeoutMs: 300 });
     const started = Date.now();
     await assert.rejects(upstream.send(hostInitialize(1)), /no answer within 300 ms/);
     assert.ok(Date.now() - started < 2000);
@@ -120,6 +119,41 @@ describe('auto: one probe decides, on evidence only', () => {
     t.after(() => server.close());
     const { upstream } = negotiating(t, server.url.replace('/sse', '/nothing'));
     await assert.rejects(upstream.send(hostInitialize(1)), /no MCP endpoint at .*POST answered HTTP 404.*, and .*GET answered HTTP 404/);
+  });
+});
+
+describe('credentials the server quotes back never reach the host or the log', () => {
+  const token = 'tok-3f9a8c77e1d2';
+  it('a 401 quoting the bearer token: the initialize error and the event say [redacted]', async (t) => {
+    const server = await startStatusServer({ status: 401, body: `invalid token Bearer ${token}` });
+    t.after(() => server.close());
+    const { sink, upstream } = negotiating(t, server.url, { headers: { authorization: `Bearer ${token}` } });
+    await assert.rejects(upstream.send(hostInitialize(1)), (error: unknown) => {
+      assert.ok(error instanceof Error);
+      assert.match(error.message, /\[redacted\]/);
+      assert.doesNotMatch(error.message, new RegExp(token));
+      return true;
+    });
+    assert.doesNotMatch(JSON.stringify(sink.events), new RegExp(token));
+  });
+
+  it('a 2026-07-28 request refused with the API key in the body: the host’s error says [redacted]', async (t) => {
+    const server = await startStatusServer({ status: 403, body: `key ${token} is not allowed` });
+    t.after(() => server.close());
+    const sink = recordingSink();
+    const upstream = createStatelessUpstream({
+      url: new URL(server.url),
+      headers: { 'x-api-key': token },
+      fetch,
+      timeoutMs: 2000,
+      sink,
+      discover: { version: '2026-07-28', result: { supportedVersions: ['2026-07-28'], capabilities: {} } },
+    });
+    t.after(() => upstream.close());
+    await upstream.send(hostInitialize(1));
+    await upstream.send({ jsonrpc: '2.0', id: 2, method: 'prompts/list' });
+    const answer = await answerTo(sink, 2);
+    assert.match(answer.error?.message ?? '', /HTTP 403 "key \[redacted\] is not allowed": check the credentials sent/);
   });
 });
 

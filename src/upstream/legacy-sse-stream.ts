@@ -28,6 +28,8 @@ export interface OpenStreamPlan {
   readonly onMessage: (message: JsonRpcMessage, raw: string) => void;
   /** Larger events are refused (the stream is closed as broken). */
   readonly maxEventSize: number;
+  /** Removes credentials from server text quoted in errors. @default none */
+  readonly scrub?: ((text: string) => string) | undefined;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
   }
   if (!response.ok || mediaType(response.headers.get('content-type')) !== 'text/event-stream') {
     clearTimeout(timer);
-    const said = await responseExcerpt(response);
+    const said = (plan.scrub ?? ((text: string) => text))(await responseExcerpt(response));
     const what = response.ok ? `content type ${response.headers.get('content-type') ?? '(none)'}` : `HTTP ${response.status}${said}`;
     throw new UpstreamError(`${where} is not an HTTP+SSE endpoint: GET answered ${what}`, { mayHaveRun: false, status: response.status });
   }

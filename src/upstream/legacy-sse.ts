@@ -2,6 +2,7 @@ import { classifySessionLoss } from '../classifier/classify-session-loss.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactIds } from '../recovery/redact.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
+import { scrubberFor } from './header-secrets.js';
 import { createHostState, idKey, recordAcceptedState } from './host-state.js';
 import { isAnswer, isRequest } from './json-rpc-body.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
@@ -56,7 +57,8 @@ interface Pending {
  */
 export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upstream {
   const where = describeUrl(options.url.href);
-  const report = eventReporter(options.sink);
+  const scrub = scrubberFor(options.headers);
+  const report = eventReporter(options.sink, scrub);
   const backoff = options.reconnect ?? DEFAULT_BACKOFF;
   const maxEventSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const state = createHostState();
@@ -115,6 +117,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
       fetch: options.fetch,
       timeoutMs: options.timeoutMs,
       maxEventSize,
+      scrub,
       onMessage: (message, raw) => onServerMessage(current, message, raw),
     });
     const opened = { stream, generation: current };
@@ -210,7 +213,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     answer.catch(() => {}); // awaited below unless the POST fails first
     try {
       const response = await post(opened.stream.endpoint, JSON.stringify({ jsonrpc: '2.0', id, method, params }), signal);
-      if (!response.ok) throw new Error(`HTTP ${response.status}${quoteExcerpt(await readBoundedBody(response, 512))}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(quoteExcerpt(await readBoundedBody(response, 512)))}`);
       await response.body?.cancel().catch(() => {});
       const { result, error } = await answer;
       if (error !== undefined) throw new Error(`JSON-RPC error ${error.code} "${error.message}"`);
@@ -330,7 +333,8 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     const contentType = response.headers.get('content-type');
     const text = await readBoundedBody(response, 4096);
     const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status: response.status, contentType, body: text });
-    const said = redactIds(quoteExcerpt(text), [on.stream.endpoint.search]);
+    // The endpoint's query carries the session id: a server quoting it must not spread it.
+    const said = redactIds(scrub(quoteExcerpt(text)), [...on.stream.endpoint.searchParams.values()]);
     if (!verdict.lost) {
       throw new UpstreamError(`${where} refused ${method}: HTTP ${response.status}${said}`, {
         mayHaveRun: response.status >= 500,

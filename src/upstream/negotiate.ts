@@ -1,6 +1,7 @@
 import { describeUrl } from '../recovery/redact.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
+import { scrubberFor } from './header-secrets.js';
 import { createLegacySseUpstream } from './legacy-sse.js';
 import { createStatelessUpstream } from './stateless.js';
 import { createStreamableHttpUpstream } from './streamable-http.js';
@@ -65,7 +66,8 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
     throw new TypeError('protocol "2026" cannot use transport "sse": the 2026-07-28 revision has no HTTP+SSE transport');
   }
   const factories = { ...DEFAULT_FACTORIES, ...options.factories };
-  const report = eventReporter(options.sink);
+  const scrub = scrubberFor(options.headers);
+  const report = eventReporter(options.sink, scrub);
   const where = describeUrl(options.url.href);
   let chosen: Decision | undefined;
   let deciding: Promise<Decision> | undefined;
@@ -109,21 +111,28 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
   }
 
   function decided(first: JsonRpcMessage): Promise<Decision> {
-    deciding ??= decide(first).then(
-      (decision) => {
-        if (closed) void decision.upstream.close();
-        chosen = decision;
-        const era = decision.upstream.era ?? 'unknown';
-        report('info', 'era-decided', `speaking ${describeEra(era)} to ${where} (${decision.why})`, { era, reason: decision.why });
-        return decision;
-      },
-      (error: unknown) => {
-        // Nothing was decided: a later initialize may try again.
-        deciding = undefined;
-        report('error', 'era-undecided', (error as Error).message, {});
-        throw error;
-      },
-    );
+    deciding ??= decide(first)
+      .catch((error: unknown) => {
+        // The probe's evidence quotes the server, which may quote the credentials it was sent.
+        throw error instanceof UpstreamError
+          ? new UpstreamError(scrub(error.message), { mayHaveRun: false, status: error.status, cause: error.cause })
+          : error;
+      })
+      .then(
+        (decision) => {
+          if (closed) void decision.upstream.close();
+          chosen = decision;
+          const era = decision.upstream.era ?? 'unknown';
+          report('info', 'era-decided', `speaking ${describeEra(era)} to ${where} (${decision.why})`, { era, reason: decision.why });
+          return decision;
+        },
+        (error: unknown) => {
+          // Nothing was decided: a later initialize may try again.
+          deciding = undefined;
+          report('error', 'era-undecided', (error as Error).message, {});
+          throw error;
+        },
+      );
     return deciding;
   }
 

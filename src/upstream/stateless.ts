@@ -4,6 +4,7 @@ import { describeUrl } from '../recovery/redact.js';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
+import { scrubberFor } from './header-secrets.js';
 import { createHostState, hostCapabilities, hostProtocolVersion, idKey } from './host-state.js';
 import { fulfilInputRequests, type InputRequiredResult, retryParams } from './input-required.js';
 import { isAnswer, isRequest, readJsonRpcBody } from './json-rpc-body.js';
@@ -80,7 +81,8 @@ type RoundOutcome =
  */
 export function createStatelessUpstream(options: StatelessUpstreamOptions): Upstream {
   const where = describeUrl(options.url.href);
-  const report = eventReporter(options.sink);
+  const scrub = scrubberFor(options.headers);
+  const report = eventReporter(options.sink, scrub);
   const maxRounds = options.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const state = createHostState();
@@ -108,8 +110,11 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
   });
 
   const answer = (id: JsonRpcId | null | undefined, result: unknown) => options.sink.message({ jsonrpc: '2.0', id: id ?? null, result });
-  const fail = (id: JsonRpcId | null | undefined, code: number, message: string, data?: unknown) =>
+  // Error texts quote the server, which may quote the credentials it was sent.
+  const fail = (id: JsonRpcId | null | undefined, code: number, text: string, data?: unknown) => {
+    const message = scrub(text);
     options.sink.message({ jsonrpc: '2.0', id: id ?? null, error: data === undefined ? { code, message } : { code, message, data } });
+  };
 
   function capabilities(): Record<string, Record<string, unknown> | undefined> {
     return (discover?.result['capabilities'] ?? {}) as Record<string, Record<string, unknown> | undefined>;
@@ -326,7 +331,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       const verdict = await probeServerEra({ ...options, hostInitialize: state.initializeParams });
       if (verdict.kind !== 'modern') {
         const why = verdict.kind === 'error' ? verdict.message : `it is not a 2026-07-28 server (${verdict.evidence})`;
-        throw new UpstreamError(`cannot speak 2026-07-28 to ${where}: ${why}`, { mayHaveRun: false });
+        throw new UpstreamError(scrub(`cannot speak 2026-07-28 to ${where}: ${why}`), { mayHaveRun: false });
       }
       discover = verdict.discover;
     }
