@@ -63,6 +63,23 @@ describe('2024-11-05 HTTP+SSE upstream', () => {
     assert.equal(server.counters.executions, 2);
   });
 
+  it('messages sent at once keep their order: one stream, one session, initialize first', async (t) => {
+    const server = await startSseServer();
+    t.after(() => server.close());
+    const sink = recordingSink();
+    const upstream = createLegacySseUpstream({ url: new URL(server.url), headers: {}, fetch, timeoutMs: 2000, sink });
+    t.after(() => upstream.close());
+    await Promise.all([
+      upstream.send(hostInitialize(1)),
+      upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      upstream.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'increment', arguments: {} } }),
+    ]);
+    assert.ok((await answerTo(sink, 1)).result);
+    assert.equal(textOf(await answerTo(sink, 2)), '1');
+    assert.equal(server.counters.streams, 1);
+    assert.equal(server.counters.initializations, 1);
+  });
+
   it('a restart mid-session: new stream, the host initialize replayed, log level and subscriptions restored', async (t) => {
     const { server, sink, call, request } = await connected(t);
     assert.ok((await request('logging/setLevel', { level: 'debug' })).result);

@@ -231,6 +231,21 @@ describe('2025 host ↔ 2026-07-28 server (createMcpHandler, legacy: reject)', (
     assert.equal(sink.answersTo('slow-1').length, 0, 'a cancelled request gets no answer');
   });
 
+  it('a connection cut before the answer: read-only requests are sent once more, a tools/call never', async (t) => {
+    const { server, request, call } = await connect(t);
+    server.breakNext('tools/list');
+    const listed = await request('tools/list');
+    assert.ok(Array.isArray((listed.result as { tools?: unknown[] }).tools));
+    assert.equal(server.count('tools/list'), 2);
+
+    await request('tools/list');
+    server.breakNext('tools/call');
+    const called = await call('increment', { key: 'cut' });
+    assert.match(called.error?.message ?? '', /broke before its answer arrived .*may or may not have run, so it was not sent again/);
+    assert.equal(server.count('tools/call'), 1, 'not sent again');
+    assert.equal(server.counters.runs.get('increment:cut'), undefined);
+  });
+
   it('404 -32601 from the server is an unknown method, not a lost session', async (t) => {
     const { request, sink } = await connect(t);
     const answer = await request('completion/complete', { ref: { type: 'ref/prompt', name: 'x' }, argument: { name: 'a', value: 'b' } });

@@ -74,6 +74,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
   let opening: Promise<Connection> | undefined;
   let reconnecting: Promise<Connection> | undefined;
   let lastId = 0;
+  let order: Promise<void> = Promise.resolve();
 
   const post = (endpoint: URL, body: string, signal: AbortSignal) =>
     options.fetch(endpoint, {
@@ -272,9 +273,15 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
   async function ready(message: JsonRpcMessage, signal: AbortSignal | undefined): Promise<Connection> {
     if (connection !== undefined) return connection;
     if (message.method === 'initialize' && opening === undefined && reconnecting === undefined) {
-      const opened = await openConnection();
-      connection = opened;
-      return opened;
+      opening = openConnection().then((opened) => {
+        connection = opened;
+        return opened;
+      });
+      const settled = () => {
+        opening = undefined;
+      };
+      opening.then(settled, settled);
+      return opening;
     }
     return bounded(opening ?? reconnecting ?? recoverOrRetry('a message had no session to go to'), signal);
   }
@@ -303,7 +310,17 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     }
   }
 
-  async function deliver(on: Connection, message: JsonRpcMessage, sendOptions: SendOptions | undefined, replay: boolean): Promise<void> {
+  /**
+   * POSTs `message` on `on`; on a lost-session answer, once more on a new session. `posted` is
+   * called once the first POST was answered (or failed): the next message may go then.
+   */
+  async function deliver(
+    on: Connection,
+    message: JsonRpcMessage,
+    sendOptions: SendOptions | undefined,
+    turn: { readonly replay: boolean; readonly posted: () => void },
+  ): Promise<void> {
+    const { replay, posted } = turn;
     const key = idKey(message.id);
     const request = isRequest(message);
     // Registered before the POST: the answer may arrive on the stream before the 202 does.
@@ -315,16 +332,19 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
       const bound = AbortSignal.timeout(options.timeoutMs);
       response = await post(on.stream.endpoint, body, sendOptions?.signal ? AbortSignal.any([bound, sendOptions.signal]) : bound);
     } catch (error) {
+      posted();
       if (request) pending.delete(key);
       if (!replay && refusedConnection(error)) {
         // Nothing reached the server (connection refused): it is restarting; send once it is back.
-        return deliver(await bounded(recoverOrRetry('the server refused connections'), sendOptions?.signal), message, sendOptions, true);
+        const fresh = await bounded(recoverOrRetry('the server refused connections'), sendOptions?.signal);
+        return deliver(fresh, message, sendOptions, { replay: true, posted });
       }
       throw new UpstreamError(`${method} to ${where}: ${networkErrorText(error, options.timeoutMs)}; it may or may not have run`, {
         mayHaveRun: true,
         cause: error,
       });
     }
+    posted();
     if (response.ok) {
       await response.body?.cancel().catch(() => {});
       return;
@@ -359,7 +379,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     // The answer proved the message did not run: requests and notifications go to the new session
     // once. Answers to the lost session's requests, and its initialized notification, mean nothing there.
     if (!request && (isAnswer(message) || message.method === 'notifications/initialized')) return;
-    return deliver(fresh, message, sendOptions, true);
+    return deliver(fresh, message, sendOptions, { replay: true, posted });
   }
 
   return {
@@ -377,7 +397,19 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
           return;
         }
       }
-      await deliver(await ready(message, sendOptions?.signal), message, sendOptions, false);
+      // Messages reach the server in the order the host sent them (initialize before initialized):
+      // each POST starts once the one before it was answered (202 comes at once on this transport).
+      const before = order;
+      let posted: () => void = () => {};
+      order = new Promise<void>((resolve) => {
+        posted = resolve;
+      });
+      try {
+        await before;
+        await deliver(await ready(message, sendOptions?.signal), message, sendOptions, { replay: false, posted });
+      } finally {
+        posted();
+      }
     },
     async end() {
       // HTTP+SSE has no DELETE: the session ends with its stream.

@@ -151,10 +151,14 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       response = await post(message, signal);
     } catch (error) {
       if (signal.aborted || lifetime.signal.aborted) throw error;
-      throw new UpstreamError(`${message.method} to ${where}: ${networkErrorText(error)}`, {
-        mayHaveRun: !networkErrorText(error).includes('(ECONNREFUSED)'),
-        cause: error,
-      });
+      if (networkErrorText(error).includes('(ECONNREFUSED)')) {
+        throw new UpstreamError(`${message.method} was not sent: ${where}: ${networkErrorText(error)}`, {
+          mayHaveRun: false,
+          cause: error,
+        });
+      }
+      // The connection broke before any answer: like a broken answer stream, it may have run.
+      return { kind: 'broken', error };
     }
     if (!response.ok) return { kind: 'http', status: response.status, text: await readBoundedBody(response, 64 * 1024) };
     const type = mediaType(response.headers.get('content-type'));
