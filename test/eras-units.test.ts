@@ -74,23 +74,23 @@ describe('classifying the server/discover probe', () => {
     error,
     result,
   });
-  const other = (status: number, excerpt = ''): DiscoverEvidence => ({ kind: 'other', status, contentType: 'text/plain', excerpt });
+  const other = (status: number, body = ''): DiscoverEvidence => ({ kind: 'other', status, contentType: 'text/plain', body });
   const cases: [string, DiscoverEvidence, string][] = [
     ['a DiscoverResult', rpc(200, undefined, { supportedVersions: ['2026-07-28'], capabilities: {} }), 'modern'],
     ['a DiscoverResult of other revisions only', rpc(200, undefined, { supportedVersions: ['2027-01-01'], capabilities: {} }), 'error'],
     ['a 2025 session server: 400 -32000', rpc(400, { code: -32000, message: 'Bad Request: No valid session ID provided' }), 'legacy'],
-    ['Python: 400 text', other(400, ' "Bad Request: Missing session ID"'), 'legacy'],
+    ['Python: 400 text', other(400, 'Bad Request: Missing session ID'), 'legacy'],
     ['a stateless 2025 server: 200 -32601', rpc(200, { code: -32601, message: 'Method not found' }), 'legacy'],
     ['-32022 naming 2025 revisions', rpc(400, { code: -32022, message: 'x', data: { supported: ['2025-06-18'] } }), 'legacy'],
     ['-32022 naming only other modern revisions', rpc(400, { code: -32022, message: 'x', data: { supported: ['2027-01-01'] } }), 'error'],
-    ['404 HTML: no endpoint for POST', other(404, ' "Cannot POST /sse"'), 'no-streamable-http'],
+    ['404 HTML: no endpoint for POST', other(404, 'Cannot POST /sse'), 'no-streamable-http'],
     ['405', other(405), 'no-streamable-http'],
     ['401', other(401), 'error'],
     ['403 JSON-RPC', rpc(403, { code: -32001, message: 'forbidden' }), 'error'],
     ['500', other(500), 'error'],
     ['502 JSON-RPC', rpc(502, { code: -32603, message: 'bad gateway' }), 'error'],
-    ['200 HTML page', other(200, ' "Welcome"'), 'error'],
-    ['200 result that is not a DiscoverResult', rpc(200, undefined, { tools: [] }), 'error'],
+    ['200 HTML page: the 2025 handshake names what it is', other(200, 'Welcome'), 'legacy'],
+    ['200 result that is not a DiscoverResult', rpc(200, undefined, { tools: [] }), 'legacy'],
   ];
   for (const [name, evidence, kind] of cases) {
     it(`${name} → ${kind}`, () => assert.equal(classifyDiscoverAnswer(evidence).kind, kind));

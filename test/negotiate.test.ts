@@ -109,7 +109,7 @@ describe('auto: one probe decides, on evidence only', () => {
     t.after(() => server.close());
     const { upstream } = negotiating(t, server.url, { timeoutMs: 300 });
     const started = Date.now();
-    await assert.rejects(upstream.send(hostInitialize(1)), /no answer within 300 ms/);
+    await assert.rejects(upstream.send(hostInitialize(1)), /cannot reach .* for initialize: no answer within 300 ms/);
     assert.ok(Date.now() - started < 2000);
     assert.deepEqual(server.requests, ['POST /mcp']);
   });
@@ -118,7 +118,10 @@ describe('auto: one probe decides, on evidence only', () => {
     const server = await startSseServer();
     t.after(() => server.close());
     const { upstream } = negotiating(t, server.url.replace('/sse', '/nothing'));
-    await assert.rejects(upstream.send(hostInitialize(1)), /no MCP endpoint at .*POST answered HTTP 404.*, and .*GET answered HTTP 404/);
+    await assert.rejects(
+      upstream.send(hostInitialize(1)),
+      /no MCP endpoint at .*\(HTTP 404.*Cannot POST \/nothing.*; nor is it an HTTP\+SSE endpoint: .*GET answered HTTP 404/,
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { UsageError } from './usage-error.js';
@@ -24,6 +25,7 @@ Bridge options:
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
+${ERA_HELP}
 
 Probe options:
   --json                     print the report as JSON
@@ -59,16 +61,17 @@ interface Connection {
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | (Connection & {
-      readonly kind: 'bridge';
-      readonly keepaliveMs: number | undefined;
-      readonly requestTimeoutMs: number;
-      readonly maxMessageBytes: number;
-      readonly maxInFlight: number;
-      readonly exitGraceMs: number;
-      readonly logLevel: LogLevel;
-      readonly logFormat: LogFormat;
-    })
+  | (Connection &
+      EraChoice & {
+        readonly kind: 'bridge';
+        readonly keepaliveMs: number | undefined;
+        readonly requestTimeoutMs: number;
+        readonly maxMessageBytes: number;
+        readonly maxInFlight: number;
+        readonly exitGraceMs: number;
+        readonly logLevel: LogLevel;
+        readonly logFormat: LogFormat;
+      })
   | (Connection & {
       readonly kind: 'probe';
       readonly json: boolean;
@@ -104,6 +107,7 @@ const OPTIONS = {
   interval: { type: 'string' },
   'drop-every': { type: 'string' },
   'without-lifeline': { type: 'boolean' },
+  ...ERA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -168,6 +172,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     exitGraceMs: seconds('--exit-grace', values['exit-grace'], 30),
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
     logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
+    ...parseEraArgs(values),
   };
 }
 

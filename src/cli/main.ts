@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
-import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { HELP, parseCommand } from './args.js';
+import { createBridgeUpstream } from './bridge-upstream.js';
 import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
@@ -46,16 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const bridge = startStdioBridge({
         ...command,
         log,
-        createUpstream: (sink) =>
-          createStreamableHttpUpstream({
-            url: command.url,
-            headers: command.headers,
-            fetch: globalThis.fetch,
-            timeoutMs: command.timeoutMs,
-            maxMessageBytes: command.maxMessageBytes,
-            keepaliveMs: command.keepaliveMs,
-            sink,
-          }),
+        createUpstream: (sink) => createBridgeUpstream(command, sink),
       });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.

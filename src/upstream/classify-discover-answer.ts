@@ -1,3 +1,4 @@
+import { excerpt } from './http-error-text.js';
 import { MODERN_PROTOCOL_VERSIONS } from './modern-request.js';
 
 /** The server's `server/discover` answer as mcp-lifeline uses it. */
@@ -15,7 +16,7 @@ export type EraVerdict =
   /** The endpoint reads POSTed JSON-RPC but not the modern way: a 2025-era Streamable HTTP server. */
   | { readonly kind: 'legacy'; readonly evidence: string }
   /** POST is refused without a JSON-RPC answer (404, 405): no Streamable HTTP endpoint at this URL. */
-  | { readonly kind: 'no-streamable-http'; readonly evidence: string; readonly status: number }
+  | { readonly kind: 'no-streamable-http'; readonly evidence: string; readonly status: number; readonly body: string }
   /** Not era evidence (auth, server error, a modern server we cannot speak to): nothing is decided. */
   | { readonly kind: 'error'; readonly message: string; readonly status?: number | undefined };
 
@@ -29,7 +30,7 @@ export type DiscoverEvidence =
       readonly error?: { readonly code?: unknown; readonly message?: unknown; readonly data?: unknown } | undefined;
     }
   /** The server answered with something else: an empty body, text, HTML. */
-  | { readonly kind: 'other'; readonly status: number; readonly contentType: string | null; readonly excerpt: string };
+  | { readonly kind: 'other'; readonly status: number; readonly contentType: string | null; readonly body: string };
 
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 // Revisions are dates: anything before the first stateless one is a 2025-era (initialize) revision.
@@ -50,19 +51,20 @@ export function classifyDiscoverAnswer(evidence: DiscoverEvidence): EraVerdict {
   if (status >= 500)
     return { kind: 'error', status, message: `the server failed (HTTP ${status}${said}); that says nothing about its protocol era` };
   if (evidence.kind === 'other') {
-    if (status === 404 || status === 405) return { kind: 'no-streamable-http', status, evidence: `POST answered HTTP ${status}${said}` };
+    if (status === 404 || status === 405) {
+      return { kind: 'no-streamable-http', status, body: evidence.body, evidence: `POST answered HTTP ${status}${said}` };
+    }
     if (status >= 400) return { kind: 'legacy', evidence: `server/discover answered HTTP ${status}${said}` };
-    return {
-      kind: 'error',
-      status,
-      message: `the server answered server/discover with HTTP ${status}${said}, not JSON-RPC: is this an MCP endpoint?`,
-    };
+    // A 2xx that is not JSON-RPC is not modern evidence: the 2025 handshake then finds out what the
+    // endpoint is, and says so precisely (an HTML page, an unexpected content type).
+    return { kind: 'legacy', evidence: `server/discover answered HTTP ${status}${said}, not JSON-RPC` };
   }
   if (evidence.error !== undefined) return classifyError(evidence.error, status, said);
   const result = evidence.result as Record<string, unknown> | undefined;
   const supported = result?.['supportedVersions'];
   if (!Array.isArray(supported) || result === undefined) {
-    return { kind: 'error', status, message: `the server answered server/discover with a result that is not a DiscoverResult${said}` };
+    // A JSON-RPC endpoint that answers an unknown method with some result: not modern evidence.
+    return { kind: 'legacy', evidence: 'server/discover was answered with a result that is not a DiscoverResult' };
   }
   const version = MODERN_PROTOCOL_VERSIONS.find((candidate) => supported.includes(candidate));
   if (version === undefined) {
@@ -91,7 +93,7 @@ function classifyError(error: { code?: unknown; data?: unknown }, status: number
 }
 
 function describe(evidence: DiscoverEvidence): string {
-  if (evidence.kind === 'other') return evidence.excerpt;
+  if (evidence.kind === 'other') return excerpt(evidence.body);
   const error = evidence.error;
   if (error === undefined) return '';
   const message = typeof error.message === 'string' ? ` "${error.message.slice(0, 160)}"` : '';

@@ -5,7 +5,6 @@ import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from '
 import { BodyFormatError, readJsonRpcBody } from './json-rpc-body.js';
 import { MODERN_PROTOCOL_VERSION, stampEnvelope, standardHeaders } from './modern-request.js';
 import { readBoundedBody } from './read-bounded-body.js';
-import { quoteExcerpt } from './response-excerpt.js';
 
 /** What the probe needs: where, with which headers, and who asks (the host's initialize). */
 export interface DiscoverPlan {
@@ -48,7 +47,10 @@ export async function probeServerEra(plan: DiscoverPlan): Promise<EraVerdict> {
     });
     return classifyDiscoverAnswer(await readEvidence(response));
   } catch (error) {
-    return { kind: 'error', message: `server/discover to ${where} failed: ${networkErrorText(error, plan.timeoutMs)}` };
+    return {
+      kind: 'error',
+      message: `cannot reach ${where} for initialize: ${networkErrorText(error, plan.timeoutMs)} (asking server/discover which protocol it speaks)`,
+    };
   }
 }
 
@@ -57,7 +59,7 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
   const contentType = response.headers.get('content-type');
   const type = mediaType(contentType);
   if (type !== 'application/json' && type !== 'text/event-stream') {
-    return { kind: 'other', status, contentType, excerpt: quoteExcerpt(await readBoundedBody(response, 512)) };
+    return { kind: 'other', status, contentType, body: await readBoundedBody(response, 512) };
   }
   let answer: { result?: unknown; error?: Record<string, unknown> } | undefined;
   try {
@@ -71,8 +73,8 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
     });
   } catch (error) {
     if (!(error instanceof BodyFormatError)) throw error;
-    return { kind: 'other', status, contentType, excerpt: ` (${error.message})` };
+    return { kind: 'other', status, contentType, body: `(${error.message})` };
   }
-  if (answer === undefined) return { kind: 'other', status, contentType, excerpt: '' };
+  if (answer === undefined) return { kind: 'other', status, contentType, body: '' };
   return { kind: 'json-rpc', status, result: answer.result, error: answer.error };
 }

@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { mediaType } from '../classifier/server-message.js';
+import { isJsonRpcMessage } from './message-delivery.js';
 import type { JsonRpcMessage } from './upstream.js';
 
 /**
@@ -16,6 +17,8 @@ export interface ReadBodyOptions {
   readonly maxMessageSize: number;
   /** Stop reading once this returns true (the caller has what it waited for). */
   readonly done?: (() => boolean) | undefined;
+  /** Backpressure: awaited between chunks, so a slow host slows the reading (`UpstreamSink.ready`). */
+  readonly ready?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** A body could not be read as JSON-RPC. */
@@ -66,6 +69,8 @@ export async function readJsonRpcBody(response: Response, options: ReadBodyOptio
         if (json.length > options.maxMessageSize) throw new BodyFormatError(`the answer exceeded ${options.maxMessageSize} characters`);
       }
       if (failure !== undefined) throw failure;
+      const wait = options.ready?.();
+      if (wait !== undefined) await wait;
     }
     if (!sse && json.trim() !== '') deliver(json);
   } finally {
@@ -83,11 +88,6 @@ export function parseMessages(text: string): JsonRpcMessage[] {
   }
   const list = Array.isArray(parsed) ? parsed : [parsed];
   return list.filter(isJsonRpcMessage);
-}
-
-/** A JSON-RPC 2.0 object (request, notification or answer). */
-export function isJsonRpcMessage(value: unknown): value is JsonRpcMessage {
-  return typeof value === 'object' && value !== null && (value as { jsonrpc?: unknown }).jsonrpc === '2.0';
 }
 
 /** An answer (result or error) rather than a request or notification. */

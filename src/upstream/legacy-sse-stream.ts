@@ -28,6 +28,8 @@ export interface OpenStreamPlan {
   readonly onMessage: (message: JsonRpcMessage, raw: string) => void;
   /** Larger events are refused (the stream is closed as broken). */
   readonly maxEventSize: number;
+  /** Backpressure: awaited between chunks (`UpstreamSink.ready`). @default none */
+  readonly ready?: (() => Promise<void> | undefined) | undefined;
   /** Removes credentials from server text quoted in errors. @default none */
   readonly scrub?: ((text: string) => string) | undefined;
 }
@@ -100,6 +102,8 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
         if (done) return;
         parser.feed(decoder.decode(value, { stream: true }));
         if (failure !== undefined) throw failure;
+        const wait = plan.ready?.();
+        if (wait !== undefined) await wait;
       }
     } finally {
       reader.cancel().catch(() => {});

@@ -1,14 +1,15 @@
 import { classifySessionLoss } from '../classifier/classify-session-loss.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactIds } from '../recovery/redact.js';
-import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF, sleep } from './backoff.js';
+import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { scrubberFor } from './header-secrets.js';
 import { createHostState, idKey, recordAcceptedState } from './host-state.js';
+import { excerpt } from './http-error-text.js';
 import { isAnswer, isRequest } from './json-rpc-body.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
 import { readBoundedBody } from './read-bounded-body.js';
-import { quoteExcerpt } from './response-excerpt.js';
+import { sleep } from './sleep.js';
 import { type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
@@ -119,6 +120,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
       timeoutMs: options.timeoutMs,
       maxEventSize,
       scrub,
+      ready: options.sink.ready,
       onMessage: (message, raw) => onServerMessage(current, message, raw),
     });
     const opened = { stream, generation: current };
@@ -214,7 +216,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     answer.catch(() => {}); // awaited below unless the POST fails first
     try {
       const response = await post(opened.stream.endpoint, JSON.stringify({ jsonrpc: '2.0', id, method, params }), signal);
-      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(quoteExcerpt(await readBoundedBody(response, 512)))}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(excerpt(await readBoundedBody(response, 512)))}`);
       await response.body?.cancel().catch(() => {});
       const { result, error } = await answer;
       if (error !== undefined) throw new Error(`JSON-RPC error ${error.code} "${error.message}"`);
@@ -244,7 +246,8 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
           report(attempt === 0 ? 'warn' : 'debug', 'reconnect-failed', `could not open a new session: ${(error as Error).message}`, {
             retryInMs: delay,
           });
-          if (!(await sleep(delay, lifetime.signal))) throw error;
+          await sleep(delay, lifetime.signal);
+          if (lifetime.signal.aborted) throw error;
         }
       }
     })();
@@ -354,7 +357,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     const text = await readBoundedBody(response, 4096);
     const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status: response.status, contentType, body: text });
     // The endpoint's query carries the session id: a server quoting it must not spread it.
-    const said = redactIds(scrub(quoteExcerpt(text)), [...on.stream.endpoint.searchParams.values()]);
+    const said = redactIds(scrub(excerpt(text)), [...on.stream.endpoint.searchParams.values()]);
     if (!verdict.lost) {
       throw new UpstreamError(`${where} refused ${method}: HTTP ${response.status}${said}`, {
         mayHaveRun: response.status >= 500,

@@ -24,6 +24,8 @@ export interface ListenPlan {
   /** Bound for the server's acknowledgement of a new stream. */
   readonly timeoutMs: number;
   readonly maxMessageSize: number;
+  /** Backpressure from the host side (`UpstreamSink.ready`). */
+  readonly ready?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** The one `subscriptions/listen` stream a host's interests need. */
@@ -128,6 +130,7 @@ export function createListenStream(plan: ListenPlan): ListenStream {
       }
       await readJsonRpcBody(response, {
         maxMessageSize: plan.maxMessageSize,
+        ready: plan.ready,
         onMessage(message) {
           const subscription = (message.params?.['_meta'] as Record<string, unknown> | undefined)?.[META.subscriptionId];
           if (message.method === 'notifications/subscriptions/acknowledged' && subscription === attempt.id) {

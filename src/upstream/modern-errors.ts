@@ -1,4 +1,4 @@
-import { quoteExcerpt } from './response-excerpt.js';
+import { excerpt } from './http-error-text.js';
 
 /** A JSON-RPC error for the host, in words that name the cause. */
 export interface HostError {
@@ -22,7 +22,7 @@ export function modernErrorForHost(status: number, body: string, context: { read
   const prefix = `mcp-lifeline: ${context.where} refused ${context.method}`;
   if (error === undefined) {
     const hint = status === 401 || status === 403 ? ': check the credentials sent' : '';
-    return { code: -32000, message: `${prefix} with HTTP ${status}${quoteExcerpt(body)}${hint}` };
+    return { code: -32000, message: `${prefix} with HTTP ${status}${excerpt(body)}${hint}` };
   }
   const said = error.message === '' ? '' : ` "${error.message}"`;
   const data = error.data === undefined ? {} : { data: error.data };

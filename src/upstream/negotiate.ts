@@ -2,6 +2,7 @@ import { describeUrl } from '../recovery/redact.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { scrubberFor } from './header-secrets.js';
+import { httpErrorText } from './http-error-text.js';
 import { createLegacySseUpstream } from './legacy-sse.js';
 import { createStatelessUpstream } from './stateless.js';
 import { createStreamableHttpUpstream } from './streamable-http.js';
@@ -98,15 +99,19 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
         return {
           upstream: factories.legacySse(options),
           why: `${verdict.evidence}: no Streamable HTTP endpoint`,
-          noStreamableHttp: verdict.evidence,
+          noStreamableHttp: httpErrorText(verdict.status, verdict.body, where),
         };
       case 'error':
         // Not era evidence. With --protocol 2025 the probe only chose the transport: go on with HTTP.
         if (protocol === '2025') return { upstream: factories.streamableHttp(options), why: 'as --protocol 2025 asked' };
-        throw new UpstreamError(`cannot tell which protocol ${where} speaks: ${verdict.message}`, {
-          mayHaveRun: false,
-          status: verdict.status,
-        });
+        // Without a status the probe never got an answer: its message names the failure already.
+        throw new UpstreamError(
+          verdict.status === undefined ? verdict.message : `cannot tell which protocol ${where} speaks: ${verdict.message}`,
+          {
+            mayHaveRun: false,
+            status: verdict.status,
+          },
+        );
     }
   }
 
@@ -147,7 +152,7 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
         await decision.upstream.send(message, sendOptions);
       } catch (error) {
         if (decision.noStreamableHttp !== undefined && message.method === 'initialize' && error instanceof UpstreamError) {
-          throw new UpstreamError(`no MCP endpoint at ${where}: ${decision.noStreamableHttp}, and ${error.message}`, {
+          throw new UpstreamError(`${decision.noStreamableHttp}; nor is it an HTTP+SSE endpoint: ${error.message}`, {
             mayHaveRun: false,
             status: error.status,
             cause: error,

@@ -107,6 +107,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
     backoff: options.listenBackoff ?? DEFAULT_BACKOFF,
     timeoutMs: options.timeoutMs,
     maxMessageSize,
+    ready: options.sink.ready,
   });
 
   const answer = (id: JsonRpcId | null | undefined, result: unknown) => options.sink.message({ jsonrpc: '2.0', id: id ?? null, result });
@@ -169,6 +170,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
     try {
       await readJsonRpcBody(response, {
         maxMessageSize,
+        ready: options.sink.ready,
         onMessage(received) {
           if (isAnswer(received)) {
             if (received.id === message.id) final = received;
