@@ -16,6 +16,7 @@ import { startModernServer } from './fixtures/modern-server.js';
 import { startSdkSessionServer } from './fixtures/sdk-session-server.js';
 import { startSseServer } from './fixtures/sse-server.js';
 import { CLI } from './helpers/bridge.js';
+import { eventually } from './helpers/eventually.js';
 
 interface Host {
   readonly client: Client;
@@ -68,14 +69,6 @@ async function host(
 }
 
 const textOf = (result: unknown) => ((result as { content?: { text?: string }[] }).content?.[0]?.text ?? '') as string;
-
-async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('2025 hosts over stdio ↔ 2026-07-28 servers', () => {
   it('2025-06-18 host ↔ 2026-only server: tools, x-mcp-header, elicitation, list changes, subscriptions, cancellation', async (t) => {

@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { createLegacySseUpstream } from '../src/upstream/legacy-sse.js';
 import { UpstreamError } from '../src/upstream/upstream.js';
 import { type SseServer, startSseServer } from './fixtures/sse-server.js';
+import { eventually } from './helpers/eventually.js';
 import { answerTo, hostInitialize, type RecordingSink, recordingSink } from './helpers/sink.js';
 
 async function connected(t: TestContext, server?: SseServer) {
@@ -103,7 +104,7 @@ describe('2024-11-05 HTTP+SSE upstream', () => {
   it('a request accepted before the stream dropped gets an error answer and is never sent again', async (t) => {
     const { server, sink, upstream, call } = await connected(t);
     await upstream.send({ jsonrpc: '2.0', id: 'slow-1', method: 'tools/call', params: { name: 'slow', arguments: { key: 'slow' } } });
-    await waitUntil(() => server.counters.executionsByKey.get('slow') === 1);
+    await eventually(() => server.counters.executionsByKey.get('slow') === 1);
     await server.restart();
     const answer = await answerTo(sink, 'slow-1');
     assert.match(answer.error?.message ?? '', /may or may not have run, and it was not sent again/);
@@ -154,11 +155,3 @@ describe('2024-11-05 HTTP+SSE upstream', () => {
     });
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

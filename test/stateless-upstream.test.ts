@@ -6,6 +6,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { createStatelessUpstream } from '../src/upstream/stateless.js';
 import type { JsonRpcMessage } from '../src/upstream/upstream.js';
 import { type ModernServer, startModernServer } from './fixtures/modern-server.js';
+import { eventually } from './helpers/eventually.js';
 import { answerTo, hostInitialize, recordingSink } from './helpers/sink.js';
 
 const META_PROTOCOL = 'io.modelcontextprotocol/protocolVersion';
@@ -44,14 +45,6 @@ const metaOf = (recorded: { body: unknown } | undefined) =>
   ((recorded?.body as { params?: { _meta?: Record<string, unknown> } } | undefined)?.params?._meta ?? {}) as Record<string, unknown>;
 
 const textOf = (answer: JsonRpcMessage) => ((answer.result as { content?: { text?: string }[] })?.content?.[0]?.text ?? '') as string;
-
-async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe('2025 host ↔ 2026-07-28 server (createMcpHandler, legacy: reject)', () => {
   it('answers initialize from ONE server/discover, in the host’s own revision', async (t) => {
