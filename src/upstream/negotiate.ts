@@ -128,7 +128,7 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
           if (closed) void decision.upstream.close();
           chosen = decision;
           const era = decision.upstream.era ?? 'unknown';
-          report('info', 'era-decided', `speaking ${describeEra(era)} to ${where} (${decision.why})`, { era, reason: decision.why });
+          report('info', 'era-decided', `speaking ${describeEra(era)} to ${where} (${decision.why})`, { era });
           return decision;
         },
         (error: unknown) => {
