@@ -62,6 +62,10 @@ describe('2024-11-05 HTTP+SSE upstream', () => {
     assert.equal(textOf(await call('increment')), '2');
     assert.equal(server.counters.initializations, 1);
     assert.equal(server.counters.executions, 2);
+    // end() ends the session with its stream, and nothing opens another.
+    await upstream.end();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(server.counters.streams, 1);
   });
 
   it('messages sent at once keep their order: one stream, one session, initialize first', async (t) => {

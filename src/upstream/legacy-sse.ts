@@ -415,7 +415,8 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
       }
     },
     async end() {
-      // HTTP+SSE has no DELETE: the session ends with its stream.
+      // HTTP+SSE has no DELETE: the session ends with its stream, which is not re-opened.
+      lifetime.abort();
       connection?.stream.close();
     },
     async close() {
