@@ -13,7 +13,7 @@ const META_PROTOCOL = 'io.modelcontextprotocol/protocolVersion';
 
 async function connect(
   t: TestContext,
-  options: { capabilities?: Record<string, unknown>; protocolVersion?: string; server?: ModernServer } = {},
+  options: { capabilities?: Record<string, unknown>; protocolVersion?: string; server?: ModernServer; maxInputRounds?: number } = {},
 ) {
   const server = options.server ?? (await startModernServer({ legacy: 'reject' }));
   if (options.server === undefined) t.after(() => server.close());
@@ -25,6 +25,7 @@ async function connect(
     timeoutMs: 3000,
     sink,
     listenBackoff: { initialMs: 50, maxMs: 200 },
+    maxInputRounds: options.maxInputRounds,
   });
   t.after(() => upstream.close());
   await upstream.send(hostInitialize('init', { capabilities: options.capabilities ?? {}, protocolVersion: options.protocolVersion }));
@@ -143,6 +144,20 @@ describe('2025 host ↔ 2026-07-28 server (createMcpHandler, legacy: reject)', (
     assert.notEqual(posts[0]?.id, posts[1]?.id, 'the retry is a new request');
     assert.equal(posts[1]?.params?.['requestState'], 'round-1');
     assert.equal(sink.answersTo('c1').length, 1);
+  });
+
+  it('a server that keeps asking: bounded rounds, then a clear error', async (t) => {
+    const { server, sink, upstream } = await connect(t, { capabilities: { elicitation: {} }, maxInputRounds: 3 });
+    sink.message = ((deliver) => (message: JsonRpcMessage) => {
+      deliver(message);
+      // The host answers every elicitation at once.
+      if (message.method === 'elicitation/create')
+        void upstream.send({ jsonrpc: '2.0', id: message.id ?? null, result: { action: 'accept', content: { ok: true } } });
+    })(sink.message.bind(sink));
+    await upstream.send({ jsonrpc: '2.0', id: 'nag', method: 'tools/call', params: { name: 'nag', arguments: {} } });
+    const answer = await answerTo(sink, 'nag');
+    assert.match(answer.error?.message ?? '', /still asked for input after 3 rounds; giving up on tools\/call/);
+    assert.equal(server.counters.inputRounds, 4, 'the first answer and three retries');
   });
 
   it('input the host did not declare: a clear error, never a hang', async (t) => {
