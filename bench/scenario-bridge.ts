@@ -66,8 +66,14 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
       figure(SCENARIO, `calls/s direct HTTP, ${label}`, Math.round(direct), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-lifeline, ${label}`, Math.round(lifeline), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-remote 0.15.1, ${label}`, Math.round(remote), 'calls/s'),
-      figure(SCENARIO, `ratio lifeline / direct, ${label}`, round(lifeline / direct), '×', { text: '≥ 0.85', met: lifeline >= 0.85 * direct }),
-      figure(SCENARIO, `ratio lifeline / mcp-remote, ${label}`, round(lifeline / remote), '×', { text: '≥ 2', met: lifeline >= 2 * remote }),
+      figure(SCENARIO, `ratio lifeline / direct, ${label}`, round(lifeline / direct), '×', {
+        text: '≥ 0.85',
+        met: lifeline >= 0.85 * direct,
+      }),
+      figure(SCENARIO, `ratio lifeline / mcp-remote, ${label}`, round(lifeline / remote), '×', {
+        text: '≥ 2',
+        met: lifeline >= 2 * remote,
+      }),
     );
   }
   return figures;
