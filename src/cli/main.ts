@@ -2,9 +2,11 @@
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
 import { HELP, parseCommand } from './args.js';
+import { runAuthCommand } from './auth-commands.js';
 import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
+import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
 import { UsageError } from './usage-error.js';
@@ -19,6 +21,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
+    case 'login':
+    case 'status':
+    case 'logout':
+      return runAuthCommand(command, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     case 'demo': {
       const summary = await runDemo({
         ...command,
@@ -36,11 +42,16 @@ async function main(argv: readonly string[]): Promise<number> {
         isTTY: process.stdout.isTTY === true,
         env: process.env,
         signal: interrupt.signal,
+        // After `login`: probe with the stored sign-in (never opening a browser).
+        ...(command.oauth === undefined
+          ? {}
+          : { fetch: createOAuthFetch(createCliSession(command.url, command.oauth, { log: createLogger({ level: 'warn', format: 'text', out: process.stderr }), env: process.env }), { interactive: false }) as typeof fetch }),
       });
     }
     case 'bridge': {
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
-      const bridge = await startStdioBridge({ ...command, log });
+      const oauth = command.oauth === undefined ? {} : { fetch: createOAuthFetch(createCliSession(command.url, command.oauth, { log, env: process.env })) };
+      const bridge = await startStdioBridge({ ...command, ...oauth, log });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));
