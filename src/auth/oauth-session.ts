@@ -245,14 +245,6 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       emit({ type: 'token-adopted' });
       return tokens.access_token;
     }
-    // A sign-in we waited for failed: share its outcome rather than open a second window.
-    const last = record.lastSignIn;
-    if (waited !== undefined && last !== undefined && !last.ok && last.at >= waited.since) {
-      throw new SignInError(
-        (last.code as SignInError['code'] | undefined) ?? 'SIGN_IN_FAILED',
-        `${last.message ?? 'sign-in failed'} (the sign-in ran in process ${last.pid})`,
-      );
-    }
     const wanted = request.stepUp ? unionScopes(grant?.scope, tokens?.scope, challenge?.scope) : challenge?.scope;
     if (request.stepUp) emit({ type: 'step-up', scope: wanted });
     // A refresh cannot widen the scope (RFC 6749 §6): a step-up that needs more signs in anew.
@@ -264,6 +256,20 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     if (config.flow === 'client-credentials') return clientCredentials(wanted, challenge);
     if (!request.interactive) {
       throw new SignInError('SIGN_IN_REQUIRED', `not signed in to ${serverUrl}: run mcp-lifeline login ${serverUrl}`);
+    }
+    // A sign-in that failed while we waited for it, or moments ago in any process: share its
+    // outcome rather than open another window (no tab floods from hosts that retry).
+    const last = record.lastSignIn;
+    if (
+      last !== undefined &&
+      !last.ok &&
+      ((waited !== undefined && last.at >= waited.since) || Date.now() - last.at < config.signInCooldownMs)
+    ) {
+      const error = new SignInError(
+        (last.code as SignInError['code'] | undefined) ?? 'SIGN_IN_FAILED',
+        `${last.message ?? 'sign-in failed'}${last.pid === process.pid ? '' : ` (the sign-in ran in process ${last.pid})`}`,
+      );
+      throw error;
     }
     return signInHeld(record, { scope: wanted, resourceMetadataUrl: challenge?.resourceMetadataUrl });
   }
@@ -328,6 +334,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   }
 
   async function browserSignIn(request: { scope: string | undefined; resourceMetadataUrl: URL | undefined }): Promise<string> {
+    await dropNarrowClient(request.scope);
     const callback = await openCallback();
     const state = randomBytes(32).toString('base64url');
     active = {
@@ -364,6 +371,21 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       active = undefined;
       await callback.close();
     }
+  }
+
+  /**
+   * A client registered dynamically for a narrower scope than a step-up needs: servers refuse
+   * scopes a client was not registered for (`invalid_scope`), so register anew before the user is
+   * sent anywhere.
+   */
+  async function dropNarrowClient(scope: string | undefined): Promise<void> {
+    if (config.staticClient !== undefined || scope === undefined) return;
+    const record = await load();
+    const grant = currentGrant(record);
+    const registered = (grant?.client as { scope?: string } | undefined)?.scope;
+    if (grant === undefined || registered === undefined || !widensScope(scope, registered)) return;
+    grant.client = undefined;
+    await save(record);
   }
 
   /**

@@ -34,12 +34,16 @@ export function parseOAuthFlags(values: OAuthValues, headers: Record<string, str
     const id = env['MCP_LIFELINE_CLIENT_ID'];
     const secret = env['MCP_LIFELINE_CLIENT_SECRET'];
     if (!id || !secret) {
-      throw new UsageError('--oauth-client-credentials needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET, or --oauth-client-info FILE');
+      throw new UsageError(
+        '--oauth-client-credentials needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET, or --oauth-client-info FILE',
+      );
     }
     clientInformation = { client_id: id, client_secret: secret };
   }
   if (clientCredentials && clientInformation?.client_secret === undefined) {
-    throw new UsageError('--oauth-client-credentials needs a client secret (client_secret in --oauth-client-info, or MCP_LIFELINE_CLIENT_SECRET)');
+    throw new UsageError(
+      '--oauth-client-credentials needs a client secret (client_secret in --oauth-client-info, or MCP_LIFELINE_CLIENT_SECRET)',
+    );
   }
   const metadataUrl = values['oauth-client-metadata-url'];
   if (metadataUrl !== undefined && !/^https:\/\/[^/]+\/.+/.test(metadataUrl)) {
@@ -49,7 +53,10 @@ export function parseOAuthFlags(values: OAuthValues, headers: Record<string, str
     flow: clientCredentials ? 'client-credentials' : values.device ? 'device' : 'browser',
     openBrowser: !values['no-browser'],
     clientInformation,
-    clientMetadata: values['oauth-client-metadata'] === undefined ? undefined : readJsonObject('--oauth-client-metadata', values['oauth-client-metadata']),
+    clientMetadata:
+      values['oauth-client-metadata'] === undefined
+        ? undefined
+        : readJsonObject('--oauth-client-metadata', values['oauth-client-metadata']),
     clientMetadataUrl: metadataUrl,
     scope: values['oauth-scope'],
     callbackPort: port(values['oauth-callback-port']),
@@ -59,7 +66,14 @@ export function parseOAuthFlags(values: OAuthValues, headers: Record<string, str
 
 /** `login`, `status`, `logout`: the commands that manage stored sign-ins. */
 export type AuthCommand =
-  | { readonly kind: 'login'; readonly url: URL; readonly oauth: OAuthFlags; readonly headers: Record<string, string>; readonly force: boolean; readonly json: boolean }
+  | {
+      readonly kind: 'login';
+      readonly url: URL;
+      readonly oauth: OAuthFlags;
+      readonly headers: Record<string, string>;
+      readonly force: boolean;
+      readonly json: boolean;
+    }
   | { readonly kind: 'status'; readonly url: URL | undefined; readonly json: boolean }
   | { readonly kind: 'logout'; readonly url: URL | undefined; readonly all: boolean; readonly json: boolean };
 
@@ -116,7 +130,8 @@ function readJsonObject(flag: string, file: string): Record<string, unknown> {
 
 function readClientInfo(file: string): OAuthClientInformationMixed {
   const info = readJsonObject('--oauth-client-info', file);
-  if (typeof info['client_id'] !== 'string' || info['client_id'] === '') throw new UsageError(`--oauth-client-info ${file}: "client_id" is missing`);
+  if (typeof info['client_id'] !== 'string' || info['client_id'] === '')
+    throw new UsageError(`--oauth-client-info ${file}: "client_id" is missing`);
   if (info['client_secret'] !== undefined && typeof info['client_secret'] !== 'string') {
     throw new UsageError(`--oauth-client-info ${file}: "client_secret" must be a string`);
   }
@@ -126,7 +141,8 @@ function readClientInfo(file: string): OAuthClientInformationMixed {
 function port(value: string | undefined): number {
   if (value === undefined) return 0;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > 65_535) throw new UsageError(`--oauth-callback-port must be a port number (1-65535), got "${value}"`);
+  if (!Number.isInteger(number) || number < 1 || number > 65_535)
+    throw new UsageError(`--oauth-callback-port must be a port number (1-65535), got "${value}"`);
   return number;
 }
 

@@ -23,7 +23,8 @@ export async function runAuthCommand(command: AuthCommand, io: AuthCommandIO): P
     case 'login':
       return login(command, io);
     case 'status': {
-      const records = command.url === undefined ? await store.list() : [(await store.read(command.url))?.record].filter((record) => record !== undefined);
+      const records =
+        command.url === undefined ? await store.list() : [(await store.read(command.url))?.record].filter((record) => record !== undefined);
       const entries = records.flatMap(describeRecord);
       io.stdout.write(command.json ? `${JSON.stringify(entries, null, 2)}\n` : renderStatus(entries, store.directory));
       return command.url !== undefined && entries.length === 0 ? EXIT.problem : EXIT.ok;
@@ -65,7 +66,9 @@ async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthC
   try {
     const result = await session.signIn({ force: command.force, challenge });
     const until = result.expiresAt === undefined ? '' : `, token valid until ${new Date(result.expiresAt).toISOString()}`;
-    const what = { 'signed-in': 'signed in to', refreshed: 'already signed in (token refreshed) to', valid: 'already signed in to' }[result.outcome];
+    const what = { 'signed-in': 'signed in to', refreshed: 'already signed in (token refreshed) to', valid: 'already signed in to' }[
+      result.outcome
+    ];
     say(`${what} ${where}${result.scope ? ` (scope ${result.scope})` : ''}${until}`);
     if (command.json) io.stdout.write(`${JSON.stringify({ url: session.serverUrl, ...result }, null, 2)}\n`);
     return EXIT.ok;
@@ -94,7 +97,9 @@ async function challengeOf(url: URL): Promise<Challenge | 'none'> {
   const session = response.headers.get('mcp-session-id');
   if (response.ok && session !== null) {
     // The server opened a session for nothing: end it.
-    await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': session }, signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': session }, signal: AbortSignal.timeout(10_000) }).catch(
+      () => undefined,
+    );
   }
   return 'none';
 }
@@ -132,7 +137,8 @@ function renderStatus(entries: readonly StatusEntry[], directory: string): strin
   const lines = entries.map((entry) => {
     const expiry = entry.expiresAt === undefined ? '' : ` until ${entry.expiresAt}`;
     const state = entry.signedIn ? `signed in${expiry}${entry.refreshToken ? ', refreshable' : ''}` : 'not signed in';
-    const last = entry.lastSignIn && !entry.lastSignIn.ok ? `\n  last sign-in failed at ${entry.lastSignIn.at}: ${entry.lastSignIn.message}` : '';
+    const last =
+      entry.lastSignIn && !entry.lastSignIn.ok ? `\n  last sign-in failed at ${entry.lastSignIn.at}: ${entry.lastSignIn.message}` : '';
     return `${entry.serverUrl}\n  ${state}\n  issuer ${entry.issuer}, client ${entry.clientId ?? '(none)'}${entry.scope ? `, scope ${entry.scope}` : ''}${last}`;
   });
   return `${lines.join('\n')}\n(stored in ${directory})\n`;

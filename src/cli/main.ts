@@ -6,7 +6,7 @@ import { runAuthCommand } from './auth-commands.js';
 import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
-import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import { oauthFetchFor } from './oauth-fetch.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
 import { UsageError } from './usage-error.js';
@@ -43,15 +43,12 @@ async function main(argv: readonly string[]): Promise<number> {
         env: process.env,
         signal: interrupt.signal,
         // After `login`: probe with the stored sign-in (never opening a browser).
-        ...(command.oauth === undefined
-          ? {}
-          : { fetch: createOAuthFetch(createCliSession(command.url, command.oauth, { log: createLogger({ level: 'warn', format: 'text', out: process.stderr }), env: process.env }), { interactive: false }) as typeof fetch }),
+        ...oauthFetchFor(command, createLogger({ level: 'warn', format: 'text', out: process.stderr }), { interactive: false }),
       });
     }
     case 'bridge': {
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
-      const oauth = command.oauth === undefined ? {} : { fetch: createOAuthFetch(createCliSession(command.url, command.oauth, { log, env: process.env })) };
-      const bridge = await startStdioBridge({ ...command, ...oauth, log });
+      const bridge = await startStdioBridge({ ...command, ...oauthFetchFor(command, log), log });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));

@@ -37,6 +37,20 @@ export function createOAuthFetch(session: OAuthSession, options: { interactive?:
   return withOAuthSession(session, options.interactive === false ? { interactive: () => false } : {})(next);
 }
 
+/**
+ * `{ fetch }` for a bridge or probe command: signed in when OAuth is on, `{}` when it is off.
+ * The probe passes `interactive: false`: it uses a stored sign-in and never opens a browser.
+ */
+export function oauthFetchFor(
+  command: { readonly url: URL; readonly oauth: OAuthFlags | undefined },
+  log: SignInLog,
+  options: { interactive?: boolean; env?: NodeJS.ProcessEnv } = {},
+): { fetch?: typeof fetch } {
+  if (command.oauth === undefined) return {};
+  const session = createCliSession(command.url, command.oauth, { log, env: options.env ?? process.env });
+  return { fetch: createOAuthFetch(session, options) as typeof fetch };
+}
+
 function showPrompt(log: SignInLog, where: string, prompt: SignInPrompt): void {
   if (prompt.kind === 'device') {
     log.warn(`sign in to ${where}: open ${prompt.verificationUri} on any device and enter the code ${prompt.userCode}`, {

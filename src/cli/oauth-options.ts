@@ -30,4 +30,3 @@ export const OAUTH_HELP = `Sign-in (OAuth 2.1, for servers that answer 401 with 
   --oauth-callback-port PORT loopback port for the sign-in callback (default: any free port)
   --oauth-timeout SECONDS    bound for the user to finish signing in (default 300)
   --no-oauth                 never sign in (a 401 is an error); also off when --header sets Authorization`;
-
