@@ -4,12 +4,7 @@
 // one refresh, one re-initialization, the call runs once.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import {
-  connectV1AuthProvider,
-  connectV1WithOAuth,
-  connectV2AuthProvider,
-  connectWithSignIn,
-} from '../examples/oauth.js';
+import { connectV1AuthProvider, connectV1WithOAuth, connectV2AuthProvider, connectWithSignIn } from '../examples/oauth.js';
 import { createOAuthSession, createOAuthStore, type OAuthSession } from '../src/auth/index.js';
 import { type OAuthSandbox, oauthSandbox, servers } from './helpers/oauth.js';
 
@@ -19,7 +14,11 @@ interface Connected {
 }
 
 function sessionFor(sandbox: OAuthSandbox, url: string): OAuthSession {
-  return createOAuthSession({ serverUrl: url, store: createOAuthStore(`${sandbox.configDir}/oauth/v1`), env: { ...process.env, ...sandbox.env() } });
+  return createOAuthSession({
+    serverUrl: url,
+    store: createOAuthStore(`${sandbox.configDir}/oauth/v1`),
+    env: { ...process.env, ...sandbox.env() },
+  });
 }
 
 async function text(client: Connected): Promise<string> {
@@ -31,7 +30,8 @@ describe('mcp-lifeline/oauth with withSessionRecovery', () => {
   const cases: [string, (url: string, session: OAuthSession, sandbox: OAuthSandbox) => Promise<Connected>][] = [
     [
       'withOAuthSession beneath withSessionRecovery (signs in by itself)',
-      (url, _session, sandbox) => connectWithSignIn(url, { store: createOAuthStore(`${sandbox.configDir}/oauth/v1`), env: { ...process.env, ...sandbox.env() } }),
+      (url, _session, sandbox) =>
+        connectWithSignIn(url, { store: createOAuthStore(`${sandbox.configDir}/oauth/v1`), env: { ...process.env, ...sandbox.env() } }),
     ],
     ['SDK v1 transport, authProvider: session.provider', (url, session) => connectV1AuthProvider(url, session)],
     ['SDK v1 withOAuth(session.provider) beneath withSessionRecovery', (url, session) => connectV1WithOAuth(url, session)],

@@ -529,11 +529,6 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
             return { outcome: 'refreshed' as const, scope: grant.scope ?? tokens.scope, expiresAt: grant.tokens?.expires_at };
           }
         }
-        if (signInOptions.force) {
-          // A forced sign-in also looks the server up again: it may have moved.
-          record.discovery = undefined;
-          await save(record);
-        }
         const challenge = signInOptions.challenge;
         if (config.flow === 'client-credentials') await clientCredentials(challenge?.scope, challenge);
         else await signInHeld(record, { scope: challenge?.scope, resourceMetadataUrl: challenge?.resourceMetadataUrl });
