@@ -107,4 +107,30 @@ describe('sign-in commands and flows', () => {
     const host = await startHost(t, server.url, sandbox.env());
     assert.equal(await call(host), '1');
   });
+
+  it('probe: how the server signs in, then (after login) its session behaviour with the stored sign-in; never a browser', async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const server = await servers(t);
+    const before = await runCli(['probe', server.url, '--no-color'], sandbox.env());
+    assert.equal(before.code, 2, before.stderr);
+    assert.match(before.stdout, /required\s+yes: HTTP 401 \(invalid_token, scope "mcp:tools"\)/);
+    assert.match(before.stdout, /registration\s+dynamic, pre-registered/);
+    assert.match(before.stdout, /sign-in flows\s+browser \(PKCE S256\), device \(--device\)/);
+    assert.match(before.stdout, /iss in responses\s+yes \(RFC 9207\)/);
+    assert.match(before.stdout, new RegExp(`signed in here\\s+no: run mcp-lifeline login ${server.url}`));
+    assert.equal((await sandbox.browserRuns()).length, 0);
+
+    assert.equal((await runCli(['login', server.url], sandbox.env())).code, 0);
+    const after = await runCli(['probe', server.url, '--json'], sandbox.env());
+    const report = JSON.parse(after.stdout) as {
+      server: { sessionIssued: boolean };
+      signIn: { required: boolean; signedIn: boolean; authorizationServer: { issuer: string; issuerMatches: boolean } };
+    };
+    assert.equal(report.server.sessionIssued, true, after.stderr);
+    assert.equal(report.signIn.required, true);
+    assert.equal(report.signIn.signedIn, true);
+    assert.equal(report.signIn.authorizationServer.issuer, server.authorizationServer.issuer);
+    assert.equal(report.signIn.authorizationServer.issuerMatches, true);
+    assert.equal((await sandbox.browserRuns()).length, 1, 'only login opened one');
+  });
 });

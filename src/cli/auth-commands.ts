@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import { type Challenge, readChallenge } from '../auth/challenge.js';
+import type { Challenge } from '../auth/challenge.js';
 import { createOAuthSession } from '../auth/oauth-session.js';
 import { createOAuthStore, type ServerRecord } from '../auth/oauth-store.js';
 import { isSignInError } from '../auth/SignInError.js';
@@ -8,6 +8,7 @@ import type { AuthCommand } from './auth-args.js';
 import { EXIT } from './exit-codes.js';
 import type { LogFields } from './logger.js';
 import { createCliSession, type SignInLog } from './oauth-fetch.js';
+import { fetchSignInChallenge } from './sign-in-challenge.js';
 
 /** What `login`, `status` and `logout` write to and read from. */
 export interface AuthCommandIO {
@@ -51,14 +52,14 @@ export async function runAuthCommand(command: AuthCommand, io: AuthCommandIO): P
 async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthCommandIO): Promise<number> {
   const where = command.url.origin + command.url.pathname;
   const say = (line: string) => io.stderr.write(`${line}\n`);
-  let challenge: Challenge | 'none';
+  let challenge: Challenge | undefined;
   try {
-    challenge = await challengeOf(command.url);
+    ({ challenge } = await fetchSignInChallenge(command.url, command.headers, 10_000));
   } catch (error) {
-    say(`mcp-lifeline login: cannot reach ${where}: ${networkErrorText(error)}`);
+    say(`mcp-lifeline login: cannot reach ${where}: ${networkErrorText(error, 10_000)}`);
     return EXIT.usage;
   }
-  if (challenge === 'none') {
+  if (challenge === undefined) {
     say(`${where} does not ask for a sign-in: it answered without credentials`);
     return EXIT.ok;
   }
@@ -77,31 +78,6 @@ async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthC
     say(`mcp-lifeline login: ${error.message}`);
     return EXIT.usage;
   }
-}
-
-/** What the server says to an `initialize` without credentials: its challenge, or 'none' when it accepts it. */
-async function challengeOf(url: URL): Promise<Challenge | 'none'> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-lifeline-login', version: '1' } },
-    }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  await response.body?.cancel().catch(() => {});
-  if (response.status === 401 || response.status === 403) return readChallenge(response);
-  const session = response.headers.get('mcp-session-id');
-  if (response.ok && session !== null) {
-    // The server opened a session for nothing: end it.
-    await fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': session }, signal: AbortSignal.timeout(10_000) }).catch(
-      () => undefined,
-    );
-  }
-  return 'none';
 }
 
 /** One stored sign-in, as `status` shows it: never a token. */

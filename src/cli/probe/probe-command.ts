@@ -7,6 +7,7 @@ import { ProbeConnectionError } from './probe-session.js';
 import { renderProgress, renderText } from './render-text.js';
 import type { ProbeReport } from './report.js';
 import { runProbe } from './run-probe.js';
+import { hasStoredSignIn, probeSignIn, refusedCredentials, renderSignIn } from './sign-in-report.js';
 
 export type ProbeCommand = Extract<Command, { kind: 'probe' }>;
 
@@ -30,6 +31,10 @@ export function probeExitCode(report: ProbeReport): number {
 
 /** Runs `mcp-lifeline probe`; resolves to the exit code. */
 export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<number> {
+  // How the server signs in (issue 10): reported when it refuses us, or when we have signed in to it;
+  // the session checks then run with the stored sign-in.
+  let signIn = command.oauth !== undefined && (await hasStoredSignIn(command.url)) ? await probeSignIn(command) : undefined;
+  const where = command.url.origin + command.url.pathname;
   let report: ProbeReport;
   try {
     report = await runProbe({
@@ -44,12 +49,16 @@ export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<
     });
   } catch (error) {
     if (!(error instanceof ProbeConnectionError)) throw error;
+    if (command.oauth !== undefined && signIn === undefined && refusedCredentials(error)) signIn = await probeSignIn(command);
     io.stderr.write(`mcp-lifeline probe: ${error.message}\n`);
-    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: command.url.origin + command.url.pathname, error: error.message }));
+    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: where, error: error.message, signIn }));
+    else if (signIn?.required) io.stdout.write(renderSignIn(signIn, painter(wantsColor(command.color, io.isTTY, io.env)), where));
     return EXIT.usage;
   }
   if (io.isTTY && command.idle !== undefined && !command.json) io.stderr.write('\r\u001b[2K');
-  io.stdout.write(command.json ? toJson(report) : renderText(report, painter(wantsColor(command.color, io.isTTY, io.env))));
+  const paint = painter(wantsColor(command.color, io.isTTY, io.env));
+  const signInText = signIn === undefined ? '' : renderSignIn(signIn, paint, where);
+  io.stdout.write(command.json ? toJson(signIn === undefined ? report : { ...report, signIn }) : renderText(report, paint) + signInText);
   return probeExitCode(report);
 }
 
