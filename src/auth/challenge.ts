@@ -23,3 +23,8 @@ export function readChallenge(response: Response): Challenge {
 export function isInsufficientScope(response: Response): boolean {
   return response.status === 403 && /(^|[\s,])error="?insufficient_scope"?/i.test(response.headers.get('www-authenticate') ?? '');
 }
+
+/** Whether the answer challenges for a Bearer token (RFC 6750 §3): the server speaks OAuth. */
+export function isBearerChallenge(response: Response): boolean {
+  return /^\s*bearer\b/i.test(response.headers.get('www-authenticate') ?? '');
+}

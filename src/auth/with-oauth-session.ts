@@ -1,5 +1,5 @@
 import type { FetchLike, Middleware } from '../recovery/outgoing-request.js';
-import { isInsufficientScope, readChallenge } from './challenge.js';
+import { isBearerChallenge, isInsufficientScope, readChallenge } from './challenge.js';
 import type { OAuthSession } from './oauth-session.js';
 import { SignInError } from './SignInError.js';
 
@@ -61,7 +61,9 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
       let stepUps = 0;
       for (;;) {
         const stepUp = isInsufficientScope(response) && stepUps < maxStepUps;
-        const unauthorized = response.status === 401 && !renewed;
+        // A 401 without a Bearer challenge, to a request without a token, is not an OAuth server
+        // asking for a sign-in (an API key is missing, say): left to the caller.
+        const unauthorized = response.status === 401 && !renewed && (token !== undefined || isBearerChallenge(response));
         if (!(stepUp || unauthorized) || !request.replayable) break;
         const challenge = readChallenge(response);
         await response.body?.cancel().catch(() => {});
