@@ -17,9 +17,17 @@ export function sameIssuer(a: string, b: string): boolean {
 
 /**
  * RFC 8414 §3.3 (and OpenID Connect Discovery §4.3): the metadata fetched for an authorization
- * server must name that server as its `issuer`, or another server could pose as it (a mix-up).
+ * server named in the resource metadata must name that server as its `issuer`, or another server
+ * could pose as it (a mix-up). Without resource metadata (the 2025-03-26 fallback to the MCP
+ * server's origin) no issuer was named in advance, and there is nothing to compare.
  */
-export function checkMetadataIssuer(authorizationServerUrl: string, metadata: AuthorizationServerMetadata | undefined): void {
+export function checkMetadataIssuer(discovered: {
+  readonly authorizationServerUrl: string;
+  readonly authorizationServerMetadata?: AuthorizationServerMetadata | undefined;
+  readonly resourceMetadata?: { readonly authorization_servers?: readonly string[] | undefined } | undefined;
+}): void {
+  const { authorizationServerUrl, authorizationServerMetadata: metadata } = discovered;
+  if (!discovered.resourceMetadata?.authorization_servers?.includes(authorizationServerUrl)) return;
   if (metadata === undefined || sameIssuer(metadata.issuer, authorizationServerUrl)) return;
   throw new SignInError(
     'ISSUER_MISMATCH',

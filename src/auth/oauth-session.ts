@@ -441,7 +441,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         fetchFn: boundedFetch,
         ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
       });
-      checkMetadataIssuer(info.authorizationServerUrl, info.authorizationServerMetadata);
+      checkMetadataIssuer(info);
       record.discovery = { ...info, ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl.href } : {}) };
       await save(record);
     }

@@ -171,7 +171,7 @@ export function createStoreProvider(context: ProviderContext): OAuthClientProvid
       }),
     saveDiscoveryState: (state: OAuthDiscoveryState) => {
       // Before anything is sent to it: the metadata must name the server it was fetched for.
-      checkMetadataIssuer(state.authorizationServerUrl, state.authorizationServerMetadata);
+      checkMetadataIssuer(state);
       return edit((record) => {
         record.discovery = state;
       });

@@ -7,6 +7,8 @@ import { SignInError } from './SignInError.js';
 export interface AuthorizedRequest {
   readonly method: string;
   readonly url: string;
+  /** The body, when it is text (a JSON-RPC message or batch). */
+  readonly body: string | undefined;
 }
 
 /** Options of {@linkcode withOAuthSession}. */
@@ -15,7 +17,8 @@ export interface WithOAuthSessionOptions {
    * Whether a request may start a sign-in (open the browser) when it needs one. Background
    * requests (the server's event stream, a session's DELETE) never should: they fail with
    * `SIGN_IN_REQUIRED` and are retried by their owner once a request signed in.
-   * @default POST requests only
+   * Neither should a `ping` (keepalives): only a request the user is waiting for.
+   * @default POST requests other than a JSON-RPC `ping`
    */
   readonly interactive?: ((request: AuthorizedRequest) => boolean) | undefined;
   /** Step-ups (403 `insufficient_scope`) one request may trigger. @default 1 */
@@ -39,7 +42,7 @@ export const DEFAULT_MAX_STEP_UPS = 1;
  * });
  */
 export function withOAuthSession(session: OAuthSession, options: WithOAuthSessionOptions = {}): Middleware {
-  const interactive = options.interactive ?? ((request: AuthorizedRequest) => request.method === 'POST');
+  const interactive = options.interactive ?? isUserRequest;
   const maxStepUps = options.maxStepUps ?? DEFAULT_MAX_STEP_UPS;
   if (!Number.isInteger(maxStepUps) || maxStepUps < 0)
     throw new TypeError(`withOAuthSession: maxStepUps must be a non-negative integer, got ${maxStepUps}`);
@@ -54,7 +57,8 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
         if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
         return next(request.url, { ...request.init, headers });
       };
-      const mayInteract = interactive({ method: request.method, url: request.url });
+      const body = typeof request.init.body === 'string' ? request.init.body : undefined;
+      const mayInteract = interactive({ method: request.method, url: request.url, body });
       let token = await session.accessToken();
       let response = await send(token);
       let renewed = false;
@@ -85,6 +89,17 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
       return response;
     } as F;
   };
+}
+
+/** The default of {@linkcode WithOAuthSessionOptions.interactive}: a POST that is not a `ping`. */
+function isUserRequest(request: AuthorizedRequest): boolean {
+  if (request.method !== 'POST') return false;
+  if (request.body === undefined || !request.body.includes('"ping"')) return true;
+  try {
+    return (JSON.parse(request.body) as { method?: unknown }).method !== 'ping';
+  } catch {
+    return true;
+  }
 }
 
 interface CapturedRequest {
