@@ -152,7 +152,7 @@ export function renderSignIn(report: SignInReport, paint: Paint, url: string): s
       );
       row('registration', as.registration.join(', '));
       const flows = [
-        'browser' + (as.pkceS256 ? ' (PKCE S256)' : paint.red(' (no S256 PKCE advertised)')),
+        `browser${as.pkceS256 ? ' (PKCE S256)' : paint.red(' (no S256 PKCE advertised)')}`,
         ...(as.deviceFlow ? ['device (--device)'] : []),
       ];
       row('sign-in flows', flows.join(', '));
