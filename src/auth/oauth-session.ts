@@ -213,7 +213,8 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   }
 
   async function renew(request: RenewRequest): Promise<string> {
-    if (renewing !== undefined) {
+    // Share a renewal in flight, unless this is a step-up, which needs more than a plain renewal gives.
+    if (renewing !== undefined && !request.stepUp) {
       try {
         return await renewing;
       } catch (error) {
