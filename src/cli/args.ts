@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
 import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
@@ -19,6 +20,10 @@ Connection options (bridge and probe):
 
 Bridge options:
   --keepalive SECONDS        send a ping after this long without traffic (default: off)
+  --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
+  --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
+  --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
+  --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
 
@@ -64,6 +69,10 @@ export type Command =
   | (Connection & {
       readonly kind: 'bridge';
       readonly keepaliveMs: number | undefined;
+      readonly requestTimeoutMs: number;
+      readonly maxMessageBytes: number;
+      readonly maxInFlight: number;
+      readonly exitGraceMs: number;
       readonly logLevel: LogLevel;
       readonly logFormat: LogFormat;
     })
@@ -87,6 +96,10 @@ const OPTIONS = {
   'header-file': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   keepalive: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'max-in-flight': { type: 'string' },
+  'exit-grace': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   json: { type: 'boolean' },
@@ -160,6 +173,10 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     kind: 'bridge',
     ...connection,
     keepaliveMs: values.keepalive === undefined ? undefined : seconds('--keepalive', values.keepalive, 0),
+    requestTimeoutMs: seconds('--request-timeout', values['request-timeout'], 300),
+    maxMessageBytes: size('--max-message-size', values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES),
+    maxInFlight: integer('--max-in-flight', values['max-in-flight'], 32, 1),
+    exitGraceMs: seconds('--exit-grace', values['exit-grace'], 30),
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
     logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
   };
@@ -173,16 +190,26 @@ function expectNoMore(extra: readonly string[]): void {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 }
 
-/** An http(s) URL, or a UsageError that says what is wrong with it. */
+/**
+ * An http(s) URL, or a UsageError that says what is wrong with it. The URL itself is never
+ * echoed: it may carry a token in its query. A user name or password in it is refused, since every
+ * error would otherwise carry them: credentials belong in --header.
+ */
 export function parseUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`"${text}" is not a valid URL (expected e.g. https://mcp.example.com/mcp)`);
+    throw new UsageError('<url> is not a valid URL (expected e.g. https://mcp.example.com/mcp)');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`"${text}": only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
+    throw new UsageError(`<url>: only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(
+      '<url> carries a user name or password; pass credentials with --header "Authorization: Basic ${CREDENTIALS}" instead, ' +
+        'so they never appear in logs or errors',
+    );
   }
   return url;
 }
@@ -206,6 +233,27 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+const UNIT_BYTES: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** "8MiB", "512KB", "1048576": a size in bytes, at least 1 KiB. */
+function size(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = UNIT_BYTES[match?.[2]?.toLowerCase() ?? 'x'];
+  const bytes = match === null || unit === undefined ? Number.NaN : Math.round(Number(match[1]) * unit);
+  if (!(bytes >= 1024)) throw new UsageError(`${flag} must be a size of at least 1KiB such as 8MiB or 512KB, got "${value}"`);
+  return bytes;
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
+import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { HELP, parseCommand } from './args.js';
 import { runAuthCommand } from './auth-commands.js';
 import { runDemo } from './demo.js';
@@ -9,6 +10,7 @@ import { createLogger } from './logger.js';
 import { oauthFetchFor } from './oauth-fetch.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
+import { secretsOf } from './secrets.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
@@ -47,8 +49,24 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     }
     case 'bridge': {
-      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
-      const bridge = await startStdioBridge({ ...command, ...oauthFetchFor(command, log), log });
+      const secrets = secretsOf(command);
+      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      // Sign-in beneath session recovery (a 401 is never a lost session); plain fetch when off.
+      const signedIn = oauthFetchFor(command, log);
+      const bridge = startStdioBridge({
+        ...command,
+        log,
+        createUpstream: (sink) =>
+          createStreamableHttpUpstream({
+            url: command.url,
+            headers: command.headers,
+            fetch: signedIn.fetch ?? globalThis.fetch,
+            timeoutMs: command.timeoutMs,
+            maxMessageBytes: command.maxMessageBytes,
+            keepaliveMs: command.keepaliveMs,
+            sink,
+          }),
+      });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));

@@ -31,6 +31,12 @@ export interface UpstreamSink {
   message(message: JsonRpcMessage, raw?: string | Uint8Array): void;
   /** Something worth a log line or a metric: a recovery, an era decision, a background failure. */
   event(event: UpstreamEvent): void;
+  /**
+   * Backpressure: a promise while the host side cannot take more (stdout is full), undefined when
+   * it can. Upstreams await it between reads of a server stream, so a slow host slows the server's
+   * stream down instead of filling memory.
+   */
+  readonly ready?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** What an upstream reports besides messages. Session ids in it are already redacted. */

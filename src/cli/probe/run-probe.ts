@@ -1,6 +1,6 @@
-import { httpErrorText } from '../../bridge/upstream-error-text.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
+import { httpErrorText } from '../../upstream/http-error-text.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
 import {
   checkAnswer,
@@ -36,7 +36,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   try {
     session = await openSession(options, options.version);
   } catch (error) {
-    throw new ProbeConnectionError(connectionErrorText(error, where), { cause: error });
+    throw new ProbeConnectionError(connectionErrorText(error, where, options.timeoutMs), { cause: error });
   }
   const server = serverFacts(session);
   const listsTools = typeof session.result['capabilities'] === 'object' && 'tools' in (session.result['capabilities'] as object);
@@ -205,7 +205,7 @@ function serverFacts(session: OpenedSession): ServerFacts {
 }
 
 /** Why the probe could not even start, in words that say what to do. */
-function connectionErrorText(error: unknown, where: string): string {
+function connectionErrorText(error: unknown, where: string, timeoutMs: number): string {
   const { status, body } = error as { status?: unknown; body?: unknown };
   if (typeof status === 'number') return httpErrorText(status, typeof body === 'string' ? body : '', where);
   if (error instanceof ProbeConnectionError) {
@@ -214,5 +214,6 @@ function connectionErrorText(error: unknown, where: string): string {
       ? `${where} is not an MCP endpoint: it answered initialize with ${type}`
       : `${where}: ${error.message}`;
   }
-  return `cannot reach ${where}: ${networkErrorText(error)}`;
+  if (error instanceof Error && error.name === 'RedirectRefusedError') return error.message;
+  return `cannot reach ${where}: ${networkErrorText(error, timeoutMs)}`;
 }
