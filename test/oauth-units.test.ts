@@ -15,8 +15,11 @@ import {
   configDir,
   createOAuthSession,
   createOAuthStore,
+  type OAuthSession,
+  type RenewRequest,
   type ServerRecord,
   withLease,
+  withOAuthSession,
 } from '../src/auth/index.js';
 import { unionScopes, widensScope } from '../src/auth/scopes.js';
 import { parseCommand } from '../src/cli/args.js';
@@ -203,5 +206,89 @@ describe('the callback port', () => {
       message: new RegExp(`port ${port} on 127\\.0\\.0\\.1.*in use`),
     });
     assert.equal((await sandbox.browserRuns()).length, 0);
+  });
+});
+
+describe('withOAuthSession on a scripted server', () => {
+  /** A session that hands out numbered tokens and records each renewal it was asked for. */
+  function fakeSession(): OAuthSession & { renewals: RenewRequest[] } {
+    let current = 0;
+    const renewals: RenewRequest[] = [];
+    return {
+      serverUrl: 'https://mcp.example.com/mcp',
+      renewals,
+      accessToken: async () => (current === 0 ? undefined : `token-${current}`),
+      renew: async (request: RenewRequest) => {
+        renewals.push(request);
+        current += 1;
+        return `token-${current}`;
+      },
+    } as unknown as OAuthSession & { renewals: RenewRequest[] };
+  }
+  /** A `next` that answers from a script and records the Authorization header of each request. */
+  function scripted(answers: Response[]) {
+    const seen: (string | null)[] = [];
+    const next = async (_url: string | URL, init?: RequestInit) => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return answers.shift() ?? new Response('{}', { status: 200 });
+    };
+    return { next, seen };
+  }
+  const challenge = (status: number, header: string) => new Response('', { status, headers: { 'www-authenticate': header } });
+  const post = (body: string): RequestInit => ({ method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+  it('a 401 with a Bearer challenge: one renewal, the request sent again with the new token', async () => {
+    const session = fakeSession();
+    const { next, seen } = scripted([
+      challenge(401, 'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp", scope="a b"'),
+    ]);
+    const response = await withOAuthSession(session)(next)(
+      'https://mcp.example.com/mcp',
+      post('{"jsonrpc":"2.0","id":1,"method":"tools/call"}'),
+    );
+    assert.equal(response.status, 200);
+    assert.deepEqual(seen, [null, 'Bearer token-1']);
+    assert.equal(session.renewals.length, 1);
+    assert.equal(session.renewals[0]?.interactive, true);
+    assert.equal(session.renewals[0]?.challenge?.scope, 'a b');
+  });
+
+  it('only requests a user waits for may open a browser: not GET, DELETE or a ping', async () => {
+    for (const [init, interactive] of [
+      [{ method: 'GET' }, false],
+      [{ method: 'DELETE' }, false],
+      [post('{"jsonrpc":"2.0","id":"keepalive-1","method":"ping"}'), false],
+      [post('{"jsonrpc":"2.0","id":2,"method":"tools/list"}'), true],
+    ] as const) {
+      const session = fakeSession();
+      const { next } = scripted([challenge(401, 'Bearer')]);
+      await withOAuthSession(session)(next)('https://mcp.example.com/mcp', init);
+      assert.equal(session.renewals[0]?.interactive, interactive, JSON.stringify(init));
+    }
+  });
+
+  it('a 401 without a Bearer challenge, or with a stream body, is handed back untouched', async () => {
+    const session = fakeSession();
+    const plain = scripted([new Response('no', { status: 401 })]);
+    assert.equal((await withOAuthSession(session)(plain.next)('https://mcp.example.com/mcp', post('{}'))).status, 401);
+    const streamed = scripted([challenge(401, 'Bearer')]);
+    const body = new ReadableStream({ start: (controller) => controller.close() });
+    const init = { method: 'POST', body, duplex: 'half' } as RequestInit;
+    assert.equal((await withOAuthSession(session)(streamed.next)('https://mcp.example.com/mcp', init)).status, 401);
+    assert.equal(session.renewals.length, 0);
+  });
+
+  it('a 403 insufficient_scope: one step-up; a second 403 is a STILL_UNAUTHORIZED error naming the scope', async () => {
+    const session = fakeSession();
+    const forbidden = () => challenge(403, 'Bearer error="insufficient_scope", scope="a admin"');
+    const { next } = scripted([forbidden(), forbidden()]);
+    await assert.rejects(withOAuthSession(session)(next)('https://mcp.example.com/mcp', post('{}')), {
+      code: 'STILL_UNAUTHORIZED',
+      message: /refused the new token too: HTTP 403 \(insufficient_scope\); the scope it asks for is "a admin"/,
+    });
+    assert.deepEqual(
+      session.renewals.map((request) => request.stepUp),
+      [true],
+    );
   });
 });
