@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { Figure } from './figures.js';
 import { renderTable, writeResults } from './results.js';
 import { bridgeOverhead } from './scenario-bridge.js';
+import { bridgeMemory } from './scenario-bridge-memory.js';
 import { responseSizeGrowth, subscriptionGrowth } from './scenario-growth.js';
 import { middlewareOverhead } from './scenario-overhead.js';
 import { recoveryCost } from './scenario-recovery.js';
@@ -25,6 +26,7 @@ const figures: Figure[] = [];
 const scenarios: [string, () => Promise<Figure[]>][] = [
   ['middleware overhead', () => middlewareOverhead(quick ? 500 : 3000)],
   ['bridge overhead', () => bridgeOverhead(quick ? 300 : 2000)],
+  ['bridge memory', () => bridgeMemory()],
   ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
   ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
   ['subscriptions', () => subscriptionGrowth(quick ? 300 : 1500)],

@@ -1,4 +1,5 @@
 import { isJsonRpcMessage } from '../upstream/message-delivery.js';
+import { type MessageEnds, readMessageEnds } from '../upstream/message-ends.js';
 import type { JsonRpcId, JsonRpcMessage } from '../upstream/upstream.js';
 import type { OversizedLine } from './line-reader.js';
 
@@ -35,30 +36,9 @@ export function parseHostLine(line: string): HostLine {
   return { message: parsed };
 }
 
-/** What can be read of a line too long to parse: whether it is a request or an answer, and its id. */
-export interface OversizedMessage {
-  readonly kind: 'request' | 'notification' | 'answer' | 'unknown';
-  readonly id: JsonRpcId | null;
-}
-
-/**
- * Reads the kind and id of a line too long to parse from its two ends. The official SDKs write the
- * id last (`…,"jsonrpc":"2.0","id":7}`), other hosts first (`{"jsonrpc":"2.0","id":7,…`); an id
- * nested in the params cannot match either anchored form.
- */
-export function readOversized(line: OversizedLine): OversizedMessage {
-  const value = String.raw`("(?:[^"\\]|\\.)*"|-?\d+)`;
-  const last = new RegExp(String.raw`"id"\s*:\s*${value}\s*\}\s*$`).exec(line.tail);
-  const first = new RegExp(String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*${value}`).exec(line.head);
-  const raw = last?.[1] ?? first?.[1];
-  const id = raw === undefined ? null : (JSON.parse(raw) as JsonRpcId);
-  // The keys that open the message say what it is.
-  const opening = line.head.slice(0, 512);
-  if (/"method"\s*:/.test(opening)) {
-    const hasId = raw !== undefined || /"id"\s*:/.test(opening) || /"id"\s*:[^:]*$/.test(line.tail);
-    return { kind: hasId ? 'request' : 'notification', id };
-  }
-  return { kind: /"(?:result|error)"\s*:/.test(opening) ? 'answer' : 'unknown', id };
+/** The kind and id of a host line too long to parse, read from its two ends. */
+export function readOversized(line: OversizedLine): MessageEnds {
+  return readMessageEnds(line.head, line.tail);
 }
 
 /** Why an oversized message was not passed on, for the error that answers it. */

@@ -1,10 +1,10 @@
 import type { Writable } from 'node:stream';
-import type { JsonRpcMessage } from '../upstream/upstream.js';
+import type { JsonRpcMessage, RawMessage } from '../upstream/upstream.js';
 
 /** Writes newline-delimited JSON-RPC to the host, honouring backpressure. */
 export interface HostWriter {
   /** Queues one message; `raw` is its serialized form when the caller has it. */
-  write(message: JsonRpcMessage, raw?: string | Uint8Array): void;
+  write(message: JsonRpcMessage, raw?: RawMessage): void;
   /** A promise while the host is not reading fast enough (stdout is full); undefined otherwise. */
   ready(): Promise<void> | undefined;
   /** Resolves once everything queued was handed to the stream (or the stream failed). */
@@ -18,7 +18,7 @@ export interface HostWriter {
  * and stop reading while the host is behind, which bounds the queue.
  */
 export function createHostWriter(out: Writable): HostWriter {
-  const queue: (string | Uint8Array)[] = [];
+  const queue: RawMessage[] = [];
   let head = 0;
   let waiting: { promise: Promise<void>; resolve: () => void } | undefined;
   let failed = false;
@@ -37,7 +37,7 @@ export function createHostWriter(out: Writable): HostWriter {
 
   const flush = () => {
     while (head < queue.length) {
-      const line = queue[head] as string | Uint8Array;
+      const line = queue[head] as RawMessage;
       queue[head] = '';
       head += 1;
       if (!writeLine(out, line)) {
@@ -72,8 +72,15 @@ export function createHostWriter(out: Writable): HostWriter {
   };
 }
 
-function writeLine(out: Writable, line: string | Uint8Array): boolean {
-  if (typeof line === 'string') return out.write(`${line}\n`);
-  out.write(line);
-  return out.write('\n');
+/** Above this, the line and its newline go as two writes: joining them would copy the whole line. */
+const JOIN_LIMIT = 16 * 1024;
+
+function writeLine(out: Writable, line: RawMessage): boolean {
+  if (typeof line === 'string' && line.length <= JOIN_LIMIT) return out.write(`${line}\n`);
+  out.cork();
+  if (typeof line === 'string' || line instanceof Uint8Array) out.write(line);
+  else for (const piece of line) out.write(piece);
+  const ok = out.write('\n');
+  out.uncork();
+  return ok;
 }

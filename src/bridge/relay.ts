@@ -1,4 +1,4 @@
-import type { JsonRpcId, JsonRpcMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
+import type { JsonRpcId, JsonRpcMessage, RawMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream.js';
 import { errorReply, INVALID_REQUEST } from './host-message.js';
 import type { HostWriter } from './host-writer.js';
@@ -140,7 +140,7 @@ export function createRelay(options: RelayOptions): Relay {
     });
   }
 
-  function fromServer(message: JsonRpcMessage, raw?: string | Uint8Array): void {
+  function fromServer(message: JsonRpcMessage, raw?: RawMessage): void {
     if (message.method === undefined) {
       const entry = message.id === undefined || message.id === null ? undefined : pending.get(keyOf(message.id));
       if (entry === undefined) {

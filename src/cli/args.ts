@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
 import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
 import { UsageError } from './usage-error.js';
 
 export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
@@ -39,6 +41,8 @@ Demo options:
   --drop-every N             the server drops every session after N calls (default 3)
   --without-lifeline         the same client without mcp-lifeline, for contrast
 
+${OAUTH_HELP}
+
 Other:
   -h, --help                 this text
   -v, --version              the version
@@ -56,11 +60,14 @@ interface Connection {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly timeoutMs: number;
+  /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
+  readonly oauth: OAuthFlags | undefined;
 }
 
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
+  | AuthCommand
   | (Connection &
       EraChoice & {
         readonly kind: 'bridge';
@@ -110,12 +117,14 @@ const OPTIONS = {
   ...ERA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
+  ...OAUTH_OPTIONS,
 } as const;
 
 const DEFAULT_IDLE_MAX_MINUTES = 60;
 
 /** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  if (AUTH_COMMANDS.has(argv[0] ?? '')) return parseAuthCommand(argv[0] ?? '', argv.slice(1), env);
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
   let parsed: ReturnType<typeof parse>;
@@ -148,10 +157,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
+  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
     url: parseUrl(urlText),
-    headers: collectHeaders(values.header ?? [], values['header-file'] ?? [], env),
+    headers,
     timeoutMs: seconds('--timeout', values.timeout, 10),
+    oauth: parseOAuthFlags(values, headers, env),
   };
   if (probing) {
     return {

@@ -2,7 +2,7 @@ import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream } from '../upstream/negotiate.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
-import type { Upstream, UpstreamSink } from '../upstream/upstream.js';
+import type { Upstream, UpstreamOptions, UpstreamSink } from '../upstream/upstream.js';
 import type { Command } from './args.js';
 
 type BridgeCommand = Extract<Command, { kind: 'bridge' }>;
@@ -11,11 +11,13 @@ type BridgeCommand = Extract<Command, { kind: 'bridge' }>;
  * The upstream of `mcp-lifeline <url>`: the era and transport `--protocol` and `--transport`
  * choose (by default found out at the host's initialize), each with the bridge's bounds.
  */
-export function createBridgeUpstream(command: BridgeCommand, sink: UpstreamSink): Upstream {
+export function createBridgeUpstream(command: BridgeCommand, through: { sink: UpstreamSink; fetch: UpstreamOptions['fetch'] }): Upstream {
+  const { sink } = through;
   return createNegotiatingUpstream({
     url: command.url,
     headers: command.headers,
-    fetch: globalThis.fetch,
+    // The signed-in fetch when the server wants OAuth: every era's requests carry the token.
+    fetch: through.fetch,
     timeoutMs: command.timeoutMs,
     sink,
     protocol: command.protocol,

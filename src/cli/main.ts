@@ -2,10 +2,12 @@
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
 import { HELP, parseCommand } from './args.js';
+import { runAuthCommand } from './auth-commands.js';
 import { createBridgeUpstream } from './bridge-upstream.js';
 import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
+import { oauthFetchFor } from './oauth-fetch.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
 import { secretsOf } from './secrets.js';
@@ -21,6 +23,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
+    case 'login':
+    case 'status':
+    case 'logout':
+      return runAuthCommand(command, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     case 'demo': {
       const summary = await runDemo({
         ...command,
@@ -38,15 +44,19 @@ async function main(argv: readonly string[]): Promise<number> {
         isTTY: process.stdout.isTTY === true,
         env: process.env,
         signal: interrupt.signal,
+        // After `login`: probe with the stored sign-in (never opening a browser).
+        ...oauthFetchFor(command, createLogger({ level: 'warn', format: 'text', out: process.stderr }), { interactive: false }),
       });
     }
     case 'bridge': {
       const secrets = secretsOf(command);
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      // Sign-in beneath session recovery (a 401 is never a lost session); plain fetch when off.
+      const signedIn = oauthFetchFor(command, log);
       const bridge = startStdioBridge({
         ...command,
         log,
-        createUpstream: (sink) => createBridgeUpstream(command, sink),
+        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: signedIn.fetch ?? globalThis.fetch }),
       });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.

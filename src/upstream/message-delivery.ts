@@ -1,3 +1,5 @@
+import { readMessageEnds } from './message-ends.js';
+import { joinText } from './read-bounded-text.js';
 import type { JsonRpcId, JsonRpcMessage, UpstreamSink } from './upstream.js';
 
 /** Hands what the server sent to the sink, one JSON-RPC message at a time. */
@@ -8,6 +10,12 @@ export interface MessageDelivery {
    * JSON-RPC 2.0 message; such parts never reach the host.
    */
   deliverText(text: string, pending: Set<JsonRpcId>): boolean;
+  /**
+   * The same for a message held as bytes (a large SSE event or JSON body, line breaks already
+   * folded): a successful answer is passed on as those bytes, read only at its ends; anything else
+   * is decoded and parsed.
+   */
+  deliverBytes(chunks: readonly Uint8Array[], bytes: number, pending: Set<JsonRpcId>): boolean;
   /** Delivers a message the upstream made itself. */
   deliver(message: JsonRpcMessage): void;
 }
@@ -33,6 +41,13 @@ export function createMessageDelivery(options: {
   };
 
   return {
+    deliverBytes(chunks, bytes, pending) {
+      const summary = summarizeLarge(endText(chunks, 'head'), endText(chunks, 'tail'));
+      if (summary === undefined) return this.deliverText(joinText(chunks, bytes), pending);
+      if (summary.id !== undefined && summary.id !== null) pending.delete(summary.id);
+      sink.message(summary, chunks);
+      return true;
+    },
     deliverText(text, pending) {
       let parsed: unknown;
       try {
@@ -41,9 +56,7 @@ export function createMessageDelivery(options: {
         return false;
       }
       if (!Array.isArray(parsed)) {
-        // A pretty-printed body has line breaks only as whitespace (JSON escapes them in strings):
-        // folding them keeps it one line on stdio.
-        return deliverOne(parsed, text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, ' ') : text, pending);
+        return deliverOne(parsed, foldLines(text), pending);
       }
       let valid = parsed.length > 0;
       for (const item of parsed) valid = deliverOne(item, undefined, pending) && valid;
@@ -53,6 +66,43 @@ export function createMessageDelivery(options: {
       sink.message(message);
     },
   };
+}
+
+const ENDS_BYTES = 4096;
+
+/**
+ * The summary of a large successful answer (`{…"result"…,"id":7}`), read from its ends: a tool
+ * result of megabytes is passed on as the bytes it arrived in, never decoded, parsed into objects
+ * and serialized again. Anything else (an error, which is scrubbed; a request; an unreadable id)
+ * is parsed as usual: undefined.
+ */
+function summarizeLarge(head: string, tail: string): JsonRpcMessage | undefined {
+  const ends = readMessageEnds(head, tail);
+  const opening = head.slice(0, 512);
+  const isResult = /"result"\s*:/.test(opening) && !/"error"\s*:/.test(opening);
+  const isJsonRpc = /"jsonrpc"\s*:\s*"2\.0"/.test(opening) || /"jsonrpc"\s*:\s*"2\.0"/.test(tail.slice(-256));
+  if (ends.kind !== 'answer' || ends.id === null || !isResult || !isJsonRpc) return undefined;
+  return { jsonrpc: '2.0', id: ends.id, result: undefined };
+}
+
+/** The first or last few KiB of chunks, as text (a split character at the cut decodes as U+FFFD, harmlessly). */
+function endText(chunks: readonly Uint8Array[], end: 'head' | 'tail'): string {
+  const picked: Uint8Array[] = [];
+  let size = 0;
+  const order = end === 'head' ? chunks : [...chunks].reverse();
+  for (const chunk of order) {
+    const part = end === 'head' ? chunk.subarray(0, ENDS_BYTES - size) : chunk.subarray(Math.max(0, chunk.length - (ENDS_BYTES - size)));
+    if (end === 'head') picked.push(part);
+    else picked.unshift(part);
+    size += part.length;
+    if (size >= ENDS_BYTES) break;
+  }
+  return joinText(picked, size);
+}
+
+/** A pretty-printed body has line breaks only as whitespace (JSON escapes them in strings): folding them keeps it one line on stdio. */
+function foldLines(text: string): string {
+  return text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]/g, ' ') : text;
 }
 
 /**

@@ -8,12 +8,12 @@ import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import { excerpt, httpErrorText } from './http-error-text.js';
 import { createMessageDelivery, type MessageDelivery } from './message-delivery.js';
-import { BodyTooLargeError, readBoundedText } from './read-bounded-text.js';
+import { type BodyBytes, BodyTooLargeError, joinText, readBoundedBody, readBoundedText } from './read-bounded-text.js';
 import { recoveryReport } from './recovery-report.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
 import { sleep } from './sleep.js';
-import { readSseEvents, type SseProgress } from './sse-events.js';
+import { readSseEvents, type SseEvent, type SseProgress } from './sse-events.js';
 import { type JsonRpcId, type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 
 /** Options of {@linkcode createStreamableHttpUpstream}. */
@@ -34,6 +34,8 @@ export interface StreamableHttpUpstreamOptions extends UpstreamOptions {
 
 /** 8 MiB: below the 10 MiB stdin buffer of hosts built on the official SDKs, which drop longer lines. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+/** Above this, a message is held as bytes and passed on without being parsed (only its ends are read). */
+const LARGE_MESSAGE_BYTES = 64 * 1024;
 /** Times a response stream that ended early is resumed from its last event id (spec: GET with Last-Event-ID). */
 const MAX_RESUMES = 3;
 const BODY_EXCERPT_BYTES = 4096;
@@ -191,9 +193,14 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
   }
 
   async function readJsonAnswer(response: Response, pending: Set<JsonRpcId>, message: JsonRpcMessage): Promise<void> {
-    let text: string;
+    let text: string | undefined;
+    let body: BodyBytes | undefined;
     try {
-      text = await readBoundedText(response, maxMessageBytes);
+      // A small body with a declared length is read with text(), which the middleware watches for
+      // a session error in a 200; a large one is held as bytes and passed on as they are.
+      const declared = Number(response.headers.get('content-length'));
+      if (declared > 0 && declared <= LARGE_MESSAGE_BYTES) text = await response.text();
+      else body = await readBoundedBody(response, maxMessageBytes);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
         sink.event({
@@ -209,11 +216,17 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
       }
       throw failure(error, message);
     }
-    if (!delivery.deliverText(text, pending) && pending.size > 0) {
+    if (body !== undefined && body.bytes <= LARGE_MESSAGE_BYTES) text = joinText(body.chunks, body.bytes);
+    const delivered =
+      text !== undefined
+        ? delivery.deliverText(text, pending)
+        : delivery.deliverBytes((body?.chunks ?? []).map(foldLineBreaks), body?.bytes ?? 0, pending);
+    if (!delivered && pending.size > 0) {
+      const start = text ?? joinText(body?.chunks.slice(0, 1) ?? [], 0);
       return answerMissing(
         pending,
         message,
-        `the server answered with invalid JSON: ${excerpt(scrubber.scrub(text.slice(0, 200))).trim()}`,
+        `the server answered with invalid JSON: ${excerpt(scrubber.scrub(start.slice(0, 200))).trim()}`,
       );
     }
     if (pending.size > 0) answerMissing(pending, message, 'the server answered HTTP 200 without an answer to it');
@@ -236,7 +249,12 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
     let stream: ReadableStream<Uint8Array> | undefined = body;
     for (let resumes = 0; stream !== undefined; resumes++) {
       try {
-        await readSseEvents(stream, { maxEventSize: maxMessageBytes, progress, handlers: eventHandlers(pending, trouble) });
+        await readSseEvents(stream, {
+          maxEventBytes: maxMessageBytes,
+          textLimit: LARGE_MESSAGE_BYTES,
+          progress,
+          handlers: eventHandlers(pending, trouble),
+        });
         trouble.broke = undefined;
       } catch (error) {
         trouble.broke = error;
@@ -256,8 +274,12 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
 
   function eventHandlers(pending: Set<JsonRpcId>, trouble: { invalid: number; oversized: number }) {
     return {
-      onEvent: (event: { data: string }) => {
-        if (!delivery.deliverText(event.data, pending)) trouble.invalid += 1;
+      onEvent: (event: SseEvent) => {
+        const delivered =
+          event.data !== undefined
+            ? delivery.deliverText(event.data, pending)
+            : delivery.deliverBytes(event.chunks ?? [], event.bytes, pending);
+        if (!delivered) trouble.invalid += 1;
       },
       onOversized: () => {
         trouble.oversized += 1;
@@ -325,7 +347,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
           events += 1;
           onEvent(event);
         };
-        await readSseEvents(body, { maxEventSize: maxMessageBytes, progress, handlers });
+        await readSseEvents(body, { maxEventBytes: maxMessageBytes, textLimit: LARGE_MESSAGE_BYTES, progress, handlers });
         return events;
       },
       report: (event) => sink.event(scrubEvent(event)),
@@ -445,4 +467,12 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
 
 function isRefusedConnection(error: unknown): boolean {
   return /\((?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\)$/.test(networkErrorText(error));
+}
+
+/** JSON has line breaks only as whitespace (strings escape them): a space keeps the message on one stdio line. */
+function foldLineBreaks(chunk: Uint8Array): Uint8Array {
+  if (chunk.indexOf(0x0a) === -1 && chunk.indexOf(0x0d) === -1) return chunk;
+  const folded = Uint8Array.from(chunk);
+  for (let index = 0; index < folded.length; index++) if (folded[index] === 0x0a || folded[index] === 0x0d) folded[index] = 0x20;
+  return folded;
 }
