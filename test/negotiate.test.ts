@@ -104,6 +104,16 @@ describe('auto: one probe decides, on evidence only', () => {
     });
   }
 
+  it('a redirect to another origin: refused, the other origin receives nothing', async (t) => {
+    const elsewhere = await startStatusServer({ status: 200, body: '{}', contentType: 'application/json' });
+    t.after(() => elsewhere.close());
+    const server = await startStatusServer({ status: 307, headers: { location: elsewhere.url } });
+    t.after(() => server.close());
+    const { upstream } = negotiating(t, server.url, { headers: { authorization: 'Bearer tok-redirected-1' } });
+    await assert.rejects(upstream.send(hostInitialize(1)), /redirected to another origin .*never sends credentials across origins/);
+    assert.deepEqual(elsewhere.requests, []);
+  });
+
   it('silence: the probe times out and decides nothing', async (t) => {
     const server = await startStatusServer('hang');
     t.after(() => server.close());

@@ -1,10 +1,11 @@
 import { mediaType } from '../classifier/server-message.js';
-import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl } from '../recovery/redact.js';
 import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from './classify-discover-answer.js';
+import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { BodyFormatError, readJsonRpcBody } from './json-rpc-body.js';
 import { MODERN_PROTOCOL_VERSION, stampEnvelope, standardHeaders } from './modern-request.js';
 import { readBoundedBody } from './read-bounded-body.js';
+import { followSameOriginRedirects } from './same-origin-redirects.js';
 
 /** What the probe needs: where, with which headers, and who asks (the host's initialize). */
 export interface DiscoverPlan {
@@ -34,7 +35,7 @@ export async function probeServerEra(plan: DiscoverPlan): Promise<EraVerdict> {
   });
   const signal = AbortSignal.timeout(plan.timeoutMs);
   try {
-    const response = await plan.fetch(plan.url, {
+    const response = await followSameOriginRedirects(plan.fetch)(plan.url, {
       method: 'POST',
       headers: {
         ...plan.headers,
@@ -49,7 +50,9 @@ export async function probeServerEra(plan: DiscoverPlan): Promise<EraVerdict> {
   } catch (error) {
     return {
       kind: 'error',
-      message: `cannot reach ${where} for initialize: ${networkErrorText(error, plan.timeoutMs)} (asking server/discover which protocol it speaks)`,
+      message: speaksForItself(error)
+        ? error.message
+        : `cannot reach ${where} for initialize: ${fetchFailureText(error, plan.timeoutMs)} (asking server/discover which protocol it speaks)`,
     };
   }
 }

@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import { mediaType } from '../classifier/server-message.js';
-import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl } from '../recovery/redact.js';
+import { fetchFailureText } from './fetch-failure-text.js';
 import { parseMessages } from './json-rpc-body.js';
 import { responseExcerpt } from './response-excerpt.js';
 import type { JsonRpcMessage } from './upstream.js';
@@ -53,7 +53,7 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
     });
   } catch (error) {
     clearTimeout(timer);
-    throw new UpstreamError(`cannot open the SSE stream at ${where}: ${networkErrorText(error, plan.timeoutMs)}`, {
+    throw new UpstreamError(`cannot open the SSE stream at ${where}: ${fetchFailureText(error, plan.timeoutMs)}`, {
       mayHaveRun: false,
       cause: error,
     });
@@ -122,7 +122,7 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
     controller.abort();
     ended.catch(() => {});
     const reason = controller.signal.reason instanceof DOMException && controller.signal.reason.name === 'TimeoutError';
-    const text = reason ? `no endpoint event within ${plan.timeoutMs} ms` : networkErrorText(error, plan.timeoutMs);
+    const text = reason ? `no endpoint event within ${plan.timeoutMs} ms` : fetchFailureText(error, plan.timeoutMs);
     throw new UpstreamError(`the SSE stream at ${where} did not name a POST endpoint: ${text}`, { mayHaveRun: false, cause: error });
   } finally {
     clearTimeout(timer);

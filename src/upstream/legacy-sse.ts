@@ -1,7 +1,7 @@
 import { classifySessionLoss } from '../classifier/classify-session-loss.js';
-import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactIds } from '../recovery/redact.js';
 import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
 import { createHostState, idKey, recordAcceptedState } from './host-state.js';
 import { excerpt } from './http-error-text.js';
@@ -9,6 +9,7 @@ import { isAnswer, isRequest } from './json-rpc-body.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
 import { readBoundedBody } from './read-bounded-body.js';
+import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { sleep } from './sleep.js';
 import { type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
@@ -60,6 +61,8 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
   const where = describeUrl(options.url.href);
   const scrub = scrubberFor(options.headers);
   const report = eventReporter(options.sink, scrub);
+  // Credentials belong to the server's origin: redirects elsewhere are refused, never followed.
+  const fetch = followSameOriginRedirects(options.fetch);
   const backoff = options.reconnect ?? DEFAULT_BACKOFF;
   const maxEventSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const state = createHostState();
@@ -78,7 +81,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
   let order: Promise<void> = Promise.resolve();
 
   const post = (endpoint: URL, body: string, signal: AbortSignal) =>
-    options.fetch(endpoint, {
+    fetch(endpoint, {
       method: 'POST',
       headers: { ...options.headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body,
@@ -116,7 +119,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     const stream = await openLegacySseStream({
       url: options.url,
       headers: options.headers,
-      fetch: options.fetch,
+      fetch,
       timeoutMs: options.timeoutMs,
       maxEventSize,
       scrub,
@@ -126,7 +129,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     const opened = { stream, generation: current };
     stream.ended.then(
       () => onStreamLost(opened, 'the server closed the stream'),
-      (error: unknown) => onStreamLost(opened, networkErrorText(error)),
+      (error: unknown) => onStreamLost(opened, fetchFailureText(error)),
     );
     return opened;
   }
@@ -222,7 +225,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
       if (error !== undefined) throw new Error(`JSON-RPC error ${error.code} "${error.message}"`);
       return (result ?? {}) as Record<string, unknown>;
     } catch (error) {
-      throw new Error(`${method}: ${networkErrorText(error, options.timeoutMs)}`, { cause: error });
+      throw new Error(`${method}: ${fetchFailureText(error, options.timeoutMs)}`, { cause: error });
     } finally {
       ownAnswers.delete(key);
     }
@@ -306,7 +309,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
         wait.then(resolve, reject);
       });
     } catch (error) {
-      throw new UpstreamError(`no session with ${where}: ${networkErrorText(error, 3 * options.timeoutMs)}; the message was not sent`, {
+      throw new UpstreamError(`no session with ${where}: ${fetchFailureText(error, 3 * options.timeoutMs)}; the message was not sent`, {
         mayHaveRun: false,
         cause: error,
       });
@@ -342,7 +345,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
         const fresh = await bounded(recoverOrRetry('the server refused connections'), sendOptions?.signal);
         return deliver(fresh, message, sendOptions, { replay: true, posted });
       }
-      throw new UpstreamError(`${method} to ${where}: ${networkErrorText(error, options.timeoutMs)}; it may or may not have run`, {
+      throw new UpstreamError(`${method} to ${where}: ${fetchFailureText(error, options.timeoutMs)}; it may or may not have run`, {
         mayHaveRun: true,
         cause: error,
       });
@@ -430,5 +433,5 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
 
 /** The connection was refused: the message never reached the server. */
 function refusedConnection(error: unknown): boolean {
-  return networkErrorText(error).includes('(ECONNREFUSED)');
+  return fetchFailureText(error).includes('(ECONNREFUSED)');
 }

@@ -1,5 +1,5 @@
-import { networkErrorText } from '../errors/network-error-text.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { fetchFailureText } from './fetch-failure-text.js';
 import { readJsonRpcBody } from './json-rpc-body.js';
 import { META } from './modern-request.js';
 import type { JsonRpcMessage } from './upstream.js';
@@ -155,10 +155,10 @@ export function createListenStream(plan: ListenPlan): ListenStream {
     if (attempt.cancelled || closed) return;
     if (current === attempt) current = undefined;
     if (acknowledged) {
-      const why = failure === undefined ? 'the server ended it' : networkErrorText(failure);
+      const why = failure === undefined ? 'the server ended it' : fetchFailureText(failure);
       plan.report('warn', 'listen-dropped', `the subscriptions/listen stream ended (${why}); re-opening it`, {});
     } else {
-      const why = failure === undefined ? 'the stream ended before the server acknowledged it' : networkErrorText(failure);
+      const why = failure === undefined ? 'the stream ended before the server acknowledged it' : fetchFailureText(failure);
       plan.report(failures === 0 ? 'warn' : 'debug', 'listen-failed', `subscriptions/listen failed: ${why}`, {});
       settle(attempt, { error: new Error(`subscriptions/listen failed: ${why}`) });
     }

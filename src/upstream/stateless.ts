@@ -1,9 +1,9 @@
 import { mediaType } from '../classifier/server-message.js';
-import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl } from '../recovery/redact.js';
 import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
+import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
 import { createHostState, hostCapabilities, hostProtocolVersion, idKey } from './host-state.js';
 import { fulfilInputRequests, type InputRequiredResult, retryParams } from './input-required.js';
@@ -15,6 +15,7 @@ import { initializeResultFrom } from './modern-initialize.js';
 import { stampEnvelope, standardHeaders } from './modern-request.js';
 import { toLegacyNotification, toLegacyResult } from './modern-result.js';
 import { readBoundedBody } from './read-bounded-body.js';
+import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { createToolHeaderCache } from './tool-header-cache.js';
 import { type JsonRpcId, type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
@@ -83,6 +84,8 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
   const where = describeUrl(options.url.href);
   const scrub = scrubberFor(options.headers);
   const report = eventReporter(options.sink, scrub);
+  // Credentials belong to the server's origin: redirects elsewhere are refused, never followed.
+  const fetch = followSameOriginRedirects(options.fetch);
   const maxRounds = options.maxInputRounds ?? DEFAULT_MAX_INPUT_ROUNDS;
   const maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const state = createHostState();
@@ -131,7 +134,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       logLevel: state.logLevel,
     });
     const declared = message.method === 'tools/call' ? tools.declarationsOf(String(message.params?.['name'])) : undefined;
-    return options.fetch(options.url, {
+    return fetch(options.url, {
       method: 'POST',
       headers: {
         ...options.headers,
@@ -152,8 +155,8 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       response = await post(message, signal);
     } catch (error) {
       if (signal.aborted || lifetime.signal.aborted) throw error;
-      if (networkErrorText(error).includes('(ECONNREFUSED)')) {
-        throw new UpstreamError(`${message.method} was not sent: ${where}: ${networkErrorText(error)}`, {
+      if (fetchFailureText(error).includes('(ECONNREFUSED)')) {
+        throw new UpstreamError(`${message.method} was not sent: ${where}: ${fetchFailureText(error)}`, {
           mayHaveRun: false,
           cause: error,
         });
@@ -208,7 +211,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
         cursor = result.nextCursor;
       }
     })()
-      .catch((error: unknown) => report('debug', 'tools-refresh-failed', `could not list the tools: ${networkErrorText(error)}`, {}))
+      .catch((error: unknown) => report('debug', 'tools-refresh-failed', `could not list the tools: ${fetchFailureText(error)}`, {}))
       .finally(() => {
         toolRefresh = undefined;
       });
@@ -266,7 +269,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
         return fail(
           hostId,
           LIFELINE_ERROR,
-          `mcp-lifeline: the server's answer stream for ${method} broke before its answer arrived (${networkErrorText(outcome.error)}); the request may or may not have run, so it was not sent again`,
+          `mcp-lifeline: the server's answer stream for ${method} broke before its answer arrived (${fetchFailureText(outcome.error)}); the request may or may not have run, so it was not sent again`,
         );
       }
       if (outcome.kind === 'http') {
