@@ -18,4 +18,6 @@ mkdir "$work/consumer"
   npx --no-install mcp-lifeline demo --duration 3
   # The library entry loads without the CLI's dependencies being imported.
   node --input-type=module -e "import('mcp-lifeline').then((m) => { if (typeof m.withSessionRecovery !== 'function') process.exit(1); })"
+  # The Node-only sign-in entry loads with its own dependencies (proper-lockfile).
+  node --input-type=module -e "import('mcp-lifeline/oauth').then((m) => { if (typeof m.createOAuthSession !== 'function') process.exit(1); })"
 )

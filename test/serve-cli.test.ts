@@ -9,6 +9,7 @@ import { startDialectServer } from '../src/demo/dialect-server.js';
 import { CLI } from './helpers/bridge.js';
 import { textOf } from './helpers/clients.js';
 import { newKey, startServe, tempFile } from './helpers/gateway.js';
+import { oauthSandbox, servers } from './helpers/oauth.js';
 import { answerOf, openRawSession } from './helpers/raw-session.js';
 
 describe('serve CLI', () => {
@@ -97,6 +98,43 @@ describe('serve CLI', () => {
       /reload refused, the previous credentials stay in force: .*--key-file .*line 1/g,
     );
     assert.equal(await ping(after), 200);
+  });
+
+  it('an OAuth upstream: the gateway signs in as itself (client credentials) and recovers the session; hosts bring no credential', async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const server = await servers(t, { machineClient: { id: 'gateway', secret: 'gateway-secret-0123' } });
+    const env = sandbox.env({ MCP_LIFELINE_CLIENT_ID: 'gateway', MCP_LIFELINE_CLIENT_SECRET: 'gateway-secret-0123' });
+    const serve = await startServe([server.url, '--oauth-client-credentials'], env);
+    t.after(() => serve.stop());
+    const host = await openRawSession(fetch, `${serve.origin}/mcp`);
+    assert.equal(textOf((await host.request('tools/call', { name: 'increment', arguments: {} }))['result']), '1');
+    await server.expireSessions();
+    assert.equal(textOf((await host.request('tools/call', { name: 'increment', arguments: {} }))['result']), '2');
+    assert.equal(server.counters.executions, 2);
+    assert.equal(server.authorizationServer.counters.tokens['client_credentials'], 1);
+    assert.equal((await sandbox.browserRuns()).length, 0);
+    assert.match(serve.stderr(), /oauth="client credentials"/);
+    assert.ok(!serve.stderr().includes('gateway-secret-0123'));
+  });
+
+  it('an OAuth upstream nobody signed in to: the host gets an error that says to run mcp-lifeline login, and no browser opens', async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const server = await servers(t);
+    const serve = await startServe([server.url, '--oauth'], sandbox.env());
+    t.after(() => serve.stop());
+    const answer = await fetch(`${serve.origin}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'h', version: '1' } },
+      }),
+    });
+    const text = await answer.text();
+    assert.match(text, /mcp-lifeline login/);
+    assert.equal((await sandbox.browserRuns()).length, 0);
   });
 
   for (const [what, args, message] of [

@@ -176,8 +176,19 @@ describe('serve command line and config file', () => {
   it('config mistakes name the file and the key', () => {
     const typo = tempFile('typo.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', header: {} }] }));
     assert.throws(() => parseServeCommand(['--config', typo]), /upstreams\[0\]: unknown key "header"/);
-    const oauth = tempFile('oauth.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: {} }] }));
-    assert.throws(() => parseServeCommand(['--config', oauth]), /"oauth" is not supported by serve yet/);
+    const machine = tempFile('oauth.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: { clientCredentials: true } }] }));
+    assert.throws(() => parseServeCommand(['--config', machine], {}), /needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET/);
+    const both = tempFile(
+      'both.json',
+      JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true, headers: { Authorization: 'Bearer x' } }] }),
+    );
+    assert.throws(() => parseServeCommand(['--config', both]), /"oauth" and an Authorization header exclude each other/);
+    const stored = parseServeCommand([
+      '--config',
+      tempFile('stored.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true }] })),
+    ]);
+    assert.equal(stored.upstreams[0]?.oauth?.flow, 'browser');
+    assert.equal(stored.upstreams[0]?.oauth?.openBrowser, false);
     assert.throws(() => parseServeCommand(['--config', '/nonexistent/gateway.yaml']), /cannot read it \(ENOENT\)/);
   });
 });

@@ -1,7 +1,10 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
+import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { UsageError } from './usage-error.js';
 
@@ -26,6 +29,7 @@ Bridge options:
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
+${ERA_HELP}
 
 Probe options:
   --json                     print the report as JSON
@@ -38,6 +42,8 @@ Demo options:
   --interval MS              pause between calls (default 250)
   --drop-every N             the server drops every session after N calls (default 3)
   --without-lifeline         the same client without mcp-lifeline, for contrast
+
+${OAUTH_HELP}
 
 Other:
   -h, --help                 this text
@@ -56,21 +62,25 @@ interface Connection {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly timeoutMs: number;
+  /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
+  readonly oauth: OAuthFlags | undefined;
 }
 
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | (Connection & {
-      readonly kind: 'bridge';
-      readonly keepaliveMs: number | undefined;
-      readonly requestTimeoutMs: number;
-      readonly maxMessageBytes: number;
-      readonly maxInFlight: number;
-      readonly exitGraceMs: number;
-      readonly logLevel: LogLevel;
-      readonly logFormat: LogFormat;
-    })
+  | AuthCommand
+  | (Connection &
+      EraChoice & {
+        readonly kind: 'bridge';
+        readonly keepaliveMs: number | undefined;
+        readonly requestTimeoutMs: number;
+        readonly maxMessageBytes: number;
+        readonly maxInFlight: number;
+        readonly exitGraceMs: number;
+        readonly logLevel: LogLevel;
+        readonly logFormat: LogFormat;
+      })
   | (Connection & {
       readonly kind: 'probe';
       readonly json: boolean;
@@ -107,14 +117,17 @@ const OPTIONS = {
   interval: { type: 'string' },
   'drop-every': { type: 'string' },
   'without-lifeline': { type: 'boolean' },
+  ...ERA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
+  ...OAUTH_OPTIONS,
 } as const;
 
 const DEFAULT_IDLE_MAX_MINUTES = 60;
 
 /** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  if (AUTH_COMMANDS.has(argv[0] ?? '')) return parseAuthCommand(argv[0] ?? '', argv.slice(1), env);
   if (argv[0] === 'serve') return parseServeCommand(argv.slice(1), env);
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
@@ -148,10 +161,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
+  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
     url: parseUrl(urlText),
-    headers: collectHeaders(values.header ?? [], values['header-file'] ?? [], env),
+    headers,
     timeoutMs: seconds('--timeout', values.timeout, 10),
+    oauth: parseOAuthFlags(values, headers, env),
   };
   if (probing) {
     return {
@@ -172,6 +187,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     exitGraceMs: seconds('--exit-grace', values['exit-grace'], 30),
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
     logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
+    ...parseEraArgs(values),
   };
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
-import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { HELP, parseCommand } from './args.js';
+import { runAuthCommand } from './auth-commands.js';
+import { createBridgeUpstream } from './bridge-upstream.js';
 import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger } from './logger.js';
+import { oauthFetchFor } from './oauth-fetch.js';
 import { wantsColor } from './paint.js';
 import { probeCommand } from './probe/probe-command.js';
 import { secretsOf } from './secrets.js';
@@ -22,6 +24,10 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
+    case 'login':
+    case 'status':
+    case 'logout':
+      return runAuthCommand(command, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     case 'demo': {
       const summary = await runDemo({
         ...command,
@@ -39,6 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
         isTTY: process.stdout.isTTY === true,
         env: process.env,
         signal: interrupt.signal,
+        // After `login`: probe with the stored sign-in (never opening a browser).
+        ...oauthFetchFor(command, createLogger({ level: 'warn', format: 'text', out: process.stderr }), { interactive: false }),
       });
     }
     case 'serve':
@@ -51,19 +59,12 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'bridge': {
       const secrets = secretsOf(command);
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      // Sign-in beneath session recovery (a 401 is never a lost session); plain fetch when off.
+      const signedIn = oauthFetchFor(command, log);
       const bridge = startStdioBridge({
         ...command,
         log,
-        createUpstream: (sink) =>
-          createStreamableHttpUpstream({
-            url: command.url,
-            headers: command.headers,
-            fetch: globalThis.fetch,
-            timeoutMs: command.timeoutMs,
-            maxMessageBytes: command.maxMessageBytes,
-            keepaliveMs: command.keepaliveMs,
-            sink,
-          }),
+        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: signedIn.fetch ?? globalThis.fetch }),
       });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.

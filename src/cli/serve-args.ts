@@ -3,7 +3,7 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } f
 import { parseUrl } from './args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
-import { byteSize, durationMs, readServeConfig, type ServeConfig, type ServeUpstreamConfig } from './serve-config.js';
+import { byteSize, durationMs, readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamOAuth } from './serve-config.js';
 import { UsageError } from './usage-error.js';
 
 export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
@@ -21,6 +21,10 @@ Upstreams:
   --header "Name: value"        header for every upstream request (repeatable); \${VAR} from the environment
   --header-file PATH            "Name: value" lines (# starts a comment)
   --forward-header NAME         client header passed on to the upstream, e.g. authorization (default: none)
+  --oauth                       sign in to the <url> upstreams as the gateway, with the sign-in stored by
+                                "mcp-lifeline login <url>" (refreshed as needed; never interactive)
+  --oauth-client-credentials    sign in with the client credentials flow (MCP_LIFELINE_CLIENT_ID and
+                                MCP_LIFELINE_CLIENT_SECRET); no user involved
   --config FILE                 JSON or YAML: several upstreams with their own headers (flags override it)
 
 Listening and security:
@@ -73,6 +77,8 @@ const OPTIONS = {
   header: { type: 'string', multiple: true },
   'header-file': { type: 'string', multiple: true },
   'forward-header': { type: 'string', multiple: true },
+  oauth: { type: 'boolean' },
+  'oauth-client-credentials': { type: 'boolean' },
   config: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
@@ -111,9 +117,18 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
   const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const forwardHeaders = (values['forward-header'] ?? []).map((header) => header.toLowerCase());
+  const oauth =
+    values.oauth || values['oauth-client-credentials']
+      ? upstreamOAuth(values['oauth-client-credentials'] ? { clientCredentials: true } : true, {
+          headers,
+          forwardHeaders,
+          where: '--oauth',
+          env,
+        })
+      : undefined;
   const fromFlags = positionals.map((text, index): ServeUpstreamConfig => {
     const url = parseUrl(text);
-    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders };
+    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth };
   });
   const upstreams = [...(config.upstreams ?? []), ...fromFlags].map((upstream) =>
     // Flags apply to every upstream; a config file's own headers win for its upstreams.

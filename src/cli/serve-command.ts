@@ -11,6 +11,7 @@ import { describeUrl } from '../recovery/redact.js';
 import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
+import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
 import { UsageError } from './usage-error.js';
@@ -40,7 +41,12 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   let gateway: Gateway;
   try {
     gateway = await startGateway({
-      upstreams: command.upstreams,
+      upstreams: command.upstreams.map(({ oauth, ...upstream }) =>
+        // The OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
+        oauth === undefined
+          ? upstream
+          : { ...upstream, fetch: createOAuthFetch(createCliSession(upstream.url, oauth, { log, env: io.env }), { interactive: false }) },
+      ),
       host: command.host,
       port: command.port,
       store,
@@ -74,6 +80,8 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       upstream: upstream.name,
       endpoint: (gateway.endpoints[upstream.name] ?? []).map((path) => `${gateway.origin}${path}`).join(' '),
       url: describeUrl(upstream.url.href),
+      oauth:
+        upstream.oauth === undefined ? undefined : upstream.oauth.flow === 'client-credentials' ? 'client credentials' : 'stored sign-in',
     });
   }
   log.info('listening', {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseUrl } from './args.js';
+import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { UsageError } from './usage-error.js';
@@ -11,6 +12,8 @@ export interface ServeUpstreamConfig {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly forwardHeaders: readonly string[];
+  /** Sign in to this upstream as the gateway (a stored `mcp-lifeline login`, or client credentials). */
+  readonly oauth: OAuthFlags | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -56,6 +59,7 @@ const TOP_LEVEL = new Set([
   'logFormat',
 ]);
 const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth']);
+const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
 const LIMIT_KEYS = new Set(['maxBody', 'maxStreamsPerSession', 'maxSessionsPerCaller']);
 
 /**
@@ -115,10 +119,6 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
 function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUpstreamConfig {
   const item = object(data, where);
   unknownKeys(item, UPSTREAM_KEYS, where);
-  if (item['oauth'] !== undefined) {
-    // The seam is GatewayUpstream.fetch: an OAuth-wrapped fetch goes there once src/auth lands.
-    throw new UsageError(`${where}: "oauth" is not supported by serve yet; pass a token with "headers" instead`);
-  }
   const urlText = optional(item, 'url', 'string', where);
   if (urlText === undefined) throw new UsageError(`${where}: "url" is required`);
   const url = parseUrl(expandVariables(urlText, `${where}: url`, env));
@@ -127,13 +127,55 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
     if (typeof value !== 'string') throw new UsageError(`${where}: headers.${name} must be a string`);
     return `${name}: ${value}`;
   });
+  // The same parsing and ${VAR} expansion as --header.
+  const headers = collectHeaders(lines, [], env);
+  const forwardHeaders = (strings(item['forwardHeaders'], `${where}: forwardHeaders`) ?? []).map((header) => header.toLowerCase());
   return {
     name: optional(item, 'name', 'string', where) ?? url.hostname,
     url,
-    // The same parsing and ${VAR} expansion as --header.
-    headers: collectHeaders(lines, [], env),
-    forwardHeaders: (strings(item['forwardHeaders'], `${where}: forwardHeaders`) ?? []).map((header) => header.toLowerCase()),
+    headers,
+    forwardHeaders,
+    oauth:
+      item['oauth'] === undefined || item['oauth'] === false
+        ? undefined
+        : upstreamOAuth(item['oauth'], { headers, forwardHeaders, where, env }),
   };
+}
+
+/**
+ * `oauth: true` (a sign-in stored by `mcp-lifeline login URL`, refreshed as needed) or
+ * `oauth: { clientCredentials: true, scope, clientMetadataUrl }`. The gateway signs in as itself,
+ * never interactively: no user sits at a server.
+ */
+export function upstreamOAuth(
+  data: unknown,
+  context: { headers: Readonly<Record<string, string>>; forwardHeaders: readonly string[]; where: string; env: NodeJS.ProcessEnv },
+): OAuthFlags {
+  const { where } = context;
+  const options = data === true ? {} : object(data, `${where}: oauth`);
+  unknownKeys(options, OAUTH_KEYS, `${where}: oauth`);
+  if (context.forwardHeaders.includes('authorization')) {
+    throw new UsageError(`${where}: "oauth" and a forwarded Authorization header exclude each other (who would the upstream see?)`);
+  }
+  const clientCredentials = options['clientCredentials'];
+  if (clientCredentials !== undefined && typeof clientCredentials !== 'boolean')
+    throw new UsageError(`${where}: oauth.clientCredentials must be true or false`);
+  const flags = parseOAuthFlags(
+    {
+      'no-browser': true,
+      ...(clientCredentials === true ? { 'oauth-client-credentials': true } : {}),
+      ...mapDefined('oauth-scope', optional(options, 'scope', 'string', `${where}: oauth`)),
+      ...mapDefined('oauth-client-metadata-url', optional(options, 'clientMetadataUrl', 'string', `${where}: oauth`)),
+    },
+    context.headers as Record<string, string>,
+    context.env,
+  );
+  if (flags === undefined) throw new UsageError(`${where}: "oauth" and an Authorization header exclude each other`);
+  return flags;
+}
+
+function mapDefined<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
 }
 
 function object(data: unknown, where: string): Record<string, unknown> {

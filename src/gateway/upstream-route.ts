@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isSignInError } from '../auth/SignInError.js';
 import { isLifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
@@ -174,7 +175,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     } catch (error) {
       if (abort.signal.aborted) return undefined;
       metrics.upstreamError(name);
-      const text = isLifelineError(error) ? error.message : `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
+      const text = explain(error);
       log.warn(secrets.scrub(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
       return undefined;
@@ -188,6 +189,12 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       return undefined;
     }
     return response;
+  }
+
+  /** A failure to reach the upstream, in words: a lost-session error or a sign-in error says it all itself. */
+  function explain(error: unknown): string {
+    if (isLifelineError(error) || isSignInError(error)) return (error as Error).message;
+    return `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
   }
 
   /** Streams an upstream answer to the client as it arrives. */

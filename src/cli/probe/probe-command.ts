@@ -10,6 +10,7 @@ import { ProbeConnectionError } from './probe-session.js';
 import { renderProgress, renderText } from './render-text.js';
 import type { ProbeReport } from './report.js';
 import { runProbe } from './run-probe.js';
+import { hasStoredSignIn, probeSignIn, refusedCredentials, renderSignIn } from './sign-in-report.js';
 
 export type ProbeCommand = Extract<Command, { kind: 'probe' }>;
 
@@ -35,6 +36,10 @@ export function probeExitCode(report: ProbeReport): number {
 export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<number> {
   // Servers quote the request back (headers in an error page): the report never shows a secret.
   const secrets = secretsOf(command);
+  // How the server signs in (issue 10): reported when it refuses us, or when we have signed in to it;
+  // the session checks then run with the stored sign-in.
+  let signIn = command.oauth !== undefined && (await hasStoredSignIn(command.url)) ? await probeSignIn(command) : undefined;
+  const where = command.url.origin + command.url.pathname;
   let report: ProbeReport;
   try {
     report = await runProbe({
@@ -50,15 +55,21 @@ export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<
     });
   } catch (error) {
     if (!(error instanceof ProbeConnectionError)) throw error;
+    if (command.oauth !== undefined && signIn === undefined && refusedCredentials(error)) signIn = await probeSignIn(command);
     const message = secrets.scrub(error.message);
     io.stderr.write(`mcp-lifeline probe: ${message}\n`);
-    if (command.json)
-      io.stdout.write(toJson({ schemaVersion: 1, url: command.url.origin + command.url.pathname, error: message }, secrets));
+    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: where, error: message, ...(signIn ? { signIn } : {}) }, secrets));
+    else if (signIn?.required)
+      io.stdout.write(secrets.scrub(renderSignIn(signIn, painter(wantsColor(command.color, io.isTTY, io.env)), where)));
     return EXIT.usage;
   }
   if (io.isTTY && command.idle !== undefined && !command.json) io.stderr.write('\r\u001b[2K');
+  const paint = painter(wantsColor(command.color, io.isTTY, io.env));
+  const signInText = signIn === undefined ? '' : renderSignIn(signIn, paint, where);
   io.stdout.write(
-    command.json ? toJson(report, secrets) : secrets.scrub(renderText(report, painter(wantsColor(command.color, io.isTTY, io.env)))),
+    command.json
+      ? toJson(signIn === undefined ? report : { ...report, signIn }, secrets)
+      : secrets.scrub(renderText(report, paint) + signInText),
   );
   return probeExitCode(report);
 }

@@ -148,9 +148,10 @@ export async function checkAnswer(
   target: ProbeTarget,
   name: CheckName,
   request: string,
-  init: { method: string; headers: Record<string, string>; body?: unknown },
+  init: { method: string; headers: Record<string, string>; body?: unknown; sessionInUrl?: boolean },
 ): Promise<Check> {
-  const hadSessionId = 'mcp-session-id' in init.headers;
+  // HTTP+SSE servers carry the session in the endpoint URL's query instead of a header.
+  const hadSessionId = 'mcp-session-id' in init.headers || init.sessionInUrl === true;
   // Never wait on an open stream (a GET the server accepts stays open): read what arrives within
   // two seconds, then let go.
   const enough = new AbortController();
