@@ -124,6 +124,14 @@ describe('serve command line and config file', () => {
     );
   });
 
+  it('--protocol/--transport: 2025 over HTTP is the pass-through; anything else goes through the era adapters', () => {
+    assert.equal(parseServeCommand(['http://x/mcp']).upstreams[0]?.era, undefined);
+    assert.equal(parseServeCommand(['http://x/mcp', '--protocol', '2025', '--transport', 'http']).upstreams[0]?.era, undefined);
+    assert.deepEqual(parseServeCommand(['http://x/sse', '--transport', 'sse']).upstreams[0]?.era, { protocol: 'auto', transport: 'sse' });
+    assert.deepEqual(parseServeCommand(['http://x/mcp', '--protocol', 'auto']).upstreams[0]?.era, { protocol: 'auto', transport: 'auto' });
+    assert.throws(() => parseServeCommand(['http://x/mcp', '--protocol', '2026', '--transport', 'sse']), /no HTTP\+SSE transport/);
+  });
+
   it('mistakes are usage errors that name the flag', () => {
     for (const [argv, message] of [
       [[], /missing <url>/],

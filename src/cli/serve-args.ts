@@ -3,7 +3,15 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } f
 import { parseUrl } from './args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
-import { byteSize, durationMs, readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamOAuth } from './serve-config.js';
+import {
+  byteSize,
+  durationMs,
+  readServeConfig,
+  type ServeConfig,
+  type ServeUpstreamConfig,
+  upstreamEra,
+  upstreamOAuth,
+} from './serve-config.js';
 import { UsageError } from './usage-error.js';
 
 export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
@@ -21,6 +29,9 @@ Upstreams:
   --header "Name: value"        header for every upstream request (repeatable); \${VAR} from the environment
   --header-file PATH            "Name: value" lines (# starts a comment)
   --forward-header NAME         client header passed on to the upstream, e.g. authorization (default: none)
+  --protocol auto|2025|2026     the <url> upstreams' protocol era; --transport auto|http|sse their transport.
+                                Default: 2025 Streamable HTTP, forwarded with session recovery; any other
+                                choice (auto included) is served through the era adapters
   --oauth                       sign in to the <url> upstreams as the gateway, with the sign-in stored by
                                 "mcp-lifeline login <url>" (refreshed as needed; never interactive)
   --oauth-client-credentials    sign in with the client credentials flow (MCP_LIFELINE_CLIENT_ID and
@@ -78,6 +89,8 @@ const OPTIONS = {
   'header-file': { type: 'string', multiple: true },
   'forward-header': { type: 'string', multiple: true },
   oauth: { type: 'boolean' },
+  protocol: { type: 'string' },
+  transport: { type: 'string' },
   'oauth-client-credentials': { type: 'boolean' },
   config: { type: 'string' },
   host: { type: 'string' },
@@ -126,9 +139,10 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
           env,
         })
       : undefined;
+  const era = upstreamEra({ protocol: values.protocol, transport: values.transport });
   const fromFlags = positionals.map((text, index): ServeUpstreamConfig => {
     const url = parseUrl(text);
-    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth };
+    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth, era };
   });
   const upstreams = [...(config.upstreams ?? []), ...fromFlags].map((upstream) =>
     // Flags apply to every upstream; a config file's own headers win for its upstreams.

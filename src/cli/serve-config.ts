@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { UpstreamEraChoice } from '../gateway/message-route.js';
 import { parseUrl } from './args.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
+import { parseEraArgs } from './era-args.js';
 import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { UsageError } from './usage-error.js';
@@ -14,6 +16,8 @@ export interface ServeUpstreamConfig {
   readonly forwardHeaders: readonly string[];
   /** Sign in to this upstream as the gateway (a stored `mcp-lifeline login`, or client credentials). */
   readonly oauth: OAuthFlags | undefined;
+  /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
+  readonly era: UpstreamEraChoice | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -58,7 +62,7 @@ const TOP_LEVEL = new Set([
   'logLevel',
   'logFormat',
 ]);
-const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth']);
+const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth', 'protocol', 'transport']);
 const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
 const LIMIT_KEYS = new Set(['maxBody', 'maxStreamsPerSession', 'maxSessionsPerCaller']);
 
@@ -139,7 +143,22 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
       item['oauth'] === undefined || item['oauth'] === false
         ? undefined
         : upstreamOAuth(item['oauth'], { headers, forwardHeaders, where, env }),
+    era: upstreamEra({ protocol: optional(item, 'protocol', 'string', where), transport: optional(item, 'transport', 'string', where) }),
   };
+}
+
+/**
+ * The era route for `protocol`/`transport` (or `--protocol`/`--transport`): none given, or 2025
+ * over Streamable HTTP, is the HTTP-level pass-through (undefined); anything else, `auto` included,
+ * is served at the message level by the era adapters.
+ */
+export function upstreamEra(values: {
+  readonly protocol?: string | undefined;
+  readonly transport?: string | undefined;
+}): UpstreamEraChoice | undefined {
+  if (values.protocol === undefined && values.transport === undefined) return undefined;
+  const choice = parseEraArgs(values);
+  return choice.protocol === '2025' && choice.transport === 'http' ? undefined : choice;
 }
 
 /**

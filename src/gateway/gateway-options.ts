@@ -1,5 +1,6 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import type { CallerCredentials } from './caller-credentials.js';
+import type { UpstreamEraChoice } from './message-route.js';
 import { isLoopbackAddress } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
 
@@ -24,6 +25,14 @@ export interface GatewayUpstream {
    * @default globalThis.fetch
    */
   readonly fetch?: FetchLike;
+  /**
+   * The upstream's protocol era and transport, when it is not (only) 2025 Streamable HTTP: a
+   * 2024-11-05 HTTP+SSE server (`transport: 'sse'`), a 2026-07-28 one (`protocol: '2026'`), or found
+   * out at each client's initialize (`auto`). Such upstreams are served at the message level, their
+   * sessions held by the replica that opened them.
+   * @default undefined: 2025 Streamable HTTP, forwarded at the HTTP level with session recovery
+   */
+  readonly era?: UpstreamEraChoice | undefined;
 }
 
 /** Where the gateway reports what it does; the CLI writes it to stderr. Fields carry no secrets. */

@@ -8,6 +8,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js'
 import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions } from './gateway-options.js';
 import { BodyTimeoutError, BodyTooLargeError, jsonRpcError, readBody, sendJson, sendText } from './http-exchange.js';
 import { createMemoryStore } from './memory-store.js';
+import { createMessageRoute } from './message-route.js';
 import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
 import { createSessionTokens, type SessionTokens } from './session-token.js';
@@ -77,7 +78,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const routes = new Map<string, UpstreamRoute>();
   const endpoints: Record<string, string[]> = {};
   for (const upstream of config.upstreams) {
-    const route = createUpstreamRoute(upstream, { options: config, store, tokens, metrics });
+    const context = { options: config, store, tokens, metrics };
+    const route = upstream.era === undefined ? createUpstreamRoute(upstream, context) : createMessageRoute(upstream, upstream.era, context);
     const paths = [`/${upstream.name}/mcp`, ...(config.upstreams.length === 1 ? ['/mcp'] : [])];
     for (const path of paths) routes.set(path, route);
     endpoints[upstream.name] = paths;
