@@ -250,11 +250,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (inFlight.size > 0) log.warn('requests still in flight after the drain timeout; closing them', { inFlight: inFlight.size });
       server.closeAllConnections();
       await stopped;
-      if (!store.shared) {
-        let ended = 0;
-        for (const route of new Set(routes.values())) ended += await route.endSessions();
-        if (ended > 0) log.info('upstream sessions ended', { count: ended });
-      }
+      let ended = 0;
+      for (const route of new Set(routes.values())) if (!store.shared || route.localSessions) ended += await route.endSessions();
+      if (ended > 0) log.info('upstream sessions ended', { count: ended });
       await store.close().catch((error: unknown) => log.warn(`store: ${networkErrorText(error)}`));
       log.info('stopped');
       markClosed();

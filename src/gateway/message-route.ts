@@ -339,6 +339,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
 
   return {
     name,
+    localSessions: true,
     async handle(request) {
       const token = request.req.headers['mcp-session-id'];
       if (typeof token === 'string' && token !== '') return continueSession(request, token);

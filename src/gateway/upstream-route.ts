@@ -38,8 +38,10 @@ export interface RouteRequest {
  */
 export interface UpstreamRoute {
   readonly name: string;
+  /** Whether its upstream sessions live in this process only (then shutdown ends them even with a shared store). */
+  readonly localSessions: boolean;
   handle(request: RouteRequest): Promise<void>;
-  /** Ends the upstream sessions this process holds (DELETE, bounded); for stores no other process shares. */
+  /** Ends the upstream sessions this process holds (DELETE, bounded). */
   endSessions(): Promise<number>;
 }
 
@@ -352,6 +354,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   return {
     name,
+    // With the session-sharing hook wired, a shared store lets other replicas carry these sessions.
+    localSessions: false,
     async handle(request) {
       const token = headerValue(request.req, 'mcp-session-id');
       if (token !== undefined) return continueSession(request, token);
