@@ -6,6 +6,7 @@ import type { SessionRecoveryOptions } from '../recovery/options.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { excerpt, httpErrorText } from './http-error-text.js';
 import { createMessageDelivery, type MessageDelivery } from './message-delivery.js';
 import { type BodyBytes, BodyTooLargeError, joinText, readBoundedBody, readBoundedText } from './read-bounded-text.js';
@@ -414,15 +415,14 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
   function failure(error: unknown, message: JsonRpcMessage): UpstreamError {
     if (error instanceof UpstreamError) return error;
     const mayHaveRun = isLifelineError(error) ? error.code === 'REPLAY_FAILED' : !isRefusedConnection(error);
-    const text = isLifelineError(error)
+    const text = speaksForItself(error)
       ? error.message
       : `cannot reach ${where} for ${message.method ?? 'a message'}: ${failureText(error)}`;
     return new UpstreamError(scrubber.scrub(text), { mayHaveRun, cause: error });
   }
 
   function failureText(error: unknown): string {
-    if (isLifelineError(error) || (error instanceof Error && error.name === 'RedirectRefusedError')) return (error as Error).message;
-    return networkErrorText(error, options.timeoutMs);
+    return fetchFailureText(error, options.timeoutMs);
   }
 
   return {
