@@ -19,7 +19,7 @@ import type { Dialect } from '../src/demo/dialects.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
 import { startGateway } from '../src/gateway/gateway.js';
 import { GatewayConfigError } from '../src/gateway/gateway-options.js';
-import { startModernServer } from './fixtures/web-handler-server.js';
+import { startMcpHandlerServer } from './fixtures/web-handler-server.js';
 import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { gatewayFor, newKey } from './helpers/gateway.js';
 import { answerOf, openRawSession } from './helpers/raw-session.js';
@@ -119,7 +119,7 @@ describe('serve: recovery through the gateway', () => {
 
   for (const sdk of SDKS) {
     it(`a 2026-07-28 server (v2 SDK createMcpHandler), SDK ${sdk} host: its stateless requests pass through`, async (t) => {
-      const http = await startModernServer();
+      const http = await startMcpHandlerServer();
       t.after(() => http.close());
       const gateway = await gatewayFor(t, { upstreams: [{ name: 'modern', url: new URL(http.url) }] });
       const host = await connectClient(sdk, gateway.url);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import { type FetchLike, withSessionRecovery } from '../src/index.js';
-import { startModernServer } from './fixtures/web-handler-server.js';
+import { startMcpHandlerServer } from './fixtures/web-handler-server.js';
 import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { recordEvents } from './helpers/events.js';
 
@@ -49,7 +49,7 @@ describe('stateless servers pass through untouched', () => {
     });
 
     it(`v2 SDK createMcpHandler (2026-07-28 server with legacy stateless fallback), SDK ${sdk} client`, async (t) => {
-      const http = await startModernServer();
+      const http = await startMcpHandlerServer();
       t.after(() => http.close());
       const recorder = recordEvents();
       const inner = identitySpy();

@@ -42,6 +42,8 @@ interface MessageSession {
   readonly backlog: string[];
   /** Called at the adapter's next `session-recovered` event. */
   readonly onRecovered: (() => void)[];
+  /** Client requests (POSTs and the GET stream) in progress. */
+  open: number;
 }
 
 // Server requests and notifications held for a client that has not opened its GET stream yet.
@@ -78,6 +80,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       stream: undefined,
       backlog: [],
       onRecovered: [],
+      open: 0,
     };
     const sink: UpstreamSink = {
       message(message, raw) {
@@ -303,6 +306,30 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       sendJson(res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
       return;
     }
+    if (session.open >= options.maxStreamsPerSession) {
+      metrics.refused('streams-per-session');
+      sendJson(
+        res,
+        429,
+        jsonRpcError(-32000, `mcp-lifeline: this session already has ${session.open} responses in progress`),
+        request.answerHeaders,
+      );
+      return;
+    }
+    session.open += 1;
+    try {
+      await serveExchange(request, { key, claims, token }, session);
+    } finally {
+      session.open -= 1;
+    }
+  }
+
+  async function serveExchange(
+    request: RouteRequest,
+    { key, claims, token }: { key: string; claims: SessionClaims; token: string },
+    session: MessageSession,
+  ): Promise<void> {
+    const { req, res } = request;
     if (req.method === 'GET') {
       res.writeHead(200, {
         ...request.answerHeaders,
