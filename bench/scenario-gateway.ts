@@ -4,9 +4,10 @@
 // latency added at the median and p99, and the gateway's memory per idle session.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startGateway } from '../src/gateway/gateway.js';
 import { redisMissing, startRedis } from '../test/helpers/redis.js';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, LIFELINE_CLI } from './clients.js';
@@ -18,7 +19,6 @@ const SCENARIO = '6. gateway (serve)';
 
 interface ServeChild {
   readonly origin: string;
-  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -50,7 +50,12 @@ export async function gatewayOverhead(calls: number, idleSessions: number): Prom
       figure(SCENARIO, 'latency added at p99', round(latency.candidate.p99 - latency.baseline.p99), 'ms'),
     );
     figures.push(
-      figure(SCENARIO, 'memory per idle session (gateway RSS)', Math.round(await memoryPerSession(single, idleSessions)), 'bytes'),
+      figure(
+        SCENARIO,
+        'memory per idle session (gateway heap, after GC)',
+        Math.round(await memoryPerSession(server.url, idleSessions)),
+        'bytes',
+      ),
     );
 
     const missing = redisMissing();
@@ -112,36 +117,50 @@ async function rateRatios(direct: BenchClient, candidate: BenchClient, calls: nu
   return out;
 }
 
-/** RSS growth of the gateway process per session opened (initialize + initialized) and left idle. */
-async function memoryPerSession(gateway: ServeChild, sessions: number): Promise<number> {
-  const url = `${gateway.origin}/mcp`;
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const open = async (index: number) => {
-    const params = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: `idle-${index}`, version: '1' } };
-    const init = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
-    });
-    const session = init.headers.get('mcp-session-id') ?? '';
-    await init.text();
-    const done = await fetch(url, {
-      method: 'POST',
-      headers: { ...headers, 'mcp-session-id': session },
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-    });
-    await done.text();
-  };
-  await Promise.all(Array.from({ length: 20 }, (_, index) => open(index)));
-  const before = rss(gateway.pid);
-  for (let index = 0; index < sessions; index += 20) await Promise.all(Array.from({ length: 20 }, (_, offset) => open(index + offset)));
-  return (rss(gateway.pid) - before) / sessions;
-}
-
-/** Resident set of a process (Linux VmRSS), in bytes. */
-function rss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+/**
+ * Heap the gateway keeps per session opened (initialize + initialized) and left idle: a gateway in
+ * this process, measured after full collections (the upstream runs in its own process, and no
+ * client object is kept, so what stays is the gateway's: token cache, store record, binding and
+ * the middleware's session record).
+ */
+async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<number> {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect === undefined) return Number.NaN;
+  const gateway = await startGateway({ port: 0, upstreams: [{ name: 'bench', url: new URL(upstreamUrl) }], maxRecords: sessions * 2 });
+  try {
+    const url = `${gateway.origin}/mcp`;
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const open = async (index: number) => {
+      const params = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: `idle-${index}`, version: '1' } };
+      const init = await fetch(url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
+      });
+      const session = init.headers.get('mcp-session-id') ?? '';
+      await init.text();
+      const done = await fetch(url, {
+        method: 'POST',
+        headers: { ...headers, 'mcp-session-id': session },
+        body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+      });
+      await done.text();
+    };
+    const batch = async (from: number, count: number) => {
+      for (let index = from; index < from + count; index += 20)
+        await Promise.all(Array.from({ length: 20 }, (_, offset) => open(index + offset)));
+    };
+    await batch(0, 40); // warm-up: connection pools, JIT, caches
+    collect();
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    await batch(40, sessions);
+    collect();
+    collect();
+    return (process.memoryUsage().heapUsed - before) / sessions;
+  } finally {
+    await gateway.shutdown('bench over');
+  }
 }
 
 /** `mcp-lifeline serve` as a child process on a free port; resolves once it listens. */
@@ -164,7 +183,6 @@ async function startServe(args: readonly string[]): Promise<ServeChild> {
   });
   return {
     origin,
-    pid: child.pid ?? 0,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
