@@ -289,14 +289,18 @@ describe('bounded memory and CPU', () => {
   });
 
   for (const format of ['json', 'sse'] as const) {
-    it(`a 40 MB ${format} answer over --max-message-size: a clear error, bounded memory, the bridge goes on`, async (t) => {
+    it(`a 200 MB ${format} answer over --max-message-size: a clear error, memory that does not grow with the answer, the bridge goes on`, async (t) => {
       const server = await hostile(t);
       const cli = await bridge(t, server.url, ['--max-message-size', '1MiB']);
-      const answer = await call(cli, 2, 'huge', { bytes: 40 * 1024 * 1024, format }, 30_000);
+      assert.match(JSON.stringify((await call(cli, 2, 'echo', { text: 'warm' }))['result']), /warm/);
+      const before = peakRssMiB(cli);
+      const answer = await call(cli, 3, 'huge', { bytes: 200 * 1024 * 1024, format }, 60_000);
       assert.match(errorText(answer), /larger than the 1048576-byte message limit|exceeded the 1048576-byte limit/);
-      assert.match(JSON.stringify((await call(cli, 3, 'echo', { text: 'still here' }))['result']), /still here/);
-      const peak = peakRssMiB(cli);
-      assert.ok(peak < 150, `bridge peak RSS ${peak.toFixed(0)} MiB for a 40 MB answer`);
+      assert.match(JSON.stringify((await call(cli, 4, 'echo', { text: 'still here' }))['result']), /still here/);
+      // Skipped as it arrives: what it costs is the garbage of a few chunks before a collection,
+      // not the answer's 200 MB.
+      const grown = peakRssMiB(cli) - before;
+      assert.ok(grown < 100, `bridge peak RSS grew ${grown.toFixed(0)} MiB for a 200 MB answer`);
     });
   }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import { startStdioBridge } from '../bridge/stdio-bridge.js';
+import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { HELP, parseCommand } from './args.js';
 import { runAuthCommand } from './auth-commands.js';
 import { createBridgeUpstream } from './bridge-upstream.js';
@@ -59,12 +60,14 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'bridge': {
       const secrets = secretsOf(command);
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
-      // Sign-in beneath session recovery (a 401 is never a lost session); plain fetch when off.
-      const signedIn = oauthFetchFor(command, log);
+      // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
+      // never a lost session) when the server wants OAuth.
+      const http = createUndiciFetch();
+      const signedIn = oauthFetchFor(command, log, { fetch: http });
       const bridge = startStdioBridge({
         ...command,
         log,
-        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: signedIn.fetch ?? globalThis.fetch }),
+        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: signedIn.fetch ?? http }),
       });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.

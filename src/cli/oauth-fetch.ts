@@ -32,8 +32,8 @@ export function createCliSession(url: URL, flags: OAuthFlags, options: { log: Si
  * signs the user in when the server asks. Only POSTs (the host's messages) may open a browser;
  * with `interactive: false` (probe) none does, and only a stored sign-in is used.
  */
-export function createOAuthFetch(session: OAuthSession, options: { interactive?: boolean } = {}): FetchLike {
-  const next: FetchLike = (input, init) => fetch(input, init);
+export function createOAuthFetch(session: OAuthSession, options: { interactive?: boolean; fetch?: FetchLike } = {}): FetchLike {
+  const next: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
   return withOAuthSession(session, options.interactive === false ? { interactive: () => false } : {})(next);
 }
 
@@ -44,7 +44,7 @@ export function createOAuthFetch(session: OAuthSession, options: { interactive?:
 export function oauthFetchFor(
   command: { readonly url: URL; readonly oauth: OAuthFlags | undefined },
   log: SignInLog,
-  options: { interactive?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { interactive?: boolean; env?: NodeJS.ProcessEnv; fetch?: FetchLike } = {},
 ): { fetch?: typeof fetch } {
   if (command.oauth === undefined) return {};
   const session = createCliSession(command.url, command.oauth, { log, env: options.env ?? process.env });

@@ -9,6 +9,7 @@ import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../recovery/redact.js';
 import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
@@ -41,12 +42,19 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   let gateway: Gateway;
   try {
     gateway = await startGateway({
-      upstreams: command.upstreams.map(({ oauth, ...upstream }) =>
-        // The OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-        oauth === undefined
-          ? upstream
-          : { ...upstream, fetch: createOAuthFetch(createCliSession(upstream.url, oauth, { log, env: io.env }), { interactive: false }) },
-      ),
+      upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
+        // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
+        const http = createUndiciFetch();
+        return {
+          ...upstream,
+          fetch: (oauth === undefined
+            ? http
+            : createOAuthFetch(createCliSession(upstream.url, oauth, { log, env: io.env }), {
+                interactive: false,
+                fetch: http,
+              })) as typeof fetch,
+        };
+      }),
       host: command.host,
       port: command.port,
       store,
