@@ -86,6 +86,9 @@ export interface OAuthSession {
 }
 
 /** Creates a {@linkcode OAuthSession}; throws a TypeError for a bad option. */
+/** How long a look at the store stays fresh for requests that only need the current token. */
+const STORE_RECHECK_MS = 1000;
+
 export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const config: ResolvedSessionOptions = resolveSessionOptions(options);
   const serverUrl = canonicalServerUrl(options.serverUrl);
@@ -93,7 +96,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const file = store.fileOf(serverUrl);
   const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
 
-  let cached: { record: ServerRecord; mtimeMs: number | undefined } | undefined;
+  let cached: { record: ServerRecord; mtimeMs: number | undefined; checkedAt?: number } | undefined;
   // Inside our own lease: the record in memory is the truth, and no refresh may start from tokens().
   let holdingLease = false;
   let active: ActiveSignIn | undefined;
@@ -119,10 +122,18 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
 
   async function load(): Promise<ServerRecord> {
     if (holdingLease && cached !== undefined) return cached.record;
+    // Every request asks for the token: the store is looked at (a stat) at most once a second, not
+    // per request. What another process wrote in that second is found when the server answers 401:
+    // renewing reads the store again under the lease.
+    const now = Date.now();
+    if (cached?.checkedAt !== undefined && now - cached.checkedAt < STORE_RECHECK_MS) return cached.record;
     const mtimeMs = await store.mtimeOf(serverUrl);
-    if (cached !== undefined && cached.mtimeMs === mtimeMs) return cached.record;
+    if (cached !== undefined && cached.mtimeMs === mtimeMs) {
+      cached.checkedAt = now;
+      return cached.record;
+    }
     const read = await store.read(serverUrl);
-    cached = read ?? { record: emptyRecord(serverUrl), mtimeMs };
+    cached = { ...(read ?? { record: emptyRecord(serverUrl), mtimeMs }), checkedAt: now };
     return cached.record;
   }
 
@@ -163,6 +174,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
           try {
             // Another process may have written while we waited: read it again, then keep it in memory.
             cached = undefined;
+            // (load() below reads the store: no recheck window applies to an empty cache.)
             const record = await load();
             holdingLease = true;
             return await work(record, waited);

@@ -53,8 +53,10 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
     return async function fetchWithOAuth(input: string | URL | Request, init?: RequestInit): Promise<Response> {
       const request = await capture(input, init);
       const send = (token: string | undefined) => {
+        // No token (a server that never asked): the request goes as it came.
+        if (token === undefined) return next(request.url, request.init);
         const headers = new Headers(request.init.headers);
-        if (token !== undefined) headers.set('authorization', `Bearer ${token}`);
+        headers.set('authorization', `Bearer ${token}`);
         return next(request.url, { ...request.init, headers });
       };
       const body = typeof request.init.body === 'string' ? request.init.body : undefined;
