@@ -71,11 +71,13 @@ async function main(argv: readonly string[]): Promise<number> {
       // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
       // never a lost session) when the server wants OAuth.
       const http = createUndiciFetch();
-      const signedIn = command.oauth === undefined ? {} : (await import('./oauth-fetch.js')).oauthFetchFor(command, log, { fetch: http });
+      const oauth = command.oauth;
+      const upstreamFetch =
+        oauth === undefined ? http : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, { fetch: http });
       const bridge = startStdioBridge({
         ...command,
         log,
-        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: signedIn.fetch ?? http }),
+        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: upstreamFetch }),
       });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
