@@ -1,20 +1,23 @@
-// npm run bench [-- --quick]
+// npm run bench [-- --quick] [-- --only NAME]
 //
 // Speed and memory of mcp-lifeline, each figure against a baseline measured in the same run:
 // middleware overhead, bridge overhead (vs mcp-remote and direct HTTP), recovery cost, stampede,
-// cost growth with subscriptions and response size. Servers run on 127.0.0.1 and are stopped by
+// cost growth with subscriptions and response size, the serve gateway (vs direct, one process and
+// two replicas on Redis). Servers run on 127.0.0.1 and are stopped by
 // the bench. Prints a table; writes bench/results.json.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Figure } from './figures.js';
 import { renderTable, writeResults } from './results.js';
 import { bridgeOverhead } from './scenario-bridge.js';
+import { bridgeMemory } from './scenario-bridge-memory.js';
+import { gatewayOverhead } from './scenario-gateway.js';
 import { responseSizeGrowth, subscriptionGrowth } from './scenario-growth.js';
 import { middlewareOverhead } from './scenario-overhead.js';
 import { recoveryCost } from './scenario-recovery.js';
 import { stampede } from './scenario-stampede.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = values.quick ?? false;
 if ((globalThis as { gc?: unknown }).gc === undefined) {
   process.stderr.write('bench: run with node --expose-gc (npm run bench does) for exact allocation figures\n');
@@ -25,12 +28,15 @@ const figures: Figure[] = [];
 const scenarios: [string, () => Promise<Figure[]>][] = [
   ['middleware overhead', () => middlewareOverhead(quick ? 500 : 3000)],
   ['bridge overhead', () => bridgeOverhead(quick ? 300 : 2000)],
+  ['bridge memory', () => bridgeMemory()],
   ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
   ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
   ['subscriptions', () => subscriptionGrowth(quick ? 300 : 1500)],
   ['response sizes', () => responseSizeGrowth(quick)],
+  ['gateway', () => gatewayOverhead(quick ? 300 : 2000, quick ? 200 : 1000)],
 ];
-for (const [name, run] of scenarios) {
+// `--only NAME` runs the scenarios whose name contains NAME (e.g. `--only gateway`).
+for (const [name, run] of scenarios.filter(([name]) => values.only === undefined || name.includes(values.only))) {
   process.stderr.write(`bench: ${name}…\n`);
   figures.push(...(await run()));
 }

@@ -115,7 +115,8 @@ describe('bridge: bad input gets a clear error, never a hang or a crash', () => 
   it('an invalid URL: exit 2 before reading stdin', async () => {
     const cli = spawnCli(['not a url']);
     assert.equal(await cli.exited, 2);
-    assert.match(cli.stderr(), /"not a url" is not a valid URL/);
+    assert.match(cli.stderr(), /<url> is not a valid URL/);
+    assert.doesNotMatch(cli.stderr(), /not a url/);
     assert.deepEqual(cli.stdoutLines(), []);
   });
 
@@ -164,7 +165,7 @@ describe('bridge: bad input gets a clear error, never a hang or a crash', () => 
     try {
       cli.send(INITIALIZE);
       const answer = await cli.waitForMessage((message) => message['id'] === 1);
-      assert.match(JSON.stringify(answer['error']), /cannot reach http:\/\/127\.0\.0\.1:\d+\/mcp: connection refused/);
+      assert.match(JSON.stringify(answer['error']), /cannot reach http:\/\/127\.0\.0\.1:\d+\/mcp for initialize: connection refused/);
       assert.match(cli.stderr(), /connection refused/);
       cli.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }));
       await cli.waitForMessage((message) => message['id'] === 2);

@@ -4,13 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { upstreamErrorText } from '../src/bridge/upstream-error-text.js';
 import { parseCommand } from '../src/cli/args.js';
 import { collectHeaders } from '../src/cli/headers.js';
 import { networkErrorText } from '../src/errors/network-error-text.js';
-
-const URL_ = new URL('https://mcp.example.com/mcp?api_key=secret');
+import { httpErrorText } from '../src/upstream/http-error-text.js';
 
 describe('parseCommand', () => {
   it('bridge defaults and options', () => {
@@ -96,17 +93,14 @@ describe('error wording', () => {
     assert.equal(networkErrorText(timeout, 500), 'no answer within 500 ms');
   });
 
-  it('HTTP errors from the SDK transports carry a hint, and no query string', () => {
-    const v1 = new StreamableHTTPError(401, 'Error POSTing to endpoint: {"error":"invalid_token"}');
-    const text = upstreamErrorText(v1, URL_);
-    assert.match(text, /^https:\/\/mcp\.example\.com\/mcp refused the request: HTTP 401/);
+  it('HTTP errors carry a hint for the status, and an excerpt folded to one line', () => {
+    const text = httpErrorText(401, '{"error":"invalid_token"}', 'https://mcp.example.com/mcp');
+    assert.match(text, /^https:\/\/mcp\.example\.com\/mcp refused the request: HTTP 401 "\{"error":"invalid_token"\}"/);
     assert.match(text, /--header "Authorization: Bearer \$\{TOKEN\}"/);
-    assert.doesNotMatch(text, /api_key|secret/);
-    const v2 = Object.assign(new Error('Error POSTing to endpoint: Forbidden'), { status: 403 });
-    assert.match(upstreamErrorText(v2, URL_), /HTTP 403/);
+    assert.match(httpErrorText(403, 'Forbidden', 'u'), /HTTP 403 "Forbidden"/);
     assert.match(
-      upstreamErrorText(new StreamableHTTPError(404, 'Error POSTing to endpoint: Not Found'), URL_),
-      /no MCP endpoint at .*check the path/,
+      httpErrorText(404, '<html><body>Not\n Found</body></html>', 'u'),
+      /^no MCP endpoint at u \(HTTP 404, "Not Found"\): check the path/,
     );
   });
 });

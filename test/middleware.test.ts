@@ -472,3 +472,44 @@ describe('SSE answers, event by event', () => {
     assert.deepEqual(recorder.events, []);
   });
 });
+
+describe('JSON answers, however they are read', () => {
+  const lostOnce = () => {
+    let lost = true;
+    return scripted((seen, live) => {
+      if (!lost || seen.rpc?.method !== 'tools/call') return undefined;
+      lost = false;
+      live.clear();
+      return json({ jsonrpc: '2.0', id: seen.rpc.id, error: { code: -32001, message: 'Session not found' } });
+    });
+  };
+  const readBody = async (response: Response) => {
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += decoder.decode(value, { stream: true });
+    }
+  };
+
+  it('a 200 session error read through response.body is replaced by the replay, as with json()', async () => {
+    const server = lostOnce();
+    const fetch = withSessionRecovery()(server.next);
+    const alias = await initialize(fetch);
+    const text = await readBody(await call(fetch, alias, 4));
+    assert.match(text, /"id":4,"result":\{"ok":true,"session":"s2-0123456789"\}/);
+    assert.equal(server.initializes(), 2);
+  });
+
+  it('looking at response.body first, then reading json(), works and is checked', async () => {
+    const server = lostOnce();
+    const fetch = withSessionRecovery()(server.next);
+    const alias = await initialize(fetch);
+    const response = await call(fetch, alias, 5);
+    assert.notEqual(response.body, null);
+    assert.equal(response.bodyUsed, false);
+    assert.deepEqual(await response.json(), { jsonrpc: '2.0', id: 5, result: { ok: true, session: 's2-0123456789' } });
+  });
+});

@@ -3,43 +3,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { parseCommand } from '../src/cli/args.js';
-import { probeCommand } from '../src/cli/probe/probe-command.js';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import type { Dialect } from '../src/demo/dialects.js';
 import { startSdkSessionServer } from './fixtures/sdk-session-server.js';
 import { spawnCli } from './helpers/bridge.js';
+import { probe } from './helpers/probe.js';
 import { startEverything } from './helpers/server-everything.js';
-
-/** Runs the probe in-process; returns exit code, stdout, stderr and (with --json) the report. */
-async function probe(url: string, flags: string[] = [], signal = new AbortController().signal) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const command = parseCommand(['probe', url, '--no-color', ...flags]);
-  assert.equal(command.kind, 'probe');
-  const code = await probeCommand(command as Extract<typeof command, { kind: 'probe' }>, {
-    stdout: sink((text) => {
-      stdout += text;
-    }),
-    stderr: sink((text) => {
-      stderr += text;
-    }),
-    isTTY: false,
-    env: {},
-    signal,
-  });
-  const json = flags.includes('--json') ? (JSON.parse(stdout) as Record<string, any>) : undefined;
-  return { code, stdout, stderr, json };
-}
 
 describe('probe: real servers', () => {
   it('server-everything: 400 -32000, recognised (rule jsonrpc-400), exit 0', async (t) => {
@@ -155,7 +125,17 @@ describe('probe: fixture servers', () => {
     const { json } = await probe(server.url, ['--json']);
     assert.equal(json?.['schemaVersion'], 1);
     assert.equal(json?.['url'], server.url);
-    assert.deepEqual(Object.keys(json ?? {}), ['schemaVersion', 'url', 'server', 'liveCheck', 'checks', 'verdict', 'coping', 'idle']);
+    assert.deepEqual(Object.keys(json ?? {}), [
+      'schemaVersion',
+      'url',
+      'server',
+      'liveCheck',
+      'checks',
+      'verdict',
+      'coping',
+      'idle',
+      'eras',
+    ]);
     assert.equal(json?.['idle'], null);
     assert.deepEqual(
       ((json?.['checks'] ?? []) as { name: string }[]).map((check) => check.name),

@@ -127,6 +127,27 @@ describe('what the middleware repeats from a server carries no secret', () => {
     });
   }
 
+  it("the client's own initialize refused, quoting the headers: passed to the client as sent, nothing repeated", async (t) => {
+    const server = await startDialectServer();
+    t.after(() => server.close());
+    server.faults.echoHeaders = true;
+    server.faults.initializeStatus = 401;
+    const recorder = recordEvents();
+    const response = await withSessionRecovery({ onEvent: recorder.onEvent })(fetch)(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+      }),
+    });
+    assert.equal(response.status, 401);
+    assert.match(await response.text(), new RegExp(TOKEN), "the server's own answer, untouched: the client sent that token itself");
+    assert.deepEqual(recorder.events, [], 'the middleware repeated nothing');
+  });
+
   it('a lost-session answer that quotes the headers: scrubbed in events; full session ids shortened', async (t) => {
     const { server, recorder, session } = await setup(t);
     server.faults.echoHeaders = true;

@@ -2,10 +2,9 @@
 // no sessions) must pass through untouched: same arguments to fetch, same responses, no events.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import { type FetchLike, withSessionRecovery } from '../src/index.js';
-import { serveWebHandler } from './fixtures/web-handler-server.js';
+import { startMcpHandlerServer } from './fixtures/web-handler-server.js';
 import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { recordEvents } from './helpers/events.js';
 
@@ -50,20 +49,8 @@ describe('stateless servers pass through untouched', () => {
     });
 
     it(`v2 SDK createMcpHandler (2026-07-28 server with legacy stateless fallback), SDK ${sdk} client`, async (t) => {
-      let executions = 0;
-      const handler = createMcpHandler(() => {
-        const server = new McpServer({ name: 'modern', version: '1.0.0' });
-        server.registerTool('increment', { description: 'counts' }, () => {
-          executions += 1;
-          return { content: [{ type: 'text', text: String(executions) }] };
-        });
-        return server;
-      });
-      const http = await serveWebHandler((request) => handler.fetch(request));
-      t.after(async () => {
-        await handler.close();
-        await http.close();
-      });
+      const http = await startMcpHandlerServer();
+      t.after(() => http.close());
       const recorder = recordEvents();
       const inner = identitySpy();
       const outer = outerSpy(withSessionRecovery({ onEvent: recorder.onEvent })(inner.next));
@@ -71,7 +58,7 @@ describe('stateless servers pass through untouched', () => {
       t.after(() => client.close());
       assert.equal(textOf(await client.callTool('increment')), '1');
       assert.equal(textOf(await client.callTool('increment')), '2');
-      assert.equal(executions, 2);
+      assert.equal(http.executions(), 2);
       assert.deepEqual(recorder.events, []);
       inner.calls.forEach((call, index) => {
         assert.equal(call.init, outer.calls[index]?.init, 'same init object');

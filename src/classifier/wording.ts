@@ -12,7 +12,11 @@ const SUBJECT = '(?:mcp[-_ ]?)?session(?:[-_ ]?id(?:entifier)?)?s?';
 const NOT_THE_TRANSPORT_SESSION = String.raw`(?!\s*(?:names?|titles?|types?|fields?|params?|parameters?|arguments?|configs?|options?|settings?|keys?|storage|store|cookies?|tokens?)\b)`;
 
 // Filler allowed between subject and predicate: "Session ID header is", "session 'abc' has been".
-const FILLER = String.raw`(?:\s*(?:header|value|provided|specified|given|supplied|sent|is|was|has|have|been|already|either|or|\(.{0,40}?\)|['"\`][^'"\`\n]{1,120}['"\`]|[0-9a-f][0-9a-f-]{7,}|[\w.:-]*\d[\w.:-]*|:|-|,)){0,5}\s*`;
+// Each filler word is matched atomically (a lookahead capture, then a backreference: JavaScript has
+// no atomic groups): with plain alternation, a long quoted text (a server echoing the request's
+// headers) could be split among the alternatives in exponentially many ways, seconds per message.
+const FILLER_WORD = String.raw`\s*(?:header|value|provided|specified|given|supplied|sent|is|was|has|have|been|already|either|or|\(.{0,40}?\)|['"\`][^'"\`\n]{1,120}['"\`]|[0-9a-f][0-9a-f-]{7,}|[\w.:-]*\d[\w.:-]*|:|-|,)`;
+const FILLER = String.raw`(?:(?=(${FILLER_WORD}))\1){0,5}\s*`;
 
 const PREDICATE = String.raw`(?:not\s+found|(?:lookup|resolution)\s+failed|unknown|invalid|expired|terminated|missing|required|closed|gone|stale|deleted|evicted|revoked|mismatch(?:ed)?|unrecogni[sz]ed|not\s+recogni[sz]ed|not\s+valid|(?:does|do)\s*(?:not|n't)\s+exist|not\s+exist|no\s+longer\s+(?:valid|exists?|active|available|known)|timed\s+out|not\s+(?:yet\s+)?initiali[sz]ed|not\s+active)`;
 

@@ -1,6 +1,11 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
+import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
+import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { UsageError } from './usage-error.js';
 
 export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
@@ -9,6 +14,7 @@ Usage:
   mcp-lifeline <url> [options]          stdio bridge: MCP over stdio to the host, Streamable HTTP to <url>
   mcp-lifeline probe <url> [options]    tell how <url> signals a lost session
   mcp-lifeline demo [options]           watch recovery live on an embedded server
+  mcp-lifeline serve <url>… [options]   recovering gateway for hosts that take a URL (serve --help)
 
 Connection options (bridge and probe):
   --header "Name: value"     add a header to every request (repeatable); \${VAR} is read from the environment
@@ -17,8 +23,13 @@ Connection options (bridge and probe):
 
 Bridge options:
   --keepalive SECONDS        send a ping after this long without traffic (default: off)
+  --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
+  --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
+  --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
+  --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
+${ERA_HELP}
 
 Probe options:
   --json                     print the report as JSON
@@ -31,6 +42,8 @@ Demo options:
   --interval MS              pause between calls (default 250)
   --drop-every N             the server drops every session after N calls (default 3)
   --without-lifeline         the same client without mcp-lifeline, for contrast
+
+${OAUTH_HELP}
 
 Other:
   -h, --help                 this text
@@ -49,17 +62,25 @@ interface Connection {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly timeoutMs: number;
+  /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
+  readonly oauth: OAuthFlags | undefined;
 }
 
 export type Command =
   | { readonly kind: 'help' }
   | { readonly kind: 'version' }
-  | (Connection & {
-      readonly kind: 'bridge';
-      readonly keepaliveMs: number | undefined;
-      readonly logLevel: LogLevel;
-      readonly logFormat: LogFormat;
-    })
+  | AuthCommand
+  | (Connection &
+      EraChoice & {
+        readonly kind: 'bridge';
+        readonly keepaliveMs: number | undefined;
+        readonly requestTimeoutMs: number;
+        readonly maxMessageBytes: number;
+        readonly maxInFlight: number;
+        readonly exitGraceMs: number;
+        readonly logLevel: LogLevel;
+        readonly logFormat: LogFormat;
+      })
   | (Connection & {
       readonly kind: 'probe';
       readonly json: boolean;
@@ -73,13 +94,18 @@ export type Command =
       readonly dropEvery: number;
       readonly withoutLifeline: boolean;
       readonly color: boolean | undefined;
-    };
+    }
+  | ServeCommand;
 
 const OPTIONS = {
   header: { type: 'string', multiple: true },
   'header-file': { type: 'string', multiple: true },
   timeout: { type: 'string' },
   keepalive: { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'max-in-flight': { type: 'string' },
+  'exit-grace': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   json: { type: 'boolean' },
@@ -91,14 +117,18 @@ const OPTIONS = {
   interval: { type: 'string' },
   'drop-every': { type: 'string' },
   'without-lifeline': { type: 'boolean' },
+  ...ERA_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
+  ...OAUTH_OPTIONS,
 } as const;
 
 const DEFAULT_IDLE_MAX_MINUTES = 60;
 
 /** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
+  if (AUTH_COMMANDS.has(argv[0] ?? '')) return parseAuthCommand(argv[0] ?? '', argv.slice(1), env);
+  if (argv[0] === 'serve') return parseServeCommand(argv.slice(1), env);
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
   let parsed: ReturnType<typeof parse>;
@@ -131,10 +161,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
+  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
     url: parseUrl(urlText),
-    headers: collectHeaders(values.header ?? [], values['header-file'] ?? [], env),
+    headers,
     timeoutMs: seconds('--timeout', values.timeout, 10),
+    oauth: parseOAuthFlags(values, headers, env),
   };
   if (probing) {
     return {
@@ -149,8 +181,13 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     kind: 'bridge',
     ...connection,
     keepaliveMs: values.keepalive === undefined ? undefined : seconds('--keepalive', values.keepalive, 0),
+    requestTimeoutMs: seconds('--request-timeout', values['request-timeout'], 300),
+    maxMessageBytes: size('--max-message-size', values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES),
+    maxInFlight: integer('--max-in-flight', values['max-in-flight'], 32, 1),
+    exitGraceMs: seconds('--exit-grace', values['exit-grace'], 30),
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
     logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
+    ...parseEraArgs(values),
   };
 }
 
@@ -162,16 +199,26 @@ function expectNoMore(extra: readonly string[]): void {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 }
 
-/** An http(s) URL, or a UsageError that says what is wrong with it. */
+/**
+ * An http(s) URL, or a UsageError that says what is wrong with it. The URL itself is never
+ * echoed: it may carry a token in its query. A user name or password in it is refused, since every
+ * error would otherwise carry them: credentials belong in --header.
+ */
 export function parseUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`"${text}" is not a valid URL (expected e.g. https://mcp.example.com/mcp)`);
+    throw new UsageError('<url> is not a valid URL (expected e.g. https://mcp.example.com/mcp)');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`"${text}": only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
+    throw new UsageError(`<url>: only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(
+      '<url> carries a user name or password; pass credentials with --header "Authorization: Basic ${CREDENTIALS}" instead, ' +
+        'so they never appear in logs or errors',
+    );
   }
   return url;
 }
@@ -195,6 +242,27 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+const UNIT_BYTES: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1000,
+  kib: 1024,
+  mb: 1000 ** 2,
+  mib: 1024 ** 2,
+  gb: 1000 ** 3,
+  gib: 1024 ** 3,
+};
+
+/** "8MiB", "512KB", "1048576": a size in bytes, at least 1 KiB. */
+function size(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+  const unit = UNIT_BYTES[match?.[2]?.toLowerCase() ?? 'x'];
+  const bytes = match === null || unit === undefined ? Number.NaN : Math.round(Number(match[1]) * unit);
+  if (!(bytes >= 1024)) throw new UsageError(`${flag} must be a size of at least 1KiB such as 8MiB or 512KB, got "${value}"`);
+  return bytes;
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;

@@ -32,7 +32,11 @@ export function collectHeaders(
       add(trimmed, `--header-file ${file}, line ${index + 1}`);
     });
   }
-  for (const flag of flags) add(flag, `--header "${flag.split(':', 1)[0]}: …"`);
+  // Name the flag by its header name, or by its position when it has no colon: never by its value.
+  flags.forEach((flag, index) => {
+    const name = flag.slice(0, Math.max(0, flag.indexOf(':'))).trim();
+    add(flag, FIELD_NAME.test(name) ? `--header "${name}: …"` : `--header #${index + 1}`);
+  });
   return headers;
 }
 
@@ -40,13 +44,18 @@ function parseHeaderLine(line: string, where: string, env: NodeJS.ProcessEnv): [
   const colon = line.indexOf(':');
   if (colon <= 0) throw new UsageError(`${where}: expected "Name: value"`);
   const name = line.slice(0, colon).trim();
-  if (!FIELD_NAME.test(name)) throw new UsageError(`${where}: "${name}" is not a valid header name`);
+  if (!FIELD_NAME.test(name))
+    throw new UsageError(`${where}: the part before the colon is not a valid header name (letters, digits, "-" and "_")`);
   const value = expandVariables(line.slice(colon + 1).trim(), where, env);
   if (/[\r\n\0]/.test(value)) throw new UsageError(`${where}: the value contains a line break or NUL`);
+  // HTTP field values are bytes (RFC 9110 §5.5); fetch refuses characters beyond Latin-1.
+  if ([...value].some((char) => (char.codePointAt(0) ?? 0) > 0xff))
+    throw new UsageError(`${where}: the value contains characters outside Latin-1, which HTTP headers cannot carry`);
   return [name, value];
 }
 
-function expandVariables(value: string, where: string, env: NodeJS.ProcessEnv): string {
+/** Replaces `${VAR}` in `value` by the environment variable VAR; an unset one is a UsageError naming `where`. */
+export function expandVariables(value: string, where: string, env: NodeJS.ProcessEnv): string {
   return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
     const found = env[variable];
     if (found === undefined || found === '') {

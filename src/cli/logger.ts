@@ -20,12 +20,22 @@ export interface Logger {
  * Writes log lines to `out` (stderr: stdout belongs to JSON-RPC in the stdio bridge). Text lines
  * are `time level message key=value…`; JSON lines are one object each.
  */
-export function createLogger(options: { level: LogLevel; format: LogFormat; out: Writable }): Logger {
+export function createLogger(options: {
+  level: LogLevel;
+  format: LogFormat;
+  out: Writable;
+  /** Removes secrets from every message and field value, whatever the level and format. */
+  scrub?: ((text: string) => string) | undefined;
+}): Logger {
   const threshold = LOG_LEVELS.indexOf(options.level);
-  const write = (level: LogLevel, message: string, fields: LogFields = {}) => {
+  const scrub = options.scrub ?? ((text: string) => text);
+  const write = (level: LogLevel, raw: string, fields: LogFields = {}) => {
     if (LOG_LEVELS.indexOf(level) > threshold) return;
     const time = new Date().toISOString();
-    const defined = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const message = scrub(raw);
+    const defined = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => [key, typeof value === 'string' ? scrub(value) : value] as const);
     const line =
       options.format === 'json'
         ? JSON.stringify({ time, level, msg: message, ...Object.fromEntries(defined) })

@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
-import { startStdioBridge } from '../bridge/stdio-bridge.js';
 import { HELP, parseCommand } from './args.js';
-import { runDemo } from './demo.js';
 import { EXIT } from './exit-codes.js';
-import { createLogger } from './logger.js';
-import { wantsColor } from './paint.js';
-import { probeCommand } from './probe/probe-command.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
+// Each command's code is loaded when that command runs: the bridge, which a host starts and keeps
+// for hours, never holds the demo server, the gateway or the probe in memory.
 async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommand(argv);
   switch (command.kind) {
@@ -19,7 +16,14 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
       return EXIT.ok;
+    case 'login':
+    case 'status':
+    case 'logout': {
+      const { runAuthCommand } = await import('./auth-commands.js');
+      return runAuthCommand(command, { stdout: process.stdout, stderr: process.stderr, env: process.env });
+    }
     case 'demo': {
+      const [{ runDemo }, { wantsColor }] = await Promise.all([import('./demo.js'), import('./paint.js')]);
       const summary = await runDemo({
         ...command,
         color: wantsColor(command.color, process.stdout.isTTY, process.env),
@@ -28,6 +32,11 @@ async function main(argv: readonly string[]): Promise<number> {
       return summary.passed ? EXIT.ok : EXIT.problem;
     }
     case 'probe': {
+      const [{ probeCommand }, { oauthFetchFor }, { createLogger }] = await Promise.all([
+        import('./probe/probe-command.js'),
+        import('./oauth-fetch.js'),
+        import('./logger.js'),
+      ]);
       const interrupt = new AbortController();
       process.once('SIGINT', () => interrupt.abort());
       return probeCommand(command, {
@@ -36,11 +45,40 @@ async function main(argv: readonly string[]): Promise<number> {
         isTTY: process.stdout.isTTY === true,
         env: process.env,
         signal: interrupt.signal,
+        // After `login`: probe with the stored sign-in (never opening a browser).
+        ...oauthFetchFor(command, createLogger({ level: 'warn', format: 'text', out: process.stderr }), { interactive: false }),
+      });
+    }
+    case 'serve': {
+      const { serveCommand } = await import('./serve-command.js');
+      return serveCommand(command, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: process.env,
+        onSignal: (s, h) => process.once(s, h),
       });
     }
     case 'bridge': {
-      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr });
-      const bridge = await startStdioBridge({ ...command, log });
+      const [{ startStdioBridge }, { createBridgeUpstream }, { createLogger }, { secretsOf }, { createUndiciFetch }] = await Promise.all([
+        import('../bridge/stdio-bridge.js'),
+        import('./bridge-upstream.js'),
+        import('./logger.js'),
+        import('./secrets.js'),
+        import('../upstream/undici-fetch.js'),
+      ]);
+      const secrets = secretsOf(command);
+      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
+      // never a lost session) when the server wants OAuth.
+      const http = createUndiciFetch();
+      const oauth = command.oauth;
+      const upstreamFetch =
+        oauth === undefined ? http : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, { fetch: http });
+      const bridge = startStdioBridge({
+        ...command,
+        log,
+        createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: upstreamFetch }),
+      });
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));

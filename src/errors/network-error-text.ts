@@ -5,8 +5,8 @@
  */
 export function networkErrorText(error: unknown, timeoutMs?: number): string {
   if (!(error instanceof Error)) return String(error);
-  if (error.name === 'TimeoutError') return `no answer within ${timeoutMs ?? '?'} ms`;
-  if (error.name === 'AbortError') return 'aborted';
+  if (error.name === 'TimeoutError') return timeoutMs === undefined ? 'no answer in time' : `no answer within ${timeoutMs} ms`;
+  if (error.name === 'AbortError') return 'the request was cancelled before an answer arrived';
   const cause = causeOf(error);
   const code = cause?.code;
   if (typeof code === 'string') return `${describeCode(code, locationOf(cause))} (${code})`;

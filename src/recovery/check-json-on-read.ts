@@ -1,4 +1,5 @@
 import { mediaType } from '../classifier/server-message.js';
+import { concatBytes } from './concat-bytes.js';
 import { WatchedResponse } from './watched-response.js';
 
 /**
@@ -8,20 +9,87 @@ import { WatchedResponse } from './watched-response.js';
  */
 export type JsonBodyCheck = (text: string) => Promise<Response | undefined> | undefined;
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /**
- * Lets a 200 JSON answer through as it is, and checks its body only when the client reads it with
- * text(), json(), arrayBuffer() or blob(): a body that is not a session error is never copied,
- * re-wrapped or delayed (the MCP SDKs read JSON answers with json()). A client that reads
- * `response.body` directly gets the body unchecked.
+ * Lets a 200 JSON answer through as it is, and checks its body only when the client reads it: with
+ * text(), json(), arrayBuffer() or blob() (what the MCP SDKs do), the body is never copied,
+ * re-wrapped or delayed; through `response.body`, a stream is built on first use that holds the
+ * body back only while it is at most `limit` bytes (a session error is small) and passes a larger
+ * one on as it comes.
  */
-export function checkJsonOnRead(response: Response, check: JsonBodyCheck): Response {
+export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit: number): Response {
+  const checked = (body: string): string | Promise<string> => {
+    const replacement = check(body);
+    return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
+  };
+  let patched = false;
   return new WatchedResponse(response, {
-    stream: () => response.body,
-    text: () =>
-      response.text().then((body) => {
-        const replacement = check(body);
-        return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
-      }),
+    stream: () => {
+      const body = response.body;
+      if (body !== null && !patched) {
+        patched = true;
+        readThroughOnUse(body, () => holdSmallBody(body, limit, checked));
+      }
+      return body;
+    },
+    text: () => response.text().then(checked),
+  });
+}
+
+/**
+ * Makes `body`'s readers read `make()`'s stream instead, built on first use: a caller that only
+ * looks at `body` (is it null?) and then reads `text()` pays for no stream.
+ */
+function readThroughOnUse(body: ReadableStream<Uint8Array>, make: () => ReadableStream<Uint8Array>): void {
+  type Stream = ReadableStream<Uint8Array>;
+  let stream: Stream | undefined;
+  const made = () => {
+    stream ??= make();
+    return stream;
+  };
+  const patch = body as unknown as Record<string | symbol, unknown>;
+  patch['getReader'] = ((options?: Parameters<Stream['getReader']>[0]) => made().getReader(options)) as Stream['getReader'];
+  patch['pipeThrough'] = ((transform, options) => made().pipeThrough(transform, options)) satisfies Stream['pipeThrough'];
+  patch['pipeTo'] = ((destination, options) => made().pipeTo(destination, options)) satisfies Stream['pipeTo'];
+  patch['tee'] = (() => made().tee()) satisfies Stream['tee'];
+  patch['values'] = ((options) => made().values(options)) satisfies Stream['values'];
+  patch[Symbol.asyncIterator] = ((options) => made().values(options)) satisfies Stream['values'];
+}
+
+/** The body, held back while it is at most `limit` bytes and checked whole at its end; passed on as it comes past that. */
+function holdSmallBody(
+  body: ReadableStream<Uint8Array>,
+  limit: number,
+  checked: (text: string) => string | Promise<string>,
+): ReadableStream<Uint8Array> {
+  // The body's own reader (its getReader reads this stream now), taken on the first read.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let held: Uint8Array[] | undefined = [];
+  let size = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      reader ??= ReadableStream.prototype.getReader.call(body) as ReadableStreamDefaultReader<Uint8Array>;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          if (held !== undefined) {
+            const text = decoder.decode(concatBytes(held, size));
+            controller.enqueue(encoder.encode(await checked(text)));
+          }
+          return controller.close();
+        }
+        if (held === undefined) return controller.enqueue(value);
+        held.push(value);
+        size += value.byteLength;
+        if (size <= limit) continue;
+        for (const chunk of held) controller.enqueue(chunk);
+        held = undefined;
+        return;
+      }
+    },
+    cancel: (reason) => (reader ?? ReadableStream.prototype.getReader.call(body)).cancel(reason),
   });
 }
 

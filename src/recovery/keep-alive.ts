@@ -8,8 +8,10 @@ export interface KeepAlive {
    * exchange): the server's idle timeout is below that (issue 8 part 3).
    */
   learned(idleMs: number): void;
-  /** Stops for good (the session was ended, forgotten, or its client closed). */
+  /** Stops for good (the session was ended or forgotten). */
   stop(): void;
+  /** The client sent a request: pinging resumes if it had paused because the client seemed closed. */
+  resume(): void;
   /** The interval in use; undefined while nothing is known. */
   readonly intervalMs: number | undefined;
 }
@@ -21,7 +23,7 @@ export interface KeepAlivePlan {
   readonly lastSuccessAt: () => number;
   /** Whether pinging makes sense now: false while the session is dead or recovering. */
   readonly usable: () => boolean;
-  /** Whether the session is over for good (its client closed): the keep-alive stops. */
+  /** Whether the client seems closed: the keep-alive pauses until its next request. */
   readonly over: () => boolean;
   /** Sends one ping, bounded; never rejects. */
   readonly ping: () => Promise<void>;
@@ -48,6 +50,7 @@ export function startKeepAlive(plan: KeepAlivePlan): KeepAlive {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pinging = false;
   let stopped = false;
+  let paused = false;
 
   const schedule = () => {
     if (timer !== undefined) clearTimeout(timer);
@@ -61,7 +64,7 @@ export function startKeepAlive(plan: KeepAlivePlan): KeepAlive {
     timer = undefined;
     if (stopped || interval === undefined) return;
     if (plan.over()) {
-      stopped = true;
+      paused = true;
       return;
     }
     const idle = Date.now() - plan.lastSuccessAt();
@@ -106,6 +109,11 @@ export function startKeepAlive(plan: KeepAlivePlan): KeepAlive {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
+    },
+    resume() {
+      if (!paused) return;
+      paused = false;
+      schedule();
     },
     get intervalMs() {
       return interval;

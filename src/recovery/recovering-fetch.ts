@@ -151,7 +151,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   async function exchange(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
     if (keepingAlive) {
       record.headerSource = request.init.headers;
-      record.clientSignal = request.signal;
+      record.clientSignal = request.signal === record.lastSignal ? request.signal : undefined;
+      record.lastSignal = request.signal;
+      record.keepAlive?.resume();
     }
     const fresh = record.recovering !== undefined || record.dead;
     if (fresh) await recoverBeforeSending(record, request);
@@ -233,11 +235,15 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
-      return checkJsonOnRead(response, (text) => {
-        // A session error is a small error object; anything else passes unparsed.
-        if (text.length > config.peekBytes || !MAY_NAME_AN_ERROR.test(text)) return undefined;
-        return judgeInside(record, request, attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
-      });
+      return checkJsonOnRead(
+        response,
+        (text) => {
+          // A session error is a small error object; anything else passes unparsed.
+          if (text.length > config.peekBytes || !MAY_NAME_AN_ERROR.test(text)) return undefined;
+          return judgeInside(record, request, attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
+        },
+        config.peekBytes,
+      );
     }
     return response;
   }
@@ -652,10 +658,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       }
     }
     const how = ending.error === undefined ? 'ended' : 'broke';
-    const what =
+    const what = [
       how === 'broke'
         ? `the server's response stream for ${method} broke before its answer arrived (${networkErrorText(ending.error)})`
-        : `stream ended without an answer to ${method}: the server closed its response stream before answering`;
+        : `stream ended without an answer to ${method}: the server ended the response stream without answering it`,
+    ];
+    if (ending.invalid > 0) what.push(`${ending.invalid} event(s) in it were not valid JSON`);
+    if (ending.otherIds.length > 0)
+      what.push(`it answered ${ending.otherIds.map((id) => JSON.stringify(id)).join(', ')}, which no request here carried`);
     emit({
       type: 'stream-broken',
       url: describeUrl(request.url),
@@ -663,9 +673,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       method: request.method,
       rpcMethod,
       how,
-      error: `${what}${instead}`,
+      error: `${what.join('; ')}${instead}`,
     });
-    const message = `mcp-lifeline: ${what}${instead}; the request may or may not have run, so it was not sent again`;
+    const message = `mcp-lifeline: ${what.join('; ')}${instead}; it may or may not have run, so it was not sent again`;
     return ending.missing.map((id) => sseErrorEvent(id, message)).join('');
   }
 

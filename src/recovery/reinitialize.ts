@@ -3,6 +3,7 @@ import type { AnyFetch } from './outgoing-request.js';
 import { sendOwnRequest } from './own-request.js';
 import { type JsonRpcAnswer, readJsonRpcAnswer } from './read-answer.js';
 import { readPrefix } from './read-prefix.js';
+import { redactIds } from './redact.js';
 
 /** Why a re-initialization failed, in words, with the HTTP answer when there was one. */
 export class HandshakeFailure extends Error {
@@ -33,8 +34,11 @@ export interface HandshakePlan {
   /** Makes a JSON-RPC id no client message uses. */
   readonly newId: (purpose: string) => string;
   readonly restore: { readonly logLevel: string | undefined; readonly subscriptions: readonly string[] } | undefined;
-  /** Removes secrets and session ids from what the server said, before it goes into a message. */
-  readonly scrub: (text: string) => string;
+  /**
+   * Removes secrets and session ids from what the server said, before it goes into a message.
+   * @default no change
+   */
+  readonly scrub?: ((text: string) => string) | undefined;
 }
 
 /** The new session. */
@@ -54,7 +58,8 @@ const SESSION_HEADERS = ['mcp-session-id', 'last-event-id', 'mcp-protocol-versio
  * params, then `notifications/initialized`, then the lost session's log level and subscriptions
  * (MCP 2025-11-25, basic/lifecycle §Initialization). Each request is bounded by `plan.timeout`.
  */
-export async function reinitialize(plan: HandshakePlan): Promise<HandshakeResult> {
+export async function reinitialize(options: HandshakePlan): Promise<HandshakeResult> {
+  const plan: Plan = { ...options, scrub: options.scrub ?? ((text) => text) };
   const base = new Headers(plan.headers);
   for (const name of SESSION_HEADERS) base.delete(name);
   base.set('content-type', 'application/json');
@@ -68,14 +73,17 @@ export async function reinitialize(plan: HandshakePlan): Promise<HandshakeResult
     params: plan.initializeParams,
   });
   const { sessionId } = answer;
-  const result = requireResult(plan, 'initialize', answer.answer);
-  const protocolVersion = typeof result['protocolVersion'] === 'string' ? result['protocolVersion'] : undefined;
-
+  // From here on, what the server says may quote the new session's id too.
+  const sessionPlan: Plan = { ...plan, scrub: (text) => redactIds(plan.scrub(text), [sessionId]) };
+  let result: Record<string, unknown>;
+  let protocolVersion: string | undefined;
   const session = new Headers(base);
-  if (sessionId !== undefined) session.set('mcp-session-id', sessionId);
-  if (protocolVersion !== undefined) session.set('mcp-protocol-version', protocolVersion);
   try {
-    await notify(plan, session, 'notifications/initialized');
+    result = requireResult(sessionPlan, 'initialize', answer.answer);
+    protocolVersion = typeof result['protocolVersion'] === 'string' ? result['protocolVersion'] : undefined;
+    if (sessionId !== undefined) session.set('mcp-session-id', sessionId);
+    if (protocolVersion !== undefined) session.set('mcp-protocol-version', protocolVersion);
+    await notify(sessionPlan, session, 'notifications/initialized');
   } catch (error) {
     // The new session is of no use: hand its id back so it can be ended, not left to expire.
     const failure = error as HandshakeFailure;
@@ -87,12 +95,14 @@ export async function reinitialize(plan: HandshakePlan): Promise<HandshakeResult
     protocolVersion,
     serverInfo: result['serverInfo'],
     capabilities: result['capabilities'],
-    restored: plan.restore === undefined ? undefined : await restore(plan, session, plan.restore),
+    restored: plan.restore === undefined ? undefined : await restore(sessionPlan, session, plan.restore),
   };
 }
 
+type Plan = HandshakePlan & { readonly scrub: (text: string) => string };
+
 async function restore(
-  plan: HandshakePlan,
+  plan: Plan,
   session: Headers,
   state: NonNullable<HandshakePlan['restore']>,
 ): Promise<NonNullable<HandshakeResult['restored']>> {
@@ -116,7 +126,7 @@ async function restore(
 }
 
 async function call(
-  plan: HandshakePlan,
+  plan: Plan,
   headers: Headers,
   step: string,
   message: { id: string } & Record<string, unknown>,
@@ -131,18 +141,12 @@ async function call(
   }
 }
 
-async function notify(plan: HandshakePlan, headers: Headers, method: string): Promise<void> {
+async function notify(plan: Plan, headers: Headers, method: string): Promise<void> {
   const response = await post(plan, headers, method, { jsonrpc: '2.0', method }, AbortSignal.timeout(plan.timeout));
   await response.body?.cancel().catch(() => {});
 }
 
-async function post(
-  plan: HandshakePlan,
-  headers: Headers,
-  step: string,
-  message: Record<string, unknown>,
-  signal: AbortSignal,
-): Promise<Response> {
+async function post(plan: Plan, headers: Headers, step: string, message: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
   let response: Response;
   try {
     response = await sendOwnRequest(plan.next, plan.url, { method: 'POST', headers, body: JSON.stringify(message), signal });
@@ -161,7 +165,7 @@ async function post(
   return response;
 }
 
-function requireResult(plan: HandshakePlan, step: string, answer: JsonRpcAnswer): Record<string, unknown> {
+function requireResult(plan: Plan, step: string, answer: JsonRpcAnswer): Record<string, unknown> {
   if (answer.result !== undefined) return answer.result;
   const { code, message } = answer.error ?? {};
   throw new HandshakeFailure(`${step} returned JSON-RPC error ${code ?? '(no code)'} "${plan.scrub(String(message ?? '')).slice(0, 200)}"`);

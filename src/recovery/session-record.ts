@@ -46,8 +46,14 @@ export interface SessionRecord {
   lastSuccessAt: number;
   /** The headers of the client's latest request (credentials for the middleware's own pings). */
   headerSource: RequestInit['headers'];
-  /** The client's latest abort signal: the SDK transports abort it when they close. */
+  /**
+   * The abort signal the client's requests share, when they share one: the SDK transports pass one
+   * for the life of the connection and abort it when they close. Undefined while requests come
+   * with signals of their own (a per-request bound says nothing about the client).
+   */
   clientSignal: AbortSignal | undefined;
+  /** The signal of the client's latest request. */
+  lastSignal: AbortSignal | undefined;
   /** Pings the session while idle, when `keepAlive` is on. */
   keepAlive: KeepAlive | undefined;
   /** Holds back the client's GET stream while it keeps failing. */
@@ -86,6 +92,7 @@ export function createSessionRecord(start: SessionStart): SessionRecord {
     lastSuccessAt: Date.now(),
     headerSource: undefined,
     clientSignal: undefined,
+    lastSignal: undefined,
     keepAlive: undefined,
     stream,
     circuit,

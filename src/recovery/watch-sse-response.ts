@@ -16,6 +16,10 @@ export interface StreamEnding {
   readonly error: unknown;
   /** The data of the first event that was neither an answer nor a request or notification (an error sent instead), if any. */
   readonly stray: string | undefined;
+  /** Events whose data was not JSON. */
+  readonly invalid: number;
+  /** Ids of answers to requests the stream did not carry (at most 3). */
+  readonly otherIds: readonly unknown[];
 }
 
 /**
@@ -132,6 +136,8 @@ class WatchedChunks {
   private messageSeen: boolean;
   private tracking: boolean;
   private stray: string | undefined;
+  private invalid = 0;
+  private readonly otherIds: unknown[] = [];
   private sawUnread = false;
   private replaced = false;
   private finished = false;
@@ -213,8 +219,7 @@ class WatchedChunks {
     const data = eventData(event);
     if (data === '') return;
     this.first ??= event;
-    // Only an event that names a result or an error can be an answer, or the error sent instead.
-    if (this.tracking && (!this.messageSeen || /"(?:result|error|detail|message)"/.test(data))) this.noteMessages(data);
+    if (this.tracking) this.noteMessages(data);
   }
 
   private noteMessages(data: string): void {
@@ -222,7 +227,8 @@ class WatchedChunks {
     try {
       parsed = JSON.parse(data);
     } catch {
-      return; // not JSON: not an answer, and nothing a rule could read
+      this.invalid += 1; // not JSON: not an answer, and nothing a rule could read
+      return;
     }
     const { requests } = this.watch;
     for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
@@ -232,6 +238,9 @@ class WatchedChunks {
       if (answers && requests?.isOurs(record['id'])) {
         this.answered ??= new Set();
         this.answered.add(record['id'] as JsonRpcId);
+        if ('result' in record) this.sawMessage();
+      } else if (answers && requests !== undefined && record['id'] !== null && record['id'] !== undefined) {
+        if (this.otherIds.length < 3) this.otherIds.push(record['id']);
         if ('result' in record) this.sawMessage();
       } else if (typeof record['method'] === 'string' || 'result' in record) {
         this.sawMessage();
@@ -292,7 +301,7 @@ class WatchedChunks {
     const missing = unanswered ? requests.ids().filter((id) => !answered?.has(id)) : [];
     let ending: string | undefined;
     if (missing.length > 0 && this.watch.onUnanswered !== undefined) {
-      ending = await this.watch.onUnanswered({ missing, error, stray: this.stray });
+      ending = await this.watch.onUnanswered({ missing, error, stray: this.stray, invalid: this.invalid, otherIds: this.otherIds });
     }
     this.finished = true;
     if (ending !== undefined) {

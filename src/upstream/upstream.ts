@@ -15,6 +15,9 @@ export interface JsonRpcMessage {
   readonly error?: { readonly code: number; readonly message: string; readonly data?: unknown };
 }
 
+/** A message as it was serialized: text, or the bytes (possibly in pieces) it arrived in. */
+export type RawMessage = string | Uint8Array | readonly Uint8Array[];
+
 /** The eras and transports an upstream can speak. */
 export type UpstreamEra = '2025-streamable-http' | '2024-http-sse' | '2026-stateless';
 
@@ -24,13 +27,20 @@ export interface UpstreamSink {
    * A message from the server (an answer to a host request, a server-to-client request, a
    * notification), or one the upstream makes itself on the server's behalf (an `initialize` answer
    * synthesized from `server/discover`, a JSON-RPC error for a request whose answer can no longer
-   * come). `raw` is its serialized form without a trailing newline when the upstream has it, so the
-   * host side can write it without serializing again. When `raw` is given, `message` may be a
-   * summary (jsonrpc, id, method, and error if any) of a message too large to parse cheaply.
+   * come). `raw` is its serialized form without a trailing newline and without line breaks when the
+   * upstream has it (text, or the bytes it arrived in), so the host side can write it without
+   * serializing again. When `raw` is given, `message` may be a summary (jsonrpc and id) of a
+   * successful answer too large to parse cheaply.
    */
-  message(message: JsonRpcMessage, raw?: string | Uint8Array): void;
+  message(message: JsonRpcMessage, raw?: RawMessage): void;
   /** Something worth a log line or a metric: a recovery, an era decision, a background failure. */
   event(event: UpstreamEvent): void;
+  /**
+   * Backpressure: a promise while the host side cannot take more (stdout is full), undefined when
+   * it can. Upstreams await it between reads of a server stream, so a slow host slows the server's
+   * stream down instead of filling memory.
+   */
+  readonly ready?: (() => Promise<void> | undefined) | undefined;
 }
 
 /** What an upstream reports besides messages. Session ids in it are already redacted. */

@@ -1,12 +1,16 @@
 import type { Writable } from 'node:stream';
+import type { SecretScrubber } from '../../recovery/secret-scrubber.js';
+import { followSameOriginRedirects } from '../../upstream/same-origin-redirects.js';
 import type { Command } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { painter, wantsColor } from '../paint.js';
+import { secretsOf } from '../secrets.js';
 import { packageVersion } from '../version.js';
 import { ProbeConnectionError } from './probe-session.js';
 import { renderProgress, renderText } from './render-text.js';
 import type { ProbeReport } from './report.js';
 import { runProbe } from './run-probe.js';
+import { hasStoredSignIn, probeSignIn, refusedCredentials, renderSignIn } from './sign-in-report.js';
 
 export type ProbeCommand = Extract<Command, { kind: 'probe' }>;
 
@@ -30,13 +34,20 @@ export function probeExitCode(report: ProbeReport): number {
 
 /** Runs `mcp-lifeline probe`; resolves to the exit code. */
 export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<number> {
+  // Servers quote the request back (headers in an error page): the report never shows a secret.
+  const secrets = secretsOf(command);
+  // How the server signs in (issue 10): reported when it refuses us, or when we have signed in to it;
+  // the session checks then run with the stored sign-in.
+  let signIn = command.oauth !== undefined && (await hasStoredSignIn(command.url)) ? await probeSignIn(command) : undefined;
+  const where = command.url.origin + command.url.pathname;
   let report: ProbeReport;
   try {
     report = await runProbe({
       url: command.url,
       headers: command.headers,
       timeoutMs: command.timeoutMs,
-      fetch: io.fetch ?? fetch,
+      // The probe sends the user's credentials too: never to another origin (see Limits and safety).
+      fetch: followSameOriginRedirects(io.fetch ?? fetch),
       version: packageVersion(),
       idle: command.idle,
       signal: io.signal,
@@ -44,16 +55,26 @@ export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<
     });
   } catch (error) {
     if (!(error instanceof ProbeConnectionError)) throw error;
-    io.stderr.write(`mcp-lifeline probe: ${error.message}\n`);
-    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: command.url.origin + command.url.pathname, error: error.message }));
+    if (command.oauth !== undefined && signIn === undefined && refusedCredentials(error)) signIn = await probeSignIn(command);
+    const message = secrets.scrub(error.message);
+    io.stderr.write(`mcp-lifeline probe: ${message}\n`);
+    if (command.json) io.stdout.write(toJson({ schemaVersion: 1, url: where, error: message, ...(signIn ? { signIn } : {}) }, secrets));
+    else if (signIn?.required)
+      io.stdout.write(secrets.scrub(renderSignIn(signIn, painter(wantsColor(command.color, io.isTTY, io.env)), where)));
     return EXIT.usage;
   }
   if (io.isTTY && command.idle !== undefined && !command.json) io.stderr.write('\r\u001b[2K');
-  io.stdout.write(command.json ? toJson(report) : renderText(report, painter(wantsColor(command.color, io.isTTY, io.env))));
+  const paint = painter(wantsColor(command.color, io.isTTY, io.env));
+  const signInText = signIn === undefined ? '' : renderSignIn(signIn, paint, where);
+  io.stdout.write(
+    command.json
+      ? toJson(signIn === undefined ? report : { ...report, signIn }, secrets)
+      : secrets.scrub(renderText(report, paint) + signInText),
+  );
   return probeExitCode(report);
 }
 
-/** Every documented field is present: absent values are null, never missing. */
-function toJson(value: unknown): string {
-  return `${JSON.stringify(value, (_key, field: unknown) => (field === undefined ? null : field), 2)}\n`;
+/** Every documented field is present: absent values are null, never missing; secrets the server quoted are scrubbed. */
+function toJson(value: unknown, secrets: SecretScrubber): string {
+  return `${JSON.stringify(value, (_key, field: unknown) => (field === undefined ? null : typeof field === 'string' ? secrets.scrub(field) : field), 2)}\n`;
 }

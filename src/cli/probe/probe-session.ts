@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { classifySessionLoss } from '../../classifier/classify-session-loss.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
+import type { FetchLike } from '../../recovery/outgoing-request.js';
 import { readJsonRpcAnswer } from '../../recovery/read-answer.js';
 import { readPrefix } from '../../recovery/read-prefix.js';
 import type { Check, CheckName, Exchange } from './report.js';
@@ -10,7 +11,7 @@ export interface ProbeTarget {
   readonly url: URL;
   readonly headers: Record<string, string>;
   readonly timeoutMs: number;
-  readonly fetch: typeof fetch;
+  readonly fetch: FetchLike;
 }
 
 /** A session the probe opened, with what `initialize` returned. */
@@ -51,7 +52,7 @@ export async function openSession(target: ProbeTarget, version: string): Promise
     });
   }
   const answer = await readJsonRpcAnswer(response, id).catch((error: unknown) => {
-    throw new ProbeConnectionError(`initialize: ${(error as Error).message}`);
+    throw new ProbeConnectionError(`initialize: ${networkErrorText(error, target.timeoutMs)}`);
   });
   if (answer.result === undefined) {
     throw new ProbeConnectionError(`initialize returned JSON-RPC error ${answer.error?.code ?? ''} "${answer.error?.message ?? ''}"`);
@@ -147,9 +148,10 @@ export async function checkAnswer(
   target: ProbeTarget,
   name: CheckName,
   request: string,
-  init: { method: string; headers: Record<string, string>; body?: unknown },
+  init: { method: string; headers: Record<string, string>; body?: unknown; sessionInUrl?: boolean },
 ): Promise<Check> {
-  const hadSessionId = 'mcp-session-id' in init.headers;
+  // HTTP+SSE servers carry the session in the endpoint URL's query instead of a header.
+  const hadSessionId = 'mcp-session-id' in init.headers || init.sessionInUrl === true;
   // Never wait on an open stream (a GET the server accepts stays open): read what arrives within
   // two seconds, then let go.
   const enough = new AbortController();
@@ -171,7 +173,9 @@ export async function checkAnswer(
       status: null,
       contentType: null,
       excerpt: '',
-      error: networkErrorText(error, target.timeoutMs),
+      error: enough.signal.aborted
+        ? `no answer within ${Math.min(2000, target.timeoutMs)} ms: the server kept the request open`
+        : networkErrorText(error, target.timeoutMs),
       lost: false,
       rule: undefined,
       note: undefined,

@@ -1,6 +1,6 @@
 import type { Paint } from '../paint.js';
 import { formatDuration, type IdleProgress } from './measure-idle.js';
-import type { Check, ProbeReport } from './report.js';
+import type { Check, EraReport, EraSupport, ProbeReport } from './report.js';
 
 /** The report as a reader wants it on a terminal. */
 export function renderText(report: ProbeReport, paint: Paint): string {
@@ -14,6 +14,8 @@ export function renderText(report: ProbeReport, paint: Paint): string {
   row('session id', server.sessionIssued ? `issued (${server.sessionId})` : 'none: a stateless server');
   row('capabilities', server.capabilities.length === 0 ? '(none)' : server.capabilities.join(', '));
 
+  lines.push(...renderEras(report.eras, paint));
+
   lines.push('', paint.bold('Live session'));
   const live = report.liveCheck;
   row(
@@ -23,6 +25,7 @@ export function renderText(report: ProbeReport, paint: Paint): string {
 
   lines.push('', paint.bold('How it answers a lost session'));
   for (const check of report.checks) lines.push(...renderCheck(check, paint));
+  if (report.checks.length === 0) lines.push(paint.dim('  nothing to check: the server has no sessions'));
 
   lines.push('', paint.bold('Verdict'));
   const good = report.verdict.kind !== 'not-recognised';
@@ -41,6 +44,21 @@ export function renderText(report: ProbeReport, paint: Paint): string {
     lines.push(`  ${report.idle.summary}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Which eras and transports the server speaks, with the evidence for each. */
+function renderEras(eras: EraReport, paint: Paint): string[] {
+  const support = (value: EraSupport) =>
+    value.speaks === true ? paint.green('yes') : value.speaks === false ? paint.red('no') : paint.dim('not checked');
+  const row = (label: string, value: EraSupport) => [`  ${label.padEnd(22)} ${support(value)}`, paint.dim(`      ${value.detail}`)];
+  return [
+    '',
+    paint.bold('Protocol eras and transports'),
+    ...row('2026-07-28 stateless', eras.modern),
+    ...row('2025 Streamable HTTP', eras.streamableHttp),
+    ...row('2024-11-05 HTTP+SSE', eras.httpSse),
+    `  ${'mcp-lifeline <url>'.padEnd(22)} speaks ${eras.auto}`,
+  ];
 }
 
 function renderCheck(check: Check, paint: Paint): string[] {

@@ -14,6 +14,26 @@ export interface ProbeReport {
   /** Which recovery behaviours would cope with this server. */
   readonly coping: Coping;
   readonly idle: IdleReport | undefined;
+  /** The protocol eras and transports the server speaks, and what `mcp-lifeline <url>` would speak. */
+  readonly eras: EraReport;
+}
+
+/** One era or transport: spoken (true), not spoken (false), or not checked (null), and why. */
+export interface EraSupport {
+  readonly speaks: boolean | null;
+  /** The evidence: what the server answered. */
+  readonly detail: string;
+}
+
+export interface EraReport {
+  /** 2026-07-28 stateless: a `server/discover` DiscoverResult, with the revisions it offered. */
+  readonly modern: EraSupport & { readonly versions: readonly string[] };
+  /** 2025-era Streamable HTTP: `initialize` over POST, with the revision it negotiated. */
+  readonly streamableHttp: EraSupport & { readonly protocolVersion: string | null };
+  /** 2024-11-05 HTTP+SSE: GET opened a stream naming a POST endpoint (checked only when POST found no endpoint). */
+  readonly httpSse: EraSupport;
+  /** What `mcp-lifeline <url>` speaks with the defaults (`--protocol auto --transport auto`). */
+  readonly auto: string;
 }
 
 export interface ServerFacts {

@@ -1,7 +1,9 @@
-import { httpErrorText } from '../../bridge/upstream-error-text.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
+import type { EraVerdict } from '../../upstream/classify-discover-answer.js';
+import { httpErrorText } from '../../upstream/http-error-text.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
+import { discoverEra, eraReport } from './probe-eras.js';
 import {
   checkAnswer,
   neverIssuedSessionId,
@@ -12,6 +14,7 @@ import {
   sessionAlive,
   sessionHeaders,
 } from './probe-session.js';
+import { probeSseSession } from './probe-sse-session.js';
 import type { Check, Coping, ProbeReport, ServerFacts, Verdict } from './report.js';
 
 export interface ProbeOptions extends ProbeTarget {
@@ -32,11 +35,16 @@ export interface ProbeOptions extends ProbeTarget {
  */
 export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
   const where = describeUrl(options.url.href);
+  // The one server/discover probe `mcp-lifeline <url>` sends at start: which era it would speak.
+  const modern = await discoverEra(options, options.version);
   let session: OpenedSession;
   try {
     session = await openSession(options, options.version);
   } catch (error) {
-    throw new ProbeConnectionError(connectionErrorText(error, where), { cause: error });
+    const refused = connectionErrorText(error, where, options.timeoutMs);
+    const report = await reportWithoutStreamableHttp(options, modern, refused);
+    if (report !== undefined) return report;
+    throw new ProbeConnectionError(refused, { cause: error });
   }
   const server = serverFacts(session);
   const listsTools = typeof session.result['capabilities'] === 'object' && 'tools' in (session.result['capabilities'] as object);
@@ -74,6 +82,74 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     verdict,
     coping: coping(verdict),
     idle,
+    eras: eraReport(
+      modern,
+      {
+        speaks: true,
+        protocolVersion: session.protocolVersion,
+        detail: `initialize negotiated ${session.protocolVersion ?? '(no version)'}${server.sessionIssued ? ', session issued' : ', no session'}`,
+      },
+      { speaks: null, detail: 'not checked: POST reached a Streamable HTTP endpoint' },
+    ),
+  };
+}
+
+/**
+ * A server whose URL takes no 2025 `initialize`: a 2026-07-28-only server (reported as the
+ * stateless server it is), or a 2024-11-05 HTTP+SSE server (its lost-session answers checked
+ * over that transport). Undefined when it is neither: the caller reports the failure.
+ */
+async function reportWithoutStreamableHttp(options: ProbeOptions, modern: EraVerdict, refused: string): Promise<ProbeReport | undefined> {
+  const where = describeUrl(options.url.href);
+  const streamable = { speaks: false, protocolVersion: undefined, detail: refused };
+  if (modern.kind === 'modern') {
+    const result = modern.discover.result;
+    const serverInfo = (result['_meta'] as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/serverInfo'];
+    const server = serverFacts({ sessionId: undefined, protocolVersion: modern.discover.version, result: { ...result, serverInfo } });
+    const verdict: Verdict = {
+      kind: 'stateless',
+      rule: undefined,
+      summary:
+        'Speaks 2026-07-28 only: it has no sessions to lose, but 2025-era hosts cannot connect to it at all (their initialize is refused); ' +
+        'through mcp-lifeline they can.',
+    };
+    return {
+      schemaVersion: 1,
+      url: where,
+      server,
+      liveCheck: { request: 'POST server/discover', status: 200, contentType: null, excerpt: modern.evidence, error: undefined },
+      checks: [],
+      verdict,
+      // Hosts of the 2025 era (all that recover on 404 or not at all) cannot reach it directly.
+      coping: { hostsRecoveringOn404: false, hostsWithoutRecovery: false, mcpLifeline: true },
+      idle: undefined,
+      eras: eraReport(modern, streamable, { speaks: null, detail: 'not checked: the server speaks 2026-07-28' }),
+    };
+  }
+  if (modern.kind !== 'no-streamable-http') return undefined;
+  let sse: Awaited<ReturnType<typeof probeSseSession>>;
+  try {
+    sse = await probeSseSession(options, options.version);
+  } catch (error) {
+    throw new ProbeConnectionError(`${refused}; nor is it an HTTP+SSE endpoint: ${networkErrorText(error)}`, { cause: error });
+  }
+  const server = serverFacts({
+    sessionId: sse.sessionId,
+    protocolVersion: sse.result['protocolVersion'] as string | undefined,
+    result: sse.result,
+  });
+  const checks = sse.checks.map((check) => ({ ...check, excerpt: redactIds(check.excerpt, [sse.sessionId]) }));
+  const verdict = decide(true, checks);
+  return {
+    schemaVersion: 1,
+    url: where,
+    server,
+    liveCheck: sse.liveCheck,
+    checks,
+    verdict,
+    coping: coping(verdict),
+    idle: undefined,
+    eras: eraReport(modern, streamable, { speaks: true, detail: 'GET opened an SSE stream that named its POST endpoint' }),
   };
 }
 
@@ -205,7 +281,7 @@ function serverFacts(session: OpenedSession): ServerFacts {
 }
 
 /** Why the probe could not even start, in words that say what to do. */
-function connectionErrorText(error: unknown, where: string): string {
+function connectionErrorText(error: unknown, where: string, timeoutMs: number): string {
   const { status, body } = error as { status?: unknown; body?: unknown };
   if (typeof status === 'number') return httpErrorText(status, typeof body === 'string' ? body : '', where);
   if (error instanceof ProbeConnectionError) {
@@ -214,5 +290,6 @@ function connectionErrorText(error: unknown, where: string): string {
       ? `${where} is not an MCP endpoint: it answered initialize with ${type}`
       : `${where}: ${error.message}`;
   }
-  return `cannot reach ${where}: ${networkErrorText(error)}`;
+  if (error instanceof Error && error.name === 'RedirectRefusedError') return error.message;
+  return `cannot reach ${where}: ${networkErrorText(error, timeoutMs)}`;
 }

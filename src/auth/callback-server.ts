@@ -1,0 +1,145 @@
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkResponseIssuer } from './issuer-checks.js';
+import { SignInError } from './SignInError.js';
+
+/** What the loopback callback received, after its checks. */
+export interface AuthorizationCallback {
+  readonly code: string;
+  readonly iss: string | undefined;
+}
+
+/** What the callback must match. */
+export interface CallbackExpectation {
+  /** The `state` this sign-in sent. */
+  readonly state: string;
+  /** The authorization server's issuer, for the RFC 9207 check. */
+  readonly issuer: string | undefined;
+  /** The server advertised `authorization_response_iss_parameter_supported`: `iss` is required. */
+  readonly issRequired: boolean;
+  /** How long to wait for the user, in ms. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** A loopback HTTP server waiting for one authorization response (RFC 8252 §7.3). */
+export interface CallbackServer {
+  /** `http://127.0.0.1:<port>/callback` */
+  readonly redirectUrl: string;
+  readonly port: number;
+  /** Resolves with the code once a callback passes the `state` and `iss` checks; rejects with a {@linkcode SignInError} otherwise. */
+  waitForCode(expect: CallbackExpectation): Promise<AuthorizationCallback>;
+  close(): Promise<void>;
+}
+
+export const CALLBACK_PATH = '/callback';
+
+/**
+ * Listens on 127.0.0.1 (never on other interfaces: RFC 8252 §8.3) at `port`, 0 for any free port.
+ * Rejects with the listen error (`EADDRINUSE` when the port is taken).
+ */
+export async function startCallbackServer(options: { port?: number | undefined } = {}): Promise<CallbackServer> {
+  let deliver: ((url: URL, response: ServerResponse) => void) | undefined;
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.method !== 'GET' || url.pathname !== CALLBACK_PATH || deliver === undefined) {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');
+      return;
+    }
+    deliver(url, response);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    redirectUrl: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    port,
+    waitForCode(expect) {
+      return new Promise<AuthorizationCallback>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          finish();
+          reject(
+            new SignInError(
+              'SIGN_IN_TIMEOUT',
+              `sign-in not completed within ${Math.round(expect.timeoutMs / 1000)} s (no answer from the browser)`,
+            ),
+          );
+        }, expect.timeoutMs);
+        const onAbort = () => {
+          finish();
+          reject(expect.signal?.reason ?? new Error('aborted'));
+        };
+        expect.signal?.addEventListener('abort', onAbort, { once: true });
+        const finish = () => {
+          clearTimeout(timer);
+          expect.signal?.removeEventListener('abort', onAbort);
+          deliver = undefined;
+        };
+        deliver = (url, response) => {
+          const params = url.searchParams;
+          try {
+            const callback = checkCallback(params, expect);
+            page(response, 200, 'Signed in', 'You are signed in. You can close this tab.');
+            finish();
+            resolve(callback);
+          } catch (error) {
+            page(response, 400, 'Sign-in refused', (error as Error).message);
+            finish();
+            reject(error);
+          }
+        };
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function checkCallback(params: URLSearchParams, expect: CallbackExpectation): AuthorizationCallback {
+  const state = params.get('state') ?? '';
+  // RFC 6749 §10.12: a callback this sign-in did not start (forged, or from an older attempt).
+  if (!equalSecrets(state, expect.state)) {
+    throw new SignInError(
+      'STATE_MISMATCH',
+      'the authorization response carries a "state" this sign-in did not send (a forged or stale callback); refusing it',
+    );
+  }
+  const iss = params.get('iss') ?? undefined;
+  checkResponseIssuer({ iss, expected: expect.issuer, required: expect.issRequired });
+  const error = params.get('error');
+  if (error !== null) {
+    const description = params.get('error_description');
+    throw new SignInError(
+      'AUTHORIZATION_DENIED',
+      `the authorization server refused the sign-in: ${error}${description ? ` (${description.slice(0, 200)})` : ''}`,
+    );
+  }
+  const code = params.get('code');
+  if (code === null || code === '') throw new SignInError('SIGN_IN_FAILED', 'the authorization response has neither a code nor an error');
+  return { code, iss };
+}
+
+function equalSecrets(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function page(response: ServerResponse, status: number, title: string, text: string): void {
+  const html = (value: string) => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+  response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  response.end(
+    `<!doctype html><html><head><meta charset="utf-8"><title>mcp-lifeline: ${html(title)}</title></head>` +
+      `<body style="font-family:sans-serif;margin:3em"><h1>${html(title)}</h1><p>${html(text)}</p></body></html>\n`,
+  );
+}

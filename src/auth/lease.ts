@@ -1,0 +1,98 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { lock } from 'proper-lockfile';
+import { SignInError } from './SignInError.js';
+
+// One lease per server covers sign-in and refresh, across every process of the user (three hosts
+// starting the same server, a bridge restarted while a sign-in is open). proper-lockfile takes it
+// with mkdir (atomic on local and network file systems) and keeps the directory's mtime fresh while
+// the holder lives; a holder that died leaves a lease that turns stale after `staleMs` and is taken
+// over. Waiters poll, and read the holder's result from the store once it is released: a process
+// that waited never repeats what the holder just did (no second refresh of a rotated token, no
+// second browser window), and never deletes what the holder wrote.
+
+/** Who holds a lease, written next to it for the processes that wait. */
+export interface LeaseOwner {
+  readonly pid: number;
+  /** What the holder is doing: `refresh`, `sign-in`, `logout`. */
+  readonly purpose: string;
+  /** Since when, in ms since the epoch. */
+  readonly since: number;
+}
+
+/** Options of {@linkcode withLease}. */
+export interface LeaseOptions {
+  /** How long to wait for another holder, in ms. */
+  readonly waitMs: number;
+  /** What this holder will do, for waiters' messages. */
+  readonly purpose: string;
+  /** Called once if another process holds the lease, before waiting for it. */
+  readonly onWait?: ((owner: LeaseOwner | undefined) => void) | undefined;
+  /** A lease whose holder stopped refreshing it for this long is taken over. @default 10_000 */
+  readonly staleMs?: number | undefined;
+  /** How often waiters look again, in ms. @default 100 */
+  readonly pollMs?: number | undefined;
+}
+
+export const DEFAULT_LEASE_STALE_MS = 10_000;
+const DEFAULT_POLL_MS = 100;
+
+/**
+ * Runs `work` while holding the lease on `file` (the lease itself is `file + ".lock"`); waits at
+ * most `waitMs` for another holder. Throws a `LEASE_TIMEOUT` {@linkcode SignInError} when the
+ * wait runs out.
+ */
+export async function withLease<T>(file: string, options: LeaseOptions, work: () => Promise<T>): Promise<T> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const staleMs = options.staleMs ?? DEFAULT_LEASE_STALE_MS;
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const base = {
+    realpath: false,
+    lockfilePath: `${file}.lock`,
+    stale: staleMs,
+    update: Math.max(1000, Math.floor(staleMs / 2)),
+    // The default throws from a timer, which would crash the process; the holder finishes its
+    // work instead (its writes are atomic, and the next reader sees whichever came last).
+    onCompromised: () => {},
+  };
+  let release: () => Promise<void>;
+  try {
+    release = await lock(file, { ...base, retries: 0 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+    const owner = await readOwner(file);
+    options.onWait?.(owner);
+    try {
+      release = await lock(file, {
+        ...base,
+        retries: { retries: Math.ceil(options.waitMs / pollMs), factor: 1, minTimeout: pollMs, maxTimeout: pollMs },
+      });
+    } catch (waitError) {
+      if ((waitError as NodeJS.ErrnoException).code !== 'ELOCKED') throw waitError;
+      const holder = (await readOwner(file)) ?? owner;
+      const who = holder === undefined ? 'another process' : `process ${holder.pid} (${holder.purpose})`;
+      throw new SignInError(
+        'LEASE_TIMEOUT',
+        `${who} held the sign-in lease on ${file} for more than ${Math.round(options.waitMs / 1000)} s`,
+      );
+    }
+  }
+  const ownerFile = `${file}.owner`;
+  await writeFile(ownerFile, JSON.stringify({ pid: process.pid, purpose: options.purpose, since: Date.now() } satisfies LeaseOwner), {
+    mode: 0o600,
+  }).catch(() => {});
+  try {
+    return await work();
+  } finally {
+    await rm(ownerFile, { force: true }).catch(() => {});
+    await release().catch(() => {});
+  }
+}
+
+async function readOwner(file: string): Promise<LeaseOwner | undefined> {
+  try {
+    return JSON.parse(await readFile(`${file}.owner`, 'utf8')) as LeaseOwner;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,612 @@
+import { randomBytes } from 'node:crypto';
+import {
+  auth,
+  discoverOAuthServerInfo,
+  type OAuthClientProvider,
+  refreshAuthorization,
+  registerClient,
+} from '@modelcontextprotocol/sdk/client/auth.js';
+import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { FetchLike } from '../recovery/outgoing-request.js';
+import { type CallbackServer, startCallbackServer } from './callback-server.js';
+import { canonicalServerUrl } from './canonical-server-url.js';
+import type { Challenge } from './challenge.js';
+import { readChallenge } from './challenge.js';
+import { runDeviceFlow, supportsDeviceFlow } from './device-flow.js';
+import { checkMetadataIssuer } from './issuer-checks.js';
+import { withLease } from './lease.js';
+import { createOAuthStore, emptyRecord, type ServerRecord, type StoredGrant, type StoredTokens } from './oauth-store.js';
+import { openBrowser } from './open-browser.js';
+import { revokeToken } from './revoke-token.js';
+import { isSignInError, SignInError } from './SignInError.js';
+import { unionScopes, widensScope } from './scopes.js';
+import {
+  type OAuthEvent,
+  type OAuthSessionOptions,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SignInPrompt,
+} from './session-options.js';
+import { type ActiveSignIn, createStoreProvider, currentGrant, DEVICE_CODE_GRANT, ensureGrant } from './store-provider.js';
+
+/** Why a request needs a new token. */
+export interface RenewRequest {
+  /** The token the server refused (or undefined when none was sent). */
+  readonly rejected: string | undefined;
+  /** The server's `WWW-Authenticate` challenge. */
+  readonly challenge?: Challenge | undefined;
+  /** Whether a browser may open (or a device code be shown) if a new sign-in is needed. */
+  readonly interactive: boolean;
+  /** A 403 `insufficient_scope`: authorize anew for the union of the scopes. */
+  readonly stepUp?: boolean | undefined;
+}
+
+/** The outcome of {@linkcode OAuthSession.signIn}. */
+export interface SignInResult {
+  /** `signed-in`: a new sign-in; `refreshed` or `valid`: the stored one was enough. */
+  readonly outcome: 'signed-in' | 'refreshed' | 'valid';
+  readonly scope: string | undefined;
+  readonly expiresAt: number | undefined;
+}
+
+/** The outcome of {@linkcode OAuthSession.signOut}. */
+export interface SignOutResult {
+  /** Whether anything was stored. */
+  readonly removed: boolean;
+  /** Tokens revoked at the authorization server (RFC 7009), e.g. `refresh token`. */
+  readonly revoked: readonly string[];
+  /** Why a token was not revoked (no revocation endpoint, the server refused); it is deleted all the same. */
+  readonly notRevoked: readonly string[];
+}
+
+/**
+ * Sign-in to one MCP server: the store, the cross-process lease, the browser and loopback
+ * callback (or the device flow), on top of the SDK's OAuth protocol code. Also an SDK v2
+ * `AuthProvider` (`token()`, `onUnauthorized()`), and carries the SDK `OAuthClientProvider` over
+ * the same store as `provider`.
+ */
+export interface OAuthSession {
+  /** The canonical server URL sign-ins are stored under. */
+  readonly serverUrl: string;
+  /** The SDK's `OAuthClientProvider` over this session's store (for `authProvider` or the SDK's `withOAuth`). */
+  readonly provider: OAuthClientProvider;
+  /** The stored access token, refreshed first when it expires soon; undefined when not signed in. Never opens a browser. */
+  accessToken(): Promise<string | undefined>;
+  /** A token to replace a refused one: another process's, a refreshed one, or (interactive) a new sign-in. */
+  renew(request: RenewRequest): Promise<string>;
+  /** Signs in now unless a valid sign-in is stored (`force` signs in anew). */
+  signIn(options?: { readonly force?: boolean; readonly challenge?: Challenge }): Promise<SignInResult>;
+  /** Revokes the stored tokens where the server supports it (RFC 7009), then deletes them. */
+  signOut(): Promise<SignOutResult>;
+  /** SDK v2 `AuthProvider.token()`. */
+  token(): Promise<string | undefined>;
+  /** SDK v2 `AuthProvider.onUnauthorized()`: a refreshed token, or a new sign-in. */
+  onUnauthorized(context: { readonly response: Response }): Promise<void>;
+}
+
+/** Creates a {@linkcode OAuthSession}; throws a TypeError for a bad option. */
+/** How long a look at the store stays fresh for requests that only need the current token. */
+const STORE_RECHECK_MS = 1000;
+
+export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
+  const config: ResolvedSessionOptions = resolveSessionOptions(options);
+  const serverUrl = canonicalServerUrl(options.serverUrl);
+  const store = options.store ?? createOAuthStore();
+  const file = store.fileOf(serverUrl);
+  const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+
+  let cached: { record: ServerRecord; mtimeMs: number | undefined; checkedAt?: number } | undefined;
+  // Inside our own lease: the record in memory is the truth, and no refresh may start from tokens().
+  let holdingLease = false;
+  let active: ActiveSignIn | undefined;
+  let renewing: Promise<string> | undefined;
+  let exclusive: Promise<unknown> = Promise.resolve();
+  let lastFailure: { at: number; error: SignInError } | undefined;
+  let lastHanded: string | undefined;
+
+  const emit = (event: OAuthEvent) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // A listener's failure must not fail a request.
+    }
+  };
+  const prompt = (value: SignInPrompt) => {
+    try {
+      options.onPrompt?.(value);
+    } catch {
+      // As for events.
+    }
+  };
+
+  async function load(): Promise<ServerRecord> {
+    if (holdingLease && cached !== undefined) return cached.record;
+    // Every request asks for the token: the store is looked at (a stat) at most once a second, not
+    // per request. What another process wrote in that second is found when the server answers 401:
+    // renewing reads the store again under the lease.
+    const now = Date.now();
+    if (cached?.checkedAt !== undefined && now - cached.checkedAt < STORE_RECHECK_MS) return cached.record;
+    const mtimeMs = await store.mtimeOf(serverUrl);
+    if (cached !== undefined && cached.mtimeMs === mtimeMs) {
+      cached.checkedAt = now;
+      return cached.record;
+    }
+    const read = await store.read(serverUrl);
+    cached = { ...(read ?? { record: emptyRecord(serverUrl), mtimeMs }), checkedAt: now };
+    return cached.record;
+  }
+
+  async function save(record: ServerRecord): Promise<void> {
+    cached = { record, mtimeMs: await store.write(record) };
+  }
+
+  const provider = createStoreProvider({
+    serverUrl,
+    flow: config.flow,
+    staticClient: config.staticClient,
+    clientMetadata: config.clientMetadata,
+    clientMetadataUrl: config.clientMetadataUrl,
+    load,
+    save,
+    activeSignIn: () => active,
+    async beforeTokensRead() {
+      if (!holdingLease && active === undefined) await accessToken();
+    },
+  });
+
+  /** Runs `work` holding the lease, one operation at a time in this process, on a freshly read record. */
+  function underLease<T>(purpose: string, work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>): Promise<T> {
+    const run = async () => {
+      let waited: { since: number } | undefined;
+      const since = Date.now();
+      return withLease(
+        file,
+        {
+          waitMs: config.signInTimeoutMs + 30_000,
+          purpose,
+          onWait: (owner) => {
+            waited = { since };
+            emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose });
+          },
+        },
+        async () => {
+          try {
+            // Another process may have written while we waited: read it again, then keep it in memory.
+            cached = undefined;
+            // (load() below reads the store: no recheck window applies to an empty cache.)
+            const record = await load();
+            holdingLease = true;
+            return await work(record, waited);
+          } finally {
+            holdingLease = false;
+          }
+        },
+      );
+    };
+    const result = exclusive.then(run, run);
+    exclusive = result.catch(() => {});
+    return result;
+  }
+
+  function expiresSoon(tokens: StoredTokens): boolean {
+    if (tokens.expires_at === undefined) return false;
+    const ahead = Math.min(config.refreshAheadMs, (tokens.expires_at - tokens.obtained_at) / 5);
+    return Date.now() >= tokens.expires_at - ahead;
+  }
+
+  async function storeTokens(record: ServerRecord, tokens: OAuthTokens, scope: string | undefined): Promise<string> {
+    const issuer = record.discovery?.authorizationServerUrl;
+    const grant = currentGrant(record);
+    if (issuer === undefined || grant === undefined) throw new Error('tokens without a discovered authorization server');
+    const now = Date.now();
+    grant.tokens = {
+      ...tokens,
+      issuer,
+      obtained_at: now,
+      expires_at: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
+    };
+    if (scope !== undefined) grant.scope = scope;
+    await save(record);
+    return tokens.access_token;
+  }
+
+  async function accessToken(): Promise<string | undefined> {
+    const tokens = currentGrant(await load())?.tokens;
+    if (tokens === undefined) return undefined;
+    if (!expiresSoon(tokens)) return tokens.access_token;
+    try {
+      return await renew({ rejected: tokens.access_token, interactive: false });
+    } catch {
+      // Refresh failed (the server is down, or the refresh token is dead): use what is left of
+      // the token; an expired one is not sent, so the server's 401 says what it wants.
+      return tokens.expires_at !== undefined && tokens.expires_at > Date.now() ? tokens.access_token : undefined;
+    }
+  }
+
+  async function renew(request: RenewRequest): Promise<string> {
+    // Share a renewal in flight, unless this is a step-up, which needs more than a plain renewal gives.
+    if (renewing !== undefined && !request.stepUp) {
+      try {
+        return await renewing;
+      } catch (error) {
+        // A background refresh that could not sign in does not stop an interactive request from doing it.
+        if (!(request.interactive && isSignInError(error) && error.code === 'SIGN_IN_REQUIRED')) throw error;
+      }
+    }
+    const tokens = currentGrant(await load())?.tokens;
+    if (tokens !== undefined && tokens.access_token !== request.rejected && !expiresSoon(tokens)) return tokens.access_token;
+    const attempt = underLease(request.interactive ? 'sign-in' : 'refresh', (record, waited) => renewHeld(record, waited, request));
+    renewing = attempt;
+    try {
+      return await attempt;
+    } finally {
+      if (renewing === attempt) renewing = undefined;
+    }
+  }
+
+  async function renewHeld(record: ServerRecord, waited: { since: number } | undefined, request: RenewRequest): Promise<string> {
+    const { challenge } = request;
+    if (challenge?.resourceMetadataUrl !== undefined && record.discovery?.resourceMetadataUrl !== undefined) {
+      // The server points elsewhere than where we found it: discover anew.
+      if (record.discovery.resourceMetadataUrl !== challenge.resourceMetadataUrl.href) record.discovery = undefined;
+    }
+    const grant = currentGrant(record);
+    const tokens = grant?.tokens;
+    // Another process (or request) replaced the refused token while we waited: take it.
+    if (tokens !== undefined && tokens.access_token !== request.rejected && !expiresSoon(tokens)) {
+      emit({ type: 'token-adopted' });
+      return tokens.access_token;
+    }
+    const wanted = request.stepUp ? unionScopes(grant?.scope, tokens?.scope, challenge?.scope) : challenge?.scope;
+    if (request.stepUp) emit({ type: 'step-up', scope: wanted });
+    // A refresh cannot widen the scope (RFC 6749 §6): a step-up that needs more signs in anew.
+    const canRefresh = tokens?.refresh_token !== undefined && !(request.stepUp && widensScope(wanted, tokens.scope ?? grant?.scope));
+    if (canRefresh && grant !== undefined && tokens !== undefined) {
+      const refreshed = await refresh(record, grant, tokens);
+      if (refreshed !== undefined) return refreshed;
+    }
+    if (config.flow === 'client-credentials') return clientCredentials(wanted, challenge);
+    if (!request.interactive) {
+      throw new SignInError('SIGN_IN_REQUIRED', `not signed in to ${serverUrl}: run mcp-lifeline login ${serverUrl}`);
+    }
+    // A sign-in that failed while we waited for it, or moments ago in any process: share its
+    // outcome rather than open another window (no tab floods from hosts that retry).
+    const last = record.lastSignIn;
+    if (
+      last !== undefined &&
+      !last.ok &&
+      ((waited !== undefined && last.at >= waited.since) || Date.now() - last.at < config.signInCooldownMs)
+    ) {
+      const error = new SignInError(
+        (last.code as SignInError['code'] | undefined) ?? 'SIGN_IN_FAILED',
+        `${last.message ?? 'sign-in failed'}${last.pid === process.pid ? '' : ` (the sign-in ran in process ${last.pid})`}`,
+      );
+      throw error;
+    }
+    return signInHeld(record, { scope: wanted, resourceMetadataUrl: challenge?.resourceMetadataUrl });
+  }
+
+  /** Refreshes; undefined when the refresh token is no longer accepted (then it is deleted). */
+  async function refresh(record: ServerRecord, grant: StoredGrant, tokens: StoredTokens): Promise<string | undefined> {
+    const discovery = record.discovery;
+    const client = config.staticClient ?? grant.client;
+    if (discovery === undefined || client === undefined || tokens.refresh_token === undefined) return undefined;
+    const started = Date.now();
+    try {
+      const fresh = await refreshAuthorization(discovery.authorizationServerUrl, {
+        ...(discovery.authorizationServerMetadata ? { metadata: discovery.authorizationServerMetadata } : {}),
+        clientInformation: client,
+        refreshToken: tokens.refresh_token,
+        // As the SDK's auth() sends it: the metadata's resource, verbatim.
+        ...(discovery.resourceMetadata ? { resource: discovery.resourceMetadata.resource } : {}),
+        fetchFn: boundedFetch,
+      });
+      const token = await storeTokens(record, fresh, undefined);
+      emit({ type: 'refreshed', ms: Date.now() - started });
+      return token;
+    } catch (error) {
+      if (error instanceof OAuthError && (error.errorCode === 'invalid_grant' || error.errorCode === 'invalid_client')) {
+        grant.tokens = undefined;
+        if (error.errorCode === 'invalid_client' && config.staticClient === undefined) grant.client = undefined;
+        await save(record);
+        emit({ type: 'refresh-rejected', message: `${error.errorCode}${error.message ? `: ${error.message}` : ''}` });
+        return undefined;
+      }
+      throw new SignInError('SIGN_IN_FAILED', `could not refresh the token for ${serverUrl}: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  /** Signs in (browser or device flow) while holding the lease; records the outcome for waiters. */
+  async function signInHeld(
+    record: ServerRecord,
+    request: { scope: string | undefined; resourceMetadataUrl: URL | undefined },
+  ): Promise<string> {
+    if (lastFailure !== undefined && Date.now() - lastFailure.at < config.signInCooldownMs) throw lastFailure.error;
+    const started = Date.now();
+    emit({ type: 'sign-in-started', flow: config.flow, scope: request.scope });
+    try {
+      const token = config.flow === 'device' ? await deviceSignIn(record, request) : await browserSignIn(request);
+      const after = await load();
+      after.lastSignIn = { at: Date.now(), pid: process.pid, ok: true };
+      await save(after);
+      emit({ type: 'signed-in', flow: config.flow, ms: Date.now() - started, scope: currentGrant(after)?.scope });
+      lastFailure = undefined;
+      return token;
+    } catch (error) {
+      const failure = isSignInError(error)
+        ? error
+        : new SignInError('SIGN_IN_FAILED', `sign-in to ${serverUrl} failed: ${describe(error)}`, { cause: error });
+      const after = await load();
+      after.lastSignIn = { at: Date.now(), pid: process.pid, ok: false, code: failure.code, message: failure.message };
+      await save(after);
+      lastFailure = { at: Date.now(), error: failure };
+      emit({ type: 'sign-in-failed', code: failure.code, message: failure.message });
+      throw failure;
+    }
+  }
+
+  async function browserSignIn(request: { scope: string | undefined; resourceMetadataUrl: URL | undefined }): Promise<string> {
+    await dropNarrowClient(request.scope);
+    const callback = await openCallback();
+    const state = randomBytes(32).toString('base64url');
+    active = {
+      redirectUrl: callback.redirectUrl,
+      state,
+      scope: request.scope,
+      hideTokens: true,
+      redirect: (url) => sendUserTo(url),
+    };
+    try {
+      const options = {
+        serverUrl,
+        fetchFn: boundedFetch,
+        ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
+      };
+      const result = await auth(provider, { ...options, ...(request.scope ? { scope: request.scope } : {}) });
+      if (result === 'REDIRECT') {
+        const metadata = (await load()).discovery?.authorizationServerMetadata as Record<string, unknown> | undefined;
+        const { code } = await callback.waitForCode({
+          state,
+          issuer: typeof metadata?.['issuer'] === 'string' ? metadata['issuer'] : undefined,
+          issRequired: metadata?.['authorization_response_iss_parameter_supported'] === true,
+          timeoutMs: config.signInTimeoutMs,
+        });
+        await auth(provider, { ...options, authorizationCode: code });
+      }
+      const record = await load();
+      const grant = currentGrant(record);
+      if (grant?.tokens === undefined) throw new SignInError('SIGN_IN_FAILED', `sign-in to ${serverUrl} ended without a token`);
+      grant.scope ??= request.scope ?? record.discovery?.resourceMetadata?.scopes_supported?.join(' ');
+      await save(record);
+      return grant.tokens.access_token;
+    } finally {
+      active = undefined;
+      await callback.close();
+    }
+  }
+
+  /**
+   * A client registered dynamically for a narrower scope than a step-up needs: servers refuse
+   * scopes a client was not registered for (`invalid_scope`), so register anew before the user is
+   * sent anywhere.
+   */
+  async function dropNarrowClient(scope: string | undefined): Promise<void> {
+    if (config.staticClient !== undefined || scope === undefined) return;
+    const record = await load();
+    const grant = currentGrant(record);
+    const registered = (grant?.client as { scope?: string } | undefined)?.scope;
+    if (grant === undefined || registered === undefined || !widensScope(scope, registered)) return;
+    grant.client = undefined;
+    await save(record);
+  }
+
+  /**
+   * The loopback callback: on the configured port, else on the port the client was registered
+   * with, else any free one. When the registered port is taken by another program, a dynamically
+   * registered client is registered again for the new port (RFC 8252 §7.3 lets servers accept any
+   * port, but not all do); a pre-registered one cannot be, and that is an error.
+   */
+  async function openCallback(): Promise<CallbackServer> {
+    const record = await load();
+    const grant = currentGrant(record);
+    const registered = portOf((config.staticClient ?? grant?.client) as { redirect_uris?: unknown } | undefined);
+    const wanted = config.callbackPort !== 0 ? config.callbackPort : registered;
+    if (wanted === undefined) return startCallbackServer();
+    try {
+      return await startCallbackServer({ port: wanted });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      if (config.callbackPort !== 0 || config.staticClient !== undefined) {
+        throw new SignInError(
+          'CALLBACK_PORT_IN_USE',
+          `port ${wanted} on 127.0.0.1, where the authorization server sends the user back, is in use by another program; ` +
+            'free it, or use a client registered for another port (--oauth-callback-port)',
+        );
+      }
+      if (grant !== undefined) {
+        grant.client = undefined;
+        await save(record);
+      }
+      return startCallbackServer();
+    }
+  }
+
+  async function sendUserTo(url: URL): Promise<void> {
+    if (!config.openBrowser) {
+      prompt({ kind: 'browser', url: url.href, opened: false });
+      return;
+    }
+    try {
+      await openBrowser(url.href, config.env);
+      prompt({ kind: 'browser', url: url.href, opened: true });
+    } catch (error) {
+      prompt({ kind: 'browser', url: url.href, opened: false, reason: describe(error) });
+    }
+  }
+
+  async function deviceSignIn(
+    record: ServerRecord,
+    request: { scope: string | undefined; resourceMetadataUrl: URL | undefined },
+  ): Promise<string> {
+    if (record.discovery === undefined) {
+      const info = await discoverOAuthServerInfo(serverUrl, {
+        fetchFn: boundedFetch,
+        ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
+      });
+      checkMetadataIssuer(info);
+      record.discovery = { ...info, ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl.href } : {}) };
+      await save(record);
+    }
+    const discovery = record.discovery as NonNullable<ServerRecord['discovery']>;
+    const metadata = discovery.authorizationServerMetadata;
+    if (metadata === undefined || !supportsDeviceFlow(metadata)) {
+      throw new SignInError(
+        'SIGN_IN_FAILED',
+        `${discovery.authorizationServerUrl} does not offer the device flow (no device_authorization_endpoint): sign in with the browser instead`,
+      );
+    }
+    const scope = request.scope ?? discovery.resourceMetadata?.scopes_supported?.join(' ') ?? config.clientMetadata.scope;
+    const grant = ensureGrant(record);
+    const registeredFor = (grant.client as { grant_types?: string[] } | undefined)?.grant_types;
+    if (
+      config.staticClient === undefined &&
+      (grant.client === undefined || (registeredFor !== undefined && !registeredFor.includes(DEVICE_CODE_GRANT)))
+    ) {
+      const information = await registerClient(discovery.authorizationServerUrl, {
+        metadata,
+        clientMetadata: provider.clientMetadata,
+        ...(scope ? { scope } : {}),
+        fetchFn: boundedFetch,
+      });
+      grant.client = { ...information, issuer: discovery.authorizationServerUrl };
+      await save(record);
+    }
+    const client = config.staticClient ?? grant.client;
+    if (client === undefined) throw new SignInError('SIGN_IN_FAILED', 'no client to sign in with');
+    const tokens = await runDeviceFlow({
+      metadata,
+      client,
+      scope,
+      resource: discovery.resourceMetadata?.resource,
+      fetch: boundedFetch,
+      timeoutMs: config.signInTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      prompt: async (device) => {
+        prompt({ kind: 'device', ...device });
+        if (config.openBrowser && device.verificationUriComplete !== undefined) {
+          await openBrowser(device.verificationUriComplete, config.env).catch(() => {});
+        }
+      },
+    });
+    return storeTokens(record, tokens, scope);
+  }
+
+  async function clientCredentials(scope: string | undefined, challenge: Challenge | undefined): Promise<string> {
+    active = { redirectUrl: undefined, state: '', scope, hideTokens: true, redirect: async () => {} };
+    try {
+      await auth(provider, {
+        serverUrl,
+        fetchFn: boundedFetch,
+        ...(scope ? { scope } : {}),
+        ...(challenge?.resourceMetadataUrl ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
+      });
+    } catch (error) {
+      throw new SignInError('SIGN_IN_FAILED', `client-credentials sign-in to ${serverUrl} failed: ${describe(error)}`, { cause: error });
+    } finally {
+      active = undefined;
+    }
+    const token = currentGrant(await load())?.tokens?.access_token;
+    if (token === undefined) throw new SignInError('SIGN_IN_FAILED', `client-credentials sign-in to ${serverUrl} ended without a token`);
+    return token;
+  }
+
+  /** Every request to the authorization server is bounded. */
+  function boundedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
+    const timeout = AbortSignal.timeout(config.requestTimeoutMs);
+    return fetchFn(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+  }
+
+  return {
+    serverUrl,
+    provider,
+    accessToken,
+    renew,
+    signIn: (signInOptions = {}) =>
+      underLease('sign-in', async (record) => {
+        const grant = currentGrant(record);
+        const tokens = grant?.tokens;
+        if (!signInOptions.force && tokens !== undefined && grant !== undefined) {
+          if (!expiresSoon(tokens)) return { outcome: 'valid' as const, scope: grant.scope ?? tokens.scope, expiresAt: tokens.expires_at };
+          if ((await refresh(record, grant, tokens)) !== undefined) {
+            return { outcome: 'refreshed' as const, scope: grant.scope ?? tokens.scope, expiresAt: grant.tokens?.expires_at };
+          }
+        }
+        const challenge = signInOptions.challenge;
+        if (config.flow === 'client-credentials') await clientCredentials(challenge?.scope, challenge);
+        else await signInHeld(record, { scope: challenge?.scope, resourceMetadataUrl: challenge?.resourceMetadataUrl });
+        const after = currentGrant(await load());
+        return { outcome: 'signed-in' as const, scope: after?.scope ?? after?.tokens?.scope, expiresAt: after?.tokens?.expires_at };
+      }),
+    signOut: () =>
+      underLease('logout', async (record) => {
+        const revoked: string[] = [];
+        const notRevoked: string[] = [];
+        const metadata = record.discovery?.authorizationServerMetadata as { revocation_endpoint?: string } | undefined;
+        for (const grant of Object.values(record.grants)) {
+          const client = config.staticClient ?? grant.client;
+          const tokens = grant.tokens;
+          if (tokens === undefined) continue;
+          const endpoint = grant.issuer === record.discovery?.authorizationServerUrl ? metadata?.revocation_endpoint : undefined;
+          const kinds = [
+            ['refresh token', tokens.refresh_token, 'refresh_token'],
+            ['access token', tokens.access_token, 'access_token'],
+          ] as const;
+          for (const [label, token, hint] of kinds) {
+            if (token === undefined) continue;
+            if (endpoint === undefined || client === undefined) {
+              notRevoked.push(`${label}: ${grant.issuer} has no revocation endpoint (RFC 7009); deleted here only`);
+              continue;
+            }
+            try {
+              await revokeToken({ endpoint, token, hint, client, fetch: fetchFn, timeoutMs: config.requestTimeoutMs });
+              revoked.push(label);
+            } catch (error) {
+              notRevoked.push(`${label}: ${describe(error)}`);
+            }
+          }
+        }
+        const removed = await store.remove(serverUrl);
+        cached = undefined;
+        return { removed, revoked, notRevoked };
+      }),
+    async token() {
+      lastHanded = await accessToken();
+      return lastHanded;
+    },
+    async onUnauthorized({ response }) {
+      lastHanded = await renew({ rejected: lastHanded, challenge: readChallenge(response), interactive: true });
+    },
+  };
+}
+
+function portOf(client: { redirect_uris?: unknown } | undefined): number | undefined {
+  const first = Array.isArray(client?.redirect_uris) ? client.redirect_uris[0] : undefined;
+  if (typeof first !== 'string') return undefined;
+  try {
+    const url = new URL(first);
+    return url.hostname === '127.0.0.1' && url.port !== '' ? Number(url.port) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof OAuthError) return `${error.errorCode}${error.message ? ` (${error.message})` : ''}`;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'the authorization server did not answer in time';
+  if (error instanceof Error) {
+    const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+    return typeof cause === 'string' ? `${error.message} (${cause})` : error.message;
+  }
+  return String(error);
+}

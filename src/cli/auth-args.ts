@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
+import type { SignInFlow } from '../auth/store-provider.js';
+import { parseUrl } from './args.js';
+import { OAUTH_OPTIONS } from './oauth-options.js';
+import { UsageError } from './usage-error.js';
+
+/** What the OAuth flags ask for; undefined (in `Command`) when OAuth is off. */
+export interface OAuthFlags {
+  readonly flow: SignInFlow;
+  readonly openBrowser: boolean;
+  readonly clientInformation: OAuthClientInformationMixed | undefined;
+  readonly clientMetadata: Record<string, unknown> | undefined;
+  readonly clientMetadataUrl: string | undefined;
+  readonly scope: string | undefined;
+  readonly callbackPort: number;
+  readonly signInTimeoutMs: number;
+}
+
+type OAuthValues = { [K in keyof typeof OAUTH_OPTIONS]?: (typeof OAUTH_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+/**
+ * Reads the OAuth flags. Returns undefined when OAuth is off: `--no-oauth`, or an `Authorization`
+ * header given with `--header` (static credentials win). Throws UsageError on bad values.
+ */
+export function parseOAuthFlags(values: OAuthValues, headers: Record<string, string>, env: NodeJS.ProcessEnv): OAuthFlags | undefined {
+  if (values['no-oauth']) return undefined;
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) return undefined;
+  const clientCredentials = values['oauth-client-credentials'] ?? false;
+  if (clientCredentials && values.device) throw new UsageError('--device and --oauth-client-credentials exclude each other');
+  let clientInformation = values['oauth-client-info'] === undefined ? undefined : readClientInfo(values['oauth-client-info']);
+  if (clientCredentials && clientInformation === undefined) {
+    const id = env['MCP_LIFELINE_CLIENT_ID'];
+    const secret = env['MCP_LIFELINE_CLIENT_SECRET'];
+    if (!id || !secret) {
+      throw new UsageError(
+        '--oauth-client-credentials needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET, or --oauth-client-info FILE',
+      );
+    }
+    clientInformation = { client_id: id, client_secret: secret };
+  }
+  if (clientCredentials && clientInformation?.client_secret === undefined) {
+    throw new UsageError(
+      '--oauth-client-credentials needs a client secret (client_secret in --oauth-client-info, or MCP_LIFELINE_CLIENT_SECRET)',
+    );
+  }
+  const metadataUrl = values['oauth-client-metadata-url'];
+  if (metadataUrl !== undefined && !/^https:\/\/[^/]+\/.+/.test(metadataUrl)) {
+    throw new UsageError(`--oauth-client-metadata-url must be an https URL with a path, got "${metadataUrl}"`);
+  }
+  return {
+    flow: clientCredentials ? 'client-credentials' : values.device ? 'device' : 'browser',
+    openBrowser: !values['no-browser'],
+    clientInformation,
+    clientMetadata:
+      values['oauth-client-metadata'] === undefined
+        ? undefined
+        : readJsonObject('--oauth-client-metadata', values['oauth-client-metadata']),
+    clientMetadataUrl: metadataUrl,
+    scope: values['oauth-scope'],
+    callbackPort: port(values['oauth-callback-port']),
+    signInTimeoutMs: positiveSeconds('--oauth-timeout', values['oauth-timeout'], 300),
+  };
+}
+
+/** `login`, `status`, `logout`: the commands that manage stored sign-ins. */
+export type AuthCommand =
+  | {
+      readonly kind: 'login';
+      readonly url: URL;
+      readonly oauth: OAuthFlags;
+      readonly headers: Record<string, string>;
+      readonly force: boolean;
+      readonly json: boolean;
+    }
+  | { readonly kind: 'status'; readonly url: URL | undefined; readonly json: boolean }
+  | { readonly kind: 'logout'; readonly url: URL | undefined; readonly all: boolean; readonly json: boolean };
+
+export const AUTH_COMMANDS: ReadonlySet<string> = new Set(['login', 'status', 'logout']);
+
+/** Parses `login|status|logout …` (argv after the command word). */
+export function parseAuthCommand(kind: string, argv: readonly string[], env: NodeJS.ProcessEnv): AuthCommand {
+  let parsed: ReturnType<typeof parseAuth>;
+  try {
+    parsed = parseAuth(argv);
+  } catch (error) {
+    throw new UsageError(`${kind}: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) throw new UsageError(`${kind}: unexpected argument "${positionals[1]}"`);
+  const url = positionals[0] === undefined ? undefined : parseUrl(positionals[0]);
+  const json = values.json ?? false;
+  if (kind === 'status') return { kind, url, json };
+  if (kind === 'logout') {
+    if (url === undefined && !values.all) throw new UsageError('logout: missing <url> (or --all)');
+    return { kind, url, all: values.all ?? false, json };
+  }
+  if (url === undefined) throw new UsageError('login: missing <url>');
+  const oauth = parseOAuthFlags(values, {}, env);
+  if (oauth === undefined) throw new UsageError('login: --no-oauth makes no sense here');
+  return { kind: 'login', url, oauth, headers: {}, force: values.force ?? false, json };
+}
+
+function parseAuth(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    options: { ...OAUTH_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' }, force: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
+function readJsonObject(flag: string, file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${flag} ${file}: not JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${flag} ${file}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function readClientInfo(file: string): OAuthClientInformationMixed {
+  const info = readJsonObject('--oauth-client-info', file);
+  if (typeof info['client_id'] !== 'string' || info['client_id'] === '')
+    throw new UsageError(`--oauth-client-info ${file}: "client_id" is missing`);
+  if (info['client_secret'] !== undefined && typeof info['client_secret'] !== 'string') {
+    throw new UsageError(`--oauth-client-info ${file}: "client_secret" must be a string`);
+  }
+  return info as unknown as OAuthClientInformationMixed;
+}
+
+function port(value: string | undefined): number {
+  if (value === undefined) return 0;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1 || number > 65_535)
+    throw new UsageError(`--oauth-callback-port must be a port number (1-65535), got "${value}"`);
+  return number;
+}
+
+function positiveSeconds(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback * 1000;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+  return Math.round(number * 1000);
+}

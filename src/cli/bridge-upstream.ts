@@ -1,0 +1,32 @@
+import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
+import { createNegotiatingUpstream } from '../upstream/negotiate.js';
+import { createStatelessUpstream } from '../upstream/stateless.js';
+import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
+import type { Upstream, UpstreamOptions, UpstreamSink } from '../upstream/upstream.js';
+import type { Command } from './args.js';
+
+type BridgeCommand = Extract<Command, { kind: 'bridge' }>;
+
+/**
+ * The upstream of `mcp-lifeline <url>`: the era and transport `--protocol` and `--transport`
+ * choose (by default found out at the host's initialize), each with the bridge's bounds.
+ */
+export function createBridgeUpstream(command: BridgeCommand, through: { sink: UpstreamSink; fetch: UpstreamOptions['fetch'] }): Upstream {
+  const { sink } = through;
+  return createNegotiatingUpstream({
+    url: command.url,
+    headers: command.headers,
+    // The signed-in fetch when the server wants OAuth: every era's requests carry the token.
+    fetch: through.fetch,
+    timeoutMs: command.timeoutMs,
+    sink,
+    protocol: command.protocol,
+    transport: command.transport,
+    factories: {
+      streamableHttp: (options) =>
+        createStreamableHttpUpstream({ ...options, maxMessageBytes: command.maxMessageBytes, keepaliveMs: command.keepaliveMs }),
+      legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
+      stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
+    },
+  });
+}

@@ -1,0 +1,93 @@
+import { createOAuthSession, type OAuthSession } from '../auth/oauth-session.js';
+import type { OAuthEvent, SignInPrompt } from '../auth/session-options.js';
+import { withOAuthSession } from '../auth/with-oauth-session.js';
+import type { FetchLike } from '../recovery/outgoing-request.js';
+import type { OAuthFlags } from './auth-args.js';
+import type { LogFields, Logger } from './logger.js';
+
+/** Where sign-in messages go: the bridge's logger, or plain lines for `login`. */
+export type SignInLog = Pick<Logger, 'error' | 'warn' | 'info' | 'debug'>;
+
+/** The session the CLI signs in with: the default store, `$BROWSER`, messages to `log`. */
+export function createCliSession(url: URL, flags: OAuthFlags, options: { log: SignInLog; env: NodeJS.ProcessEnv }): OAuthSession {
+  const { log } = options;
+  const where = url.origin + url.pathname;
+  return createOAuthSession({
+    serverUrl: url,
+    flow: flags.flow,
+    openBrowser: flags.openBrowser,
+    env: options.env,
+    clientInformation: flags.clientInformation,
+    clientMetadata: { ...flags.clientMetadata, ...(flags.scope === undefined ? {} : { scope: flags.scope }) },
+    clientMetadataUrl: flags.clientMetadataUrl,
+    callbackPort: flags.callbackPort,
+    signInTimeoutMs: flags.signInTimeoutMs,
+    onPrompt: (prompt) => showPrompt(log, where, prompt),
+    onEvent: (event) => logEvent(log, where, event),
+  });
+}
+
+/**
+ * The fetch the bridge hands its upstream (beneath session recovery): signs requests in, and
+ * signs the user in when the server asks. Only POSTs (the host's messages) may open a browser;
+ * with `interactive: false` (probe) none does, and only a stored sign-in is used.
+ */
+export function createOAuthFetch(session: OAuthSession, options: { interactive?: boolean; fetch?: FetchLike } = {}): FetchLike {
+  const next: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
+  return withOAuthSession(session, options.interactive === false ? { interactive: () => false } : {})(next);
+}
+
+/**
+ * `{ fetch }` for a bridge or probe command: signed in when OAuth is on, `{}` when it is off.
+ * The probe passes `interactive: false`: it uses a stored sign-in and never opens a browser.
+ */
+export function oauthFetchFor(
+  command: { readonly url: URL; readonly oauth: OAuthFlags | undefined },
+  log: SignInLog,
+  options: { interactive?: boolean; env?: NodeJS.ProcessEnv; fetch?: FetchLike } = {},
+): { fetch?: typeof fetch } {
+  if (command.oauth === undefined) return {};
+  const session = createCliSession(command.url, command.oauth, { log, env: options.env ?? process.env });
+  return { fetch: createOAuthFetch(session, options) as typeof fetch };
+}
+
+function showPrompt(log: SignInLog, where: string, prompt: SignInPrompt): void {
+  if (prompt.kind === 'device') {
+    log.warn(`sign in to ${where}: open ${prompt.verificationUri} on any device and enter the code ${prompt.userCode}`, {
+      expires: new Date(prompt.expiresAt).toISOString(),
+    });
+    return;
+  }
+  if (prompt.opened) log.info(`sign in to ${where} in the browser window just opened; if none opened, open: ${prompt.url}`);
+  else log.warn(`sign in to ${where}: open this URL in a browser on this machine: ${prompt.url}`, { reason: prompt.reason });
+}
+
+function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
+  const fields: LogFields = { server: where };
+  switch (event.type) {
+    case 'waiting':
+      log.info('waiting for another mcp-lifeline process to finish signing in', { ...fields, pid: event.pid, doing: event.purpose });
+      return;
+    case 'token-adopted':
+      log.debug('using the token another process obtained', fields);
+      return;
+    case 'refreshed':
+      log.info('token refreshed', { ...fields, ms: event.ms });
+      return;
+    case 'refresh-rejected':
+      log.info('the refresh token was refused; a new sign-in is needed', { ...fields, said: event.message });
+      return;
+    case 'sign-in-started':
+      log.info('signing in', { ...fields, flow: event.flow, scope: event.scope });
+      return;
+    case 'signed-in':
+      log.info('signed in', { ...fields, flow: event.flow, scope: event.scope, ms: event.ms });
+      return;
+    case 'sign-in-failed':
+      log.error(`sign-in failed: ${event.message}`, { ...fields, code: event.code });
+      return;
+    case 'step-up':
+      log.info('the server asks for more scope; signing in again', { ...fields, scope: event.scope });
+      return;
+  }
+}

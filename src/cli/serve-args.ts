@@ -1,0 +1,226 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } from '../gateway/gateway-options.js';
+import { parseUrl } from './args.js';
+import { collectHeaders } from './headers.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import {
+  byteSize,
+  durationMs,
+  readServeConfig,
+  type ServeConfig,
+  type ServeUpstreamConfig,
+  upstreamEra,
+  upstreamOAuth,
+} from './serve-config.js';
+import { UsageError } from './usage-error.js';
+
+export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
+
+Usage:
+  mcp-lifeline serve <url> [--name NAME] [<url> --name NAME]… [options]
+  mcp-lifeline serve --config FILE [options]
+
+Each upstream gets a Streamable HTTP endpoint at /NAME/mcp (a single one also at /mcp). Hosts use
+it exactly like the upstream; when the upstream forgets, restarts or is redeployed, the gateway
+re-initializes its session and replays the request, and the host never notices.
+
+Upstreams:
+  --name NAME                   route name of each <url>, in order (default: the URL's host name)
+  --header "Name: value"        header for every upstream request (repeatable); \${VAR} from the environment
+  --header-file PATH            "Name: value" lines (# starts a comment)
+  --forward-header NAME         client header passed on to the upstream, e.g. authorization (default: none)
+  --protocol auto|2025|2026     the <url> upstreams' protocol era; --transport auto|http|sse their transport.
+                                Default: 2025 Streamable HTTP, forwarded with session recovery; any other
+                                choice (auto included) is served through the era adapters
+  --oauth                       sign in to the <url> upstreams as the gateway, with the sign-in stored by
+                                "mcp-lifeline login <url>" (refreshed as needed; never interactive)
+  --oauth-client-credentials    sign in with the client credentials flow (MCP_LIFELINE_CLIENT_ID and
+                                MCP_LIFELINE_CLIENT_SECRET); no user involved
+  --config FILE                 JSON or YAML: several upstreams with their own headers (flags override it)
+
+Listening and security:
+  --host ADDRESS                address to listen on (default ${DEFAULT_GATEWAY_OPTIONS.host}); not loopback: needs --token-file
+  --port PORT                   port (default ${DEFAULT_GATEWAY_OPTIONS.port}; 0 picks a free one)
+  --token-file PATH             client credentials, "TOKEN" or "NAME TOKEN" a line; clients send
+                                "Authorization: Bearer TOKEN" (or X-MCP-Lifeline-Token)
+  --allowed-host HOST           another Host header to accept, e.g. mcp.internal:8787 (repeatable; * for any)
+  --allowed-origin ORIGIN       a browser origin to accept (CORS), e.g. https://app.example.com (repeatable)
+  --max-body SIZE               largest request body (default 4m; k and m suffixes)
+  --max-streams-per-session N   responses in progress per session and replica (default ${DEFAULT_GATEWAY_OPTIONS.maxStreamsPerSession})
+  --max-sessions-per-caller N   live sessions per caller (default ${DEFAULT_GATEWAY_OPTIONS.maxSessionsPerCaller})
+
+Sessions and replicas:
+  --store memory|redis://…      session table: in this process (default) or Redis/Valkey, shared by replicas
+  --store-prefix PREFIX         key prefix in Redis (default mcp-lifeline:)
+  --key-file PATH               session-id keys, newest first (32 bytes as base64 or hex, one a line);
+                                required with Redis; also read from MCP_LIFELINE_SESSION_KEYS
+  --session-ttl DURATION        forget a session's record after this long idle (default 24h)
+  --session-max-age DURATION    refuse a session id this long after it was issued (default 7d)
+  --max-records N               records the memory store holds (default ${DEFAULT_GATEWAY_OPTIONS.maxRecords})
+
+Operations:
+  --timeout SECONDS             bound for requests the gateway sends on its own (default 10)
+  --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
+  --log-level LEVEL             error | warn | info | debug (default info), to stderr
+  --log-format FORMAT           text | json (default text)
+  Endpoints: /healthz, /readyz (store reachable), /metrics (Prometheus).
+
+Examples:
+  mcp-lifeline serve https://mcp.atlassian.example/mcp --header "Authorization: Token \${ATLASSIAN_API_TOKEN}"
+  mcp-lifeline serve --config gateway.yaml --store redis://redis:6379 --key-file /run/secrets/keys --host 0.0.0.0 --token-file /run/secrets/tokens`;
+
+/** A parsed `serve` command line, merged with its config file. */
+export interface ServeCommand extends GatewaySettings {
+  readonly kind: 'serve';
+  readonly help: boolean;
+  readonly upstreams: readonly ServeUpstreamConfig[];
+  /** `memory`, or a redis:// or rediss:// URL. */
+  readonly store: string;
+  readonly storePrefix: string | undefined;
+  readonly keyFile: string | undefined;
+  readonly tokenFile: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+}
+
+const OPTIONS = {
+  name: { type: 'string', multiple: true },
+  header: { type: 'string', multiple: true },
+  'header-file': { type: 'string', multiple: true },
+  'forward-header': { type: 'string', multiple: true },
+  oauth: { type: 'boolean' },
+  protocol: { type: 'string' },
+  transport: { type: 'string' },
+  'oauth-client-credentials': { type: 'boolean' },
+  config: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'token-file': { type: 'string' },
+  'allowed-host': { type: 'string', multiple: true },
+  'allowed-origin': { type: 'string', multiple: true },
+  'max-body': { type: 'string' },
+  'max-streams-per-session': { type: 'string' },
+  'max-sessions-per-caller': { type: 'string' },
+  store: { type: 'string' },
+  'store-prefix': { type: 'string' },
+  'key-file': { type: 'string' },
+  'session-ttl': { type: 'string' },
+  'session-max-age': { type: 'string' },
+  'max-records': { type: 'string' },
+  timeout: { type: 'string' },
+  'drain-timeout': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parses `serve`'s arguments (after the word `serve`); throws UsageError naming the mistake. */
+export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeCommand {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse([...argv]);
+  } catch (error) {
+    throw new UsageError(`serve: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+  }
+  const { values, positionals } = parsed;
+  const config: ServeConfig = values.config === undefined ? {} : readServeConfig(values.config, env);
+  if (values.help) return { ...defaults(config), help: true, upstreams: [] };
+
+  const names = values.name ?? [];
+  if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
+  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
+  const forwardHeaders = (values['forward-header'] ?? []).map((header) => header.toLowerCase());
+  const oauth =
+    values.oauth || values['oauth-client-credentials']
+      ? upstreamOAuth(values['oauth-client-credentials'] ? { clientCredentials: true } : true, {
+          headers,
+          forwardHeaders,
+          where: '--oauth',
+          env,
+        })
+      : undefined;
+  const era = upstreamEra({ protocol: values.protocol, transport: values.transport });
+  const fromFlags = positionals.map((text, index): ServeUpstreamConfig => {
+    const url = parseUrl(text);
+    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth, era };
+  });
+  const upstreams = [...(config.upstreams ?? []), ...fromFlags].map((upstream) =>
+    // Flags apply to every upstream; a config file's own headers win for its upstreams.
+    fromFlags.includes(upstream) ? upstream : { ...upstream, headers: { ...headers, ...upstream.headers } },
+  );
+  if (upstreams.length === 0)
+    throw new UsageError('serve: missing <url> (or --config FILE with "upstreams"). Run mcp-lifeline serve --help');
+  const base = defaults(config);
+  return {
+    ...base,
+    kind: 'serve',
+    help: false,
+    upstreams: uniqueNames(upstreams),
+    host: values.host ?? base.host,
+    port: values.port === undefined ? base.port : integer('--port', values.port, 0, 65535),
+    store: values.store ?? base.store,
+    storePrefix: values['store-prefix'] ?? base.storePrefix,
+    keyFile: values['key-file'] ?? base.keyFile,
+    tokenFile: values['token-file'] ?? base.tokenFile,
+    allowedHosts: [...base.allowedHosts, ...(values['allowed-host'] ?? [])],
+    allowedOrigins: [...base.allowedOrigins, ...(values['allowed-origin'] ?? [])],
+    maxBodyBytes: values['max-body'] === undefined ? base.maxBodyBytes : byteSize('--max-body', values['max-body']),
+    maxStreamsPerSession: orInteger('--max-streams-per-session', values['max-streams-per-session'], base.maxStreamsPerSession),
+    maxSessionsPerCaller: orInteger('--max-sessions-per-caller', values['max-sessions-per-caller'], base.maxSessionsPerCaller),
+    sessionIdleTtlMs: values['session-ttl'] === undefined ? base.sessionIdleTtlMs : durationMs('--session-ttl', values['session-ttl']),
+    sessionMaxAgeMs:
+      values['session-max-age'] === undefined ? base.sessionMaxAgeMs : durationMs('--session-max-age', values['session-max-age']),
+    maxRecords: orInteger('--max-records', values['max-records'], base.maxRecords),
+    timeoutMs: values.timeout === undefined ? base.timeoutMs : durationMs('--timeout', values.timeout, 's'),
+    drainTimeoutMs:
+      values['drain-timeout'] === undefined ? base.drainTimeoutMs : durationMs('--drain-timeout', values['drain-timeout'], 's'),
+    logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, base.logLevel),
+    logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, base.logFormat),
+  };
+}
+
+function parse(args: string[]) {
+  return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** Everything but the upstreams, from the config file or the defaults. */
+function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help'> {
+  return {
+    ...settingsWithDefaults(config),
+    kind: 'serve',
+    store: config.store ?? 'memory',
+    storePrefix: config.storePrefix,
+    keyFile: config.keyFile,
+    tokenFile: config.tokenFile,
+    logLevel: config.logLevel ?? 'info',
+    logFormat: config.logFormat ?? 'text',
+  };
+}
+
+/** Two upstreams on the same host get -2, -3… (explicit names are never changed). */
+function uniqueNames(upstreams: readonly ServeUpstreamConfig[]): ServeUpstreamConfig[] {
+  const seen = new Map<string, number>();
+  return upstreams.map((upstream) => {
+    const count = (seen.get(upstream.name) ?? 0) + 1;
+    seen.set(upstream.name, count);
+    return count === 1 ? upstream : { ...upstream, name: `${upstream.name}-${count}` };
+  });
+}
+
+function integer(flag: string, value: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < minimum || number > maximum) {
+    throw new UsageError(`${flag} must be an integer from ${minimum} to ${maximum}, got "${value}"`);
+  }
+  return number;
+}
+
+function orInteger(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : integer(flag, value, 1);
+}
+
+function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+}

@@ -1,0 +1,205 @@
+import { readFileSync, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { networkErrorText } from '../errors/network-error-text.js';
+import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
+import { type Gateway, startGateway } from '../gateway/gateway.js';
+import { GatewayConfigError } from '../gateway/gateway-options.js';
+import { createRedisStore } from '../gateway/redis-store.js';
+import type { SessionStore } from '../gateway/session-store.js';
+import { parseSessionKeys } from '../gateway/session-token.js';
+import { describeUrl } from '../recovery/redact.js';
+import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { createUndiciFetch } from '../upstream/undici-fetch.js';
+import { EXIT } from './exit-codes.js';
+import { createLogger, type Logger } from './logger.js';
+import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import type { ServeCommand } from './serve-args.js';
+import { SERVE_HELP } from './serve-args.js';
+import { UsageError } from './usage-error.js';
+
+/** Where `serve` talks to its process: the CLI entry passes the real ones. */
+export interface ServeIo {
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: NodeJS.ProcessEnv;
+  /** Registers a signal handler (SIGTERM, SIGINT). */
+  readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
+}
+
+/** The environment variable that may hold the session-id keys (one a line, or comma separated). */
+export const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
+
+/** Runs `mcp-lifeline serve` until SIGTERM or SIGINT; resolves with the exit code. */
+export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<number> {
+  if (command.help) {
+    io.stdout.write(`${SERVE_HELP}\n`);
+    return EXIT.ok;
+  }
+  const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr, scrub: secretsOfServe(command).scrub });
+  const sessionKeys = readKeys(command, io.env, log);
+  const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log);
+  const store = await openStore(command, log);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway({
+      upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
+        // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
+        const http = createUndiciFetch();
+        return {
+          ...upstream,
+          fetch: (oauth === undefined
+            ? http
+            : createOAuthFetch(createCliSession(upstream.url, oauth, { log, env: io.env }), {
+                interactive: false,
+                fetch: http,
+              })) as typeof fetch,
+        };
+      }),
+      host: command.host,
+      port: command.port,
+      store,
+      sessionKeys,
+      callers,
+      allowedHosts: command.allowedHosts,
+      allowedOrigins: command.allowedOrigins,
+      limits: {
+        maxBodyBytes: command.maxBodyBytes,
+        maxStreamsPerSession: command.maxStreamsPerSession,
+        maxSessionsPerCaller: command.maxSessionsPerCaller,
+      },
+      sessionIdleTtlMs: command.sessionIdleTtlMs,
+      sessionMaxAgeMs: command.sessionMaxAgeMs,
+      maxRecords: command.maxRecords,
+      timeoutMs: command.timeoutMs,
+      drainTimeoutMs: command.drainTimeoutMs,
+      log,
+    });
+  } catch (error) {
+    await store?.close().catch(() => {});
+    if (error instanceof GatewayConfigError) throw new UsageError(`serve: ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`serve: port ${command.port} on ${command.host} is already in use (--port)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES')
+      throw new UsageError(`serve: cannot listen on ${command.host}:${command.port} (${code})`);
+    throw error;
+  }
+  for (const upstream of command.upstreams) {
+    log.info('serving', {
+      upstream: upstream.name,
+      endpoint: (gateway.endpoints[upstream.name] ?? []).map((path) => `${gateway.origin}${path}`).join(' '),
+      url: describeUrl(upstream.url.href),
+      oauth:
+        upstream.oauth === undefined ? undefined : upstream.oauth.flow === 'client-credentials' ? 'client credentials' : 'stored sign-in',
+    });
+  }
+  log.info('listening', {
+    address: gateway.origin,
+    store: gateway.store.kind,
+    credentials: callers === undefined ? 'none (loopback only)' : `${callers.size} token(s)`,
+    keys: sessionKeys === undefined ? 'random (sessions end with this process)' : `${sessionKeys.length}`,
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) io.onSignal(signal, () => void gateway.shutdown(signal));
+  // SIGHUP: read the key and token files again (key rotation, new or revoked callers), no restart.
+  const reload = () => {
+    try {
+      const keys = readKeys(command, io.env, log);
+      gateway.reloadCredentials({
+        sessionKeys: keys,
+        callers: command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log),
+      });
+      log.info('credentials reloaded', {
+        keys: keys?.length ?? 'unchanged',
+        tokens: command.tokenFile === undefined ? 'none' : 'reloaded',
+      });
+    } catch (error) {
+      log.error(`reload refused, the previous credentials stay in force: ${(error as Error).message}`);
+    }
+    io.onSignal('SIGHUP', reload);
+  };
+  io.onSignal('SIGHUP', reload);
+  await gateway.closed;
+  return EXIT.ok;
+}
+
+/** Every secret serve sends or holds: upstream header values, URL query values, the store's password. */
+function secretsOfServe(command: ServeCommand): SecretScrubber {
+  const secrets = createSecretScrubber();
+  for (const upstream of command.upstreams) {
+    for (const [name, value] of Object.entries(upstream.headers)) secrets.addHeader(name, value);
+    for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  }
+  if (command.store !== 'memory') {
+    try {
+      const password = decodeURIComponent(new URL(command.store).password);
+      if (password !== '') secrets.add(password);
+    } catch {
+      // An invalid store URL is refused later, with its own message.
+    }
+  }
+  return secrets;
+}
+
+function readKeys(command: ServeCommand, env: NodeJS.ProcessEnv, log: Logger): Uint8Array[] | undefined {
+  try {
+    if (command.keyFile !== undefined)
+      return parseSessionKeys(readSecretFile(command.keyFile, '--key-file', log), `--key-file ${command.keyFile}`);
+    const fromEnv = env[SESSION_KEYS_ENV];
+    if (fromEnv !== undefined && fromEnv.trim() !== '') return parseSessionKeys(fromEnv.replaceAll(',', '\n'), SESSION_KEYS_ENV);
+    return undefined;
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+}
+
+function readCallers(path: string, log: Logger): CallerCredentials {
+  try {
+    return parseCallerTokens(readSecretFile(path, '--token-file', log), `--token-file ${path}`);
+  } catch (error) {
+    if (error instanceof TypeError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
+}
+
+function readSecretFile(path: string, flag: string, log: Logger): string {
+  try {
+    // Secrets readable by others are still secrets we were given: say so, and go on.
+    if ((statSync(path).mode & 0o077) !== 0) log.warn(`${flag} ${path} is readable by other users; chmod 600 it`);
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`serve: ${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+async function openStore(command: ServeCommand, log: Logger): Promise<SessionStore | undefined> {
+  if (command.store === 'memory') return undefined;
+  if (!/^rediss?:\/\//.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
+  let lastComplaint = 0;
+  const store = await createRedisStore({
+    url: command.store,
+    idleTtlMs: command.sessionIdleTtlMs,
+    prefix: command.storePrefix,
+    onError: (error) => {
+      // The client retries on its own, every two seconds at most: one line per ten seconds is enough.
+      if (Date.now() - lastComplaint < 10_000) return;
+      lastComplaint = Date.now();
+      log.warn(`store unreachable: ${networkErrorText(error)}`, { store: describeStore(command.store) });
+    },
+  });
+  try {
+    await store.ping();
+  } catch (error) {
+    log.warn(`store not reachable yet (the gateway starts anyway; /readyz answers 503 until it is): ${networkErrorText(error)}`);
+  }
+  return store;
+}
+
+/** A store URL without its password. */
+function describeStore(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -1,0 +1,268 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { UpstreamEraChoice } from '../gateway/message-route.js';
+import { parseUrl } from './args.js';
+import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
+import { parseEraArgs } from './era-args.js';
+import { collectHeaders, expandVariables } from './headers.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { UsageError } from './usage-error.js';
+
+/** One upstream as the command line or the config file gives it. */
+export interface ServeUpstreamConfig {
+  readonly name: string;
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly forwardHeaders: readonly string[];
+  /** Sign in to this upstream as the gateway (a stored `mcp-lifeline login`, or client credentials). */
+  readonly oauth: OAuthFlags | undefined;
+  /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
+  readonly era: UpstreamEraChoice | undefined;
+}
+
+/** What a config file may set; every field optional, flags override. */
+export interface ServeConfig {
+  readonly upstreams?: readonly ServeUpstreamConfig[];
+  readonly host?: string;
+  readonly port?: number;
+  readonly store?: string;
+  readonly storePrefix?: string;
+  readonly keyFile?: string;
+  readonly tokenFile?: string;
+  readonly allowedHosts?: readonly string[];
+  readonly allowedOrigins?: readonly string[];
+  readonly maxBodyBytes?: number;
+  readonly maxStreamsPerSession?: number;
+  readonly maxSessionsPerCaller?: number;
+  readonly sessionIdleTtlMs?: number;
+  readonly sessionMaxAgeMs?: number;
+  readonly maxRecords?: number;
+  readonly timeoutMs?: number;
+  readonly drainTimeoutMs?: number;
+  readonly logLevel?: LogLevel;
+  readonly logFormat?: LogFormat;
+}
+
+const TOP_LEVEL = new Set([
+  'upstreams',
+  'host',
+  'port',
+  'store',
+  'storePrefix',
+  'keyFile',
+  'tokenFile',
+  'allowedHosts',
+  'allowedOrigins',
+  'limits',
+  'sessionTtl',
+  'sessionMaxAge',
+  'maxRecords',
+  'timeout',
+  'drainTimeout',
+  'logLevel',
+  'logFormat',
+]);
+const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth', 'protocol', 'transport']);
+const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
+const LIMIT_KEYS = new Set(['maxBody', 'maxStreamsPerSession', 'maxSessionsPerCaller']);
+
+/**
+ * Reads a `serve` config file, JSON or YAML (by content: JSON is YAML too). `${VAR}` in an upstream's
+ * `url` and header values and in `store` is read from the environment, as for `--header`, so secrets
+ * stay out of the file. Unknown keys are errors (a typo would otherwise be silently ignored).
+ */
+export function readServeConfig(path: string, env: NodeJS.ProcessEnv): ServeConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--config ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new UsageError(`--config ${path}: not valid JSON or YAML: ${(error as Error).message.split('\n', 1)[0]}`);
+  }
+  return parseServeConfig(data, `--config ${path}`, env);
+}
+
+/** Validates parsed config data; `where` prefixes every error. */
+export function parseServeConfig(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeConfig {
+  const root = object(data, where);
+  unknownKeys(root, TOP_LEVEL, where);
+  const limits = root['limits'] === undefined ? {} : object(root['limits'], `${where}: limits`);
+  unknownKeys(limits, LIMIT_KEYS, `${where}: limits`);
+  const config: Record<string, unknown> = {
+    host: optional(root, 'host', 'string', where),
+    port: optional(root, 'port', 'number', where),
+    store: mapOptional(optional(root, 'store', 'string', where), (store) => expandVariables(store, `${where}: store`, env)),
+    storePrefix: optional(root, 'storePrefix', 'string', where),
+    keyFile: optional(root, 'keyFile', 'string', where),
+    tokenFile: optional(root, 'tokenFile', 'string', where),
+    allowedHosts: strings(root['allowedHosts'], `${where}: allowedHosts`),
+    allowedOrigins: strings(root['allowedOrigins'], `${where}: allowedOrigins`),
+    maxBodyBytes: mapOptional(scalar(limits, 'maxBody', where), (value) => byteSize(`${where}: limits.maxBody`, value)),
+    maxStreamsPerSession: optional(limits, 'maxStreamsPerSession', 'number', where),
+    maxSessionsPerCaller: optional(limits, 'maxSessionsPerCaller', 'number', where),
+    sessionIdleTtlMs: mapOptional(scalar(root, 'sessionTtl', where), (value) => durationMs(`${where}: sessionTtl`, value, 's')),
+    sessionMaxAgeMs: mapOptional(scalar(root, 'sessionMaxAge', where), (value) => durationMs(`${where}: sessionMaxAge`, value, 's')),
+    maxRecords: optional(root, 'maxRecords', 'number', where),
+    timeoutMs: mapOptional(scalar(root, 'timeout', where), (value) => durationMs(`${where}: timeout`, value, 's')),
+    drainTimeoutMs: mapOptional(scalar(root, 'drainTimeout', where), (value) => durationMs(`${where}: drainTimeout`, value, 's')),
+    logLevel: mapOptional(optional(root, 'logLevel', 'string', where), (level) => oneOf(level, LOG_LEVELS, `${where}: logLevel`)),
+    logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) => oneOf(format, LOG_FORMATS, `${where}: logFormat`)),
+    upstreams:
+      root['upstreams'] === undefined
+        ? undefined
+        : array(root['upstreams'], `${where}: upstreams`).map((item, index) => upstream(item, `${where}: upstreams[${index}]`, env)),
+  };
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as ServeConfig;
+}
+
+function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUpstreamConfig {
+  const item = object(data, where);
+  unknownKeys(item, UPSTREAM_KEYS, where);
+  const urlText = optional(item, 'url', 'string', where);
+  if (urlText === undefined) throw new UsageError(`${where}: "url" is required`);
+  const url = parseUrl(expandVariables(urlText, `${where}: url`, env));
+  const headerObject = item['headers'] === undefined ? {} : object(item['headers'], `${where}: headers`);
+  const lines = Object.entries(headerObject).map(([name, value]) => {
+    if (typeof value !== 'string') throw new UsageError(`${where}: headers.${name} must be a string`);
+    return `${name}: ${value}`;
+  });
+  // The same parsing and ${VAR} expansion as --header.
+  const headers = collectHeaders(lines, [], env);
+  const forwardHeaders = (strings(item['forwardHeaders'], `${where}: forwardHeaders`) ?? []).map((header) => header.toLowerCase());
+  return {
+    name: optional(item, 'name', 'string', where) ?? url.hostname,
+    url,
+    headers,
+    forwardHeaders,
+    oauth:
+      item['oauth'] === undefined || item['oauth'] === false
+        ? undefined
+        : upstreamOAuth(item['oauth'], { headers, forwardHeaders, where, env }),
+    era: upstreamEra({ protocol: optional(item, 'protocol', 'string', where), transport: optional(item, 'transport', 'string', where) }),
+  };
+}
+
+/**
+ * The era route for `protocol`/`transport` (or `--protocol`/`--transport`): none given, or 2025
+ * over Streamable HTTP, is the HTTP-level pass-through (undefined); anything else, `auto` included,
+ * is served at the message level by the era adapters.
+ */
+export function upstreamEra(values: {
+  readonly protocol?: string | undefined;
+  readonly transport?: string | undefined;
+}): UpstreamEraChoice | undefined {
+  if (values.protocol === undefined && values.transport === undefined) return undefined;
+  const choice = parseEraArgs(values);
+  return choice.protocol === '2025' && choice.transport === 'http' ? undefined : choice;
+}
+
+/**
+ * `oauth: true` (a sign-in stored by `mcp-lifeline login URL`, refreshed as needed) or
+ * `oauth: { clientCredentials: true, scope, clientMetadataUrl }`. The gateway signs in as itself,
+ * never interactively: no user sits at a server.
+ */
+export function upstreamOAuth(
+  data: unknown,
+  context: { headers: Readonly<Record<string, string>>; forwardHeaders: readonly string[]; where: string; env: NodeJS.ProcessEnv },
+): OAuthFlags {
+  const { where } = context;
+  const options = data === true ? {} : object(data, `${where}: oauth`);
+  unknownKeys(options, OAUTH_KEYS, `${where}: oauth`);
+  if (context.forwardHeaders.includes('authorization')) {
+    throw new UsageError(`${where}: "oauth" and a forwarded Authorization header exclude each other (who would the upstream see?)`);
+  }
+  const clientCredentials = options['clientCredentials'];
+  if (clientCredentials !== undefined && typeof clientCredentials !== 'boolean')
+    throw new UsageError(`${where}: oauth.clientCredentials must be true or false`);
+  const flags = parseOAuthFlags(
+    {
+      'no-browser': true,
+      ...(clientCredentials === true ? { 'oauth-client-credentials': true } : {}),
+      ...mapDefined('oauth-scope', optional(options, 'scope', 'string', `${where}: oauth`)),
+      ...mapDefined('oauth-client-metadata-url', optional(options, 'clientMetadataUrl', 'string', `${where}: oauth`)),
+    },
+    context.headers as Record<string, string>,
+    context.env,
+  );
+  if (flags === undefined) throw new UsageError(`${where}: "oauth" and an Authorization header exclude each other`);
+  return flags;
+}
+
+function mapDefined<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: string });
+}
+
+function object(data: unknown, where: string): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new UsageError(`${where}: expected an object`);
+  return data as Record<string, unknown>;
+}
+
+function array(data: unknown, where: string): unknown[] {
+  if (!Array.isArray(data)) throw new UsageError(`${where}: expected a list`);
+  return data;
+}
+
+function strings(data: unknown, where: string): string[] | undefined {
+  if (data === undefined) return undefined;
+  return array(data, where).map((item) => {
+    if (typeof item !== 'string') throw new UsageError(`${where}: expected a list of strings`);
+    return item;
+  });
+}
+
+function unknownKeys(data: Record<string, unknown>, known: Set<string>, where: string): void {
+  const unknown = Object.keys(data).find((key) => !known.has(key));
+  if (unknown !== undefined) throw new UsageError(`${where}: unknown key "${unknown}" (known: ${[...known].join(', ')})`);
+}
+
+function optional<T extends 'string' | 'number'>(
+  data: Record<string, unknown>,
+  key: string,
+  type: T,
+  where: string,
+): (T extends 'string' ? string : number) | undefined {
+  const value = data[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== type) throw new UsageError(`${where}: "${key}" must be a ${type}`);
+  return value as T extends 'string' ? string : number;
+}
+
+/** A duration or size, written as a number or a string such as "24h". */
+function scalar(data: Record<string, unknown>, key: string, where: string): string | undefined {
+  const value = data[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') throw new UsageError(`${where}: "${key}" must be a number or a string`);
+  return String(value);
+}
+
+function mapOptional<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
+  return value === undefined ? undefined : map(value);
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${where} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "90s", "30m", "24h", "7d", or a bare number in `unit`. */
+export function durationMs(flag: string, value: string, unit: keyof typeof UNIT_MS = 'ms'): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (match === null || Number(match[1]) <= 0)
+    throw new UsageError(`${flag} must be a duration such as 30s, 10m, 24h or 7d, got "${value}"`);
+  return Math.round(Number(match[1]) * UNIT_MS[(match[2] as keyof typeof UNIT_MS | undefined) ?? unit]);
+}
+
+/** "4m", "512k", or bytes. */
+export function byteSize(flag: string, value: string): number {
+  const match = /^(\d+)([kKmM])?$/.exec(value.trim());
+  if (match === null || Number(match[1]) <= 0) throw new UsageError(`${flag} must be a size such as 512k or 4m, got "${value}"`);
+  const unit = match[2]?.toLowerCase();
+  return Number(match[1]) * (unit === 'm' ? 1024 * 1024 : unit === 'k' ? 1024 : 1);
+}

@@ -1,0 +1,143 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LifelineEvent } from '../recovery/events.js';
+
+/** Why the gateway refused a request before forwarding it; a label of `mcp_lifeline_refused_total`. */
+export type RefusalReason =
+  | 'host'
+  | 'origin'
+  | 'credential'
+  | 'body-size'
+  | 'body-timeout'
+  | 'streams-per-session'
+  | 'sessions-per-caller'
+  | 'unknown-session'
+  | 'ended-session'
+  | 'expired-session'
+  | 'session-id-too-large'
+  | 'draining';
+
+/** The gateway's Prometheus metrics, in a registry of their own (several gateways may share a process). */
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** One finished HTTP exchange with the client; `seconds` until its response ended. */
+  request(upstream: string, method: string, status: number, seconds: number): void;
+  refused(reason: RefusalReason): void;
+  /** An event of `withSessionRecovery` underneath an upstream. */
+  recovery(upstream: string, event: LifelineEvent): void;
+  upstreamError(upstream: string): void;
+  session(upstream: string, what: 'opened' | 'rebuilt' | 'ended'): void;
+  openStreams(delta: number): void;
+  /** Prometheus text exposition format. */
+  render(): Promise<string>;
+}
+
+// Loopback calls take about a millisecond, remote ones tens to hundreds; tool calls may run minutes.
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+export function createGatewayMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'mcp_lifeline_requests_total',
+    help: 'HTTP requests from clients, by upstream, method and status',
+    labelNames: ['upstream', 'method', 'status'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'mcp_lifeline_request_duration_seconds',
+    help: 'Time from a client request to the end of its response (POST and DELETE; GET streams are long-lived and not timed)',
+    labelNames: ['upstream', 'method'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const refusals = new Counter({
+    name: 'mcp_lifeline_refused_total',
+    help: 'Requests refused before reaching an upstream, by reason',
+    labelNames: ['reason'],
+    registers,
+  });
+  const losses = new Counter({
+    name: 'mcp_lifeline_session_losses_total',
+    help: 'Answers in which an upstream showed it had lost the session, by upstream and classifier rule',
+    labelNames: ['upstream', 'rule'],
+    registers,
+  });
+  const recoveries = new Counter({
+    name: 'mcp_lifeline_recoveries_total',
+    help: 'Upstream sessions re-initialized by this replica',
+    labelNames: ['upstream'],
+    registers,
+  });
+  const replays = new Counter({
+    name: 'mcp_lifeline_replays_total',
+    help: 'Requests sent again on a new upstream session after the old one rejected them',
+    labelNames: ['upstream'],
+    registers,
+  });
+  const failures = new Counter({
+    name: 'mcp_lifeline_recovery_failures_total',
+    help: 'Requests whose session loss could not be hidden, by upstream, rule of the loss and error code',
+    labelNames: ['upstream', 'rule', 'code'],
+    registers,
+  });
+  const broken = new Counter({
+    name: 'mcp_lifeline_stream_breaks_total',
+    help: 'Requests whose SSE answer broke mid-stream and were answered with an error at once',
+    labelNames: ['upstream'],
+    registers,
+  });
+  const upstreamErrors = new Counter({
+    name: 'mcp_lifeline_upstream_errors_total',
+    help: 'Requests that could not be delivered to an upstream (network errors, timeouts)',
+    labelNames: ['upstream'],
+    registers,
+  });
+  const sessions = new Counter({
+    name: 'mcp_lifeline_sessions_total',
+    help: 'Client sessions opened, rebuilt from their session id (store emptied or expired), and ended',
+    labelNames: ['upstream', 'event'],
+    registers,
+  });
+  const streams = new Gauge({
+    name: 'mcp_lifeline_open_responses',
+    help: 'Client responses in progress on this replica (POST answers and GET streams)',
+    registers,
+  });
+  // The rule of the latest loss per upstream, to label failures that follow it.
+  const lastRule = new Map<string, string>();
+
+  return {
+    registry,
+    request(upstream, method, status, seconds) {
+      requests.inc({ upstream, method, status: String(status) });
+      if (method !== 'GET') latency.observe({ upstream, method }, seconds);
+    },
+    refused: (reason) => refusals.inc({ reason }),
+    recovery(upstream, event) {
+      switch (event.type) {
+        case 'session-lost':
+          lastRule.set(upstream, event.rule);
+          losses.inc({ upstream, rule: event.rule });
+          return;
+        case 'reinitialized':
+          recoveries.inc({ upstream });
+          return;
+        case 'replayed':
+          replays.inc({ upstream });
+          return;
+        case 'recovery-failed':
+          failures.inc({ upstream, rule: lastRule.get(upstream) ?? 'unknown', code: event.code });
+          return;
+        case 'stream-broken':
+          broken.inc({ upstream });
+          return;
+        default:
+          return;
+      }
+    },
+    upstreamError: (upstream) => upstreamErrors.inc({ upstream }),
+    session: (upstream, what) => sessions.inc({ upstream, event: what }),
+    openStreams: (delta) => streams.inc(delta),
+    render: () => registry.metrics(),
+  };
+}

@@ -1,0 +1,17 @@
+// `mcp-lifeline/gateway`: the `serve` gateway as a library (Node only). Re-exports only.
+
+export { type CallerCredentials, LOCAL_CALLER, parseCallerTokens } from './caller-credentials.js';
+export { type CredentialUpdate, GATEWAY_TOKEN_HEADER, type Gateway, startGateway } from './gateway.js';
+export type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
+export {
+  DEFAULT_GATEWAY_OPTIONS,
+  GatewayConfigError,
+  type GatewayLimits,
+  type GatewayLog,
+  type GatewayOptions,
+  type GatewayUpstream,
+} from './gateway-options.js';
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { createRedisStore, DEFAULT_REDIS_PREFIX, type RedisStoreOptions } from './redis-store.js';
+export type { SessionStore, StoredSession, StoredSessionChange, StoreLock } from './session-store.js';
+export { parseSessionKeys } from './session-token.js';

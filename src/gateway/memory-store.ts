@@ -1,0 +1,106 @@
+import { applyChange, type SessionStore, type StoredSession, type StoredSessionChange, type StoreLock } from './session-store.js';
+
+/** Options of {@linkcode createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Forget a record after this long without a request, in ms. */
+  readonly idleTtlMs: number;
+  /** Records held at most; the least recently used is forgotten first. */
+  readonly maxRecords: number;
+  /** The clock. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  session: StoredSession;
+  lastSeen: number;
+}
+
+/**
+ * The default store: a table in this process's memory, nothing to install. Sessions do not outlive
+ * the process here, but clients do not notice a restart either when the session keys are kept
+ * (`--key-file`): their session ids rebuild the session, at the cost of one upstream
+ * re-initialization. Expiry is lazy (checked on access): no timer keeps the process alive.
+ */
+export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
+  const now = options.now ?? Date.now;
+  // Insertion order is recency order: `touch` moves a record to the end, eviction takes the front.
+  const records = new Map<string, Entry>();
+  const tombstones = new Map<string, number>();
+  const locks = new Map<string, number>();
+  const callers = new Map<string, Set<string>>();
+
+  const live = (key: string): Entry | undefined => {
+    const entry = records.get(key);
+    if (entry === undefined) return undefined;
+    if (now() - entry.lastSeen <= options.idleTtlMs) return entry;
+    records.delete(key);
+    return undefined;
+  };
+  const remember = (key: string, entry: Entry) => {
+    records.delete(key);
+    records.set(key, entry);
+    while (records.size > options.maxRecords) records.delete(records.keys().next().value as string);
+  };
+
+  return {
+    kind: 'memory',
+    shared: false,
+    async get(key) {
+      return live(key)?.session;
+    },
+    async put(key, session) {
+      remember(key, { session, lastSeen: now() });
+    },
+    async update(key: string, change: StoredSessionChange) {
+      const entry = live(key);
+      if (entry !== undefined) entry.session = applyChange(entry.session, change);
+    },
+    async touch(key) {
+      const entry = live(key);
+      if (entry !== undefined) remember(key, { session: entry.session, lastSeen: now() });
+    },
+    async end(key, tombstoneMs) {
+      records.delete(key);
+      tombstones.set(key, now() + tombstoneMs);
+      if (tombstones.size > options.maxRecords) {
+        for (const [stale, until] of tombstones) if (until < now()) tombstones.delete(stale);
+      }
+    },
+    async isEnded(key) {
+      const until = tombstones.get(key);
+      if (until === undefined) return false;
+      if (until >= now()) return true;
+      tombstones.delete(key);
+      return false;
+    },
+    async admit(caller, key, limit) {
+      const keys = callers.get(caller) ?? new Set<string>();
+      callers.set(caller, keys);
+      for (const known of keys) if (live(known) === undefined) keys.delete(known);
+      if (keys.size >= limit) return false;
+      keys.add(key);
+      return true;
+    },
+    async lock(key, ttlMs): Promise<StoreLock | undefined> {
+      const until = locks.get(key);
+      if (until !== undefined && until > now()) return undefined;
+      const mine = now() + ttlMs;
+      locks.set(key, mine);
+      return {
+        async release() {
+          if (locks.get(key) === mine) locks.delete(key);
+        },
+      };
+    },
+    async isLocked(key) {
+      return (locks.get(key) ?? 0) > now();
+    },
+    async ping() {},
+    async keys() {
+      return [...records.keys()].filter((key) => live(key) !== undefined);
+    },
+    async close() {
+      records.clear();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+
+/** What a client-facing session id carries: enough to rebuild the session on any replica. */
+export interface SessionClaims {
+  /** The gateway's key for the session (random, 128 bits): names its record in the store. */
+  readonly sid: string;
+  /** The client's `initialize` params: what a rebuilt upstream session is opened with. */
+  readonly initializeParams: unknown;
+  /** Milliseconds since the epoch. */
+  readonly issuedAt: number;
+}
+
+/** Who may use a session id, and where: bound into the token, so it cannot be moved. */
+export interface TokenBinding {
+  readonly upstream: string;
+  readonly caller: string;
+}
+
+/** Seals and opens client-facing session ids. */
+export interface SessionTokens {
+  /** A new session id for `claims`, encrypted with the newest key. Throws TokenTooLargeError. */
+  seal(claims: SessionClaims, binding: TokenBinding): string;
+  /** The claims of a session id sealed for this binding with any accepted key; undefined otherwise. */
+  open(token: string, binding: TokenBinding): SessionClaims | undefined;
+}
+
+/** The initialize params are too large to travel in a session id header. */
+export class TokenTooLargeError extends Error {
+  override name = 'TokenTooLargeError';
+}
+
+/** Session ids longer than this are refused: HTTP servers and proxies cap header sizes (8 KiB is common). */
+export const MAX_TOKEN_LENGTH = 4096;
+const VERSION = 1;
+const KEY_ID_BYTES = 4;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + KEY_ID_BYTES + IV_BYTES + TAG_BYTES;
+const CACHE_LIMIT = 4096;
+
+/**
+ * Session ids as authenticated encryption (AES-256-GCM) of what rebuilds the session: the session
+ * key, the client's initialize params and the issue time. The upstream name and the caller's
+ * identity are the additional authenticated data: a session id opens only for the caller it was
+ * issued to, on the upstream it was issued for; a forged or altered one does not open at all.
+ *
+ * `keys` are 32-byte keys, newest first: the newest seals, all open (rotation: add a key in front,
+ * later drop the old one once its sessions have aged out). Each token names its key by a 4-byte
+ * fingerprint.
+ */
+export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens {
+  if (keys.length === 0) throw new TypeError('session tokens: at least one key is needed');
+  const byId = new Map<string, Buffer>();
+  for (const key of keys) {
+    if (key.length !== 32) throw new TypeError(`session tokens: keys must be 32 bytes, got ${key.length}`);
+    byId.set(keyId(key).toString('hex'), Buffer.from(key));
+  }
+  const newest = Buffer.from(keys[0] as Uint8Array);
+  const newestId = keyId(newest);
+  // Opening is on every request: remember recent results (a token opens the same way every time).
+  const opened = new Map<string, SessionClaims>();
+
+  return {
+    seal(claims, binding) {
+      const plain = deflateRawSync(Buffer.from(JSON.stringify([claims.sid, claims.issuedAt, claims.initializeParams ?? {}])));
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', newest, iv);
+      cipher.setAAD(aad(binding));
+      const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+      const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), encrypted]).toString('base64url');
+      if (token.length > MAX_TOKEN_LENGTH) {
+        throw new TokenTooLargeError(
+          `the client's initialize params are too large to carry in a session id (${token.length} characters, at most ${MAX_TOKEN_LENGTH})`,
+        );
+      }
+      return token;
+    },
+    open(token, binding) {
+      if (token.length > MAX_TOKEN_LENGTH) return undefined;
+      const cacheKey = `${binding.upstream}\0${binding.caller}\0${token}`;
+      const cached = opened.get(cacheKey);
+      if (cached !== undefined) return cached;
+      const claims = decrypt(token, binding);
+      if (claims === undefined) return undefined;
+      if (opened.size >= CACHE_LIMIT) opened.clear();
+      opened.set(cacheKey, claims);
+      return claims;
+    },
+  };
+
+  function decrypt(token: string, binding: TokenBinding): SessionClaims | undefined {
+    const bytes = Buffer.from(token, 'base64url');
+    if (bytes.length <= HEADER_BYTES || bytes[0] !== VERSION) return undefined;
+    const key = byId.get(bytes.subarray(1, 1 + KEY_ID_BYTES).toString('hex'));
+    if (key === undefined) return undefined;
+    const ivEnd = 1 + KEY_ID_BYTES + IV_BYTES;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(1 + KEY_ID_BYTES, ivEnd));
+      decipher.setAAD(aad(binding));
+      decipher.setAuthTag(bytes.subarray(ivEnd, HEADER_BYTES));
+      const plain = Buffer.concat([decipher.update(bytes.subarray(HEADER_BYTES)), decipher.final()]);
+      const [sid, issuedAt, initializeParams] = JSON.parse(inflateRawSync(plain).toString('utf8')) as [unknown, unknown, unknown];
+      if (typeof sid !== 'string' || typeof issuedAt !== 'number') return undefined;
+      return { sid, issuedAt, initializeParams };
+    } catch {
+      return undefined; // altered, forged, or sealed for another caller or upstream
+    }
+  }
+}
+
+/** A new random session key (128 bits), URL-safe. */
+export function newSessionKey(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function aad(binding: TokenBinding): Buffer {
+  return Buffer.from(`mcp-lifeline session v${VERSION}\0${binding.upstream}\0${binding.caller}`);
+}
+
+function keyId(key: Uint8Array): Buffer {
+  return createHash('sha256').update('mcp-lifeline key id\0').update(key).digest().subarray(0, KEY_ID_BYTES);
+}
+
+/**
+ * Parses a key file: one key a line, newest first, each 32 bytes as base64 (44 characters, e.g.
+ * `openssl rand -base64 32`) or hex (64 characters); `#` starts a comment. Throws a TypeError that
+ * names the line (never its content).
+ */
+export function parseSessionKeys(text: string, where: string): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const key = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9+/=_-]+$/.test(trimmed)) {
+      throw new TypeError(`${where}, line ${index + 1}: not a 32-byte key (expected 44 base64 or 64 hex characters)`);
+    }
+    keys.push(key);
+  });
+  if (keys.length === 0) throw new TypeError(`${where}: no key found (one a line, newest first)`);
+  return keys;
+}

@@ -1,0 +1,81 @@
+import { type Dispatcher, getGlobalDispatcher, request } from 'undici';
+import type { FetchLike } from '../recovery/outgoing-request.js';
+
+/** Statuses whose responses have no body (Fetch standard: null body status). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `fetch` for talking to one MCP server many times: undici's `request()` (the Dispatcher API,
+ * keep-alive connections) under a standard `Response`, so the recovery middleware and every
+ * upstream work on it unchanged. Node 20's bundled `fetch` spends most of a call in its own
+ * machinery (Request objects, spec-mandated stream plumbing): measured on loopback here, about
+ * 0.6 ms of CPU per SSE call against 0.25 ms for this. It does what an MCP exchange needs and no
+ * more: no redirects followed (the caller handles them, same-origin only), no compression asked
+ * for, no cookies, no CORS. Node only; the library entry never imports it.
+ */
+export function createUndiciFetch(dispatcher: Dispatcher = getGlobalDispatcher()): FetchLike {
+  return async function undiciFetch(input, init = {}) {
+    const url = typeof input === 'string' ? input : input.href;
+    const method = (init.method ?? 'GET').toUpperCase();
+    const signal = init.signal ?? undefined;
+    let answer: Dispatcher.ResponseData;
+    try {
+      answer = await request(url, {
+        dispatcher,
+        method: method as Dispatcher.HttpMethod,
+        headers: plainHeaders(init.headers),
+        body: bodyOf(init.body),
+        ...(signal === undefined ? {} : { signal }),
+      });
+    } catch (error) {
+      // Like fetch: an aborted request rejects with the signal's reason (a TimeoutError for AbortSignal.timeout).
+      if (signal?.aborted) throw signal.reason;
+      throw error;
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+      else if (value !== undefined) headers.append(name, value);
+    }
+    const empty = NULL_BODY.has(answer.statusCode) || method === 'HEAD';
+    if (empty) answer.body.resume();
+    return new Response(empty ? null : webStream(answer.body, signal), { status: answer.statusCode, headers });
+  };
+}
+
+/** The body as a web stream pulled straight from undici's: one read per pull, no extra buffering. */
+function webStream(body: Dispatcher.ResponseData['body'], signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
+  const chunks = body[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else {
+          const chunk = next.value as Buffer;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        }
+      } catch (error) {
+        controller.error(signal?.aborted ? signal.reason : error);
+      }
+    },
+    cancel(reason) {
+      body.destroy(reason instanceof Error ? reason : undefined);
+    },
+  });
+}
+
+function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
+  if (headers === undefined || headers === null) return {};
+  if (headers instanceof Headers || Array.isArray(headers)) return Object.fromEntries(headers as Iterable<[string, string]>);
+  return headers as Record<string, string>;
+}
+
+function bodyOf(body: RequestInit['body']): string | Uint8Array | null {
+  if (body === undefined || body === null) return null;
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError('mcp-lifeline: only string and byte bodies can be sent to an MCP server');
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { createOAuthStore, type ServerRecord } from '../../src/auth/oauth-store.js';
+import { type OAuthTestServers, startOAuthTestServers } from '../fixtures/oauth-resource-server.js';
+import { CLI } from './bridge.js';
+import { builtPath } from './processes.js';
+
+/** The compiled `$BROWSER` script that plays the user. */
+export const BROWSER_SCRIPT = builtPath('../fixtures/oauth-browser.js', import.meta.url);
+
+/** One run of the browser script, as it logged it. */
+export interface BrowserRun {
+  readonly pid: number;
+  readonly opened: string;
+  readonly outcome: 'callback' | 'done' | 'ignored' | 'stuck' | 'error' | 'too many steps';
+  readonly status?: number;
+  readonly page?: string;
+}
+
+/** A private config directory and browser log for one test, removed after it. */
+export interface OAuthSandbox {
+  readonly dir: string;
+  readonly configDir: string;
+  /** Environment for a bridge or session: `$BROWSER` is the test browser, the config dir is private. */
+  env(browser?: Record<string, string>): Record<string, string>;
+  /** Every browser run so far. */
+  browserRuns(): Promise<BrowserRun[]>;
+}
+
+export async function oauthSandbox(t: TestContext): Promise<OAuthSandbox> {
+  const dir = await mkdtemp(join(tmpdir(), 'mcp-lifeline-oauth-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const configDir = join(dir, 'config');
+  const log = join(dir, 'browser.log');
+  return {
+    dir,
+    configDir,
+    env: (browser = {}) => ({
+      MCP_LIFELINE_CONFIG_DIR: configDir,
+      BROWSER: `"${process.execPath}" "${BROWSER_SCRIPT}"`,
+      OAUTH_BROWSER_LOG: log,
+      ...browser,
+    }),
+    async browserRuns() {
+      const text = await readFile(log, 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as BrowserRun);
+    },
+  };
+}
+
+/** Waits until `check` holds, polling; throws with `what` after `timeoutMs`. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** An SDK host with the bridge as its stdio server. */
+export interface Host {
+  readonly client: Client;
+  stderr(): string;
+}
+
+/** Starts `mcp-lifeline <url> flags…` under an SDK client; rejects (with the bridge's stderr) when it cannot connect. */
+export async function startHost(t: TestContext, url: string, env: Record<string, string>, flags: readonly string[] = []): Promise<Host> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI, url, ...flags],
+    env: { ...(process.env as Record<string, string>), ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const client = new Client({ name: 'oauth-test-host', version: '1.0.0' });
+  t.after(() => client.close());
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    await client.close();
+    throw Object.assign(error as Error, { stderr });
+  }
+  return { client, stderr: () => stderr };
+}
+
+/** Calls a tool; resolves with its text. */
+export async function call(host: Host, tool = 'increment'): Promise<string> {
+  const result = (await host.client.callTool({ name: tool, arguments: {} })) as { content: { text: string }[]; isError?: boolean };
+  assert.ok(!result.isError, JSON.stringify(result));
+  return result.content[0]?.text ?? '';
+}
+
+/** The authorization and MCP servers, stopped after the test. */
+export async function servers(t: TestContext, options: Parameters<typeof startOAuthTestServers>[0] = {}): Promise<OAuthTestServers> {
+  const started = await startOAuthTestServers(options);
+  t.after(() => started.close());
+  return started;
+}
+
+/** What the store holds for `url`. */
+export async function storedRecord(sandbox: OAuthSandbox, url: string): Promise<ServerRecord> {
+  const found = await createOAuthStore(`${sandbox.configDir}/oauth/v1`).read(url);
+  assert.ok(found, 'a stored sign-in');
+  return found.record;
+}
+
+/** Runs the built CLI to its end: `mcp-lifeline args…`. */
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** A sandbox, the servers, and a bridge host that has signed in and called `increment` once. */
+export async function signedInHost(
+  t: TestContext,
+  options: Parameters<typeof startOAuthTestServers>[0] = {},
+): Promise<{ sandbox: OAuthSandbox; server: OAuthTestServers; host: Host }> {
+  const sandbox = await oauthSandbox(t);
+  const server = await servers(t, options);
+  const host = await startHost(t, server.url, sandbox.env());
+  assert.equal(await call(host), '1');
+  return { sandbox, server, host };
+}

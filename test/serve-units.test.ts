@@ -1,0 +1,202 @@
+// The gateway's pure parts: sealed session ids and key rotation, key and token files, the
+// Host/Origin policy, and `serve`'s command line and config file.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { parseServeCommand } from '../src/cli/serve-args.js';
+import { UsageError } from '../src/cli/usage-error.js';
+import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
+import { createOriginPolicy } from '../src/gateway/origin-policy.js';
+import { createSessionTokens, parseSessionKeys, TokenTooLargeError } from '../src/gateway/session-token.js';
+import { tempFile } from './helpers/gateway.js';
+
+const CLAIMS = {
+  sid: 'k3y',
+  initializeParams: { protocolVersion: '2025-06-18', clientInfo: { name: 'host', version: '1' } },
+  issuedAt: 42,
+};
+const ALICE = { upstream: 'jira', caller: 'alice' };
+
+describe('session ids', () => {
+  it('open only for the caller and upstream they were sealed for, and not once altered', () => {
+    const tokens = createSessionTokens([randomBytes(32)]);
+    const token = tokens.seal(CLAIMS, ALICE);
+    assert.match(token, /^[A-Za-z0-9_-]+$/, 'visible ASCII, as the spec requires of session ids');
+    assert.ok(!token.includes('host'), 'opaque');
+    assert.deepEqual(tokens.open(token, ALICE), CLAIMS);
+    assert.equal(tokens.open(token, { ...ALICE, caller: 'bob' }), undefined);
+    assert.equal(tokens.open(token, { ...ALICE, upstream: 'github' }), undefined);
+    const altered = `${token.slice(0, 40)}${token[40] === 'A' ? 'B' : 'A'}${token.slice(41)}`;
+    assert.equal(tokens.open(altered, ALICE), undefined);
+    assert.equal(tokens.open('not-a-token', ALICE), undefined);
+    assert.equal(createSessionTokens([randomBytes(32)]).open(token, ALICE), undefined, 'another key does not open it');
+  });
+
+  it('rotate keys: the newest seals, every listed key opens', () => {
+    const [old, fresh] = [randomBytes(32), randomBytes(32)];
+    const before = createSessionTokens([old]).seal(CLAIMS, ALICE);
+    const rotated = createSessionTokens([fresh, old]);
+    assert.deepEqual(rotated.open(before, ALICE), CLAIMS, 'sessions sealed with the old key live on');
+    const after = rotated.seal(CLAIMS, ALICE);
+    assert.deepEqual(createSessionTokens([fresh]).open(after, ALICE), CLAIMS, 'new sessions use the new key');
+    assert.equal(createSessionTokens([fresh]).open(before, ALICE), undefined, 'dropping the old key retires its sessions');
+  });
+
+  it('refuse initialize params too large for a header', () => {
+    const tokens = createSessionTokens([randomBytes(32)]);
+    const huge = { ...CLAIMS, initializeParams: { blob: randomBytes(8000).toString('base64') } };
+    assert.throws(() => tokens.seal(huge, ALICE), TokenTooLargeError);
+  });
+
+  it('key files: base64 or hex, newest first; a bad line is named, its content never shown', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    assert.deepEqual(parseSessionKeys(`# rotated 2026-11\n${a.toString('base64')}\n\n${b.toString('hex')}\n`, 'keys'), [a, b]);
+    assert.throws(
+      () => parseSessionKeys('c2VjcmV0LXRvby1zaG9ydA==\n', 'keys'),
+      (error: Error) => error.message === 'keys, line 1: not a 32-byte key (expected 44 base64 or 64 hex characters)',
+    );
+    assert.throws(() => parseSessionKeys('# nothing\n', 'keys'), /no key found/);
+  });
+});
+
+describe('caller tokens', () => {
+  it('name callers, or fingerprint them; refuse short tokens', () => {
+    const callers = parseCallerTokens('alice 0123456789abcdef-alice\n# ci\n0123456789abcdef-ci\n', 'tokens');
+    assert.equal(callers.size, 2);
+    assert.equal(callers.identify('0123456789abcdef-alice'), 'alice');
+    assert.match(callers.identify('0123456789abcdef-ci') ?? '', /^caller-[0-9a-f]{8}$/);
+    assert.equal(callers.identify('0123456789abcdef-nobody'), undefined);
+    assert.throws(() => parseCallerTokens('short\n', 'tokens'), /tokens, line 1: the token is shorter than 16 characters/);
+  });
+});
+
+describe('Host and Origin policy', () => {
+  it('on loopback: only loopback names on the bound port, plus the allowed ones', () => {
+    const policy = createOriginPolicy({ bindHost: '127.0.0.1', port: 8787, allowedHosts: ['mcp.internal'], allowedOrigins: [] });
+    for (const host of ['127.0.0.1:8787', 'localhost:8787', '[::1]:8787', 'mcp.internal', 'mcp.internal:443'])
+      assert.ok(policy.hostAllowed(host), host);
+    for (const host of ['evil.example.com', '127.0.0.1:9999', 'localhost', undefined]) assert.ok(!policy.hostAllowed(host), String(host));
+    assert.ok(policy.originAllowed(undefined));
+    assert.ok(policy.originAllowed('http://localhost:8787'));
+    assert.ok(!policy.originAllowed('http://evil.example.com'));
+    assert.ok(!policy.originAllowed('null'));
+  });
+
+  it('beyond loopback (credentials required): Host checked only when allowed hosts are given; listed origins pass', () => {
+    const open = createOriginPolicy({ bindHost: '0.0.0.0', port: 8787, allowedHosts: [], allowedOrigins: ['https://app.example.com'] });
+    assert.ok(open.hostAllowed('mcp-lifeline.default.svc:8787'));
+    assert.ok(open.originAllowed('https://app.example.com'));
+    assert.ok(!open.originAllowed('https://evil.example.com'));
+    const strict = createOriginPolicy({ bindHost: '0.0.0.0', port: 8787, allowedHosts: ['gw.example.com'], allowedOrigins: [] });
+    assert.ok(strict.hostAllowed('gw.example.com'));
+    assert.ok(!strict.hostAllowed('other.example.com'));
+  });
+});
+
+describe('serve command line and config file', () => {
+  it('defaults; several URLs with names; host names as default names, made unique', () => {
+    const one = parseServeCommand(['https://mcp.example.com/mcp']);
+    assert.equal(one.kind, 'serve');
+    assert.deepEqual(
+      [one.host, one.port, one.store, one.maxBodyBytes, one.sessionIdleTtlMs],
+      ['127.0.0.1', 8787, 'memory', 4194304, 86_400_000],
+    );
+    assert.equal(one.upstreams[0]?.name, 'mcp.example.com');
+    const two = parseServeCommand([
+      'https://a.example/mcp',
+      'https://a.example/other',
+      '--name',
+      'first',
+      '--session-ttl',
+      '30m',
+      '--max-body',
+      '512k',
+    ]);
+    assert.deepEqual(
+      two.upstreams.map((upstream) => upstream.name),
+      ['first', 'a.example'],
+    );
+    assert.equal(two.sessionIdleTtlMs, 1_800_000);
+    assert.equal(two.maxBodyBytes, 524_288);
+    assert.deepEqual(
+      parseServeCommand(['http://h/mcp', 'http://h/mcp2']).upstreams.map((upstream) => upstream.name),
+      ['h', 'h-2'],
+    );
+  });
+
+  it('--protocol/--transport: 2025 over HTTP is the pass-through; anything else goes through the era adapters', () => {
+    assert.equal(parseServeCommand(['http://x/mcp']).upstreams[0]?.era, undefined);
+    assert.equal(parseServeCommand(['http://x/mcp', '--protocol', '2025', '--transport', 'http']).upstreams[0]?.era, undefined);
+    assert.deepEqual(parseServeCommand(['http://x/sse', '--transport', 'sse']).upstreams[0]?.era, { protocol: 'auto', transport: 'sse' });
+    assert.deepEqual(parseServeCommand(['http://x/mcp', '--protocol', 'auto']).upstreams[0]?.era, { protocol: 'auto', transport: 'auto' });
+    assert.throws(() => parseServeCommand(['http://x/mcp', '--protocol', '2026', '--transport', 'sse']), /no HTTP\+SSE transport/);
+  });
+
+  it('mistakes are usage errors that name the flag', () => {
+    for (const [argv, message] of [
+      [[], /missing <url>/],
+      [['ftp://x/mcp'], /only http and https/],
+      [['http://x/mcp', '--port', 'eighty'], /--port must be an integer/],
+      [['http://x/mcp', '--session-ttl', 'soon'], /--session-ttl must be a duration/],
+      [['http://x/mcp', '--frobnicate'], /serve: Unknown option '--frobnicate'/],
+      [['http://x/mcp', '--name', 'a', '--name', 'b'], /2 --name for 1 URL/],
+    ] as const) {
+      assert.throws(
+        () => parseServeCommand(argv),
+        (error: Error) => error instanceof UsageError && message.test(error.message),
+      );
+    }
+  });
+
+  it('a YAML config file: several upstreams, ${VAR} in headers and the store URL, flags win', () => {
+    const file = tempFile(
+      'gateway.yaml',
+      [
+        'port: 9000',
+        'store: redis://:${REDIS_PASSWORD}@redis:6379',
+        'sessionTtl: 2h',
+        'limits: { maxBody: 1m, maxSessionsPerCaller: 5 }',
+        'upstreams:',
+        '  - name: jira',
+        '    url: https://mcp.atlassian.example/mcp',
+        '    headers: { Authorization: "Token ${JIRA_TOKEN}" }',
+        '  - url: https://mcp.github.example/mcp',
+        '    forwardHeaders: [Authorization]',
+      ].join('\n'),
+    );
+    const env = { JIRA_TOKEN: 'j1', REDIS_PASSWORD: 'pw' };
+    const command = parseServeCommand(['--config', file, '--port', '9100'], env);
+    assert.equal(command.port, 9100);
+    assert.equal(command.store, 'redis://:pw@redis:6379');
+    assert.equal(command.sessionIdleTtlMs, 7_200_000);
+    assert.equal(command.maxBodyBytes, 1_048_576);
+    assert.equal(command.maxSessionsPerCaller, 5);
+    assert.deepEqual(
+      command.upstreams.map((upstream) => [upstream.name, upstream.headers, upstream.forwardHeaders]),
+      [
+        ['jira', { Authorization: 'Token j1' }, []],
+        ['mcp.github.example', {}, ['authorization']],
+      ],
+    );
+    assert.throws(() => parseServeCommand(['--config', file], {}), /environment variable (REDIS_PASSWORD|JIRA_TOKEN) is not set/);
+  });
+
+  it('config mistakes name the file and the key', () => {
+    const typo = tempFile('typo.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', header: {} }] }));
+    assert.throws(() => parseServeCommand(['--config', typo]), /upstreams\[0\]: unknown key "header"/);
+    const machine = tempFile('oauth.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: { clientCredentials: true } }] }));
+    assert.throws(() => parseServeCommand(['--config', machine], {}), /needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET/);
+    const both = tempFile(
+      'both.json',
+      JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true, headers: { Authorization: 'Bearer x' } }] }),
+    );
+    assert.throws(() => parseServeCommand(['--config', both]), /"oauth" and an Authorization header exclude each other/);
+    const stored = parseServeCommand([
+      '--config',
+      tempFile('stored.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true }] })),
+    ]);
+    assert.equal(stored.upstreams[0]?.oauth?.flow, 'browser');
+    assert.equal(stored.upstreams[0]?.oauth?.openBrowser, false);
+    assert.throws(() => parseServeCommand(['--config', '/nonexistent/gateway.yaml']), /cannot read it \(ENOENT\)/);
+  });
+});
