@@ -29,6 +29,7 @@ export type {
   ReinitializedEvent,
   ReplayedEvent,
   SessionAbandonedEvent,
+  SessionAdoptedEvent,
   SessionLostEvent,
   StateRestoredEvent,
   StreamBackoffEvent,
@@ -45,4 +46,11 @@ export {
 } from './recovery/options.js';
 export type { FetchLike, Middleware } from './recovery/outgoing-request.js';
 export { redactSessionId } from './recovery/redact.js';
+export type {
+  NewServerSession,
+  SessionSharing,
+  SessionStateChange,
+  SharedRecovery,
+  SharedSessionState,
+} from './recovery/session-sharing.js';
 export { withSessionRecovery } from './recovery/with-session-recovery.js';

@@ -25,6 +25,11 @@ export type StoredSessionChange =
   | SessionStateChange
   | { readonly kind: 'server-session'; readonly serverId: string | undefined; readonly protocolVersion: string | undefined };
 
+/** The store did not answer (unreachable, or past its command bound). */
+export class StoreUnreachableError extends Error {
+  override name = 'StoreUnreachableError';
+}
+
 /** A lock held in the store; `release` never throws. */
 export interface StoreLock {
   release(): Promise<void>;

@@ -66,10 +66,9 @@ export function createStoreSessionSharing(options: StoreSessionSharingOptions): 
 
   return {
     async load(alias) {
-      const key = keyOf(alias);
-      if (await store.isEnded(key)) return undefined;
-      const session = await current(alias);
-      return session === undefined ? undefined : stateOf(session);
+      // Both at once: one round trip's wait, not two.
+      const [ended, session] = await Promise.all([store.isEnded(keyOf(alias)), current(alias)]);
+      return ended || session === undefined ? undefined : stateOf(session);
     },
 
     async recover<T extends NewServerSession>(

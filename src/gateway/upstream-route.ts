@@ -7,13 +7,14 @@ import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { initializeParamsOf } from '../recovery/session-record.js';
+import type { NewServerSession, SessionSharing, SharedSessionState } from '../recovery/session-sharing.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 import type { GatewayUpstream, ResolvedGatewayOptions } from './gateway-options.js';
 import { jsonRpcError, jsonRpcErrors, pipeResponse, sendJson } from './http-exchange.js';
-import { createLocalBinding } from './local-binding.js';
-import type { SessionStore } from './session-store.js';
-import { newSessionKey, type SessionTokens, TokenTooLargeError } from './session-token.js';
+import { type SessionStore, StoreUnreachableError } from './session-store.js';
+import { newSessionKey, type SessionClaims, type SessionTokens, TokenTooLargeError } from './session-token.js';
+import { createStoreSessionSharing } from './store-session-sharing.js';
 
 /** One client request for an upstream, already admitted by the gateway (host, origin, credential). */
 export interface RouteRequest {
@@ -60,6 +61,19 @@ const PASSED_REQUEST_HEADERS = ['accept', 'content-type', 'last-event-id'];
 const PASSED_ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after'];
 const isPassedMcpHeader = (name: string) => name.startsWith('mcp-') && name !== 'mcp-session-id';
 const SESSION_NOT_FOUND = -32001;
+// A re-initialization is initialize, initialized and the state restore, each bounded by the timeout.
+const HANDSHAKE_STEPS = 3;
+
+/** What this process knows of a client session it served lately. */
+interface SessionHere {
+  /** What its session id carries: what rebuilds the session when the store lost it. */
+  readonly claims: SessionClaims;
+  readonly caller: string;
+  /** Responses in progress. */
+  responses: number;
+  /** When this process last restarted the record's idle TTL (0: never). */
+  touchedAt: number;
+}
 
 /**
  * Forwards a client's HTTP exchanges to one upstream, at the HTTP level: the method, the MCP
@@ -85,16 +99,58 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   const secrets = createSecretScrubber();
   for (const [header, value] of Object.entries(upstream.headers ?? {})) secrets.addHeader(header, value);
   for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  const http = (upstream.fetch ?? fetch) as AnyFetch;
+  // Sessions this process served lately, by key; the oldest is forgotten first.
+  const here = new Map<string, SessionHere>();
+  // The middleware knows each session by its key, and finds the upstream session (opened by any
+  // replica, or by none yet) in the store: any replica serves any request, and a lost upstream
+  // session is re-initialized once for all of them.
   const recovering = withSessionRecovery({
     timeout: options.timeoutMs,
     onEvent: (event) => report(event),
-    // The middleware keeps sessions in the order they were opened: leave room beyond the store's cap.
+    // The middleware keeps sessions in the order it met them: leave room beyond the store's cap.
     maxSessions: options.maxRecords * 2,
-  })((upstream.fetch ?? fetch) as AnyFetch);
-  const binding = createLocalBinding(recovering, options.maxRecords);
-  const openResponses = new Map<string, number>();
-  const lastTouch = new Map<string, number>();
+    sharing: sessionSharing(),
+  })(http);
   const touchEvery = Math.min(options.sessionIdleTtlMs / 10, 60_000);
+
+  function sessionSharing(): SessionSharing {
+    const shared = createStoreSessionSharing({
+      store,
+      keyOf: (key) => key,
+      // The store lost the record (emptied, expired, or a memory store that restarted): the
+      // request's own session id rebuilds it.
+      fallback: (key) => {
+        const session = here.get(key);
+        return session && { caller: session.caller, initializeParams: session.claims.initializeParams, createdAt: session.claims.issuedAt };
+      },
+      recoveryTimeoutMs: HANDSHAKE_STEPS * options.timeoutMs,
+      tombstoneMs: options.sessionMaxAgeMs,
+      onError: (error) => log.warn(`store: ${networkErrorText(error)}`, { upstream: name }),
+    });
+    return {
+      ...shared,
+      load: (key, endpoint) =>
+        shared.load(key, endpoint).catch((error: unknown) => {
+          throw new StoreUnreachableError(`the session store did not answer: ${networkErrorText(error, options.timeoutMs)}`, {
+            cause: error,
+          });
+        }),
+      async recover<T extends NewServerSession>(
+        key: string,
+        lost: string | undefined,
+        reinitialize: (latest: SharedSessionState) => Promise<T>,
+      ) {
+        const outcome = await shared.recover(key, lost, reinitialize);
+        // No upstream session was known for it: the store had lost the record.
+        if (outcome.kind === 'reinitialized' && lost === undefined) {
+          metrics.session(name, 'rebuilt');
+          log.info('session rebuilt from its session id', { upstream: name, session: redactSessionId(key.slice(name.length + 1)) });
+        }
+        return outcome;
+      },
+    };
+  }
 
   function report(event: LifelineEvent): void {
     metrics.recovery(name, event);
@@ -111,6 +167,12 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
         log.info('upstream session recovered', {
           upstream: name,
           ms: event.durationMs,
+          session: `${event.previousSessionId}→${event.sessionId}`,
+        });
+        return;
+      case 'session-adopted':
+        log.info('upstream session adopted from another replica', {
+          upstream: name,
           session: `${event.previousSessionId}→${event.sessionId}`,
         });
         return;
@@ -157,7 +219,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
    * Sends one exchange upstream; resolves with the answer, or undefined when the client already got
    * an error instead (upstream unreachable, recovery impossible) or went away.
    */
-  async function send(request: RouteRequest, headers: Headers): Promise<Response | undefined> {
+  async function send(request: RouteRequest, headers: Headers, via: AnyFetch): Promise<Response | undefined> {
     const { req, res } = request;
     const method = req.method ?? 'GET';
     // When the client leaves, the upstream exchange ends too: a GET stream never ends on its own,
@@ -168,7 +230,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     });
     let response: Response;
     try {
-      response = await recovering(url, {
+      response = await via(url, {
         method,
         headers,
         body: request.body === undefined || request.body.length === 0 ? null : request.body,
@@ -195,7 +257,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   /** A failure to reach the upstream, in words: a lost-session error or a sign-in error says it all itself. */
   function explain(error: unknown): string {
-    if (isLifelineError(error) || isSignInError(error)) return (error as Error).message;
+    if (isLifelineError(error) || isSignInError(error) || error instanceof StoreUnreachableError) return (error as Error).message;
     return `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
   }
 
@@ -224,21 +286,25 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     else sendJson(request.res, status, jsonRpcError(-32000, message), request.answerHeaders);
   }
 
-  /** The client's initialize: open an upstream session and hand the client a session id of the gateway's own. */
+  /**
+   * The client's initialize: open an upstream session and hand the client a session id of the
+   * gateway's own. Sent as it is (the middleware meets the session on its first request, in the store).
+   */
   async function open(request: RouteRequest, params: unknown): Promise<void> {
     const sid = newSessionKey();
     const key = `${name}/${sid}`;
     const issuedAt = Date.now();
+    const claims = { sid, initializeParams: params, issuedAt };
     let token: string;
     try {
-      token = tokens.seal({ sid, initializeParams: params, issuedAt }, { upstream: name, caller: request.caller });
+      token = tokens.seal(claims, { upstream: name, caller: request.caller });
     } catch (error) {
       if (!(error instanceof TokenTooLargeError)) throw error;
       refuse(request, 400, 'session-id-too-large', `mcp-lifeline: ${error.message}`);
       return;
     }
     const headers = upstreamHeaders(request.req);
-    const response = await send(request, headers);
+    const response = await send(request, headers, http);
     if (response === undefined) return;
     const serverId = response.ok ? response.headers.get('mcp-session-id') : null;
     // No session id: a stateless upstream; nothing to keep, and no session limit to count against.
@@ -246,7 +312,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     if (!(await store.admit(request.caller, key, options.maxSessionsPerCaller))) {
       await response.body?.cancel().catch(() => {});
       // End the session the upstream just opened: the client never learns of it.
-      await recovering(url, { method: 'DELETE', headers: withSession(headers, serverId), signal: AbortSignal.timeout(options.timeoutMs) })
+      await http(url, { method: 'DELETE', headers: withSession(headers, serverId), signal: AbortSignal.timeout(options.timeoutMs) })
         .then((answer) => answer.body?.cancel())
         .catch(() => {});
       log.warn('session limit reached', { upstream: name, caller: request.caller, limit: options.maxSessionsPerCaller });
@@ -258,7 +324,6 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       );
       return;
     }
-    binding.opened(key, serverId);
     await store.put(key, {
       caller: request.caller,
       initializeParams: params,
@@ -268,7 +333,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       subscriptions: [],
       createdAt: issuedAt,
     });
-    lastTouch.set(key, issuedAt);
+    remember(key, { claims, caller: request.caller, responses: 0, touchedAt: issuedAt });
     metrics.session(name, 'opened');
     log.debug('session opened', { upstream: name, caller: request.caller, session: redactSessionId(sid) });
     await deliver(request, response, token);
@@ -282,79 +347,58 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       refuse(request, 404, 'unknown-session', 'Session not found');
       return;
     }
-    const age = Date.now() - claims.issuedAt;
-    if (age > options.sessionMaxAgeMs) {
+    if (Date.now() - claims.issuedAt > options.sessionMaxAgeMs) {
       refuse(request, 404, 'expired-session', 'Session not found (expired: it is older than the gateway allows)');
       return;
     }
     const key = `${name}/${claims.sid}`;
-    const method = request.req.method ?? 'GET';
-    // A session this process served lately is live; others are checked for a DELETE seen elsewhere.
-    if (!lastTouch.has(key) && (await store.isEnded(key))) {
-      refuse(request, 404, 'ended-session', 'Session not found (ended)');
-      return;
-    }
-    const open = openResponses.get(key) ?? 0;
-    if (open >= options.maxStreamsPerSession) {
-      refuse(request, 429, 'streams-per-session', `mcp-lifeline: this session already has ${open} responses in progress`);
-      return;
-    }
-    openResponses.set(key, open + 1);
-    try {
-      const headers = upstreamHeaders(request.req);
-      let alias: string;
-      try {
-        const bound = await binding.aliasFor(key, claims, { url, headers, timeoutMs: options.timeoutMs });
-        alias = bound.alias;
-        if (bound.rebuilt) {
-          metrics.session(name, 'rebuilt');
-          log.info('session rebuilt from its session id', { upstream: name, session: redactSessionId(claims.sid) });
-          await store.put(key, {
-            caller: request.caller,
-            initializeParams: claims.initializeParams,
-            serverId: alias,
-            protocolVersion: undefined,
-            logLevel: undefined,
-            subscriptions: [],
-            createdAt: claims.issuedAt,
-          });
-        }
-      } catch (error) {
-        metrics.upstreamError(name);
-        const text = `could not open a session on ${where}: ${isLifelineError(error) ? error.message : networkErrorText(error, options.timeoutMs)}`;
-        log.warn(secrets.scrub(text), { upstream: name });
-        failed(request, 502, `mcp-lifeline: ${text}`);
+    let session = here.get(key);
+    if (session === undefined) {
+      // A session this process has not served lately: refused when its client ended it (on any replica).
+      if (await store.isEnded(key)) {
+        refuse(request, 404, 'ended-session', 'Session not found (ended)');
         return;
       }
-      touch(key);
-      const response = await send(request, withSession(headers, alias));
+      session = here.get(key) ?? remember(key, { claims, caller: request.caller, responses: 0, touchedAt: 0 });
+    }
+    if (session.responses >= options.maxStreamsPerSession) {
+      refuse(request, 429, 'streams-per-session', `mcp-lifeline: this session already has ${session.responses} responses in progress`);
+      return;
+    }
+    session.responses += 1;
+    try {
+      touch(key, session);
+      // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
+      const response = await send(request, withSession(upstreamHeaders(request.req), key), recovering);
       if (response === undefined) return;
       await deliver(request, response, token);
-      if (method === 'DELETE' && (response.ok || response.status === 405)) {
-        binding.forget(key);
-        lastTouch.delete(key);
+      if (request.req.method === 'DELETE' && (response.ok || response.status === 405)) {
+        // The middleware wrote the tombstone to the store (sharing.ended).
+        here.delete(key);
         metrics.session(name, 'ended');
-        await store.end(key, Math.max(1, options.sessionMaxAgeMs - age));
       }
     } finally {
-      const left = (openResponses.get(key) ?? 1) - 1;
-      if (left === 0) openResponses.delete(key);
-      else openResponses.set(key, left);
+      session.responses -= 1;
     }
   }
 
+  function remember(key: string, session: SessionHere): SessionHere {
+    here.set(key, session);
+    if (here.size > options.maxRecords) here.delete(here.keys().next().value as string);
+    return session;
+  }
+
   /** Restarts the record's idle TTL, at most every tenth of it (or minute) per session and process. */
-  function touch(key: string): void {
+  function touch(key: string, session: SessionHere): void {
     const now = Date.now();
-    if (now - (lastTouch.get(key) ?? 0) < touchEvery) return;
-    lastTouch.set(key, now);
-    if (lastTouch.size > options.maxRecords) lastTouch.delete(lastTouch.keys().next().value as string);
+    if (now - session.touchedAt < touchEvery) return;
+    session.touchedAt = now;
     store.touch(key).catch((error: unknown) => log.warn(`store: ${networkErrorText(error)}`));
   }
 
   return {
     name,
-    // With the session-sharing hook wired, a shared store lets other replicas carry these sessions.
+    // The upstream sessions live in the store: with a shared one, other replicas carry them on.
     localSessions: false,
     async handle(request) {
       const token = headerValue(request.req, 'mcp-session-id');
@@ -362,20 +406,22 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       const params = request.req.method === 'POST' && request.body !== undefined ? initializeParamsOf(request.body) : undefined;
       if (params !== undefined) return open(request, params.params);
       // No session: a stateless exchange (a 2026-07-28 client, or a server that issues no ids).
-      const response = await send(request, upstreamHeaders(request.req));
+      const response = await send(request, upstreamHeaders(request.req), http);
       if (response !== undefined) await deliver(request, response, undefined);
     },
     async endSessions() {
-      const sessions = binding.entries();
+      const keys = (await store.keys()).filter((key) => key.startsWith(`${name}/`));
       const headers = new Headers(upstream.headers ?? {});
       let ended = 0;
       // A few at a time: a gateway may hold thousands of sessions, the upstream should not see them all at once.
-      for (let index = 0; index < sessions.length; index += 8) {
+      for (let index = 0; index < keys.length; index += 8) {
         await Promise.all(
-          sessions.slice(index, index + 8).map(async ([, alias]) => {
-            const answer = await recovering(url, {
+          keys.slice(index, index + 8).map(async (key) => {
+            const serverId = (await store.get(key))?.serverId;
+            if (serverId === undefined) return;
+            const answer = await http(url, {
               method: 'DELETE',
-              headers: withSession(headers, alias),
+              headers: withSession(headers, serverId),
               signal: AbortSignal.timeout(options.timeoutMs),
             }).catch(() => undefined);
             await answer?.body?.cancel().catch(() => {});

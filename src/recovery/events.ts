@@ -3,6 +3,7 @@ export type LifelineEvent =
   | SessionLostEvent
   | LossNotConfirmedEvent
   | ReinitializedEvent
+  | SessionAdoptedEvent
   | StateRestoredEvent
   | ReplayedEvent
   | MessageDroppedEvent
@@ -71,6 +72,16 @@ export interface ReinitializedEvent extends EventBase {
   /** The new session's `serverInfo` and `capabilities`, as the server sent them. */
   readonly serverInfo: unknown;
   readonly capabilities: unknown;
+}
+
+/**
+ * Another process sharing the session (option `sharing`) had already replaced the lost session:
+ * this one uses that session, and sent no `initialize` of its own.
+ */
+export interface SessionAdoptedEvent extends EventBase {
+  readonly type: 'session-adopted';
+  readonly previousSessionId: string;
+  readonly sessionId: string;
 }
 
 /** The log level and resource subscriptions of the lost session were set again. */

@@ -1,6 +1,7 @@
 import type { SessionLossVerdict } from '../classifier/classify-session-loss.js';
 import { NOT_SESSION_LOSS_RULES, type NotSessionLossRule, SESSION_LOSS_RULES, type SessionLossRule } from '../classifier/rules.js';
 import type { LifelineEvent } from './events.js';
+import type { SessionSharing } from './session-sharing.js';
 
 /** The request that met a lost session, as shown to {@linkcode SessionRecoveryOptions.shouldRecover}. */
 export interface LostRequest {
@@ -95,6 +96,16 @@ export interface SessionRecoveryOptions {
    * @default { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 }
    */
   readonly circuit?: CircuitOptions | undefined;
+  /**
+   * Sessions shared by several processes through a store (the `serve` gateway's replicas). A
+   * request naming a session this process has no record of is looked up there (`load`), a lost
+   * session is re-initialized once across the processes (`recover`), and accepted changes of
+   * session state and the client's DELETE are reported (`changed`, `ended`). The store's owner
+   * writes the sessions it opens itself: the middleware never registers one. Without it, sessions
+   * live in this process only.
+   * @default undefined
+   */
+  readonly sharing?: SessionSharing | undefined;
 }
 
 /** `keepAlive: { auto: true, … }`: learn the idle timeout, optionally from a known bound. */
@@ -159,6 +170,7 @@ export const DEFAULT_SESSION_RECOVERY_OPTIONS = {
   keepAlive: undefined,
   streamBackoff: { initialDelayMs: 1_000, maxDelayMs: 60_000 }, // 1 s doubling to 1 min: 7 GETs in the first minute, then 1
   circuit: { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 },
+  sharing: undefined,
 } as const;
 
 /** Options with every default filled in. */
@@ -175,6 +187,7 @@ export interface ResolvedOptions {
   readonly keepAlive: KeepAlivePolicy;
   readonly streamBackoff: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly circuit: { readonly failures: number; readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly sharing: SessionSharing | undefined;
 }
 
 /** Fills in defaults once, in the factory, and rejects bad options with a TypeError naming them. */
@@ -198,6 +211,7 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
       ...resolveBackoff('circuit', options.circuit, DEFAULT_SESSION_RECOVERY_OPTIONS.circuit),
       failures: options.circuit?.failures ?? DEFAULT_SESSION_RECOVERY_OPTIONS.circuit.failures,
     },
+    sharing: options.sharing ?? DEFAULT_SESSION_RECOVERY_OPTIONS.sharing,
   };
   if (!Number.isInteger(resolved.circuit.failures) || resolved.circuit.failures < 1) {
     throw new TypeError(`withSessionRecovery: "circuit.failures" must be a positive integer, got ${String(resolved.circuit.failures)}`);
@@ -213,6 +227,15 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
       throw new TypeError(`withSessionRecovery: "${name}" must be a function, got ${typeof resolved[name]}`);
     }
   }
+  const { sharing } = resolved;
+  if (sharing !== undefined) {
+    const missing = SHARING_METHODS.filter((method) => typeof (sharing as unknown as Record<string, unknown>)?.[method] !== 'function');
+    if (missing.length > 0) {
+      throw new TypeError(
+        `withSessionRecovery: "sharing" must be an object with the methods ${SHARING_METHODS.join(', ')}; missing: ${missing.join(', ')}`,
+      );
+    }
+  }
   for (const name of ['rules', 'notLossRules'] as const) {
     if (!Array.isArray(resolved[name])) {
       throw new TypeError(`withSessionRecovery: "${name}" must be an array of rules`);
@@ -220,6 +243,8 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
   }
   return resolved;
 }
+
+const SHARING_METHODS = ['load', 'recover', 'changed', 'ended'] as const;
 
 function resolveKeepAlive(option: SessionRecoveryOptions['keepAlive']): KeepAlivePolicy {
   if (option === undefined) return { mode: 'off' };

@@ -26,7 +26,7 @@ import { sendOwnRequest } from './own-request.js';
 import { pingSession, type SessionCheck } from './ping-session.js';
 import { readPrefix } from './read-prefix.js';
 import { describeUrl, redactSessionId, textScrubber } from './redact.js';
-import { HandshakeFailure, reinitialize } from './reinitialize.js';
+import { HandshakeFailure, type HandshakeResult, reinitialize } from './reinitialize.js';
 import {
   createSessionRecord,
   createSessionTable,
@@ -35,6 +35,7 @@ import {
   type SessionRecord,
   trackSessionState,
 } from './session-record.js';
+import type { SessionSharing, SharedRecovery, SharedSessionState } from './session-sharing.js';
 import { sseReplacement } from './sse-replacement.js';
 import { createStreamBackoff } from './stream-backoff.js';
 import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
@@ -86,6 +87,9 @@ const HEALTHY_STREAM_MS = 5_000;
 export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): AnyFetch {
   const circuits = new Map<string, Circuit>();
   const sessions = createSessionTable(config.maxSessions, (record) => record.keepAlive?.stop());
+  const { sharing } = config;
+  // Look-ups of shared sessions in flight, so that a session's concurrent requests share one.
+  const loading = new Map<string, Promise<SessionRecord | undefined>>();
   const classifyOptions = { rules: config.rules, notLossRules: config.notLossRules };
   const candidateStatuses = new Set(config.rules.flatMap((rule) => rule.status));
   const keepingAlive = config.keepAlive.mode !== 'off';
@@ -109,7 +113,8 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       if (initialize === undefined) return next(input, init);
       return openSession(input, init, initialize.params);
     }
-    const record = sessions.get(alias);
+    let record = sessions.get(alias);
+    if (record === undefined && sharing !== undefined) record = await sharedRecord(sharing, alias, urlOf(input));
     if (record === undefined || record.endpoint !== endpointOf(urlOf(input))) return next(input, init);
     const request = isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init);
     if (request.method === 'DELETE') return terminate(record, request);
@@ -123,19 +128,52 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const sessionId = response.headers.get('mcp-session-id');
     // No session id: a stateless server (or a 2026-07-28 one); nothing to recover, nothing kept.
     if (!response.ok || !sessionId) return response;
-    const endpoint = endpointOf(urlOf(input));
+    const record = newRecord(sessionId, urlOf(input), params);
+    record.headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
+    if (record.circuit.failures !== 0) closeCircuit(record, urlOf(input));
+    sessions.add(record);
+    return response;
+  }
+
+  function newRecord(alias: string, url: string, initializeParams: unknown): SessionRecord {
+    const endpoint = endpointOf(url);
     const record = createSessionRecord({
-      alias: sessionId,
+      alias,
       endpoint,
-      initializeParams: params,
+      initializeParams,
       circuit: circuitOf(endpoint),
       stream: createStreamBackoff(config.streamBackoff),
     });
-    record.headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
-    if (record.circuit.failures !== 0) closeCircuit(record, urlOf(input));
-    if (config.keepAlive.mode !== 'off') record.keepAlive = keepAlive(record, urlOf(input), config.keepAlive);
-    sessions.add(record);
-    return response;
+    if (config.keepAlive.mode !== 'off') record.keepAlive = keepAlive(record, url, config.keepAlive);
+    return record;
+  }
+
+  /**
+   * A session this process has no record of, looked up in the shared store (another process
+   * opened it, or this one forgot it): once per session, however many of its requests arrive
+   * together. Without a live server session there, its first request re-initializes.
+   */
+  function sharedRecord(share: SessionSharing, alias: string, url: string): Promise<SessionRecord | undefined> {
+    let pending = loading.get(alias);
+    if (pending === undefined) {
+      pending = share
+        .load(alias, endpointOf(url))
+        .then((state) => {
+          if (state === undefined) return undefined;
+          const known = sessions.get(alias);
+          if (known !== undefined) return known;
+          const record = newRecord(alias, url, state.initializeParams);
+          record.serverId = state.serverId;
+          record.protocolVersion = state.protocolVersion;
+          takeSessionState(record, state);
+          record.dead = state.serverId === undefined;
+          sessions.add(record);
+          return record;
+        })
+        .finally(() => loading.delete(alias));
+      loading.set(alias, pending);
+    }
+    return pending;
   }
 
   function circuitOf(endpoint: string): Circuit {
@@ -472,17 +510,37 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const previous = record.serverId;
     const url = describeUrl(request.url);
     const headers = request.headers();
-    return reinitialize({
-      next,
-      url: request.url,
-      headers,
-      initializeParams: record.initializeParams,
-      timeout: config.timeout,
-      newId,
-      restore: config.restoreState ? { logLevel: record.logLevel, subscriptions: [...record.subscriptions] } : undefined,
-      scrub: textScrubber(headers, [record.alias, record.serverId]),
-    }).then(
-      (result) => {
+    let handshakeFailed = false;
+    const handshake = (state: RestorableState) =>
+      reinitialize({
+        next,
+        url: request.url,
+        headers,
+        initializeParams: state.initializeParams,
+        timeout: config.timeout,
+        newId,
+        restore: config.restoreState ? { logLevel: state.logLevel, subscriptions: [...state.subscriptions] } : undefined,
+        scrub: textScrubber(headers, [record.alias, record.serverId]),
+      }).catch((error: unknown) => {
+        handshakeFailed = true;
+        throw error;
+      });
+    const recovery: Promise<SharedRecovery<HandshakeResult>> =
+      sharing === undefined
+        ? handshake(record).then((result) => ({ kind: 'reinitialized', result }))
+        : // Once across the processes: the one that takes the store's lock re-initializes with the
+          // freshest shared state; the others adopt the session it opened.
+          sharing.recover(record.alias, previous, (latest) => {
+            takeSessionState(record, latest);
+            return handshake(latest);
+          });
+    return recovery.then(
+      (outcome) => {
+        if (outcome.kind === 'adopted') {
+          adopted(record, outcome.state, { url, previous });
+          return;
+        }
+        const { result } = outcome;
         record.serverId = result.sessionId;
         record.protocolVersion = result.protocolVersion;
         record.dead = false;
@@ -514,10 +572,30 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         if (error instanceof HandshakeFailure && error.openedSessionId !== undefined) {
           abandon(record, { url: request.url, headers, sessionId: error.openedSessionId, reason: 'handshake-failed' });
         }
-        if (countsAgainstServer(error)) openCircuit(record, url, networkErrorText(error, config.timeout));
+        // A shared recovery may fail without the server (the session ended elsewhere, the store): only the handshake counts.
+        if (handshakeFailed && countsAgainstServer(error)) openCircuit(record, url, networkErrorText(error, config.timeout));
         throw error;
       },
     );
+  }
+
+  /** Another process had already replaced the lost session: this one uses it, and sent nothing. */
+  function adopted(record: SessionRecord, state: SharedSessionState, change: { url: string; previous: string | undefined }): void {
+    record.serverId = state.serverId;
+    record.protocolVersion = state.protocolVersion;
+    takeSessionState(record, state);
+    record.dead = false;
+    record.lastFailure = undefined;
+    record.staleEventId = true;
+    record.proven = false;
+    record.lastSuccessAt = Date.now();
+    emit({
+      type: 'session-adopted',
+      url: change.url,
+      time: Date.now(),
+      previousSessionId: redactSessionId(change.previous),
+      sessionId: redactSessionId(state.serverId),
+    });
   }
 
   /**
@@ -812,20 +890,25 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (!record.dead) {
       const classified = await classify(record, request, await send(record, request, false));
       if (!classified.lost) {
-        if (classified.response.ok || classified.response.status === 405) sessions.delete(record.alias);
+        if (classified.response.ok || classified.response.status === 405) ended(record);
         return present(record, classified.response);
       }
       await classified.discard();
     }
-    sessions.delete(record.alias);
+    ended(record);
     emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: 'delete-of-lost-session' });
     return new Response(null, { status: 200 });
+  }
+
+  function ended(record: SessionRecord): void {
+    sessions.delete(record.alias);
+    sharing?.ended(record.alias);
   }
 
   /** A server answer about to reach the client: the session's state and health noted, its id shown as the client knows it. */
   function finish(record: SessionRecord, request: OutgoingRequest, response: Response): Response {
     if (response.ok) {
-      trackSessionState(record, request);
+      trackSessionState(record, request, sharing);
       record.proven = true;
       if (keepingAlive) record.lastSuccessAt = Date.now();
       if (record.circuit.failures !== 0) closeCircuit(record, request.url);
@@ -871,6 +954,20 @@ function present(record: SessionRecord, response: Response): Response {
   const headers = new Headers(response.headers);
   headers.set('mcp-session-id', record.alias);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** What a re-initialization opens the new session with, and restores on it. */
+interface RestorableState {
+  readonly initializeParams: unknown;
+  readonly logLevel: string | undefined;
+  readonly subscriptions: Iterable<string>;
+}
+
+/** The log level and subscriptions of a shared session, taken into this process's record of it. */
+function takeSessionState(record: SessionRecord, state: SharedSessionState): void {
+  record.logLevel = state.logLevel;
+  record.subscriptions.clear();
+  for (const uri of state.subscriptions) record.subscriptions.add(uri);
 }
 
 function markDead(record: SessionRecord, sentAt: number, loss: SessionLossReport): void {

@@ -2,6 +2,7 @@ import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
 import type { Circuit } from './circuit.js';
 import type { KeepAlive } from './keep-alive.js';
 import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
+import type { SessionSharing, SessionStateChange } from './session-sharing.js';
 import type { StreamBackoff } from './stream-backoff.js';
 
 /**
@@ -142,19 +143,27 @@ export function initializeParamsOf(body: RequestBody): { params: unknown } | und
   return initialize === undefined ? undefined : { params: initialize['params'] ?? {} };
 }
 
-/** Records the session state a message changed once the server accepted it. */
-export function trackSessionState(record: SessionRecord, request: OutgoingRequest): void {
+/** Records the session state a message changed once the server accepted it, in the shared store too when there is one. */
+export function trackSessionState(record: SessionRecord, request: OutgoingRequest, sharing: SessionSharing | undefined): void {
   if (request.method !== 'POST' || bodyLength(request.body) > STATE_SCAN_LIMIT) return;
   const text = bodyText(request.body);
   if (text === undefined || !STATE_METHOD.test(text)) return;
   for (const message of request.messages().messages) {
-    const params = message['params'] as Record<string, unknown> | undefined;
-    if (message['method'] === 'logging/setLevel' && typeof params?.['level'] === 'string') {
-      record.logLevel = params['level'];
-    } else if (message['method'] === 'resources/subscribe' && typeof params?.['uri'] === 'string') {
-      record.subscriptions.add(params['uri']);
-    } else if (message['method'] === 'resources/unsubscribe' && typeof params?.['uri'] === 'string') {
-      record.subscriptions.delete(params['uri']);
-    }
+    const change = stateChangeOf(message);
+    if (change === undefined) continue;
+    if (change.kind === 'log-level') record.logLevel = change.level;
+    else if (change.kind === 'subscribe') record.subscriptions.add(change.uri);
+    else record.subscriptions.delete(change.uri);
+    sharing?.changed(record.alias, change);
   }
+}
+
+function stateChangeOf(message: Record<string, unknown>): SessionStateChange | undefined {
+  const params = message['params'] as Record<string, unknown> | undefined;
+  if (message['method'] === 'logging/setLevel' && typeof params?.['level'] === 'string')
+    return { kind: 'log-level', level: params['level'] };
+  if (typeof params?.['uri'] !== 'string') return undefined;
+  if (message['method'] === 'resources/subscribe') return { kind: 'subscribe', uri: params['uri'] };
+  if (message['method'] === 'resources/unsubscribe') return { kind: 'unsubscribe', uri: params['uri'] };
+  return undefined;
 }
