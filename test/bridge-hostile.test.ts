@@ -149,7 +149,7 @@ describe('hostile servers: redirects', () => {
     const answer = await call(cli, 2, 'redirect', { to: elsewhere.url });
     assert.match(
       errorText(answer),
-      /redirected to another origin \(http:\/\/127\.0\.0\.1:\d+\); mcp-lifeline never sends credentials across origins/,
+      /http:\/\/127\.0\.0\.1:\d+\/mcp redirected \(HTTP 307\) to another origin, http:\/\/127\.0\.0\.1:\d+\/mcp; mcp-lifeline does not follow it, so no credentials leave/,
     );
     assert.equal(elsewhere.counters.requests.length, 0);
   });
