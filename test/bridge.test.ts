@@ -106,7 +106,7 @@ describe('bridge: fixture dialects', () => {
     await cli.waitForMessage((message) => message['id'] === 1);
     cli.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     await waitFor(() => pings.length >= 2, 5_000);
-    assert.match(pings[0] ?? '', /^mcp-lifeline-keepalive-\d+$/);
+    assert.match(pings[0] ?? '', /^mcp-lifeline-/);
     assert.equal(cli.stdoutLines().length, 1, 'only the initialize answer reached the host');
   });
 });

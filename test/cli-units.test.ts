@@ -27,9 +27,21 @@ describe('parseCommand', () => {
     assert.equal(command.url.href, 'https://mcp.example.com/mcp');
     assert.deepEqual(command.headers, { 'X-A': '1' });
     assert.equal(command.timeoutMs, 2500);
-    assert.equal(command.keepaliveMs, 60_000);
+    assert.equal(command.keepAlive, 60_000);
     assert.equal(command.logLevel, 'info');
     assert.equal(command.logFormat, 'json');
+  });
+
+  it('--keepalive: seconds, auto, auto with a bound from probe --idle; anything else is a usage error', () => {
+    const keepAlive = (value: string) => {
+      const command = parseCommand(['https://mcp.example.com/mcp', '--keepalive', value]);
+      return command.kind === 'bridge' ? command.keepAlive : undefined;
+    };
+    assert.equal(keepAlive('300'), 300_000);
+    assert.equal(keepAlive('auto'), 'auto');
+    assert.deepEqual(keepAlive('auto:15m'), { auto: true, initialBoundMs: 900_000 });
+    assert.throws(() => keepAlive('sometimes'), /--keepalive must be a positive number of seconds/);
+    assert.throws(() => keepAlive('auto:soon'), /--keepalive auto: must be a duration/);
   });
 
   it('probe with a bare --idle gets the 60-minute default; --idle=90s and steps parse', () => {

@@ -110,7 +110,10 @@ describe('auto: one probe decides, on evidence only', () => {
     const server = await startStatusServer({ status: 307, headers: { location: elsewhere.url } });
     t.after(() => server.close());
     const { upstream } = negotiating(t, server.url, { headers: { authorization: 'Bearer tok-redirected-1' } });
-    await assert.rejects(upstream.send(hostInitialize(1)), /redirected to another origin .*never sends credentials across origins/);
+    await assert.rejects(
+      upstream.send(hostInitialize(1)),
+      /redirected \(HTTP 30\d\) to another origin, .*mcp-lifeline does not follow it, so no credentials leave/,
+    );
     assert.deepEqual(elsewhere.requests, []);
   });
 

@@ -39,7 +39,7 @@ describe('probe: hostile servers', () => {
     t.after(() => server.close());
     const cli = spawnCli(['probe', server.url, '--header', 'X-Api-Key: key-0123456789abcdef']);
     assert.equal(await cli.exited, 2);
-    assert.match(cli.stderr(), /redirected to another origin \(http:\/\/127\.0\.0\.1:\d+\)/);
+    assert.match(cli.stderr(), /redirected \(HTTP 307\) to another origin, http:\/\/127\.0\.0\.1:\d+\/mcp/);
     assert.equal(elsewhere.counters.requests.length, 0);
   });
 

@@ -22,7 +22,10 @@ Connection options (bridge and probe):
   --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
 
 Bridge options:
-  --keepalive SECONDS        send a ping after this long without traffic (default: off)
+  --keepalive SECONDS|auto[:BOUND]
+                             ping after SECONDS without traffic; auto: learn the server's idle
+                             timeout from the sessions it drops (or start from BOUND, e.g. auto:15m
+                             from probe --idle) and ping just before it (default: off)
   --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
   --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
   --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
@@ -73,7 +76,7 @@ export type Command =
   | (Connection &
       EraChoice & {
         readonly kind: 'bridge';
-        readonly keepaliveMs: number | undefined;
+        readonly keepAlive: KeepAliveChoice | undefined;
         readonly requestTimeoutMs: number;
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
@@ -180,7 +183,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   return {
     kind: 'bridge',
     ...connection,
-    keepaliveMs: values.keepalive === undefined ? undefined : seconds('--keepalive', values.keepalive, 0),
+    keepAlive: values.keepalive === undefined ? undefined : keepAlive(values.keepalive),
     requestTimeoutMs: seconds('--request-timeout', values['request-timeout'], 300),
     maxMessageBytes: size('--max-message-size', values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES),
     maxInFlight: integer('--max-in-flight', values['max-in-flight'], 32, 1),
@@ -242,6 +245,16 @@ function choice<T extends string>(flag: string, value: string | undefined, allow
   if (value === undefined) return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+}
+
+/** `--keepalive`: a fixed interval, or `auto` (learn the idle timeout), optionally from a known bound. */
+export type KeepAliveChoice = number | 'auto' | { readonly auto: true; readonly initialBoundMs: number };
+
+/** "300" (seconds), "auto", "auto:15m" (a bound from `probe --idle`). */
+function keepAlive(value: string): KeepAliveChoice {
+  if (value === 'auto') return 'auto';
+  if (value.startsWith('auto:')) return { auto: true, initialBoundMs: duration('--keepalive auto:', value.slice(5), 's') };
+  return seconds('--keepalive', value, 0);
 }
 
 const UNIT_BYTES: Record<string, number> = {

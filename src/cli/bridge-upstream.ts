@@ -24,7 +24,11 @@ export function createBridgeUpstream(command: BridgeCommand, through: { sink: Up
     transport: command.transport,
     factories: {
       streamableHttp: (options) =>
-        createStreamableHttpUpstream({ ...options, maxMessageBytes: command.maxMessageBytes, keepaliveMs: command.keepaliveMs }),
+        createStreamableHttpUpstream({
+          ...options,
+          maxMessageBytes: command.maxMessageBytes,
+          recovery: command.keepAlive === undefined ? undefined : { keepAlive: command.keepAlive },
+        }),
       legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
       stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
     },

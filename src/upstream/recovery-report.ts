@@ -2,17 +2,31 @@ import type { LifelineEvent } from '../recovery/events.js';
 import type { UpstreamEvent } from './upstream.js';
 
 /**
- * What the recovery middleware did, as an upstream event: a recovery at `info` (with the rule
- * that recognised the loss), a failed restore at `warn`, a failed recovery at `error`, the rest at
- * `debug`. `lastLoss` carries the loss that a `reinitialized` event is the answer to.
+ * What the recovery middleware did, as an upstream event for the log. One line per recovery at
+ * `info` (`session recovered`, with the rule that recognised the loss); a suspicion the session
+ * did not confirm, what the keep-alive learned, and the circuit closing at `info`; degraded
+ * service (a stream backing off, the circuit opening, a broken answer stream, a partial restore)
+ * at `warn`; the rest at `debug`. A failed recovery is `debug` here: the request it failed is
+ * answered, and logged once, by the host side. `lastLoss` is the loss a `reinitialized` answers.
  */
 export function recoveryReport(event: LifelineEvent, lastLoss: LifelineEvent | undefined): UpstreamEvent {
+  const { type } = event;
   switch (event.type) {
     case 'session-lost':
+      return debug(type, 'session lost', {
+        rule: event.rule,
+        status: event.status,
+        method: event.rpcMethod ?? event.method,
+        session: event.sessionId,
+      });
+    case 'loss-not-confirmed':
       return {
-        level: 'debug',
-        type: event.type,
-        message: 'session lost',
+        level: 'info',
+        type,
+        message:
+          event.outcome === 'session-alive'
+            ? 'an error read like session loss, but the session answered a ping: passed on as the server sent it'
+            : `an error read like session loss, but a ping could not tell (${event.reason ?? 'no answer'}): passed on, not replayed`,
         fields: { rule: event.rule, status: event.status, method: event.rpcMethod ?? event.method, session: event.sessionId },
       };
     case 'reinitialized': {
@@ -32,23 +46,54 @@ export function recoveryReport(event: LifelineEvent, lastLoss: LifelineEvent | u
     }
     case 'state-restored':
       return event.failures.length > 0
-        ? { level: 'warn', type: event.type, message: 'state not fully restored', fields: { failures: event.failures.join('; ') } }
-        : {
-            level: 'debug',
-            type: event.type,
-            message: 'state restored',
-            fields: { logLevel: event.logLevel, subscriptions: event.subscriptions },
-          };
-    case 'recovery-failed':
-      return { level: 'error', type: event.type, message: event.message, fields: { code: event.code } };
+        ? { level: 'warn', type, message: 'state not fully restored', fields: { failures: event.failures.join('; ') } }
+        : debug(type, 'state restored', { logLevel: event.logLevel, subscriptions: event.subscriptions });
     case 'stream-broken':
       return {
-        level: 'debug',
-        type: event.type,
-        message: 'response stream broke',
+        level: 'warn',
+        type,
+        message: `the answer stream ${event.how} before the answer`,
         fields: { method: event.rpcMethod, error: event.error },
       };
+    case 'stream-backoff':
+      return {
+        level: 'warn',
+        type,
+        message: `the server's stream (HTTP GET) keeps failing (${event.reason}); re-opening it with backoff`,
+        fields: { failures: event.failures, delayMs: event.delayMs },
+      };
+    case 'circuit-open':
+      return {
+        level: 'warn',
+        type,
+        message: `re-initialization paused after ${event.failures} failed recoveries (${event.cause})`,
+        fields: { retryAt: event.retryAt === undefined ? undefined : new Date(event.retryAt).toISOString() },
+      };
+    case 'circuit-closed':
+      return { level: 'info', type, message: 'the server answers again: re-initialization resumed' };
+    case 'keepalive':
+      return {
+        level: 'info',
+        type,
+        message:
+          event.source === 'loss'
+            ? `the server forgot an idle session after at most ${seconds(event.idleMs ?? event.boundMs ?? event.intervalMs)} s: keep-alive pings after ${seconds(event.intervalMs)} s idle`
+            : `keep-alive pings after ${seconds(event.intervalMs)} s idle`,
+        fields: { boundMs: event.boundMs, intervalMs: event.intervalMs, source: event.source },
+      };
+    case 'recovery-failed':
+      return debug(type, event.message, { code: event.code });
+    case 'keepalive-failed':
+      return debug(type, `keep-alive ping failed: ${event.reason}`, {});
     default:
-      return { level: 'debug', type: event.type, message: event.type, fields: { method: 'method' in event ? event.method : undefined } };
+      return debug(type, type, { method: 'method' in event ? event.method : undefined });
   }
+}
+
+function debug(type: string, message: string, fields: UpstreamEvent['fields']): UpstreamEvent {
+  return fields === undefined ? { level: 'debug', type, message } : { level: 'debug', type, message, fields };
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(ms < 10_000 ? 1 : 0);
 }

@@ -29,8 +29,6 @@ export interface StreamableHttpUpstreamOptions extends UpstreamOptions {
   readonly recovery?: Omit<SessionRecoveryOptions, 'onEvent' | 'timeout'> | undefined;
   /** Reconnection of the server's own stream (HTTP GET). */
   readonly serverStream?: Partial<Pick<ServerStreamOptions, 'initialDelayMs' | 'maxDelayMs'>> | undefined;
-  /** Ping the server after this long without traffic, in ms. @default undefined (off) */
-  readonly keepaliveMs?: number | undefined;
 }
 
 /** 8 MiB: below the 10 MiB stdin buffer of hosts built on the official SDKs, which drop longer lines. */
@@ -74,7 +72,6 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
   let handshake: Promise<unknown> | undefined;
   let serverStream: Promise<void> | undefined;
   let lastTraffic = Date.now();
-  const keepalive = options.keepaliveMs === undefined ? undefined : startKeepalive(options.keepaliveMs);
 
   const delivery: MessageDelivery = createMessageDelivery({
     sink,
@@ -359,42 +356,6 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
     }).catch(() => {});
   }
 
-  function startKeepalive(intervalMs: number): ReturnType<typeof setInterval> {
-    let inFlight = false;
-    let count = 0;
-    const timer = setInterval(
-      () => {
-        if (inFlight || sessionId === undefined || handshake !== undefined || Date.now() - lastTraffic < intervalMs) return;
-        inFlight = true;
-        lastTraffic = Date.now();
-        const body = JSON.stringify({ jsonrpc: '2.0', id: `mcp-lifeline-keepalive-${++count}`, method: 'ping' });
-        fetchWithRecovery(endpoint, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.any([closing.signal, AbortSignal.timeout(options.timeoutMs)]),
-        })
-          .then(async (response) => {
-            await response.body?.cancel().catch(() => {});
-            sink.event({ level: 'debug', type: 'keepalive', message: 'keepalive ping', fields: { status: response.status } });
-          })
-          .catch((error: unknown) =>
-            sink.event({
-              level: 'warn',
-              type: 'keepalive-failed',
-              message: `keepalive ping failed: ${scrubber.scrub(failureText(error))}`,
-            }),
-          )
-          .finally(() => {
-            inFlight = false;
-          });
-      },
-      Math.min(intervalMs, 1000),
-    );
-    timer.unref();
-    return timer;
-  }
-
   /** The server's refusal of a message, as an UpstreamError with its words (scrubbed). */
   async function refusal(response: Response, message: JsonRpcMessage): Promise<UpstreamError> {
     let body = '';
@@ -458,7 +419,6 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
       }
     },
     async close() {
-      if (keepalive !== undefined) clearInterval(keepalive);
       closing.abort(new UpstreamError('the connection to the server is closed', { mayHaveRun: true }));
       await serverStream;
     },

@@ -1,6 +1,7 @@
 import { networkErrorText } from '../../errors/network-error-text.js';
 import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
 import type { EraVerdict } from '../../upstream/classify-discover-answer.js';
+import { speaksForItself } from '../../upstream/fetch-failure-text.js';
 import { httpErrorText } from '../../upstream/http-error-text.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
 import { discoverEra, eraReport } from './probe-eras.js';
@@ -282,6 +283,7 @@ function serverFacts(session: OpenedSession): ServerFacts {
 
 /** Why the probe could not even start, in words that say what to do. */
 function connectionErrorText(error: unknown, where: string, timeoutMs: number): string {
+  if (speaksForItself(error)) return error.message;
   const { status, body } = error as { status?: unknown; body?: unknown };
   if (typeof status === 'number') return httpErrorText(status, typeof body === 'string' ? body : '', where);
   if (error instanceof ProbeConnectionError) {
@@ -290,6 +292,5 @@ function connectionErrorText(error: unknown, where: string, timeoutMs: number): 
       ? `${where} is not an MCP endpoint: it answered initialize with ${type}`
       : `${where}: ${error.message}`;
   }
-  if (error instanceof Error && error.name === 'RedirectRefusedError') return error.message;
   return `cannot reach ${where}: ${networkErrorText(error, timeoutMs)}`;
 }
