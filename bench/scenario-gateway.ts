@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startGateway } from '../src/gateway/gateway.js';
 import { redisMissing, startRedis } from '../test/helpers/redis.js';
 import { startServerProcess } from './bench-server-process.js';
@@ -16,6 +17,7 @@ import { compareLatency, throughput } from './measure.js';
 import { round } from './stats.js';
 
 const SCENARIO = '6. gateway (serve)';
+const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 
 interface ServeChild {
   readonly origin: string;
@@ -36,6 +38,16 @@ export async function gatewayOverhead(calls: number, idleSessions: number): Prom
     const gateway = await httpClient(`${single.origin}/mcp`, { lifeline: false });
     stops.push(direct.close, gateway.close);
     await warm(direct, gateway, calls);
+
+    // What one hop through Node costs at all: the reference the serve ratios are read against.
+    const floor = await startChild([FLOOR_PROXY, server.url]);
+    stops.push(floor.stop);
+    const viaFloor = await httpClient(`${floor.origin}/mcp`, { lifeline: false });
+    stops.push(viaFloor.close);
+    await warm(direct, viaFloor, calls);
+    for (const [label, ratio] of await rateRatios(direct, viaFloor, calls)) {
+      figures.push(figure(SCENARIO, `reference: bare Node proxy / direct, ${label}`, round(ratio), '×'));
+    }
 
     const rates = await rateRatios(direct, gateway, calls);
     for (const [label, ratio, rate] of rates) {
@@ -164,13 +176,18 @@ async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<
 }
 
 /** `mcp-lifeline serve` as a child process on a free port; resolves once it listens. */
-async function startServe(args: readonly string[]): Promise<ServeChild> {
-  const child: ChildProcess = spawn(process.execPath, [LIFELINE_CLI, 'serve', ...args, '--port', '0'], {
+function startServe(args: readonly string[]): Promise<ServeChild> {
+  return startChild([LIFELINE_CLI, 'serve', ...args, '--port', '0']);
+}
+
+/** A Node script that logs `listening address=…` once it listens, as a child process. */
+async function startChild(args: readonly string[]): Promise<ServeChild> {
+  const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let text = '';
   const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${text}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${text}`)), 15_000);
     child.stderr?.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const match = /listening address=(\S+)/.exec(text);
@@ -179,7 +196,7 @@ async function startServe(args: readonly string[]): Promise<ServeChild> {
         resolve(match[1] as string);
       }
     });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${text}`)));
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${text}`)));
   });
   return {
     origin,

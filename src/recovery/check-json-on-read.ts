@@ -34,8 +34,23 @@ export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit:
       }
       return body;
     },
-    text: () => response.text().then(checked),
+    // Once `body` was handed out, its readers read the checked stream: text() reads that one too
+    // (checking the body a second time would cost a second decision on one answer).
+    text: () => (patched && response.body !== null ? readText(response.body) : response.text().then(checked)),
   });
+}
+
+/** The whole stream as text, read through its (patched) getReader. */
+async function readText(body: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return decoder.decode(concatBytes(chunks, size));
+    chunks.push(value);
+    size += value.byteLength;
+  }
 }
 
 /**
