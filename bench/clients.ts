@@ -20,6 +20,15 @@ export interface BenchClient {
   close(): Promise<void>;
 }
 
+/**
+ * Plain fetch with an abort signal of its own per request. The SDK transport passes one long-lived
+ * signal to every request; Node 20's fetch leaves a listener on it per request until the request is
+ * collected, so a long run slows down (and warns: MaxListenersExceededWarning). This is the best a
+ * direct client can do without the middleware: the stricter baseline.
+ */
+export const perRequestSignal: typeof fetch = (input, init) =>
+  fetch(input, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init);
+
 export async function httpClient(
   url: string,
   options: { lifeline: boolean; onEvent?: (event: LifelineEvent) => void; checkSuccessfulAnswers?: boolean; fetch?: typeof fetch },

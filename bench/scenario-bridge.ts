@@ -2,14 +2,16 @@
 // to mcp-remote (what users pick today), vs the same client straight over HTTP; JSON and SSE
 // answers; one caller and eight. The server runs in a process of its own, as a remote server does.
 import { startServerProcess } from './bench-server-process.js';
-import { type BenchClient, bridgedClient, httpClient, increment } from './clients.js';
+import { type BenchClient, bridgedClient, httpClient, increment, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
 import { peakRss, throughput } from './measure.js';
 import { round } from './stats.js';
 
-type Route = 'direct' | 'lifeline' | 'mcp-remote';
+// `direct*`: the same client over HTTP with a per-request signal (see perRequestSignal), the
+// stricter baseline; `direct` is the client as it ships.
+type Route = 'direct' | 'direct*' | 'lifeline' | 'mcp-remote';
 type Mode = 'sequential' | 'concurrent';
-const ROUTES: readonly Route[] = ['direct', 'lifeline', 'mcp-remote'];
+const ROUTES: readonly Route[] = ['direct', 'direct*', 'lifeline', 'mcp-remote'];
 const SCENARIO = '2. bridge overhead';
 
 export async function bridgeOverhead(calls: number): Promise<Figure[]> {
@@ -26,14 +28,18 @@ export async function bridgeOverhead(calls: number): Promise<Figure[]> {
       for (const order of [ROUTES, [...ROUTES].reverse()]) {
         for (const route of order) {
           const client: BenchClient =
-            route === 'direct' ? await httpClient(server.url, { lifeline: false }) : await bridgedClient(server.url, route);
+            route === 'direct'
+              ? await httpClient(server.url, { lifeline: false })
+              : route === 'direct*'
+                ? await httpClient(server.url, { lifeline: false, fetch: perRequestSignal })
+                : await bridgedClient(server.url, route);
           try {
             const call = increment(client.client);
             await throughput(call, Math.min(200, calls), 1);
             rates[route].sequential.push(await throughput(call, calls, 1));
             rates[route].concurrent.push(await throughput(call, calls, 8));
             const peak = client.pid === undefined ? undefined : peakRss(client.pid);
-            if (peak !== undefined && route !== 'direct') rss[route].push(peak);
+            if (peak !== undefined && (route === 'lifeline' || route === 'mcp-remote')) rss[route].push(peak);
           } finally {
             await client.close();
           }
@@ -61,7 +67,7 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
   const figures: Figure[] = [];
   for (const mode of ['sequential', 'concurrent'] as const) {
     const label = `${format}, ${mode === 'sequential' ? '1 caller' : '8 callers'}`;
-    const [direct = 0, lifeline = 0, remote = 0] = ROUTES.map((route) => mean(rates[route][mode]));
+    const [direct = 0, strict = 0, lifeline = 0, remote = 0] = ROUTES.map((route) => mean(rates[route][mode]));
     figures.push(
       figure(SCENARIO, `calls/s direct HTTP, ${label}`, Math.round(direct), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-lifeline, ${label}`, Math.round(lifeline), 'calls/s'),
@@ -70,6 +76,7 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
         text: '≥ 0.85',
         met: lifeline >= 0.85 * direct,
       }),
+      figure(SCENARIO, `reference: ratio lifeline / direct with per-request signals, ${label}`, round(lifeline / strict), '×'),
       figure(SCENARIO, `ratio lifeline / mcp-remote, ${label}`, round(lifeline / remote), '×', {
         text: '≥ 2',
         met: lifeline >= 2 * remote,

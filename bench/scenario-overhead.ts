@@ -2,14 +2,10 @@
 // fetch vs withSessionRecovery, with JSON answers and with SSE answers. Every comparison uses a
 // fresh pair of clients, so both sides have the same history.
 import { startDialectServer } from '../src/demo/dialect-server.js';
-import { type BenchClient, httpClient, increment } from './clients.js';
+import { type BenchClient, httpClient, increment, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
 import { allocatedBytes, compareLatency } from './measure.js';
 import { round } from './stats.js';
-
-/** Plain fetch with the per-request abort signal the middleware uses: isolates the middleware's own logic. */
-const perRequestSignal: typeof fetch = (input, init) =>
-  fetch(input, init?.signal ? { ...init, signal: AbortSignal.any([init.signal]) } : init);
 
 export async function middlewareOverhead(calls: number): Promise<Figure[]> {
   const figures: Figure[] = [];
