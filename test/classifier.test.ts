@@ -277,6 +277,12 @@ describe('hasSessionLossWording', () => {
       'Session lookup failed: not found',
       'Not Found: session abc123',
       'The requested session does not exist',
+      'No transport found for sessionId',
+      'No transport found for session ID: 4f1c2d3e',
+      'no active stream exists for this session',
+      'session_not_found',
+      'INVALID_SESSION_ID',
+      '{"error":"SESSION_EXPIRED"}',
     ]) {
       assert.equal(hasSessionLossWording(text), true, text);
     }
@@ -294,6 +300,10 @@ describe('hasSessionLossWording', () => {
       'Server already initialized',
       'chat session title too long',
       'could not find session title',
+      'No transport found for tool "search"',
+      'no handler registered for session_name',
+      'session_token_expired',
+      'SESSION_NAME_INVALID',
     ]) {
       assert.equal(hasSessionLossWording(text), false, text);
     }

@@ -39,9 +39,17 @@ export const SESSION_LOSS_WORDING: readonly RegExp[] = [
   ),
   // A stateful server whose single transport restarted: "Bad Request: Server not initialized"
   /\bserver\s+(?:is\s+)?not\s+(?:yet\s+)?initiali[sz]ed\b/i,
+  // What the server kept per session is gone: "No transport found for sessionId" (the SDK's SSE and
+  // Express examples), "no connection for session abc", "No active stream exists for this session"
+  new RegExp(
+    String.raw`\bno\s+(?:active\s+|open\s+)?(?:transports?|connections?|streams?|handlers?|contexts?|state)\s+(?:(?:was\s+|is\s+)?(?:found|exists?|available|registered)\s+)?for\s+(?:the\s+|this\s+|that\s+|given\s+|provided\s+)*${SUBJECT}\b${NOT_THE_TRANSPORT_SESSION}`,
+    'i',
+  ),
 ];
 
 /** True when `text` says, in any known wording, that the session is lost. */
 export function hasSessionLossWording(text: string): boolean {
-  return SESSION_LOSS_WORDING.some((pattern) => pattern.test(text));
+  // Error codes in snake case say it too: "session_not_found", "INVALID_SESSION_ID", "SESSION_EXPIRED".
+  const words = text.includes('_') ? text.replaceAll('_', ' ') : text;
+  return SESSION_LOSS_WORDING.some((pattern) => pattern.test(words));
 }
