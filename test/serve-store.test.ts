@@ -142,7 +142,7 @@ for (const [kind, factory, skip] of [
       const store = await factory(t);
       const fallback = () => ({ caller: 'alice', initializeParams: SESSION.initializeParams, createdAt: 5 });
       const sharing = createStoreSessionSharing({ store, keyOf: (alias) => `u/${alias}`, fallback, recoveryTimeoutMs: 5000 });
-      const loaded = await sharing.load('gone', 'http://upstream/mcp');
+      const loaded = await sharing.load('gone', 'http://127.0.0.1:9/mcp');
       assert.equal(loaded?.serverId, undefined, 'no live upstream session known: re-initialize before sending');
       const outcome = await sharing.recover('gone', undefined, async (latest) => {
         assert.deepEqual(latest.initializeParams, SESSION.initializeParams);
@@ -152,7 +152,7 @@ for (const [kind, factory, skip] of [
       assert.equal((await store.get('u/gone'))?.serverId, 'fresh');
       sharing.ended('gone');
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(await sharing.load('gone', 'http://upstream/mcp'), undefined, 'an ended session is not loaded');
+      assert.equal(await sharing.load('gone', 'http://127.0.0.1:9/mcp'), undefined, 'an ended session is not loaded');
     });
   });
 }
