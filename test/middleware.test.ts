@@ -415,19 +415,7 @@ describe('SSE answers, event by event', () => {
   const readers: [string, (response: Response) => Promise<string>][] = [
     ['pipeThrough', viaPipeThrough],
     ['text()', (response) => response.text()],
-    [
-      'getReader()',
-      async (response) => {
-        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-        const decoder = new TextDecoder();
-        let text = '';
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return text;
-          text += decoder.decode(value, { stream: true });
-        }
-      },
-    ],
+    ['getReader()', readThroughReader],
   ];
 
   for (const [name, read] of readers) {
@@ -483,16 +471,7 @@ describe('JSON answers, however they are read', () => {
       return json({ jsonrpc: '2.0', id: seen.rpc.id, error: { code: -32001, message: 'Session not found' } });
     });
   };
-  const readBody = async (response: Response) => {
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return text;
-      text += decoder.decode(value, { stream: true });
-    }
-  };
+  const readBody = readThroughReader;
 
   it('a 200 session error read through response.body is replaced by the replay, as with json()', async () => {
     const server = lostOnce();
@@ -513,3 +492,15 @@ describe('JSON answers, however they are read', () => {
     assert.deepEqual(await response.json(), { jsonrpc: '2.0', id: 5, result: { ok: true, session: 's2-0123456789' } });
   });
 });
+
+/** A response body read through `body.getReader()`, as a client that streams it would. */
+async function readThroughReader(response: Response): Promise<string> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text;
+    text += decoder.decode(value, { stream: true });
+  }
+}
