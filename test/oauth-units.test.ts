@@ -60,8 +60,14 @@ describe('the store', () => {
       layout: 1,
       serverUrl: 'https://mcp.example.com/mcp',
       grants: {
-        'https://as-one.example.com https://mcp.example.com/mcp': { issuer: 'https://as-one.example.com', resource: 'https://mcp.example.com/mcp' },
-        'https://as-two.example.com https://mcp.example.com/mcp': { issuer: 'https://as-two.example.com', resource: 'https://mcp.example.com/mcp' },
+        'https://as-one.example.com https://mcp.example.com/mcp': {
+          issuer: 'https://as-one.example.com',
+          resource: 'https://mcp.example.com/mcp',
+        },
+        'https://as-two.example.com https://mcp.example.com/mcp': {
+          issuer: 'https://as-two.example.com',
+          resource: 'https://mcp.example.com/mcp',
+        },
       },
     };
     await store.write(record);
