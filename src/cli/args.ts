@@ -17,7 +17,7 @@ Usage:
   mcp-lifeline serve <url>… [options]   recovering gateway for hosts that take a URL (serve --help)
 
 Connection options (bridge and probe):
-  --header "Name: value"     add a header to every request (repeatable); \${VAR} is read from the environment
+  --header 'Name: value'     add a header to every request (repeatable); \${VAR} is read from the environment
   --header-file PATH         read "Name: value" lines from PATH (# starts a comment)
   --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
 
@@ -53,7 +53,7 @@ Other:
   -v, --version              the version
 
 Examples:
-  mcp-lifeline https://mcp.example.com/mcp --header "Authorization: Bearer \${API_TOKEN}"
+  mcp-lifeline https://mcp.example.com/mcp --header 'Authorization: Bearer \${API_TOKEN}'
   mcp-lifeline https://mcp.atlassian.example/mcp --header-file ~/.config/atlassian.headers --keepalive 300
   mcp-lifeline probe https://mcp.example.com/mcp --json
   mcp-lifeline demo --without-lifeline
@@ -219,7 +219,7 @@ export function parseUrl(text: string): URL {
   }
   if (url.username !== '' || url.password !== '') {
     throw new UsageError(
-      '<url> carries a user name or password; pass credentials with --header "Authorization: Basic ${CREDENTIALS}" instead, ' +
+      "<url> carries a user name or password; pass credentials with --header 'Authorization: Basic ${CREDENTIALS}' instead, " +
         'so they never appear in logs or errors',
     );
   }

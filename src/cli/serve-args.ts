@@ -26,7 +26,7 @@ re-initializes its session and replays the request, and the host never notices.
 
 Upstreams:
   --name NAME                   route name of each <url>, in order (default: the URL's host name)
-  --header "Name: value"        header for every upstream request (repeatable); \${VAR} from the environment
+  --header 'Name: value'        header for every upstream request (repeatable); \${VAR} from the environment
   --header-file PATH            "Name: value" lines (# starts a comment)
   --forward-header NAME         client header passed on to the upstream, e.g. authorization (default: none)
   --protocol auto|2025|2026     the <url> upstreams' protocol era; --transport auto|http|sse their transport.
@@ -66,7 +66,7 @@ Operations:
   Endpoints: /healthz, /readyz (store reachable), /metrics (Prometheus).
 
 Examples:
-  mcp-lifeline serve https://mcp.atlassian.example/mcp --header "Authorization: Token \${ATLASSIAN_API_TOKEN}"
+  mcp-lifeline serve https://mcp.atlassian.example/mcp --header 'Authorization: Token \${ATLASSIAN_API_TOKEN}'
   mcp-lifeline serve --config gateway.yaml --store redis://redis:6379 --key-file /run/secrets/keys --host 0.0.0.0 --token-file /run/secrets/tokens`;
 
 /** A parsed `serve` command line, merged with its config file. */

@@ -10,7 +10,7 @@ export function httpErrorText(status: number, body: string, where: string): stri
     case 403:
       return (
         `${where} refused the request: HTTP ${status}${said}. ` +
-        'Pass credentials with --header "Authorization: Bearer ${TOKEN}" (or --header-file PATH), or sign in with OAuth.'
+        "Pass credentials with --header 'Authorization: Bearer ${TOKEN}' (or --header-file PATH), or sign in with OAuth."
       );
     case 404:
       return `no MCP endpoint at ${where} (HTTP 404${said ? `,${said}` : ''}): check the path (often /mcp)`;
