@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Checks the package as a user gets it: the packed tarball passes publint and attw (ESM-only, by
 # design: Node >= 20 loads ESM from require() only behind a flag, so CommonJS users import() it),
-# and installs into an empty folder where `npx mcp-lifeline demo` runs.
+# installs into an empty folder where `npx mcp-lifeline demo` runs, and every code block of
+# README.md and docs/ compiles there (and the marked ones run): scripts/check-doc-blocks.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
 npm run build
+npm run build:test >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 tarball="$work/$(npm pack --silent --pack-destination "$work")"
@@ -20,4 +23,12 @@ mkdir "$work/consumer"
   node --input-type=module -e "import('mcp-lifeline').then((m) => { if (typeof m.withSessionRecovery !== 'function') process.exit(1); })"
   # The Node-only sign-in entry loads with its own dependencies (proper-lockfile).
   node --input-type=module -e "import('mcp-lifeline/oauth').then((m) => { if (typeof m.createOAuthSession !== 'function') process.exit(1); })"
+  # What a user's project adds to use the snippets: the SDK clients the docs import, and Node's types.
+  npm install --no-audit --no-fund \
+    "@modelcontextprotocol/sdk@$(node -p "require('$repo/package.json').dependencies['@modelcontextprotocol/sdk']")" \
+    "@modelcontextprotocol/client@$(node -p "require('$repo/package.json').devDependencies['@modelcontextprotocol/client']")" \
+    "@types/node@$(node -p "require('$repo/package.json').devDependencies['@types/node']")" >/dev/null
 )
+# Every TypeScript/JavaScript block of README.md and docs/ type-checks against the tarball; marked ones run.
+node build/scripts/check-doc-blocks.js --project "$work/consumer"
+node build/scripts/check-doc-links.js
