@@ -108,7 +108,7 @@ describe('error wording', () => {
   it('HTTP errors carry a hint for the status, and an excerpt folded to one line', () => {
     const text = httpErrorText(401, '{"error":"invalid_token"}', 'https://mcp.example.com/mcp');
     assert.match(text, /^https:\/\/mcp\.example\.com\/mcp refused the request: HTTP 401 "\{"error":"invalid_token"\}"/);
-    assert.match(text, /--header "Authorization: Bearer \$\{TOKEN\}"/);
+    assert.match(text, /--header 'Authorization: Bearer \$\{TOKEN\}'/);
     assert.match(httpErrorText(403, 'Forbidden', 'u'), /HTTP 403 "Forbidden"/);
     assert.match(
       httpErrorText(404, '<html><body>Not\n Found</body></html>', 'u'),
