@@ -62,6 +62,11 @@ export async function checkBlocks(root: string, project: string): Promise<BlockR
   const blocks = publishedMarkdown(root).flatMap((file) => codeBlocks(file, readMarkdown(root, file)));
   const problems: string[] = [];
   const code = blocks.filter((block) => TYPESCRIPT.has(block.lang) || JAVASCRIPT.has(block.lang));
+  // A misspelt or misplaced marker would silently check less than it says.
+  for (const block of blocks) {
+    const fits = block.marker === 'run' ? code.includes(block) : block.marker === 'serve-config' ? block.lang === 'yaml' : true;
+    if (!fits) problems.push(`${where(block, -1)}: <!-- ${block.marker} --> does not apply to a ${block.lang || 'plain'} block`);
+  }
   const files = writeBlocks(code, project);
   const failed = typeCheck(files, project, problems);
   let ran = 0;

@@ -109,7 +109,7 @@ describe('docs: the Markdown readers', () => {
 });
 
 describe('docs: the code-block check (scripts/check-doc-blocks.ts)', () => {
-  it('type-checks every block and reports a block that uses what it does not import, at its Markdown line', async (t) => {
+  it('type-checks every block, reports one that uses what it does not import at its Markdown line, and a misplaced marker', async (t) => {
     const root = fixtureRoot(t, {
       'README.md': [
         '# Fixture',
@@ -124,6 +124,10 @@ describe('docs: the code-block check (scripts/check-doc-blocks.ts)', () => {
         '```json',
         '{ "not": json }',
         '```',
+        '<!-- run -->',
+        '```sh',
+        'echo a marker that does not apply',
+        '```',
         '',
       ].join('\n'),
       'docs/empty.md': '# Empty\n',
@@ -132,9 +136,11 @@ describe('docs: the code-block check (scripts/check-doc-blocks.ts)', () => {
     assert.equal(report.code, 2);
     assert.equal(report.compiled, 1);
     assert.equal(report.json, 0);
-    assert.equal(report.problems.length, 2, report.problems.join('\n'));
-    assert.match(report.problems[0] ?? '', /^README\.md:8: error TS2304: Cannot find name 'handler'/);
-    assert.match(report.problems[1] ?? '', /^README\.md:11: json block: /);
+    assert.deepEqual(
+      report.problems.map((problem) => problem.replace(/(json block|TS2304): .*/, '$1')),
+      ['README.md:14: <!-- run --> does not apply to a sh block', 'README.md:8: error TS2304', 'README.md:11: json block'],
+    );
+    assert.match(report.problems[1] ?? '', /Cannot find name 'handler'/);
   });
 
   it('runs marked blocks against a server that loses the session: passes one that recovers, fails one that does not', async (t) => {
