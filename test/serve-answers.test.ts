@@ -159,13 +159,18 @@ describe('serve: what reaches the upstream', () => {
   it('a redirect is never followed with the gateway’s headers (even with the default fetch)', async (t) => {
     const elsewhere = await startStatusServer({ status: 200, body: '{}', contentType: 'application/json' });
     t.after(() => elsewhere.close());
-    const upstream = await startHostileServer();
+    // A POST's answer and the GET stream both redirect to another origin.
+    const upstream = await startHostileServer({ get: (res) => res.writeHead(307, { location: elsewhere.url }).end() });
     t.after(() => upstream.close());
     const gateway = await gatewayFor(t, {
       upstreams: [{ name: 'hostile', url: new URL(upstream.url), headers: { 'x-api-key': 'api-key-for-this-origin-only-99' } }],
     });
     const session = await openRawSession(fetch, gateway.url);
     await session.post({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'redirect', arguments: { to: elsewhere.url } } });
+    const stream = await fetch(gateway.url, {
+      headers: { accept: 'text/event-stream', 'mcp-session-id': session.sessionId, 'mcp-protocol-version': '2025-06-18' },
+    });
+    await stream.body?.cancel();
     assert.deepEqual(elsewhere.requests, [], 'the other origin heard nothing');
   });
 

@@ -60,6 +60,10 @@ describe('serve: the session store goes away and comes back', { skip }, () => {
       );
       assert.ok(answer.ms < ANSWER_BOUND_MS, `${what}: answered in ${Math.round(answer.ms)} ms`);
     };
+    storeDown(
+      'a new initialize',
+      await timed(() => fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INITIALIZE) })),
+    );
     // A session this replica served: answered from what it knew until it hears the store is gone, then 503.
     await until(async () => {
       const answer = await timed(() =>
@@ -70,10 +74,6 @@ describe('serve: the session store goes away and comes back', { skip }, () => {
       if (answer.response.status === 503) storeDown('a call on a known session', answer);
       return answer.response.status === 503;
     }, 'a known session is refused while the store is gone');
-    storeDown(
-      'a new initialize',
-      await timed(() => fetch(url, { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(INITIALIZE) })),
-    );
     storeDown('a DELETE', await timed(() => fetch(url, { method: 'DELETE', headers: { 'mcp-session-id': session.sessionId } })));
     const answer = await timed(() => session.post({ jsonrpc: '2.0', id: 8, method: 'ping' }));
     storeDown('a ping', answer);

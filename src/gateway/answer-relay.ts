@@ -25,6 +25,7 @@ export interface RelayOptions {
 }
 
 const SSE_TYPE = /^text\/event-stream\b/i;
+const TEXT_TYPE = /^(?:application\/json|text\/)/i;
 // Events up to this size are parsed to see which requests they answer; larger ones are looked at
 // only near their ends, where JSON-RPC serializers put `id`.
 const PARSED_EVENT_CHARS = 64 * 1024;
@@ -52,6 +53,17 @@ export async function relayAnswer(
     // The client must see events as they come, not when a buffer fills.
     res.flushHeaders();
     return relayEvents(res, response.body, options);
+  }
+  const declared = response.headers.get('content-length');
+  const textual = TEXT_TYPE.test(response.headers.get('content-type') ?? '');
+  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && response.body !== null) {
+    // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
+    // server to it). Read as text, the middleware checks it for a session error as it is read.
+    const text = await response.text();
+    const out = options.scrub === undefined ? text : options.scrub(text);
+    res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
+    res.end(out);
+    return;
   }
   let body: { chunks: Uint8Array[]; bytes: number };
   try {
