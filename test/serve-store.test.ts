@@ -103,6 +103,20 @@ for (const [kind, factory, skip] of [
       assert.notEqual(await store.lock('u/2', 5000), undefined, "a dead holder's lock expires");
     });
 
+    it('release frees an admitted place; the least recently used session of a caller is found', async (t) => {
+      const store = await factory(t);
+      assert.equal(await store.admit('carol', 'u/1', 2), true);
+      assert.equal(await store.admit('carol', 'u/2', 2), true);
+      assert.equal(await store.admit('carol', 'u/3', 2), false);
+      await store.release?.('carol', 'u/2');
+      assert.equal(await store.admit('carol', 'u/3', 2), true, 'a released place is free again');
+      for (const key of ['u/1', 'u/3']) await store.put(key, { ...SESSION, caller: 'carol' });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await store.touch('u/1');
+      assert.equal(await store.leastRecentlyUsed?.('carol'), 'u/3');
+      assert.equal(await store.leastRecentlyUsed?.('nobody'), undefined);
+    });
+
     it('shared recovery: three replicas meet the same lost session at once; exactly one re-initializes, the others adopt its session', async (t) => {
       const store = await factory(t);
       await store.put('u/s', SESSION);
@@ -156,3 +170,33 @@ for (const [kind, factory, skip] of [
     });
   });
 }
+
+describe('redis store: ended sessions are published to every replica', { skip: skipRedis }, () => {
+  it('a replica hears an end another made, and hears when it cannot hear any more, and when it can again', async (t) => {
+    let server = await startRedis();
+    t.after(() => server.stop());
+    const [mine, theirs] = await Promise.all(
+      [0, 1].map(() => createRedisStore({ url: server.url, idleTtlMs: 60_000, prefix: 'test:', heartbeatMs: 100, commandTimeoutMs: 300 })),
+    );
+    t.after(() => Promise.all([mine?.close(), theirs?.close()]));
+    const heard: string[] = [];
+    const listening: boolean[] = [];
+    mine?.watch?.({ ended: (key) => heard.push(key), listening: (up) => listening.push(up) });
+    const until = async (check: () => boolean, what: string) => {
+      const deadline = Date.now() + 5000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`not within 5 s: ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await until(() => listening.at(-1) === true, 'listening');
+    await theirs?.put('u/x', SESSION);
+    await theirs?.end('u/x', 60_000);
+    await until(() => heard.includes('u/x'), 'the end was heard');
+    await server.stop();
+    await until(() => listening.at(-1) === false, 'deaf once the store is gone');
+    server = await startRedis(server.port);
+    await until(() => listening.at(-1) === true, 'listening again once it is back');
+    assert.deepEqual(listening, [true, false, true]);
+  });
+});

@@ -6,7 +6,10 @@ import { describe, it } from 'node:test';
 import { parseServeCommand } from '../src/cli/serve-args.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
+import { createEndedSessions } from '../src/gateway/ended-sessions.js';
+import { createMemoryStore } from '../src/gateway/memory-store.js';
 import { createOriginPolicy } from '../src/gateway/origin-policy.js';
+import type { SessionStore, StoreWatcher } from '../src/gateway/session-store.js';
 import { createSessionTokens, parseSessionKeys, TokenTooLargeError } from '../src/gateway/session-token.js';
 import { tempFile } from './helpers/gateway.js';
 
@@ -42,6 +45,25 @@ describe('session ids', () => {
     assert.equal(createSessionTokens([fresh]).open(before, ALICE), undefined, 'dropping the old key retires its sessions');
   });
 
+  it('open only in their one canonical spelling', () => {
+    const tokens = createSessionTokens([randomBytes(32)]);
+    const token = tokens.seal(CLAIMS, ALICE);
+    const standard = token.replaceAll('-', '+').replaceAll('_', '/');
+    for (const spelling of [`${token}=`, `${token}==`, ` ${token}`, standard === token ? `${token}.` : standard]) {
+      assert.equal(tokens.open(spelling, ALICE), undefined, spelling);
+    }
+    assert.deepEqual(tokens.open(token, ALICE), CLAIMS);
+  });
+
+  it('refuse initialize params of more than 64 KiB, however well they compress', () => {
+    const tokens = createSessionTokens([randomBytes(32)]);
+    const padded = { ...CLAIMS, initializeParams: { clientInfo: { name: 'a'.repeat(70_000), version: '1' } } };
+    assert.throws(
+      () => tokens.seal(padded, ALICE),
+      (error: Error) => error instanceof TokenTooLargeError && /at most 65536/.test(error.message),
+    );
+  });
+
   it('refuse initialize params too large for a header', () => {
     const tokens = createSessionTokens([randomBytes(32)]);
     const huge = { ...CLAIMS, initializeParams: { blob: randomBytes(8000).toString('base64') } };
@@ -56,6 +78,55 @@ describe('session ids', () => {
       (error: Error) => error.message === 'keys, line 1: not a 32-byte key (expected 44 base64 or 64 hex characters)',
     );
     assert.throws(() => parseSessionKeys('# nothing\n', 'keys'), /no key found/);
+  });
+});
+
+describe('ended sessions: when a replica may answer without reading the store', () => {
+  /** A memory store posing as shared, whose watch the test drives, counting tombstone reads. */
+  function watchedStore() {
+    const memory = createMemoryStore({ idleTtlMs: 60_000, maxRecords: 100 });
+    const state = { reads: 0, watcher: undefined as StoreWatcher | undefined };
+    const store: SessionStore = {
+      ...memory,
+      shared: true,
+      isEnded: (key) => {
+        state.reads += 1;
+        return memory.isEnded(key);
+      },
+      watch: (watcher) => {
+        state.watcher = watcher;
+        return () => {};
+      },
+    };
+    return { store, state, memory };
+  }
+
+  it('reads while not listening; trusts what it verified while listening; forgets it all when listening starts again', async () => {
+    const { store, state, memory } = watchedStore();
+    const ended = createEndedSessions(store, { tombstoneMs: 60_000, maxEntries: 100 });
+    const gone: string[] = [];
+    ended.onEnded((key) => gone.push(key));
+    const steps: [string, () => unknown, boolean, number][] = [
+      ['not listening: read', () => undefined, false, 1],
+      ['still not listening: read again', () => undefined, false, 2],
+      ['listening: read once to verify', () => state.watcher?.listening(true), false, 3],
+      ['verified: no read', () => undefined, false, 3],
+      ['deaf: read', () => state.watcher?.listening(false, new Error('silent')), false, 4],
+      ['listening again: verified before counts no more', () => state.watcher?.listening(true), false, 5],
+      ['verified again: no read', () => undefined, false, 5],
+      ['ended elsewhere, heard: ended, no read', () => state.watcher?.ended('u/a'), true, 5],
+    ];
+    for (const [what, transition, expected, reads] of steps) {
+      await transition();
+      assert.equal(await ended.isEnded('u/a'), expected, what);
+      assert.equal(state.reads, reads, what);
+    }
+    assert.deepEqual(gone, ['u/a'], 'listeners hear of an end once');
+    await memory.end('u/b', 60_000);
+    assert.equal(await ended.isEnded('u/b'), true, 'an end not heard of is read from the store');
+    ended.opened('u/c');
+    assert.equal(await ended.isEnded('u/c'), false);
+    assert.equal(state.reads, 6, 'a session opened here while listening needs no read');
   });
 });
 
@@ -130,6 +201,57 @@ describe('serve command line and config file', () => {
     assert.deepEqual(parseServeCommand(['http://x/sse', '--transport', 'sse']).upstreams[0]?.era, { protocol: 'auto', transport: 'sse' });
     assert.deepEqual(parseServeCommand(['http://x/mcp', '--protocol', 'auto']).upstreams[0]?.era, { protocol: 'auto', transport: 'auto' });
     assert.throws(() => parseServeCommand(['http://x/mcp', '--protocol', '2026', '--transport', 'sse']), /no HTTP\+SSE transport/);
+  });
+
+  it('the bounds of issue 16: message size, connections, timeouts, the metrics listener, the store timeout', () => {
+    const defaults = parseServeCommand(['http://x/mcp']);
+    assert.deepEqual(
+      [
+        defaults.maxMessageBytes,
+        defaults.headersTimeoutMs,
+        defaults.idleTimeoutMs,
+        defaults.bodyTimeoutMs,
+        defaults.metricsPort,
+        defaults.storeTimeoutMs,
+      ],
+      [8 * 1024 * 1024, 30_000, 5_000, 30_000, undefined, 2000],
+    );
+    const given = parseServeCommand([
+      'http://x/mcp',
+      ...['--max-message-size', '512k', '--max-connections', '300', '--max-connections-per-address', '20'],
+      ...['--headers-timeout', '2s', '--idle-timeout', '500ms', '--body-timeout', '10', '--store-timeout', '750ms'],
+      ...['--metrics-port', '9464', '--metrics-host', '0.0.0.0'],
+    ]);
+    assert.deepEqual(
+      [given.maxMessageBytes, given.maxConnections, given.maxConnectionsPerAddress, given.headersTimeoutMs, given.idleTimeoutMs],
+      [524_288, 300, 20, 2000, 500],
+    );
+    assert.deepEqual([given.bodyTimeoutMs, given.storeTimeoutMs, given.metricsPort, given.metricsHost], [10_000, 750, 9464, '0.0.0.0']);
+    const file = tempFile(
+      'bounds.yaml',
+      [
+        'upstreams: [{ url: "http://x/mcp" }]',
+        'limits: { maxMessageSize: 1m, maxConnections: 64, maxConnectionsPerAddress: 8 }',
+        'headersTimeout: 5s',
+        'idleTimeout: 2s',
+        'bodyTimeout: 20s',
+        'storeTimeout: 1s',
+        'metricsPort: 9100',
+        'metricsHost: 127.0.0.2',
+      ].join('\n'),
+    );
+    const config = parseServeCommand(['--config', file]);
+    assert.deepEqual(
+      [config.maxMessageBytes, config.maxConnections, config.maxConnectionsPerAddress, config.headersTimeoutMs, config.idleTimeoutMs],
+      [1_048_576, 64, 8, 5000, 2000],
+    );
+    assert.deepEqual(
+      [config.bodyTimeoutMs, config.storeTimeoutMs, config.metricsPort, config.metricsHost],
+      [20_000, 1000, 9100, '127.0.0.2'],
+    );
+    assert.throws(() => parseServeCommand(['http://x/mcp', '--max-connections', '0']), /--max-connections must be an integer from 1/);
+    assert.throws(() => parseServeCommand(['http://x/mcp', '--max-message-size', 'huge']), /--max-message-size must be a size/);
+    assert.throws(() => parseServeCommand(['http://x/mcp', '--headers-timeout', 'never']), /--headers-timeout must be a duration/);
   });
 
   it('mistakes are usage errors that name the flag', () => {

@@ -282,19 +282,22 @@ describe('serve: security and limits', () => {
     assert.equal(answer.headers.get('www-authenticate'), null, 'no login prompt the host cannot satisfy');
   });
 
-  it('limits sessions per caller (the extra upstream session is ended) and responses in progress per session', async (t) => {
+  it('limits sessions per caller (refused before the upstream hears of it) and responses in progress per session', async (t) => {
     const server = await startDialectServer();
     t.after(() => server.close());
+    const alice = { authorization: 'Bearer alice-token-0123456789' };
     const gateway = await gatewayFor(t, {
       upstreams: [{ name: 'dialect', url: new URL(server.url) }],
+      callers: parseCallerTokens('alice alice-token-0123456789', 'tokens'),
       limits: { maxSessionsPerCaller: 2, maxStreamsPerSession: 1 },
     });
-    const first = await openRawSession(fetch, gateway.url);
-    await openRawSession(fetch, gateway.url);
-    const third = await rawPost(gateway.url, JSON_HEADERS, JSON.stringify(INITIALIZE));
+    const first = await openRawSession(fetch, gateway.url, alice);
+    await openRawSession(fetch, gateway.url, alice);
+    const third = await rawPost(gateway.url, { ...JSON_HEADERS, ...alice }, JSON.stringify(INITIALIZE));
     assert.equal(third.status, 429);
     assert.match(JSON.stringify(await third.json()), /already has 2 open sessions/);
-    assert.equal(server.counters.deletes, 1, 'the upstream session opened for the refused initialize was ended');
+    assert.equal(server.counters.initializations, 2, 'the refused initialize never reached the upstream');
+    assert.equal(server.counters.deletes, 0, 'so no upstream session had to be ended for it');
 
     const slow = first.request('tools/call', { name: 'slow', arguments: { ms: 400 } });
     await waitFor(async () => server.counters.toolCalls === 1);

@@ -14,6 +14,9 @@ import {
 } from './serve-config.js';
 import { UsageError } from './usage-error.js';
 
+/** Bound on each Redis command by default, in ms. */
+export const DEFAULT_STORE_TIMEOUT_MS = 2000;
+
 export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
 
 Usage:
@@ -46,8 +49,17 @@ Listening and security:
   --allowed-host HOST           another Host header to accept, e.g. mcp.internal:8787 (repeatable; * for any)
   --allowed-origin ORIGIN       a browser origin to accept (CORS), e.g. https://app.example.com (repeatable)
   --max-body SIZE               largest request body (default 4m; k and m suffixes)
+  --max-message-size SIZE       largest upstream message passed on: a JSON answer or one SSE event (default 8m)
   --max-streams-per-session N   responses in progress per session and replica (default ${DEFAULT_GATEWAY_OPTIONS.maxStreamsPerSession})
-  --max-sessions-per-caller N   live sessions per caller (default ${DEFAULT_GATEWAY_OPTIONS.maxSessionsPerCaller})
+  --max-sessions-per-caller N   live sessions per caller (default ${DEFAULT_GATEWAY_OPTIONS.maxSessionsPerCaller}; without --token-file the
+                                least recently used session is ended to make room instead of refusing)
+  --max-connections N           connections open at once (default: half of ulimit -n, at most 4096)
+  --max-connections-per-address N  from one address (default: all of them on loopback, a quarter otherwise)
+  --headers-timeout DURATION    a connection must send a request's headers within this (default 30s)
+  --idle-timeout DURATION       an idle keep-alive connection is closed after this (default 5s)
+  --body-timeout DURATION       a request body must arrive within this (default 30s)
+  --metrics-port PORT           also serve /metrics, /readyz and /healthz (only) on this port, for scrapers
+  --metrics-host ADDRESS        address of that listener (default ${DEFAULT_GATEWAY_OPTIONS.metricsHost})
 
 Sessions and replicas:
   --store memory|redis://…      session table: in this process (default) or Redis/Valkey, shared by replicas
@@ -57,6 +69,7 @@ Sessions and replicas:
   --session-ttl DURATION        forget a session's record after this long idle (default 24h)
   --session-max-age DURATION    refuse a session id this long after it was issued (default 7d)
   --max-records N               records the memory store holds (default ${DEFAULT_GATEWAY_OPTIONS.maxRecords})
+  --store-timeout DURATION      bound on each Redis command; past it the request gets 503 (default 2s)
 
 Operations:
   --timeout SECONDS             bound for requests the gateway sends on its own (default 10)
@@ -79,6 +92,8 @@ export interface ServeCommand extends GatewaySettings {
   readonly storePrefix: string | undefined;
   readonly keyFile: string | undefined;
   readonly tokenFile: string | undefined;
+  /** Bound on each command of a Redis store, in ms. */
+  readonly storeTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -101,6 +116,15 @@ const OPTIONS = {
   'max-body': { type: 'string' },
   'max-streams-per-session': { type: 'string' },
   'max-sessions-per-caller': { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-address': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'body-timeout': { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  'store-timeout': { type: 'string' },
   store: { type: 'string' },
   'store-prefix': { type: 'string' },
   'key-file': { type: 'string' },
@@ -167,6 +191,20 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     maxBodyBytes: values['max-body'] === undefined ? base.maxBodyBytes : byteSize('--max-body', values['max-body']),
     maxStreamsPerSession: orInteger('--max-streams-per-session', values['max-streams-per-session'], base.maxStreamsPerSession),
     maxSessionsPerCaller: orInteger('--max-sessions-per-caller', values['max-sessions-per-caller'], base.maxSessionsPerCaller),
+    maxMessageBytes:
+      values['max-message-size'] === undefined ? base.maxMessageBytes : byteSize('--max-message-size', values['max-message-size']),
+    maxConnections:
+      values['max-connections'] === undefined ? base.maxConnections : integer('--max-connections', values['max-connections'], 1),
+    maxConnectionsPerAddress:
+      values['max-connections-per-address'] === undefined
+        ? base.maxConnectionsPerAddress
+        : integer('--max-connections-per-address', values['max-connections-per-address'], 1),
+    headersTimeoutMs: orDuration('--headers-timeout', values['headers-timeout'], base.headersTimeoutMs),
+    idleTimeoutMs: orDuration('--idle-timeout', values['idle-timeout'], base.idleTimeoutMs),
+    bodyTimeoutMs: orDuration('--body-timeout', values['body-timeout'], base.bodyTimeoutMs),
+    metricsPort: values['metrics-port'] === undefined ? base.metricsPort : integer('--metrics-port', values['metrics-port'], 0, 65535),
+    metricsHost: values['metrics-host'] ?? base.metricsHost,
+    storeTimeoutMs: orDuration('--store-timeout', values['store-timeout'], base.storeTimeoutMs),
     sessionIdleTtlMs: values['session-ttl'] === undefined ? base.sessionIdleTtlMs : durationMs('--session-ttl', values['session-ttl']),
     sessionMaxAgeMs:
       values['session-max-age'] === undefined ? base.sessionMaxAgeMs : durationMs('--session-max-age', values['session-max-age']),
@@ -192,6 +230,7 @@ function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help'>
     storePrefix: config.storePrefix,
     keyFile: config.keyFile,
     tokenFile: config.tokenFile,
+    storeTimeoutMs: config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
     logLevel: config.logLevel ?? 'info',
     logFormat: config.logFormat ?? 'text',
   };
@@ -217,6 +256,11 @@ function integer(flag: string, value: string, minimum: number, maximum = Number.
 
 function orInteger(flag: string, value: string | undefined, fallback: number): number {
   return value === undefined ? fallback : integer(flag, value, 1);
+}
+
+/** A duration flag ("30s", "500ms"; a bare number is seconds), or the fallback. */
+function orDuration(flag: string, value: string | undefined, fallback: number): number {
+  return value === undefined ? fallback : durationMs(flag, value, 's');
 }
 
 function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {

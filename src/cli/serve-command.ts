@@ -4,7 +4,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
 import { GatewayConfigError } from '../gateway/gateway-options.js';
-import { createRedisStore } from '../gateway/redis-store.js';
+import { createRedisStore, describeStoreUrl } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../recovery/redact.js';
@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
+import { recordSentCredentials } from './serve-sent-credentials.js';
 import { UsageError } from './usage-error.js';
 
 /** Where `serve` talks to its process: the CLI entry passes the real ones. */
@@ -45,14 +46,14 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
         // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
         const http = createUndiciFetch();
+        if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
+        // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
+        const sent = recordSentCredentials(http);
+        const session = createCliSession(upstream.url, oauth, { log, env: io.env });
         return {
           ...upstream,
-          fetch: (oauth === undefined
-            ? http
-            : createOAuthFetch(createCliSession(upstream.url, oauth, { log, env: io.env }), {
-                interactive: false,
-                fetch: http,
-              })) as typeof fetch,
+          fetch: createOAuthFetch(session, { interactive: false, fetch: sent.fetch }) as typeof fetch,
+          scrub: sent.scrub,
         };
       }),
       host: command.host,
@@ -66,12 +67,20 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
         maxBodyBytes: command.maxBodyBytes,
         maxStreamsPerSession: command.maxStreamsPerSession,
         maxSessionsPerCaller: command.maxSessionsPerCaller,
+        maxMessageBytes: command.maxMessageBytes,
+        maxConnections: command.maxConnections,
+        maxConnectionsPerAddress: command.maxConnectionsPerAddress,
       },
       sessionIdleTtlMs: command.sessionIdleTtlMs,
       sessionMaxAgeMs: command.sessionMaxAgeMs,
       maxRecords: command.maxRecords,
       timeoutMs: command.timeoutMs,
       drainTimeoutMs: command.drainTimeoutMs,
+      bodyTimeoutMs: command.bodyTimeoutMs,
+      headersTimeoutMs: command.headersTimeoutMs,
+      idleTimeoutMs: command.idleTimeoutMs,
+      metricsPort: command.metricsPort,
+      metricsHost: command.metricsHost,
       log,
     });
   } catch (error) {
@@ -94,6 +103,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   }
   log.info('listening', {
     address: gateway.origin,
+    metrics: gateway.metricsOrigin,
     store: gateway.store.kind,
     credentials: callers === undefined ? 'none (loopback only)' : `${callers.size} token(s)`,
     keys: sessionKeys === undefined ? 'random (sessions end with this process)' : `${sessionKeys.length}`,
@@ -174,17 +184,13 @@ function readSecretFile(path: string, flag: string, log: Logger): string {
 async function openStore(command: ServeCommand, log: Logger): Promise<SessionStore | undefined> {
   if (command.store === 'memory') return undefined;
   if (!/^rediss?:\/\//.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
-  let lastComplaint = 0;
   const store = await createRedisStore({
     url: command.store,
     idleTtlMs: command.sessionIdleTtlMs,
     prefix: command.storePrefix,
-    onError: (error) => {
-      // The client retries on its own, every two seconds at most: one line per ten seconds is enough.
-      if (Date.now() - lastComplaint < 10_000) return;
-      lastComplaint = Date.now();
-      log.warn(`store unreachable: ${networkErrorText(error)}`, { store: describeStore(command.store) });
-    },
+    commandTimeoutMs: command.storeTimeoutMs,
+    // The client retries on its own; the gateway says once when an outage starts and when it ends.
+    onError: (error) => log.debug(`store connection: ${networkErrorText(error)}`, { store: describeStoreUrl(command.store) }),
   });
   try {
     await store.ping();
@@ -192,14 +198,4 @@ async function openStore(command: ServeCommand, log: Logger): Promise<SessionSto
     log.warn(`store not reachable yet (the gateway starts anyway; /readyz answers 503 until it is): ${networkErrorText(error)}`);
   }
   return store;
-}
-
-/** A store URL without its password. */
-function describeStore(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
 }

@@ -34,6 +34,15 @@ export interface ServeConfig {
   readonly maxBodyBytes?: number;
   readonly maxStreamsPerSession?: number;
   readonly maxSessionsPerCaller?: number;
+  readonly maxMessageBytes?: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
+  readonly headersTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly bodyTimeoutMs?: number;
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
+  readonly storeTimeoutMs?: number;
   readonly sessionIdleTtlMs?: number;
   readonly sessionMaxAgeMs?: number;
   readonly maxRecords?: number;
@@ -59,12 +68,25 @@ const TOP_LEVEL = new Set([
   'maxRecords',
   'timeout',
   'drainTimeout',
+  'headersTimeout',
+  'idleTimeout',
+  'bodyTimeout',
+  'metricsPort',
+  'metricsHost',
+  'storeTimeout',
   'logLevel',
   'logFormat',
 ]);
 const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth', 'protocol', 'transport']);
 const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
-const LIMIT_KEYS = new Set(['maxBody', 'maxStreamsPerSession', 'maxSessionsPerCaller']);
+const LIMIT_KEYS = new Set([
+  'maxBody',
+  'maxStreamsPerSession',
+  'maxSessionsPerCaller',
+  'maxMessageSize',
+  'maxConnections',
+  'maxConnectionsPerAddress',
+]);
 
 /**
  * Reads a `serve` config file, JSON or YAML (by content: JSON is YAML too). `${VAR}` in an upstream's
@@ -105,6 +127,15 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
     maxBodyBytes: mapOptional(scalar(limits, 'maxBody', where), (value) => byteSize(`${where}: limits.maxBody`, value)),
     maxStreamsPerSession: optional(limits, 'maxStreamsPerSession', 'number', where),
     maxSessionsPerCaller: optional(limits, 'maxSessionsPerCaller', 'number', where),
+    maxMessageBytes: mapOptional(scalar(limits, 'maxMessageSize', where), (value) => byteSize(`${where}: limits.maxMessageSize`, value)),
+    maxConnections: optional(limits, 'maxConnections', 'number', where),
+    maxConnectionsPerAddress: optional(limits, 'maxConnectionsPerAddress', 'number', where),
+    headersTimeoutMs: mapOptional(scalar(root, 'headersTimeout', where), (value) => durationMs(`${where}: headersTimeout`, value, 's')),
+    idleTimeoutMs: mapOptional(scalar(root, 'idleTimeout', where), (value) => durationMs(`${where}: idleTimeout`, value, 's')),
+    bodyTimeoutMs: mapOptional(scalar(root, 'bodyTimeout', where), (value) => durationMs(`${where}: bodyTimeout`, value, 's')),
+    metricsPort: optional(root, 'metricsPort', 'number', where),
+    metricsHost: optional(root, 'metricsHost', 'string', where),
+    storeTimeoutMs: mapOptional(scalar(root, 'storeTimeout', where), (value) => durationMs(`${where}: storeTimeout`, value, 's')),
     sessionIdleTtlMs: mapOptional(scalar(root, 'sessionTtl', where), (value) => durationMs(`${where}: sessionTtl`, value, 's')),
     sessionMaxAgeMs: mapOptional(scalar(root, 'sessionMaxAge', where), (value) => durationMs(`${where}: sessionMaxAge`, value, 's')),
     maxRecords: optional(root, 'maxRecords', 'number', where),

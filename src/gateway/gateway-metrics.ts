@@ -14,7 +14,10 @@ export type RefusalReason =
   | 'ended-session'
   | 'expired-session'
   | 'session-id-too-large'
-  | 'draining';
+  | 'draining'
+  | 'store-unreachable'
+  | 'connections'
+  | 'connections-per-address';
 
 /** The gateway's Prometheus metrics, in a registry of their own (several gateways may share a process). */
 export interface GatewayMetrics {
@@ -27,6 +30,12 @@ export interface GatewayMetrics {
   upstreamError(upstream: string): void;
   session(upstream: string, what: 'opened' | 'rebuilt' | 'ended'): void;
   openStreams(delta: number): void;
+  /** An upstream message over `maxMessageBytes` was not passed on. */
+  oversized(upstream: string): void;
+  /** An idle connection closed to make room for a new one at a connection cap. */
+  connectionEvicted(): void;
+  /** Where the number of open connections is read when the metrics are rendered. */
+  countConnections(open: () => number): void;
   /** Prometheus text exposition format. */
   render(): Promise<string>;
 }
@@ -103,6 +112,26 @@ export function createGatewayMetrics(): GatewayMetrics {
     help: 'Client responses in progress on this replica (POST answers and GET streams)',
     registers,
   });
+  const oversized = new Counter({
+    name: 'mcp_lifeline_oversized_messages_total',
+    help: 'Upstream messages over the size limit (--max-message-size) that were not passed on, by upstream',
+    labelNames: ['upstream'],
+    registers,
+  });
+  const evicted = new Counter({
+    name: 'mcp_lifeline_connections_evicted_total',
+    help: 'Idle connections closed to make room for a new one at a connection cap',
+    registers,
+  });
+  let openConnections: () => number = () => 0;
+  new Gauge({
+    name: 'mcp_lifeline_open_connections',
+    help: 'Client connections open on this replica, over every listener',
+    registers,
+    collect() {
+      this.set(openConnections());
+    },
+  });
   // The rule of the latest loss per upstream, to label failures that follow it.
   const lastRule = new Map<string, string>();
 
@@ -138,6 +167,11 @@ export function createGatewayMetrics(): GatewayMetrics {
     upstreamError: (upstream) => upstreamErrors.inc({ upstream }),
     session: (upstream, what) => sessions.inc({ upstream, event: what }),
     openStreams: (delta) => streams.inc(delta),
+    oversized: (upstream) => oversized.inc({ upstream }),
+    connectionEvicted: () => evicted.inc(),
+    countConnections(open) {
+      openConnections = open;
+    },
     render: () => registry.metrics(),
   };
 }

@@ -1,5 +1,6 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import type { CallerCredentials } from './caller-credentials.js';
+import { defaultMaxConnections } from './connection-guard.js';
 import type { UpstreamEraChoice } from './message-route.js';
 import { isLoopbackAddress } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
@@ -26,6 +27,12 @@ export interface GatewayUpstream {
    */
   readonly fetch?: FetchLike;
   /**
+   * Removes the secrets `fetch` adds on its own (an OAuth access token) from text the upstream
+   * wrote, before a client or a log sees it; the values of `headers` and of the URL's query are
+   * removed anyway. @default undefined: only those
+   */
+  readonly scrub?: ((text: string) => string) | undefined;
+  /**
    * The upstream's protocol era and transport, when it is not (only) 2025 Streamable HTTP: a
    * 2024-11-05 HTTP+SSE server (`transport: 'sse'`), a 2026-07-28 one (`protocol: '2026'`), or found
    * out at each client's initialize (`auto`). Such upstreams are served at the message level, their
@@ -49,8 +56,24 @@ export interface GatewayLimits {
   readonly maxBodyBytes?: number | undefined;
   /** Responses in progress at once per client session on one replica (GET streams and POST answers). @default 32 */
   readonly maxStreamsPerSession?: number | undefined;
-  /** Live sessions per caller, across replicas. @default 100 */
+  /**
+   * Live sessions per caller, across replicas. At the limit a named caller (`callers`) is refused
+   * with 429; the `local` caller of a gateway without credentials has its least recently used
+   * session ended instead, so sessions abandoned by hosts that exited never lock it out.
+   * @default 100
+   */
   readonly maxSessionsPerCaller?: number | undefined;
+  /**
+   * Largest message from an upstream, in bytes: a JSON answer, an error page, or one event of an
+   * SSE stream (the bridge's `--max-message-size`). An answer over it is not passed on: the client
+   * gets a JSON-RPC error naming the limit, the upstream and the method.
+   * @default 8 MiB
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /** Connections open at once, over every listener. @default half the open-file limit (`ulimit -n`), at most 4096; 512 where it cannot be read */
+  readonly maxConnections?: number | undefined;
+  /** Connections open at once from one remote address. @default `maxConnections` on loopback, a quarter of it otherwise */
+  readonly maxConnectionsPerAddress?: number | undefined;
 }
 
 /** Options of {@linkcode startGateway}. */
@@ -87,6 +110,22 @@ export interface GatewayOptions {
   readonly drainTimeoutMs?: number | undefined;
   /** How long a client may take to send a request body, in ms (then it is cut off). @default 30 000 */
   readonly bodyTimeoutMs?: number | undefined;
+  /**
+   * How long a connection may take to send a request's headers, in ms, counted from when it opened
+   * (or from its previous answer): a connection that sends nothing, or trickles its headers, is
+   * answered 408 and closed, at most a second past this bound.
+   * @default 30 000
+   */
+  readonly headersTimeoutMs?: number | undefined;
+  /** How long a keep-alive connection may wait idle between requests, in ms. @default 5 000 */
+  readonly idleTimeoutMs?: number | undefined;
+  /**
+   * A second listener for `/metrics`, `/readyz` and `/healthz` only (no MCP endpoint), for
+   * scrapers on other machines: its port (0 picks a free one). @default undefined: none
+   */
+  readonly metricsPort?: number | undefined;
+  /** The address of the `metricsPort` listener. @default '127.0.0.1' */
+  readonly metricsHost?: string | undefined;
   readonly log?: GatewayLog | undefined;
 }
 
@@ -103,6 +142,10 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   timeoutMs: 10_000, // 10 s
   drainTimeoutMs: 10_000, // 10 s
   bodyTimeoutMs: 30_000, // 30 s
+  maxMessageBytes: 8 * 1024 * 1024, // 8 MiB, as the bridge's --max-message-size
+  headersTimeoutMs: 30_000, // 30 s
+  idleTimeoutMs: 5_000, // 5 s
+  metricsHost: '127.0.0.1',
 } as const;
 
 /** A mistake in the gateway's configuration; the CLI prints it and exits 2. */
@@ -125,10 +168,21 @@ export interface GatewaySettings {
   readonly timeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly bodyTimeoutMs: number;
+  readonly maxMessageBytes: number;
+  /** Undefined: resolved by {@linkcode resolveGatewayOptions} from the open-file limit. */
+  readonly maxConnections: number | undefined;
+  /** Undefined: resolved by {@linkcode resolveGatewayOptions} from `maxConnections` and `host`. */
+  readonly maxConnectionsPerAddress: number | undefined;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly metricsPort: number | undefined;
+  readonly metricsHost: string;
 }
 
 /** Options with every default filled in (the store and keys are made by the gateway). */
 export interface ResolvedGatewayOptions extends GatewaySettings {
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
   readonly upstreams: readonly GatewayUpstream[];
   readonly callers: CallerCredentials | undefined;
   readonly log: GatewayLog;
@@ -151,6 +205,13 @@ export function settingsWithDefaults(given: { readonly [K in keyof GatewaySettin
     timeoutMs: pick('timeoutMs', DEFAULT_GATEWAY_OPTIONS.timeoutMs),
     drainTimeoutMs: pick('drainTimeoutMs', DEFAULT_GATEWAY_OPTIONS.drainTimeoutMs),
     bodyTimeoutMs: pick('bodyTimeoutMs', DEFAULT_GATEWAY_OPTIONS.bodyTimeoutMs),
+    maxMessageBytes: pick('maxMessageBytes', DEFAULT_GATEWAY_OPTIONS.maxMessageBytes),
+    maxConnections: given.maxConnections,
+    maxConnectionsPerAddress: given.maxConnectionsPerAddress,
+    headersTimeoutMs: pick('headersTimeoutMs', DEFAULT_GATEWAY_OPTIONS.headersTimeoutMs),
+    idleTimeoutMs: pick('idleTimeoutMs', DEFAULT_GATEWAY_OPTIONS.idleTimeoutMs),
+    metricsPort: given.metricsPort,
+    metricsHost: pick('metricsHost', DEFAULT_GATEWAY_OPTIONS.metricsHost),
   };
 }
 
@@ -159,8 +220,15 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Fills in defaults and refuses unsafe or inconsistent configurations with a message naming the fix. */
 export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayOptions {
+  const settings = settingsWithDefaults({ ...options, ...options.limits });
+  const maxConnections = settings.maxConnections ?? defaultMaxConnections();
   const resolved: ResolvedGatewayOptions = {
-    ...settingsWithDefaults({ ...options, ...options.limits }),
+    ...settings,
+    maxConnections,
+    // Every caller of a loopback gateway comes from the same address.
+    maxConnectionsPerAddress:
+      settings.maxConnectionsPerAddress ??
+      (isLoopbackAddress(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
     upstreams: options.upstreams,
     callers: options.callers,
     log: options.log ?? SILENT,
@@ -191,8 +259,14 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     timeoutMs: resolved.timeoutMs,
     drainTimeoutMs: resolved.drainTimeoutMs,
     bodyTimeoutMs: resolved.bodyTimeoutMs,
+    maxMessageBytes: resolved.maxMessageBytes,
+    maxConnections: resolved.maxConnections,
+    maxConnectionsPerAddress: resolved.maxConnectionsPerAddress,
+    headersTimeoutMs: resolved.headersTimeoutMs,
+    idleTimeoutMs: resolved.idleTimeoutMs,
+    metricsPort: resolved.metricsPort ?? 0,
   })) {
-    const minimum = name === 'port' ? 0 : 1;
+    const minimum = name === 'port' || name === 'metricsPort' ? 0 : 1;
     if (!Number.isInteger(value) || value < minimum)
       throw new GatewayConfigError(`${name} must be an integer of at least ${minimum}, got ${value}`);
   }

@@ -1,24 +1,31 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, LOCAL_CALLER } from './caller-credentials.js';
+import { type ConnectionVerdict, createConnectionGuard } from './connection-guard.js';
+import { createEndedSessions } from './ended-sessions.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
-import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions } from './gateway-options.js';
-import { BodyTimeoutError, BodyTooLargeError, jsonRpcError, readBody, sendJson, sendText } from './http-exchange.js';
+import { GatewayConfigError, type GatewayOptions, type ResolvedGatewayOptions, resolveGatewayOptions } from './gateway-options.js';
+import { BodyTimeoutError, BodyTooLargeError, jsonRpcError, readBody, sendJson, sendStoreDown } from './http-exchange.js';
 import { createMemoryStore } from './memory-store.js';
 import { createMessageRoute } from './message-route.js';
+import { answerOps, isOpsPath } from './ops-endpoints.js';
 import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
+import { createSessionAdmission } from './session-admission.js';
 import type { SessionStore } from './session-store.js';
 import { createSessionTokens, type SessionTokens } from './session-token.js';
-import { createUpstreamRoute, type UpstreamRoute } from './upstream-route.js';
+import { createStoreOutage, guardStore, STORE_RETRY_AFTER_SECONDS, storeFailure } from './store-outage.js';
+import { createUpstreamRoute, type RouteContext, type UpstreamRoute } from './upstream-route.js';
 
 /** A running gateway. */
 export interface Gateway {
   /** `http://host:port`, with the port actually bound. */
   readonly origin: string;
   readonly port: number;
+  /** `http://host:port` of the metrics listener (`metricsPort`), when there is one. */
+  readonly metricsOrigin: string | undefined;
   /** Paths of the MCP endpoints, by upstream name (`/NAME/mcp`; a single upstream also at `/mcp`). */
   readonly endpoints: Readonly<Record<string, readonly string[]>>;
   readonly metrics: GatewayMetrics;
@@ -48,10 +55,12 @@ export interface CredentialUpdate {
 }
 
 const CORS_ALLOWED_HEADERS =
-  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id, x-mcp-lifeline-token';
+  'content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id, x-mcp-lifeline-token';
 const CORS_EXPOSED_HEADERS = 'mcp-session-id, mcp-protocol-version, www-authenticate';
 /** Where the gateway's own credential travels when `Authorization` belongs to the upstream. */
 export const GATEWAY_TOKEN_HEADER = 'x-mcp-lifeline-token';
+// At most one log line a minute about connections closed or refused at the caps.
+const CONNECTION_LOG_EVERY_MS = 60_000;
 
 /**
  * Starts `mcp-lifeline serve`: a Streamable HTTP endpoint per upstream that 2025-era hosts use
@@ -61,12 +70,19 @@ export const GATEWAY_TOKEN_HEADER = 'x-mcp-lifeline-token';
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveGatewayOptions(options);
   const { log } = config;
-  const store = options.store ?? createMemoryStore({ idleTtlMs: config.sessionIdleTtlMs, maxRecords: config.maxRecords });
-  if (store.shared && options.sessionKeys === undefined) {
+  const rawStore = options.store ?? createMemoryStore({ idleTtlMs: config.sessionIdleTtlMs, maxRecords: config.maxRecords });
+  if (rawStore.shared && options.sessionKeys === undefined) {
     throw new GatewayConfigError(
-      `a ${store.kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
+      `a ${rawStore.kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
     );
   }
+  const outage = createStoreOutage(rawStore, log);
+  const store = guardStore(rawStore, outage);
+  const ended = createEndedSessions(store, {
+    tombstoneMs: config.sessionMaxAgeMs,
+    maxEntries: config.maxRecords,
+    onListening: (up, error) => (up ? outage.answered() : error !== undefined && outage.failed(error)),
+  });
   let sealer = createSessionTokens(options.sessionKeys ?? [randomBytes(32)]);
   let callers = config.callers;
   // Routes hold this, so that a reload (new keys) reaches every route at once.
@@ -76,12 +92,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
   const metrics = createGatewayMetrics();
   const routes = new Map<string, UpstreamRoute>();
+  const byName = new Map<string, UpstreamRoute>();
   const endpoints: Record<string, string[]> = {};
+  const admission = createSessionAdmission({
+    store,
+    limit: config.maxSessionsPerCaller,
+    log,
+    // Without credentials every caller is the one local user: its oldest session makes room.
+    evictsAtLimit: (caller) => callers === undefined && caller === LOCAL_CALLER,
+    terminate: async (key) => byName.get(key.slice(0, key.indexOf('/')))?.terminate(key),
+  });
+  const context: RouteContext = { options: config, store, tokens, metrics, ended, admission };
   for (const upstream of config.upstreams) {
-    const context = { options: config, store, tokens, metrics };
     const route = upstream.era === undefined ? createUpstreamRoute(upstream, context) : createMessageRoute(upstream, upstream.era, context);
     const paths = [`/${upstream.name}/mcp`, ...(config.upstreams.length === 1 ? ['/mcp'] : [])];
     for (const path of paths) routes.set(path, route);
+    byName.set(upstream.name, route);
     endpoints[upstream.name] = paths;
   }
   const forwardsAuthorization = new Set(
@@ -93,29 +119,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const inFlight = new Set<{ readonly method: string; readonly res: ServerResponse }>();
   let draining = false;
   let policy: OriginPolicy | undefined;
+  const guard = createConnectionGuard(config, connectionVerdicts(config, metrics));
+  metrics.countConnections(() => guard.open);
+  const opsContext = { metrics, store, draining: () => draining };
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      log.error(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (!res.headersSent) sendJson(res, 500, jsonRpcError(-32603, 'mcp-lifeline: internal error'));
-      else res.destroy();
-    });
-  });
+  const server = listener(config, (req, res) => handle(req, res));
+  guard.watch(server);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?', 1)[0] as string;
-    if (path === '/healthz') return sendText(res, 200, 'ok\n');
-    if (path === '/readyz') return readiness(res);
-    if (path === '/metrics') {
-      const text = await metrics.render();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType });
-      res.end(text);
-      return;
-    }
+    // Every path, /metrics and /readyz included: a DNS-rebinding page must not read them either.
+    if (!admitted(req, res, policy as OriginPolicy)) return;
+    if (isOpsPath(path)) return answerOps(path, res, opsContext);
     const route = routes.get(path);
     if (route === undefined) {
-      const known = Object.values(endpoints).flat().join(', ');
-      return sendJson(res, 404, jsonRpcError(-32000, `mcp-lifeline: no MCP endpoint at ${path}; this gateway serves ${known}`));
+      // Upstream names are for callers: listed only where every local caller may use the gateway.
+      const known = callers === undefined ? `; this gateway serves ${Object.values(endpoints).flat().join(', ')}` : '';
+      return sendJson(res, 404, jsonRpcError(-32000, `mcp-lifeline: no MCP endpoint at ${path}${known}`));
     }
     if (draining) {
       metrics.refused('draining');
@@ -124,20 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         connection: 'close',
       });
     }
-    const guard = policy as OriginPolicy;
-    if (!guard.hostAllowed(req.headers.host)) {
-      metrics.refused('host');
-      return sendJson(
-        res,
-        403,
-        jsonRpcError(-32000, 'mcp-lifeline: Host header not allowed (DNS-rebinding protection; see --allowed-host)'),
-      );
-    }
     const origin = req.headers.origin;
-    if (!guard.originAllowed(origin)) {
-      metrics.refused('origin');
-      return sendJson(res, 403, jsonRpcError(-32000, 'mcp-lifeline: Origin not allowed (see --allowed-origin)'));
-    }
     const answerHeaders: Record<string, string> =
       origin === undefined
         ? {}
@@ -195,6 +202,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     metrics.openStreams(1);
     try {
       await route.handle({ req, res, caller, body, answerHeaders });
+    } catch (error) {
+      const down = storeFailure(error);
+      if (down === undefined) throw error;
+      // The store did not answer: 503 with Retry-After, never `500 internal error` (logged once per outage).
+      metrics.refused('store-unreachable');
+      if (res.headersSent) res.destroy();
+      else sendStoreDown(res, body, down.message, { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS, headers: answerHeaders });
     } finally {
       inFlight.delete(exchange);
       metrics.openStreams(-1);
@@ -202,6 +216,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.request(route.name, method, res.statusCode, ms / 1000);
       log.debug('request', { upstream: route.name, method, status: res.statusCode, ms: Math.round(ms), caller });
     }
+  }
+
+  /** Applies a listener's Host and Origin rules; false when the request was refused (and answered). */
+  function admitted(req: IncomingMessage, res: ServerResponse, rules: OriginPolicy): boolean {
+    if (!rules.hostAllowed(req.headers.host)) {
+      metrics.refused('host');
+      sendJson(res, 403, jsonRpcError(-32000, 'mcp-lifeline: Host header not allowed (DNS-rebinding protection; see --allowed-host)'));
+      return false;
+    }
+    if (!rules.originAllowed(req.headers.origin)) {
+      metrics.refused('origin');
+      sendJson(res, 403, jsonRpcError(-32000, 'mcp-lifeline: Origin not allowed (see --allowed-origin)'));
+      return false;
+    }
+    return true;
   }
 
   /** The caller's name, or undefined when a credential is required and none (or a wrong one) came. */
@@ -215,21 +244,44 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     return match === null ? undefined : callers.identify(match[1] as string);
   }
 
-  async function readiness(res: ServerResponse): Promise<void> {
-    if (draining) return sendText(res, 503, 'draining\n');
+  const port = await listen(server, config.port, config.host, log);
+  policy = createOriginPolicy({ bindHost: config.host, port, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
+  const origin = originOf(config.host, port);
+
+  // The metrics listener: /metrics, /readyz and /healthz only, for scrapers on other machines.
+  let opsServer: Server | undefined;
+  let metricsOrigin: string | undefined;
+  if (config.metricsPort !== undefined) {
+    let opsPolicy: OriginPolicy | undefined;
+    const ops = listener(config, async (req, res) => {
+      const path = (req.url ?? '/').split('?', 1)[0] as string;
+      if (!admitted(req, res, opsPolicy as OriginPolicy)) return;
+      if (isOpsPath(path)) return answerOps(path, res, opsContext);
+      sendJson(
+        res,
+        404,
+        jsonRpcError(-32000, `mcp-lifeline: the metrics listener serves ${['/metrics', '/readyz', '/healthz'].join(', ')}`),
+      );
+    });
+    guard.watch(ops);
     try {
-      await store.ping();
-      sendText(res, 200, `ready (${store.kind} store)\n`);
+      const opsPort = await listen(ops, config.metricsPort, config.metricsHost, log);
+      // On loopback, the same DNS-rebinding rules as the main listener; elsewhere any Host (it serves no MCP).
+      const loopback = isLoopbackAddress(config.metricsHost);
+      opsPolicy = createOriginPolicy({
+        bindHost: config.metricsHost,
+        port: opsPort,
+        allowedHosts: loopback ? config.allowedHosts : ['*'],
+        allowedOrigins: config.allowedOrigins,
+      });
+      opsServer = ops;
+      metricsOrigin = originOf(config.metricsHost, opsPort);
     } catch (error) {
-      sendText(res, 503, `store unreachable: ${networkErrorText(error)}\n`);
+      server.close();
+      server.closeAllConnections();
+      throw error;
     }
   }
-
-  server.listen(config.port, config.host);
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-  const port = (server.address() as AddressInfo).port;
-  policy = createOriginPolicy({ bindHost: config.host, port, allowedHosts: config.allowedHosts, allowedOrigins: config.allowedOrigins });
-  const origin = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   let closing: Promise<void> | undefined;
   let markClosed: () => void = () => {};
@@ -250,10 +302,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (inFlight.size > 0) log.warn('requests still in flight after the drain timeout; closing them', { inFlight: inFlight.size });
       server.closeAllConnections();
       await stopped;
-      let ended = 0;
-      for (const route of new Set(routes.values())) if (!store.shared || route.localSessions) ended += await route.endSessions();
-      if (ended > 0) log.info('upstream sessions ended', { count: ended });
-      await store.close().catch((error: unknown) => log.warn(`store: ${networkErrorText(error)}`));
+      if (opsServer !== undefined) {
+        const opsStopped = new Promise<void>((resolve) => opsServer?.close(() => resolve()));
+        opsServer.closeAllConnections();
+        await opsStopped;
+      }
+      let count = 0;
+      for (const route of new Set(routes.values()))
+        if (!store.shared || route.localSessions) count += await route.endSessions().catch(() => 0);
+      if (count > 0) log.info('upstream sessions ended', { count });
+      ended.close();
+      await rawStore.close().catch((error: unknown) => log.warn(`store: ${networkErrorText(error)}`));
       log.info('stopped');
       markClosed();
     })();
@@ -270,5 +329,66 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     callers = update.callers;
   };
 
-  return { origin, port, endpoints, metrics, store, shutdown, closed, reloadCredentials };
+  return { origin, port, metricsOrigin, endpoints, metrics, store: rawStore, shutdown, closed, reloadCredentials };
+}
+
+/**
+ * An HTTP server with the gateway's connection bounds: headers within `headersTimeoutMs` (checked
+ * often enough that a connection is closed at most a second past it; Node checks every 30 s by
+ * default), idle keep-alive connections closed after `idleTimeoutMs`. Request bodies have their
+ * own bound (`bodyTimeoutMs`); answers have none (a tool may run for minutes, a GET stream for hours).
+ */
+function listener(config: ResolvedGatewayOptions, serve: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+  const server = createServer(
+    {
+      requestTimeout: 0,
+      headersTimeout: config.headersTimeoutMs,
+      keepAliveTimeout: config.idleTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(config.headersTimeoutMs / 10))),
+    },
+    (req, res) => {
+      serve(req, res).catch((error: unknown) => {
+        config.log.error(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        if (!res.headersSent) sendJson(res, 500, jsonRpcError(-32603, 'mcp-lifeline: internal error'));
+        else res.destroy();
+      });
+    },
+  );
+  return server;
+}
+
+async function listen(server: Server, port: number, host: string, log: ResolvedGatewayOptions['log']): Promise<number> {
+  server.listen(port, host);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+  // From now on an error is a failed accept (EMFILE: out of file descriptors): the server goes on.
+  server.on('error', (error) => log.warn(`accepting a connection failed: ${networkErrorText(error)}`));
+  return (server.address() as AddressInfo).port;
+}
+
+function originOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Counts what the connection caps did, and says so in the log at most once a minute. */
+function connectionVerdicts(config: ResolvedGatewayOptions, metrics: GatewayMetrics): (verdict: ConnectionVerdict) => void {
+  const state = { loggedAt: 0, evicted: 0, refused: 0 };
+  return (verdict) => {
+    if (verdict === 'evicted-idle') {
+      metrics.connectionEvicted();
+      state.evicted += 1;
+    } else {
+      metrics.refused(verdict === 'refused-total' ? 'connections' : 'connections-per-address');
+      state.refused += 1;
+    }
+    if (Date.now() - state.loggedAt < CONNECTION_LOG_EVERY_MS) return;
+    state.loggedAt = Date.now();
+    config.log.warn('connection limit reached: idle connections closed to make room, or new ones refused when none was idle', {
+      maxConnections: config.maxConnections,
+      maxConnectionsPerAddress: config.maxConnectionsPerAddress,
+      evicted: state.evicted,
+      refused: state.refused,
+    });
+    state.evicted = 0;
+    state.refused = 0;
+  };
 }

@@ -47,72 +47,6 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   });
 }
 
-/**
- * Sends a fetch Response to the client: an SSE body streamed as it arrives, with backpressure; any
- * other body (a JSON answer, an error page) as one piece. Resolves when the body ended or the client
- * went away (the caller then aborts the upstream exchange). Rejects only when reading a whole body
- * failed before anything was sent.
- */
-export async function pipeResponse(res: ServerResponse, response: Response, headers: Record<string, string>): Promise<void> {
-  const type = response.headers.get('content-type') ?? '';
-  if (JSON_TYPE.test(type)) {
-    // A JSON answer is one complete message; reading it as text (not through `body`) lets the
-    // middleware check it for a session error wrapped in a 200 (dialect jsonrpc-200) as it is
-    // read, and costs no stream.
-    const text = await response.text();
-    res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(text)) });
-    res.end(text);
-    return;
-  }
-  if (!SSE_TYPE.test(type)) {
-    const bytes = Buffer.from(await response.arrayBuffer());
-    // 204 and 304 carry no body, and no length either (RFC 9110 §8.6).
-    const bodyless = response.status === 204 || response.status === 304;
-    res.writeHead(response.status, bodyless ? headers : { ...headers, 'content-length': String(bytes.length) });
-    res.end(bodyless ? undefined : bytes);
-    return;
-  }
-  const body = response.body;
-  res.writeHead(response.status, headers);
-  if (body === null) {
-    res.end();
-    return;
-  }
-  // SSE: the client must see events as they come, not when a buffer fills.
-  res.flushHeaders();
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (res.destroyed) break;
-      if (!res.write(value)) await drained(res);
-    }
-    res.end();
-  } catch {
-    // The upstream broke off mid-body (or the client left): end what the client got so far; a
-    // request whose SSE answer broke was already answered by the middleware when it could be.
-    res.destroy();
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-}
-
-const JSON_TYPE = /^application\/json\b/i;
-const SSE_TYPE = /^text\/event-stream\b/i;
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
 /** Sends a small JSON body. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -124,6 +58,23 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers });
   res.end(text);
+}
+
+/**
+ * The answer to a request the store failed (issue 16: never `500 internal error`): 503 with
+ * `Retry-After`, and a JSON-RPC error naming the store for each request in the body.
+ */
+export function sendStoreDown(
+  res: ServerResponse,
+  body: Buffer | undefined,
+  message: string,
+  options: { readonly retryAfterSeconds: number; readonly headers?: Record<string, string> },
+): void {
+  const text = `mcp-lifeline: ${message}; try again in a few seconds`;
+  sendJson(res, 503, jsonRpcErrors(body, -32000, text) ?? jsonRpcError(-32000, text), {
+    ...options.headers,
+    'retry-after': String(options.retryAfterSeconds),
+  });
 }
 
 /**
@@ -140,4 +91,17 @@ export function jsonRpcErrors(body: Buffer | undefined, code: number, message: s
 /** A JSON-RPC error object with `id: null`, for answers that are not about one request. */
 export function jsonRpcError(code: number, message: string): unknown {
   return { jsonrpc: '2.0', id: null, error: { code, message } };
+}
+
+/**
+ * The params of an `initialize` in a POST body, however large the body (up to the gateway's body
+ * bound): one padded past the middleware's 64 KiB scan would otherwise pass as a stateless exchange,
+ * opening an upstream session no limit counts.
+ */
+export function initializeIn(body: Buffer | undefined): { params: unknown } | undefined {
+  if (body === undefined || body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  if (!text.includes('"initialize"')) return undefined;
+  const initialize = summarizeJsonRpc(text).messages.find((message) => message['method'] === 'initialize');
+  return initialize === undefined ? undefined : { params: initialize['params'] ?? {} };
 }

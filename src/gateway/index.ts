@@ -13,5 +13,5 @@ export {
 } from './gateway-options.js';
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { createRedisStore, DEFAULT_REDIS_PREFIX, type RedisStoreOptions } from './redis-store.js';
-export type { SessionStore, StoredSession, StoredSessionChange, StoreLock } from './session-store.js';
+export type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 export { parseSessionKeys } from './session-token.js';

@@ -1,4 +1,11 @@
-import { applyChange, type SessionStore, type StoredSession, type StoredSessionChange, type StoreLock } from './session-store.js';
+import {
+  applyChange,
+  type SessionStore,
+  type StoredSession,
+  type StoredSessionChange,
+  type StoreLock,
+  type StoreWatcher,
+} from './session-store.js';
 
 /** Options of {@linkcode createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -9,6 +16,9 @@ export interface MemoryStoreOptions {
   /** The clock. @default Date.now */
   readonly now?: () => number;
 }
+
+// How long an admitted session may take to be stored before it stops counting (an open that died half-way).
+const OPENING_MS = 60_000;
 
 interface Entry {
   session: StoredSession;
@@ -27,7 +37,9 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
   const records = new Map<string, Entry>();
   const tombstones = new Map<string, number>();
   const locks = new Map<string, number>();
-  const callers = new Map<string, Set<string>>();
+  // Each caller's admitted keys, with when each was admitted.
+  const callers = new Map<string, Map<string, number>>();
+  const watchers = new Set<StoreWatcher>();
 
   const live = (key: string): Entry | undefined => {
     const entry = records.get(key);
@@ -60,11 +72,14 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
       if (entry !== undefined) remember(key, { session: entry.session, lastSeen: now() });
     },
     async end(key, tombstoneMs) {
+      const caller = records.get(key)?.session.caller;
+      if (caller !== undefined) callers.get(caller)?.delete(key);
       records.delete(key);
       tombstones.set(key, now() + tombstoneMs);
       if (tombstones.size > options.maxRecords) {
         for (const [stale, until] of tombstones) if (until < now()) tombstones.delete(stale);
       }
+      for (const watcher of watchers) watcher.ended(key);
     },
     async isEnded(key) {
       const until = tombstones.get(key);
@@ -74,12 +89,30 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
       return false;
     },
     async admit(caller, key, limit) {
-      const keys = callers.get(caller) ?? new Set<string>();
+      const keys = callers.get(caller) ?? new Map<string, number>();
       callers.set(caller, keys);
-      for (const known of keys) if (live(known) === undefined) keys.delete(known);
+      // A session counts while its record lives, or while it is being opened (admitted, not yet stored).
+      for (const [known, admittedAt] of keys) if (live(known) === undefined && now() - admittedAt > OPENING_MS) keys.delete(known);
+      if (keys.has(key)) return true;
       if (keys.size >= limit) return false;
-      keys.add(key);
+      keys.set(key, now());
       return true;
+    },
+    async release(caller, key) {
+      callers.get(caller)?.delete(key);
+    },
+    async leastRecentlyUsed(caller) {
+      let oldest: { key: string; lastSeen: number } | undefined;
+      for (const key of callers.get(caller)?.keys() ?? []) {
+        const entry = live(key);
+        if (entry !== undefined && (oldest === undefined || entry.lastSeen < oldest.lastSeen)) oldest = { key, lastSeen: entry.lastSeen };
+      }
+      return oldest?.key;
+    },
+    watch(watcher) {
+      watchers.add(watcher);
+      watcher.listening(true);
+      return () => watchers.delete(watcher);
     },
     async lock(key, ttlMs): Promise<StoreLock | undefined> {
       const until = locks.get(key);

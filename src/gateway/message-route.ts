@@ -2,7 +2,10 @@ import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
+import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
+import { createStatelessUpstream } from '../upstream/stateless.js';
+import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import {
   type JsonRpcId,
   type JsonRpcMessage,
@@ -11,24 +14,15 @@ import {
   UpstreamError,
   type UpstreamSink,
 } from '../upstream/upstream.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
-import type { GatewayUpstream, ResolvedGatewayOptions } from './gateway-options.js';
+import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
-import type { SessionStore } from './session-store.js';
-import { newSessionKey, type SessionClaims, type SessionTokens, TokenTooLargeError } from './session-token.js';
-import type { RouteRequest, UpstreamRoute } from './upstream-route.js';
+import { newSessionKey, type SessionClaims, TokenTooLargeError } from './session-token.js';
+import type { RouteContext, RouteRequest, UpstreamRoute } from './upstream-route.js';
 
 /** Which era an upstream speaks, for {@linkcode createMessageRoute}. */
 export interface UpstreamEraChoice {
   readonly protocol: ProtocolChoice;
   readonly transport: TransportChoice;
-}
-
-interface RouteContext {
-  readonly options: ResolvedGatewayOptions;
-  readonly store: SessionStore;
-  readonly tokens: SessionTokens;
-  readonly metrics: GatewayMetrics;
 }
 
 /** One client session on this process, and its upstream of whatever era. */
@@ -38,15 +32,17 @@ interface MessageSession {
   readonly waiters: Map<string, (message: JsonRpcMessage, raw: string | undefined) => void>;
   /** The client's GET stream, where server requests and notifications go. */
   stream: ServerResponse | undefined;
-  /** Server messages that came while no GET stream was open (bounded). */
+  /** Server messages that came while no GET stream was open (bounded in count and bytes). */
   readonly backlog: string[];
+  backlogBytes: number;
   /** Called at the adapter's next `session-recovered` event. */
   readonly onRecovered: (() => void)[];
   /** Client requests (POSTs and the GET stream) in progress. */
   open: number;
 }
 
-// Server requests and notifications held for a client that has not opened its GET stream yet.
+// Server requests and notifications held for a client that has not opened its GET stream yet:
+// at most this many, and at most `maxMessageBytes` in all.
 const BACKLOG_LIMIT = 256;
 
 /**
@@ -63,7 +59,7 @@ const BACKLOG_LIMIT = 256;
  * carries, as the pass-through route does.
  */
 export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraChoice, context: RouteContext): UpstreamRoute {
-  const { options, store, tokens, metrics } = context;
+  const { options, store, tokens, metrics, ended, admission } = context;
   const { log } = options;
   const name = upstream.name;
   const where = describeUrl(upstream.url.href);
@@ -71,7 +67,25 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
   const opening = new Map<string, Promise<MessageSession>>();
   const secrets = createSecretScrubber();
   for (const [header, value] of Object.entries(upstream.headers ?? {})) secrets.addHeader(header, value);
+  for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  // Everything the upstream says reaches the client without the gateway's secrets.
+  const scrub = (text: string) => (upstream.scrub === undefined ? secrets.scrub(text) : upstream.scrub(secrets.scrub(text)));
+  const bound = options.maxMessageBytes;
   let lastId = 0;
+
+  // A session ended anywhere: this process lets go of its upstream session for it.
+  ended.onEnded((key) => {
+    const session = sessions.get(key);
+    if (session === undefined) return;
+    sessions.delete(key);
+    void release(session);
+  });
+
+  async function release(session: MessageSession): Promise<void> {
+    session.stream?.end();
+    await session.upstream.end().catch(() => {});
+    await session.upstream.close().catch(() => {});
+  }
 
   function createSession(): MessageSession {
     const session: MessageSession = {
@@ -79,6 +93,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       waiters: new Map(),
       stream: undefined,
       backlog: [],
+      backlogBytes: 0,
       onRecovered: [],
       open: 0,
     };
@@ -93,18 +108,21 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
           waiter(message, rawText(raw));
           return;
         }
-        const text = rawText(raw) ?? JSON.stringify(message);
+        const text = scrub(rawText(raw) ?? JSON.stringify(message));
         const event = `event: message\ndata: ${text}\n\n`;
         if (session.stream !== undefined && !session.stream.destroyed) session.stream.write(event);
-        else if (session.backlog.length < BACKLOG_LIMIT) session.backlog.push(event);
+        else if (session.backlog.length < BACKLOG_LIMIT && session.backlogBytes + event.length <= bound) {
+          session.backlog.push(event);
+          session.backlogBytes += event.length;
+        }
       },
       event(event) {
         if (event.type === 'session-recovered') for (const wake of session.onRecovered.splice(0)) wake();
         const fields = { upstream: name, type: event.type, ...event.fields };
-        if (event.level === 'error') log.error(secrets.scrub(event.message), fields);
-        else if (event.level === 'warn') log.warn(secrets.scrub(event.message), fields);
-        else if (event.level === 'info') log.info(secrets.scrub(event.message), fields);
-        else log.debug(secrets.scrub(event.message), fields);
+        if (event.level === 'error') log.error(scrub(event.message), fields);
+        else if (event.level === 'warn') log.warn(scrub(event.message), fields);
+        else if (event.level === 'info') log.info(scrub(event.message), fields);
+        else log.debug(scrub(event.message), fields);
       },
     };
     (session as { upstream: Upstream }).upstream = createNegotiatingUpstream({
@@ -115,6 +133,12 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       sink,
       protocol: era.protocol,
       transport: era.transport,
+      // The gateway's message bound on every era (the adapters' own defaults are larger).
+      factories: {
+        streamableHttp: (adapter) => createStreamableHttpUpstream({ ...adapter, maxMessageBytes: bound }),
+        legacySse: (adapter) => createLegacySseUpstream({ ...adapter, maxMessageSize: bound }),
+        stateless: (adapter) => createStatelessUpstream({ ...adapter, maxMessageSize: bound }),
+      },
     });
     return session;
   }
@@ -139,7 +163,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
         if (!isRequest) throw error;
         const id = message.id as JsonRpcId;
         session.waiters.get(keyOf(id))?.(
-          { jsonrpc: '2.0', id, error: { code: -32000, message: `mcp-lifeline: ${secrets.scrub(errorText(error))}` } },
+          { jsonrpc: '2.0', id, error: { code: -32000, message: `mcp-lifeline: ${scrub(errorText(error))}` } },
           undefined,
         );
         session.waiters.delete(keyOf(id));
@@ -182,7 +206,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       return;
     }
     const key = `${name}/${sid}`;
-    if (!(await store.admit(request.caller, key, options.maxSessionsPerCaller))) {
+    if (!(await admission.admit(request.caller, key))) {
       metrics.refused('sessions-per-caller');
       sendJson(
         request.res,
@@ -194,12 +218,14 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     }
     const session = createSession();
     const answers = await answer(request, session, messages);
-    if (answers === undefined) return;
-    const failed = /"error"\s*:/.test(answers[0] ?? '') && !/"result"\s*:/.test(answers[0] ?? '');
+    const failed = answers === undefined || (/"error"\s*:/.test(answers[0] ?? '') && !/"result"\s*:/.test(answers[0] ?? ''));
     if (failed) {
+      await admission.release(request.caller, key).catch(() => {});
       await session.upstream.close();
+      if (answers === undefined) return;
     } else {
       sessions.set(key, session);
+      ended.opened(key);
       await store.put(key, {
         caller: request.caller,
         initializeParams: initialize.params ?? {},
@@ -263,7 +289,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     } catch (error) {
       if (abort.signal.aborted) return undefined;
       metrics.upstreamError(name);
-      const text = secrets.scrub(errorText(error));
+      const text = scrub(errorText(error));
       log.warn(text, { upstream: name });
       sendJson(request.res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
       return undefined;
@@ -277,7 +303,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       return;
     }
     const batch = request.body !== undefined && request.body.toString('utf8').trimStart().startsWith('[');
-    const text = batch || messages.length > 1 ? `[${answers.join(',')}]` : (answers[0] as string);
+    const text = scrub(batch || messages.length > 1 ? `[${answers.join(',')}]` : (answers[0] as string));
     request.res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
     request.res.end(text);
   }
@@ -286,14 +312,15 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     const { req, res } = request;
     const claims = tokens.open(token, { upstream: name, caller: request.caller });
     const key = claims === undefined ? undefined : `${name}/${claims.sid}`;
-    if (
-      claims === undefined ||
-      key === undefined ||
-      Date.now() - claims.issuedAt > options.sessionMaxAgeMs ||
-      (!sessions.has(key) && (await store.isEnded(key)))
-    ) {
+    if (claims === undefined || key === undefined || Date.now() - claims.issuedAt > options.sessionMaxAgeMs || (await ended.isEnded(key))) {
       metrics.refused('unknown-session');
       sendJson(res, 404, jsonRpcError(-32001, 'Session not found'), request.answerHeaders);
+      return;
+    }
+    if (req.method === 'DELETE') {
+      // The tombstone first: every replica lets go of the session (this one too, through onEnded).
+      await terminate(key);
+      res.writeHead(200, request.answerHeaders).end();
       return;
     }
     let session: MessageSession;
@@ -301,7 +328,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       session = await sessionFor(key, claims);
     } catch (error) {
       metrics.upstreamError(name);
-      const text = secrets.scrub(errorText(error));
+      const text = scrub(errorText(error));
       log.warn(text, { upstream: name });
       sendJson(res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
       return;
@@ -318,17 +345,19 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     }
     session.open += 1;
     try {
-      await serveExchange(request, { key, claims, token }, session);
+      await serveExchange(request, token, session);
     } finally {
       session.open -= 1;
     }
   }
 
-  async function serveExchange(
-    request: RouteRequest,
-    { key, claims, token }: { key: string; claims: SessionClaims; token: string },
-    session: MessageSession,
-  ): Promise<void> {
+  /** Ends a session for its client: refused everywhere from now on; whichever replica holds its upstream session ends it. */
+  async function terminate(key: string): Promise<void> {
+    await ended.end(key);
+    metrics.session(name, 'ended');
+  }
+
+  async function serveExchange(request: RouteRequest, token: string, session: MessageSession): Promise<void> {
     const { req, res } = request;
     if (req.method === 'GET') {
       res.writeHead(200, {
@@ -341,18 +370,9 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       session.stream?.end();
       session.stream = res;
       for (const event of session.backlog.splice(0)) res.write(event);
+      session.backlogBytes = 0;
       await new Promise<void>((resolve) => res.once('close', () => resolve()));
       if (session.stream === res) session.stream = undefined;
-      return;
-    }
-    if (req.method === 'DELETE') {
-      sessions.delete(key);
-      session.stream?.end();
-      await session.upstream.end();
-      await session.upstream.close();
-      metrics.session(name, 'ended');
-      await store.end(key, Math.max(1, options.sessionMaxAgeMs - (Date.now() - claims.issuedAt)));
-      res.writeHead(200, request.answerHeaders).end();
       return;
     }
     const messages = parseMessages(request.body);
@@ -378,6 +398,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       }
       await open(request, messages, initialize);
     },
+    terminate,
     async endSessions() {
       const all = [...sessions.values()];
       sessions.clear();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SessionStore, StoredSession, StoredSessionChange, StoreLock } from './session-store.js';
+import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 
 /** Options of {@linkcode createRedisStore}. */
 export interface RedisStoreOptions {
@@ -11,6 +11,12 @@ export interface RedisStoreOptions {
   readonly prefix?: string | undefined;
   /** Bound, in ms, on every command (and on the first connection). @default 2000 */
   readonly commandTimeoutMs?: number;
+  /**
+   * How often, in ms, a watching process publishes a heartbeat on the ended-sessions channel; it
+   * counts as deaf (asks the store on every request) after three intervals without hearing one.
+   * @default 1000
+   */
+  readonly heartbeatMs?: number;
   /** Connection trouble, for the logs; the client keeps reconnecting (backing off to 2 s). */
   readonly onError?: (error: Error) => void;
 }
@@ -21,12 +27,19 @@ interface RedisConnection {
   connect(): Promise<unknown>;
   close(): Promise<void>;
   destroy(): void;
+  duplicate(): RedisConnection;
+  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   readonly isReady: boolean;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'ready' | 'end' | 'reconnecting', listener: () => void): unknown;
 }
 
 export const DEFAULT_REDIS_PREFIX = 'mcp-lifeline:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
+const DEFAULT_HEARTBEAT_MS = 1000;
+// Messages on the ended-sessions channel: an end (`e:` and the key), or a heartbeat.
+const ENDED_PREFIX = 'e:';
+const HEARTBEAT = 'h';
 
 // Each record is one hash: scalar fields, plus one `sub:<uri>` field per subscription, so that
 // concurrent changes from several replicas (a subscribe here, a recovery there) all land.
@@ -50,11 +63,13 @@ redis.call('ZADD', KEYS[2] .. caller, ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2] .. caller, ARGV[1])
 return 1`;
 
-// KEYS: record, tombstone, caller set prefix. ARGV: tombstone ms, key.
+// KEYS: record, tombstone, caller set prefix. ARGV: tombstone ms, key, channel. The end is published
+// in the same step as the tombstone: every watching replica hears of it before the DELETE is answered.
 const END = `local caller = redis.call('HGET', KEYS[1], 'caller')
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
 if caller then redis.call('ZREM', KEYS[3] .. caller, ARGV[2]) end
+redis.call('PUBLISH', ARGV[3], 'e:' .. ARGV[2])
 return 1`;
 
 // KEYS: caller set. ARGV: now, ttl, limit, key.
@@ -64,6 +79,10 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
+
+// KEYS: caller set. ARGV: now, ttl. The member with the oldest last use, after the expired are dropped.
+const LEAST_RECENT = `redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+return redis.call('ZRANGE', KEYS[1], 0, 0)[1]`;
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -79,25 +98,92 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
   const { createClient } = await import('redis');
   const client = createClient({
     url: options.url,
+    // While the connection is down, commands fail at once (the gateway answers 503) rather than
+    // wait in a queue and run later, after the client was told they failed.
+    disableOfflineQueue: true,
     socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
   }) as unknown as RedisConnection;
   client.on('error', (error) => options.onError?.(error));
   // Connect in the background: a replica may start before Redis does; /readyz says when it can serve.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error as Error));
+  // A store that is up is connected by the time the gateway starts (bounded: one command's bound).
+  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
 
   const record = (key: string) => `${prefix}session:${key}`;
   const tombstone = (key: string) => `${prefix}ended:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;
   const callers = `${prefix}caller:`;
+  const channel = `${prefix}ended`;
   const ttl = String(options.idleTtlMs);
+  const unwatchers = new Set<() => void>();
 
   const command = <T>(args: readonly string[]): Promise<T> => bounded(client.sendCommand<T>(args), timeoutMs, args[0] ?? 'command');
   const script = <T>(source: string, keys: readonly string[], args: readonly string[]) =>
     command<T>(['EVAL', source, String(keys.length), ...keys, ...args]);
 
+  /** Subscribes to ended sessions on a connection of its own, with a heartbeat that proves it still hears. */
+  function watch(watcher: StoreWatcher): () => void {
+    const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    const subscriber = client.duplicate();
+    let subscribed = false;
+    let listening = false;
+    let stopped = false;
+    let heard = 0;
+    const change = (up: boolean, error?: Error) => {
+      if (stopped || up === listening) return;
+      listening = up;
+      watcher.listening(up, error);
+    };
+    subscriber.on('error', (error) => change(false, error));
+    subscriber.on('end', () => change(false));
+    subscriber.on('reconnecting', () => change(false));
+    // After a reconnection, `ready` comes once the client has subscribed again.
+    subscriber.on('ready', () => {
+      if (subscribed) {
+        heard = Date.now();
+        change(true);
+      }
+    });
+    const onMessage = (message: string) => {
+      heard = Date.now();
+      if (message.startsWith(ENDED_PREFIX)) watcher.ended(message.slice(ENDED_PREFIX.length));
+    };
+    subscriber
+      .connect()
+      .then(() => subscriber.subscribe(channel, onMessage))
+      .then(() => {
+        subscribed = true;
+        heard = Date.now();
+        change(true);
+      })
+      .catch((error: unknown) => change(false, error as Error));
+    // A connection can die without a word (a network partition): silence means deaf.
+    const heartbeat = setInterval(() => {
+      command(['PUBLISH', channel, HEARTBEAT]).catch(() => {});
+      if (listening && Date.now() - heard > 3 * heartbeatMs) {
+        change(false, new Error(`no heartbeat from the store for ${Date.now() - heard} ms`));
+      }
+    }, heartbeatMs);
+    heartbeat.unref();
+    const stop = () => {
+      stopped = true;
+      clearInterval(heartbeat);
+      unwatchers.delete(stop);
+      try {
+        subscriber.destroy();
+      } catch {
+        // Never connected: nothing to close.
+      }
+    };
+    unwatchers.add(stop);
+    return stop;
+  }
+
   return {
     kind: 'redis',
     shared: true,
+    address: describeStoreUrl(options.url),
+    watch,
     async get(key) {
       const fields = await command<string[] | Record<string, string>>(['HGETALL', record(key)]);
       return parseRecord(Array.isArray(fields) ? pairs(fields) : fields);
@@ -112,13 +198,19 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
       await script(TOUCH, [record(key), callers], [ttl, String(Date.now()), key]);
     },
     async end(key, tombstoneMs) {
-      await script(END, [record(key), tombstone(key), callers], [String(Math.max(1, Math.round(tombstoneMs))), key]);
+      await script(END, [record(key), tombstone(key), callers], [String(Math.max(1, Math.round(tombstoneMs))), key, channel]);
     },
     async isEnded(key) {
       return (await command<number>(['EXISTS', tombstone(key)])) === 1;
     },
     async admit(caller, key, limit) {
       return (await script<number>(ADMIT, [`${callers}${caller}`], [String(Date.now()), ttl, String(limit), key])) === 1;
+    },
+    async release(caller, key) {
+      await command(['ZREM', `${callers}${caller}`, key]);
+    },
+    async leastRecentlyUsed(caller) {
+      return (await script<string | null>(LEAST_RECENT, [`${callers}${caller}`], [String(Date.now()), ttl])) ?? undefined;
     },
     async lock(key, ttlMs): Promise<StoreLock | undefined> {
       const owner = randomUUID();
@@ -140,6 +232,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
       return []; // shared: upstream sessions outlive this replica, another one serves them
     },
     async close() {
+      for (const stop of [...unwatchers]) stop();
       // Never connected (still retrying): nothing to say goodbye to.
       if (!client.isReady) {
         client.destroy();
@@ -149,6 +242,16 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
       await bounded(client.close(), timeoutMs, 'QUIT').catch(() => client.destroy());
     },
   };
+}
+
+/** A store URL without its password, for messages. */
+export function describeStoreUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
 function serializeRecord(session: StoredSession): string[] {

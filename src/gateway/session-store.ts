@@ -30,6 +30,18 @@ export class StoreUnreachableError extends Error {
   override name = 'StoreUnreachableError';
 }
 
+/** What a shared store reports as it happens (see {@linkcode SessionStore.watch}). */
+export interface StoreWatcher {
+  /** A client ended session `key` (DELETE) through any process sharing the store. */
+  ended(key: string): void;
+  /**
+   * Whether this process hears of every end now. False from the moment that cannot be told (the
+   * store's connection broke, or it fell silent); true again once it can, after which any end in
+   * between must be read from the store.
+   */
+  listening(up: boolean, error?: Error): void;
+}
+
 /** A lock held in the store; `release` never throws. */
 export interface StoreLock {
   release(): Promise<void>;
@@ -63,6 +75,18 @@ export interface SessionStore {
    * caller already has `limit` live sessions.
    */
   admit(caller: string, key: string, limit: number): Promise<boolean>;
+  /** Stops counting `key` among `caller`'s sessions (it was admitted, then never opened). Optional: without it the place is freed when the key's idle TTL runs out. */
+  release?(caller: string, key: string): Promise<void>;
+  /** The key of `caller`'s least recently used live session, if any. Optional: without it a caller at its limit is refused. */
+  leastRecentlyUsed?(caller: string): Promise<string | undefined>;
+  /**
+   * Tells `watcher` of every session ended by any process as it happens, so that a process can
+   * serve the sessions it knows without asking the store on every request. Optional: without it,
+   * a shared store is asked on every request. Returns a function that stops watching.
+   */
+  watch?(watcher: StoreWatcher): () => void;
+  /** Where the store is, for messages (no credentials), e.g. `redis://10.0.0.5:6379/0`. @default kind */
+  readonly address?: string;
   /** Takes a lock for `ttlMs` (released earlier by its holder); undefined when another holds it. */
   lock(key: string, ttlMs: number): Promise<StoreLock | undefined>;
   /** Whether a lock is held on `key`. */

@@ -32,6 +32,12 @@ export class TokenTooLargeError extends Error {
 
 /** Session ids longer than this are refused: HTTP servers and proxies cap header sizes (8 KiB is common). */
 export const MAX_TOKEN_LENGTH = 4096;
+/**
+ * Largest client `initialize` params a session id carries, as JSON. Real ones are a few hundred
+ * bytes; without a bound, params that compress well (a megabyte of one letter) would fit in a
+ * short session id and cost every replica that opens it a megabyte.
+ */
+export const MAX_PARAMS_BYTES = 64 * 1024;
 const VERSION = 1;
 const KEY_ID_BYTES = 4;
 const IV_BYTES = 12;
@@ -63,7 +69,13 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
 
   return {
     seal(claims, binding) {
-      const plain = deflateRawSync(Buffer.from(JSON.stringify([claims.sid, claims.issuedAt, claims.initializeParams ?? {}])));
+      const json = Buffer.from(JSON.stringify([claims.sid, claims.issuedAt, claims.initializeParams ?? {}]));
+      if (json.length > MAX_PARAMS_BYTES) {
+        throw new TokenTooLargeError(
+          `the client's initialize params are too large (${json.length} bytes as JSON, at most ${MAX_PARAMS_BYTES})`,
+        );
+      }
+      const plain = deflateRawSync(json);
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', newest, iv);
       cipher.setAAD(aad(binding));
@@ -91,7 +103,9 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
 
   function decrypt(token: string, binding: TokenBinding): SessionClaims | undefined {
     const bytes = Buffer.from(token, 'base64url');
-    if (bytes.length <= HEADER_BYTES || bytes[0] !== VERSION) return undefined;
+    // One spelling per session id: Node's decoder also takes padding, `+/` and stray trailing bits,
+    // which would give one session many ids (and the cache many entries).
+    if (bytes.length <= HEADER_BYTES || bytes[0] !== VERSION || bytes.toString('base64url') !== token) return undefined;
     const key = byId.get(bytes.subarray(1, 1 + KEY_ID_BYTES).toString('hex'));
     if (key === undefined) return undefined;
     const ivEnd = 1 + KEY_ID_BYTES + IV_BYTES;
@@ -100,7 +114,9 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
       decipher.setAAD(aad(binding));
       decipher.setAuthTag(bytes.subarray(ivEnd, HEADER_BYTES));
       const plain = Buffer.concat([decipher.update(bytes.subarray(HEADER_BYTES)), decipher.final()]);
-      const [sid, issuedAt, initializeParams] = JSON.parse(inflateRawSync(plain).toString('utf8')) as [unknown, unknown, unknown];
+      const [sid, issuedAt, initializeParams] = JSON.parse(
+        inflateRawSync(plain, { maxOutputLength: MAX_PARAMS_BYTES }).toString('utf8'),
+      ) as [unknown, unknown, unknown];
       if (typeof sid !== 'string' || typeof issuedAt !== 'number') return undefined;
       return { sid, issuedAt, initializeParams };
     } catch {

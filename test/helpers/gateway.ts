@@ -23,9 +23,13 @@ export interface ServeProcess extends Child {
 }
 
 /** Starts the built CLI's `serve` on a free port (unless `args` names one); resolves once it listens. */
-export async function startServe(args: readonly string[], env: Record<string, string> = {}): Promise<ServeProcess> {
+export async function startServe(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { fdLimit?: number } = {},
+): Promise<ServeProcess> {
   const port = args.includes('--port') ? [] : ['--port', '0'];
-  const child = await startNode([CLI, 'serve', ...args, ...port], { env, ready: /listening address=(\S+)/ });
+  const child = await startNode([CLI, 'serve', ...args, ...port], { env, ready: /listening address=(\S+)/, ...options });
   return { ...child, origin: child.match[1] as string };
 }
 

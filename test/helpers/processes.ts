@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** A child process the test started; `stop()` is idempotent and bounded. */
@@ -15,9 +16,14 @@ export interface Child {
 /** Starts `node args…` and resolves once a line matches `ready` (on stdout or stderr). */
 export async function startNode(
   args: readonly string[],
-  options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number },
+  options: { env?: Record<string, string>; ready: RegExp; timeoutMs?: number; fdLimit?: number },
 ): Promise<Child & { match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [...args], {
+  // Under a lowered open-file limit: bash sets it and `exec`s node, so the pid stays node's.
+  const [command, argv] =
+    options.fdLimit === undefined
+      ? [process.execPath, [...args]]
+      : ['bash', ['-c', `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -59,6 +65,13 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A process's memory from /proc (Linux): resident now, and its peak (VmHWM), in MiB. */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
 }
 
 /** Absolute path of a file next to the compiled test code. */

@@ -19,9 +19,9 @@ export function redisMissing(): string | undefined {
   return 'redis-server is not installed (bash .ci/run installs it: apt-get install redis-server)';
 }
 
-/** Starts redis-server on a free loopback port; resolves once it accepts connections. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+/** Starts redis-server on a free loopback port (or `port`: a restart); resolves once it accepts connections. */
+export async function startRedis(port?: number): Promise<RedisServer> {
+  port ??= await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,189 @@
+import type { ServerResponse } from 'node:http';
+import { concatBytes } from '../recovery/concat-bytes.js';
+import type { JsonRpcId } from '../recovery/outgoing-request.js';
+import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
+import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
+
+/** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
+export class AnswerTooLargeError extends Error {
+  override name = 'AnswerTooLargeError';
+}
+
+/** How one upstream answer reaches its client. */
+export interface RelayOptions {
+  /** Largest message passed on, in bytes: a whole answer, or one event of an SSE stream. */
+  readonly maxMessageBytes: number;
+  /** Removes the gateway's secrets from text the upstream wrote; undefined when there are none to remove. */
+  readonly scrub: ((text: string) => string) | undefined;
+  /** The client's request ids (a POST); empty for a GET stream. */
+  readonly requestIds: readonly JsonRpcId[];
+  /**
+   * An event over the bound was dropped from an SSE stream; returns the error message for the
+   * client's requests not answered yet (a POST's stream then ends with those errors).
+   */
+  readonly onOversized: () => string;
+}
+
+const SSE_TYPE = /^text\/event-stream\b/i;
+const TEXT_TYPE = /^(?:application\/json|text\/)/i;
+// Events up to this size are parsed to see which requests they answer; larger ones are looked at
+// only near their ends, where JSON-RPC serializers put `id`.
+const PARSED_EVENT_CHARS = 64 * 1024;
+const ID_WINDOW_CHARS = 256;
+
+/**
+ * Passes an upstream answer to the client with a bound on what it holds and without the gateway's
+ * secrets (issue 16: debug pages quote the request's headers; 250 MB answers took a gateway down).
+ *
+ * An event stream is passed event by event as each completes, with backpressure: an event is held
+ * only until its end (at most `maxMessageBytes`), so a secret split across network chunks is still
+ * found, and memory does not grow with the stream. Any other answer (JSON, an error page) is one
+ * message: read up to `maxMessageBytes` and sent with its length. Rejects with
+ * {@linkcode AnswerTooLargeError} when such an answer is over the bound (before anything was sent);
+ * other rejections are failures to read the answer. Resolves when the answer ended or the client left.
+ */
+export async function relayAnswer(
+  res: ServerResponse,
+  response: Response,
+  headers: Record<string, string>,
+  options: RelayOptions,
+): Promise<void> {
+  if (SSE_TYPE.test(response.headers.get('content-type') ?? '') && response.body !== null) {
+    res.writeHead(response.status, headers);
+    // The client must see events as they come, not when a buffer fills.
+    res.flushHeaders();
+    return relayEvents(res, response.body, options);
+  }
+  const declared = response.headers.get('content-length');
+  const textual = TEXT_TYPE.test(response.headers.get('content-type') ?? '');
+  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && response.body !== null) {
+    // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
+    // server to it). Read as text, the middleware checks it for a session error as it is read.
+    const text = await response.text();
+    const out = options.scrub === undefined ? text : options.scrub(text);
+    res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
+    res.end(out);
+    return;
+  }
+  let body: { chunks: Uint8Array[]; bytes: number };
+  try {
+    body = await readBoundedBody(response, options.maxMessageBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
+    throw error;
+  }
+  let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
+  if (options.scrub !== undefined && bytes.byteLength > 0) {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+    const scrubbed = options.scrub(text);
+    // Unchanged: the bytes go out exactly as they came.
+    if (scrubbed !== text) bytes = Buffer.from(scrubbed, 'utf8');
+  }
+  // 204 and 304 carry no body, and no length either (RFC 9110 §8.6).
+  const bodyless = response.status === 204 || response.status === 304;
+  res.writeHead(response.status, bodyless ? headers : { ...headers, 'content-length': String(bytes.byteLength) });
+  res.end(bodyless ? undefined : bytes);
+}
+
+/** The SSE relay: complete events out, an oversized one dropped (ending a POST's stream with errors). */
+async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>, options: RelayOptions): Promise<void> {
+  const completed: (string | undefined)[] = [];
+  const scanner = new SseEventScanner(options.maxMessageBytes, { onEvent: (text) => completed.push(text) });
+  const answered = new Set<JsonRpcId>();
+  const reader = body.getReader();
+  // Bytes read since the last event ended: a lower bound of the size of the event in progress.
+  let pending = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        const rest = scanner.partial();
+        if (rest !== undefined) res.write(scrubbed(rest, options));
+        else if (pending > 0 && unanswered(options, answered).length > 0) return endWithErrors(res, options, answered);
+        break;
+      }
+      if (res.destroyed) break;
+      scanner.feed(value);
+      pending = completed.length > 0 ? 0 : pending + value.byteLength;
+      let open = true;
+      for (const event of completed.splice(0)) {
+        if (event === undefined) {
+          if (options.requestIds.length > 0) return endWithErrors(res, options, answered);
+          options.onOversized();
+          continue;
+        }
+        note(event, options, answered);
+        open = res.write(scrubbed(event, options));
+      }
+      // A POST's answer will not arrive whole: say so now rather than read the rest of it.
+      if (pending > options.maxMessageBytes && options.requestIds.length > 0) return endWithErrors(res, options, answered);
+      if (!open) await drained(res);
+    }
+    res.end();
+  } catch {
+    // The upstream broke off mid-stream (or the client left): end what the client got so far; a
+    // request whose SSE answer broke was already answered by the middleware when it could be.
+    res.destroy();
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
+/** Ends a POST's stream with an error for each of its requests not answered yet. */
+function endWithErrors(res: ServerResponse, options: RelayOptions, answered: ReadonlySet<JsonRpcId>): void {
+  const message = options.onOversized();
+  for (const id of unanswered(options, answered)) {
+    res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`);
+  }
+  res.end();
+}
+
+function unanswered(options: RelayOptions, answered: ReadonlySet<JsonRpcId>): JsonRpcId[] {
+  return options.requestIds.filter((id) => !answered.has(id));
+}
+
+function scrubbed(text: string, options: RelayOptions): string {
+  return options.scrub === undefined ? text : options.scrub(text);
+}
+
+/** Notes which of the client's requests an event answers. */
+function note(event: string, options: RelayOptions, answered: Set<JsonRpcId>): void {
+  if (answered.size === options.requestIds.length) return;
+  const data = eventData(event);
+  if (data.length <= PARSED_EVENT_CHARS) {
+    for (const id of answeredIds(data)) answered.add(id);
+    return;
+  }
+  const ends = `${data.slice(0, ID_WINDOW_CHARS)} ${data.slice(-ID_WINDOW_CHARS)}`;
+  for (const id of options.requestIds) if (ends.includes(`"id":${JSON.stringify(id)}`)) answered.add(id);
+}
+
+function answeredIds(data: string): JsonRpcId[] {
+  if (!/"(?:result|error)"/.test(data)) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    return [];
+  }
+  const ids: JsonRpcId[] = [];
+  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+    if (typeof message !== 'object' || message === null) continue;
+    const record = message as Record<string, unknown>;
+    const id = record['id'];
+    if (('result' in record || 'error' in record) && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  }
+  return ids;
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
