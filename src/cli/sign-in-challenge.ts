@@ -10,6 +10,7 @@ export interface SignInChallenge {
 /**
  * Sends `initialize` without credentials and reads the answer's challenge (RFC 9728 §5.1: where
  * the resource metadata is, and which scope). A session the server opened anyway is ended.
+ * Redirects are not followed: the `--header` values belong to this origin only.
  */
 export async function fetchSignInChallenge(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<SignInChallenge> {
   const response = await fetch(url, {
@@ -21,6 +22,7 @@ export async function fetchSignInChallenge(url: URL, headers: Record<string, str
       method: 'initialize',
       params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'mcp-lifeline', version: '1' } },
     }),
+    redirect: 'manual',
     signal: AbortSignal.timeout(timeoutMs),
   });
   await response.body?.cancel().catch(() => {});
@@ -30,6 +32,7 @@ export async function fetchSignInChallenge(url: URL, headers: Record<string, str
     await fetch(url, {
       method: 'DELETE',
       headers: { ...headers, 'mcp-session-id': session },
+      redirect: 'manual',
       signal: AbortSignal.timeout(timeoutMs),
     }).catch(() => undefined);
   }
