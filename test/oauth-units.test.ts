@@ -134,6 +134,18 @@ describe('$BROWSER and scopes', () => {
     assert.deepEqual(browserCommand(url, {}, 'linux'), { command: 'xdg-open', args: [url] });
   });
 
+  it('every platform opener gets the URL as one argument, never through a shell (Windows: rundll32, not cmd /c start)', () => {
+    // What cmd would read as its own syntax: & | ^ (CVE-2025-6514's class).
+    const url = 'https://auth.example.com/authorize?a=1&b=2|calc.exe^&c=%22x%22';
+    assert.deepEqual(browserCommand(url, { SystemRoot: 'C:\\Windows' }, 'win32'), {
+      command: 'C:\\Windows\\System32\\rundll32.exe',
+      args: ['url.dll,FileProtocolHandler', url],
+    });
+    assert.deepEqual(browserCommand(url, {}, 'darwin'), { command: 'open', args: [url] });
+    assert.deepEqual(browserCommand(url, {}, 'linux'), { command: 'xdg-open', args: [url] });
+    assert.deepEqual(browserCommand(url, { BROWSER: 'firefox --url=%s' }, 'win32'), { command: 'firefox', args: [`--url=${url}`] });
+  });
+
   it('scope unions keep first-seen order; widening is about tokens, not strings', () => {
     assert.equal(unionScopes('a b', undefined, 'b c'), 'a b c');
     assert.equal(unionScopes(undefined, ''), undefined);
