@@ -298,6 +298,17 @@ describe('withOAuthSession on a scripted server', () => {
     assert.equal(session.renewals.length, 0);
   });
 
+  it("the token goes to the session's server only: a request to another origin goes as it came, a 401 from it untouched", async () => {
+    const session = fakeSession();
+    await session.renew({ rejected: undefined, interactive: false });
+    const { next, seen } = scripted([challenge(401, 'Bearer'), new Response('{}')]);
+    const fetchWithOAuth = withOAuthSession(session)(next);
+    assert.equal((await fetchWithOAuth('https://other.example.com/mcp', post('{}'))).status, 401);
+    await fetchWithOAuth('https://mcp.example.com/mcp', post('{}'));
+    assert.deepEqual(seen, [null, 'Bearer token-1']);
+    assert.equal(session.renewals.length, 1, 'no renewal for the other origin');
+  });
+
   it('a 403 insufficient_scope: one step-up; a second 403 is a STILL_UNAUTHORIZED error naming the scope', async () => {
     const session = fakeSession();
     const forbidden = () => challenge(403, 'Bearer error="insufficient_scope", scope="a admin"');
