@@ -158,6 +158,27 @@ describe('what a hostile authorization server puts in its answers', () => {
     assert.match(login.stderr, new RegExp(`names another resource, "${escapeRegExp(elsewhere.origin)}/mcp"`));
   });
 
+  it("the sign-in challenge request follows no redirect to another origin: probe's --header values stay with the server", async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const elsewhere = await hostileServer(t, { routes: () => ({}) });
+    const x = await hostileServer(t, { routes: () => ({ '/mcp': { redirect: `${elsewhere.origin}/mcp` } }) });
+    // A sign-in stored for X: the probe asks X how it signs in before anything else.
+    await createOAuthStore(`${sandbox.configDir}/oauth/v1`).write({
+      layout: 1,
+      serverUrl: x.url,
+      grants: {
+        [`${x.origin} ${x.url}`]: {
+          issuer: x.origin,
+          resource: x.url,
+          tokens: { access_token: 'a', token_type: 'Bearer', obtained_at: 0 },
+        },
+      },
+    });
+    await runCli(['probe', x.url, '--header', 'X-Api-Key: probe-secret', '--json'], sandbox.env());
+    assert.ok(x.hits('/mcp') > 0);
+    assert.deepEqual(elsewhere.requests, [], 'the API key never reached the other origin');
+  });
+
   it('terminal escapes and megabytes of error text: shortened and stripped before they reach a message', async (t) => {
     const sandbox = await oauthSandbox(t);
     const x = await selfServed(t, () => ({
