@@ -14,7 +14,10 @@ const VSCHAR = /^[\x20-\x7e]+$/;
  * every later request), and an `expires_in` that is not a positive, believable number of
  * seconds (0, negative, 1e308) counts as absent: the token is used until the server refuses it.
  */
-export function toStoredTokens(tokens: OAuthTokens, now: number): StoredTokens {
+export function toStoredTokens(answer: OAuthTokens, now: number): StoredTokens {
+  // An empty refresh_token is no refresh token (some servers write "" for none).
+  const { refresh_token: refreshToken, ...withoutRefresh } = answer;
+  const tokens: OAuthTokens = refreshToken === '' || refreshToken === undefined ? withoutRefresh : answer;
   for (const [name, value] of [
     ['access_token', tokens.access_token],
     ['refresh_token', tokens.refresh_token],
