@@ -31,7 +31,7 @@ export function checkMetadataIssuer(discovered: {
   if (metadata === undefined || sameIssuer(metadata.issuer, authorizationServerUrl)) return;
   throw new SignInError(
     'ISSUER_MISMATCH',
-    `the authorization server metadata fetched for ${authorizationServerUrl} names another issuer, ${JSON.stringify(metadata.issuer)} ` +
+    `the authorization server metadata fetched for ${authorizationServerUrl} names another issuer, ${JSON.stringify(String(metadata.issuer).slice(0, 200))} ` +
       '(RFC 8414 §3.3); refusing to sign in there',
   );
 }
