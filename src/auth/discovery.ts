@@ -40,8 +40,9 @@ export function checkDiscovery(serverUrl: string, state: OAuthDiscoveryState): v
   checkMetadataIssuer(state);
   const metadata = state.authorizationServerMetadata as Record<string, unknown> | undefined;
   for (const name of ENDPOINTS) {
+    // A field that is not a string is not an endpoint (the SDK's schema refuses those it reads).
     const value = metadata?.[name];
-    if (value !== undefined) checkSignInUrl(name, String(value));
+    if (typeof value === 'string') checkSignInUrl(name, value);
   }
 }
 
