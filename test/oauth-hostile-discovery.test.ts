@@ -149,6 +149,23 @@ describe('cleartext endpoints beyond loopback are refused before any request is 
   });
 });
 
+describe('a remote server may not aim sign-in requests at this machine', () => {
+  it('a resource_metadata URL on 127.0.0.1 from a server elsewhere: refused before it is fetched', async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const local = await selfServed(t);
+    // Never contacted: the refusal comes before any request.
+    const remote = 'https://mcp.example.com/mcp';
+    const challenge = { resourceMetadataUrl: new URL(`${local.origin}/.well-known/oauth-protected-resource/mcp`) };
+    await assert.rejects(sessionFor(sandbox, remote).signIn({ challenge }), {
+      code: 'INSECURE_ENDPOINT',
+      message: new RegExp(
+        `refusing the protected-resource metadata URL ${escapeRegExp(local.origin)}/.*: it is on this machine, but the MCP server ${escapeRegExp(remote)} is not`,
+      ),
+    });
+    assert.deepEqual(local.requests, []);
+  });
+});
+
 describe('every sign-in document has a size bound (1 MiB by default); memory stays flat', () => {
   const MB = 1024 * 1024;
 

@@ -30,19 +30,19 @@ const ENDPOINTS = [
  *   could replay there;
  * - `ISSUER_MISMATCH`: the authorization server metadata names another issuer (RFC 8414 §3.3);
  * - `INSECURE_ENDPOINT`: the server, the metadata or an endpoint is neither https: nor http: on
- *   a loopback host.
+ *   a loopback host, or is on a loopback host while the server is not.
  */
 export function checkDiscovery(serverUrl: string, state: OAuthDiscoveryState): void {
   checkSignInUrl('MCP server URL', serverUrl);
-  if (state.resourceMetadataUrl !== undefined) checkSignInUrl('protected-resource metadata URL', state.resourceMetadataUrl);
+  if (state.resourceMetadataUrl !== undefined) checkSignInUrl('protected-resource metadata URL', state.resourceMetadataUrl, serverUrl);
   if (state.resourceMetadata !== undefined) checkResource(serverUrl, state.resourceMetadata);
-  checkSignInUrl('authorization server', state.authorizationServerUrl);
+  checkSignInUrl('authorization server', state.authorizationServerUrl, serverUrl);
   checkMetadataIssuer(state);
   const metadata = state.authorizationServerMetadata as Record<string, unknown> | undefined;
   for (const name of ENDPOINTS) {
     // A field that is not a string is not an endpoint (the SDK's schema refuses those it reads).
     const value = metadata?.[name];
-    if (typeof value === 'string') checkSignInUrl(name, value);
+    if (typeof value === 'string') checkSignInUrl(name, value, serverUrl);
   }
 }
 
@@ -59,7 +59,7 @@ export async function discoverSignIn(
 ): Promise<OAuthDiscoveryState> {
   const { resourceMetadataUrl } = options;
   checkSignInUrl('MCP server URL', serverUrl);
-  if (resourceMetadataUrl !== undefined) checkSignInUrl('protected-resource metadata URL', resourceMetadataUrl);
+  if (resourceMetadataUrl !== undefined) checkSignInUrl('protected-resource metadata URL', resourceMetadataUrl, serverUrl);
   let resourceMetadata: OAuthProtectedResourceMetadata | undefined;
   try {
     resourceMetadata = await discoverOAuthProtectedResourceMetadata(
@@ -73,7 +73,7 @@ export async function discoverSignIn(
   // Before the authorization server is asked anything.
   if (resourceMetadata !== undefined) checkResource(serverUrl, resourceMetadata);
   const authorizationServerUrl = resourceMetadata?.authorization_servers?.[0] ?? new URL('/', serverUrl).href;
-  checkSignInUrl('authorization server', authorizationServerUrl);
+  checkSignInUrl('authorization server', authorizationServerUrl, serverUrl);
   const authorizationServerMetadata = await discoverAuthorizationServerMetadata(authorizationServerUrl, { fetchFn: options.fetch });
   const state: OAuthDiscoveryState = {
     authorizationServerUrl,

@@ -95,6 +95,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   // Every request to the authorization server and for metadata: bounded in time and size, https only.
   const signInFetch = createSignInFetch({
     fetch: fetchFn,
+    serverUrl,
     requestTimeoutMs: config.requestTimeoutMs,
     maxDocumentBytes: config.maxDocumentBytes,
   });

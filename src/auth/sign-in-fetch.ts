@@ -8,6 +8,8 @@ import { checkSignInUrl } from './sign-in-url.js';
 export interface SignInFetchOptions {
   /** The fetch underneath. */
   readonly fetch: FetchLike;
+  /** The MCP server signed in to: a remote one's sign-in sends nothing to this machine. */
+  readonly serverUrl: string;
   /** Bound for each request, answer included, in ms. */
   readonly requestTimeoutMs: number;
   /** Bound for each answer's body, in bytes. */
@@ -28,7 +30,7 @@ export interface SignInFetchOptions {
 export function createSignInFetch(options: SignInFetchOptions): FetchLike {
   const { maxDocumentBytes } = options;
   return async function signInFetch(url, init) {
-    const target = checkSignInUrl('sign-in request to', typeof url === 'string' ? url : url.href);
+    const target = checkSignInUrl('sign-in request to', typeof url === 'string' ? url : url.href, options.serverUrl);
     const timeout = AbortSignal.timeout(options.requestTimeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     const response = await options.fetch(target.href, { ...init, redirect: 'manual', signal });

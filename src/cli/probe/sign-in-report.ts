@@ -81,6 +81,7 @@ export async function probeSignIn(options: { url: URL; headers: Record<string, s
   // The sign-in's own fetch: https only (http: on loopback), bounded in time and size.
   const bounded = createSignInFetch({
     fetch: (input, init) => fetch(input, init),
+    serverUrl: options.url.href,
     requestTimeoutMs: options.timeoutMs,
     maxDocumentBytes: DEFAULT_OAUTH_SESSION_OPTIONS.maxDocumentBytes,
   });
