@@ -19,8 +19,8 @@ export interface SignInFetchOptions {
 /**
  * The fetch of every request a sign-in makes (protected-resource and authorization-server
  * metadata, OpenID discovery, registration, token, device and revocation requests):
- * - the URL must pass {@linkcode checkSignInUrl} (https:, or http: on loopback), checked before
- *   connecting;
+ * - the URL must pass {@linkcode checkSignInUrl} (https:, or http: on loopback; nothing on this
+ *   machine for a remote server), checked before connecting;
  * - redirects are never followed here (`redirect: 'manual'`): the SDK follows those within the
  *   origin itself, through this fetch again, and our own requests treat a 3xx as a failure;
  * - the answer is read whole within `requestTimeoutMs`, and at most `maxDocumentBytes` of it: one
