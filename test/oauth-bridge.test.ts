@@ -99,23 +99,20 @@ describe('bridge with OAuth', () => {
     assert.equal((await sandbox.browserRuns()).length, 1);
   });
 
-  for (const tamper of ['state', 'iss'] as const) {
-    it(`a callback with a wrong ${tamper} is refused with a clear error, and nothing is exchanged`, async (t) => {
-      const sandbox = await oauthSandbox(t);
-      const server = await servers(t);
-      const error = await startHost(t, server.url, sandbox.env({ OAUTH_BROWSER_TAMPER: tamper })).then(
-        () => undefined,
-        (failure: Error & { stderr?: string }) => failure,
-      );
-      assert.ok(error, 'the host could not connect');
-      const expected = tamper === 'state' ? /"state" this sign-in did not send/ : /issuer "https:\/\/attacker\.example".*RFC 9207/;
-      assert.match(error.message, expected);
-      const [run] = await sandbox.browserRuns();
-      assert.equal(run?.status, 400, 'the callback page says it was refused');
-      assert.equal(server.authorizationServer.counters.tokens['authorization_code'], undefined, 'the code was never exchanged');
-      assert.equal(server.counters.initializations, 0);
-    });
-  }
+  it('a callback with a wrong iss (RFC 9207) is refused with a clear error, and nothing is exchanged', async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const server = await servers(t);
+    const error = await startHost(t, server.url, sandbox.env({ OAUTH_BROWSER_TAMPER: 'iss' })).then(
+      () => undefined,
+      (failure: Error & { stderr?: string }) => failure,
+    );
+    assert.ok(error, 'the host could not connect');
+    assert.match(error.message, /issuer "https:\/\/attacker\.example".*RFC 9207/);
+    const [run] = await sandbox.browserRuns();
+    assert.equal(run?.status, 400, 'the callback page says it was refused');
+    assert.equal(server.authorizationServer.counters.tokens['authorization_code'], undefined, 'the code was never exchanged');
+    assert.equal(server.counters.initializations, 0);
+  });
 
   it('authorization server metadata naming another issuer (RFC 8414 §3.3) is refused before any browser opens', async (t) => {
     const sandbox = await oauthSandbox(t);

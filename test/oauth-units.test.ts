@@ -134,6 +134,18 @@ describe('$BROWSER and scopes', () => {
     assert.deepEqual(browserCommand(url, {}, 'linux'), { command: 'xdg-open', args: [url] });
   });
 
+  it('every platform opener gets the URL as one argument, never through a shell (Windows: rundll32, not cmd /c start)', () => {
+    // What cmd would read as its own syntax: & | ^ (CVE-2025-6514's class).
+    const url = 'https://auth.example.com/authorize?a=1&b=2|calc.exe^&c=%22x%22';
+    assert.deepEqual(browserCommand(url, { SystemRoot: 'C:\\Windows' }, 'win32'), {
+      command: 'C:\\Windows\\System32\\rundll32.exe',
+      args: ['url.dll,FileProtocolHandler', url],
+    });
+    assert.deepEqual(browserCommand(url, {}, 'darwin'), { command: 'open', args: [url] });
+    assert.deepEqual(browserCommand(url, {}, 'linux'), { command: 'xdg-open', args: [url] });
+    assert.deepEqual(browserCommand(url, { BROWSER: 'firefox --url=%s' }, 'win32'), { command: 'firefox', args: [`--url=${url}`] });
+  });
+
   it('scope unions keep first-seen order; widening is about tokens, not strings', () => {
     assert.equal(unionScopes('a b', undefined, 'b c'), 'a b c');
     assert.equal(unionScopes(undefined, ''), undefined);
@@ -284,6 +296,17 @@ describe('withOAuthSession on a scripted server', () => {
     const init = { method: 'POST', body, duplex: 'half' } as RequestInit;
     assert.equal((await withOAuthSession(session)(streamed.next)('https://mcp.example.com/mcp', init)).status, 401);
     assert.equal(session.renewals.length, 0);
+  });
+
+  it("the token goes to the session's server only: a request to another origin goes as it came, a 401 from it untouched", async () => {
+    const session = fakeSession();
+    await session.renew({ rejected: undefined, interactive: false });
+    const { next, seen } = scripted([challenge(401, 'Bearer'), new Response('{}')]);
+    const fetchWithOAuth = withOAuthSession(session)(next);
+    assert.equal((await fetchWithOAuth('https://other.example.com/mcp', post('{}'))).status, 401);
+    await fetchWithOAuth('https://mcp.example.com/mcp', post('{}'));
+    assert.deepEqual(seen, [null, 'Bearer token-1']);
+    assert.equal(session.renewals.length, 1, 'no renewal for the other origin');
   });
 
   it('a 403 insufficient_scope: one step-up; a second 403 is a STILL_UNAUTHORIZED error naming the scope', async () => {

@@ -17,7 +17,15 @@ export type SignInErrorCode =
   /** Another process held the sign-in lease longer than the wait bound. */
   | 'LEASE_TIMEOUT'
   /** The callback port is taken, and the client is registered for that port only. */
-  | 'CALLBACK_PORT_IN_USE';
+  | 'CALLBACK_PORT_IN_USE'
+  /** A sign-in URL (metadata, endpoint, the server, a page for the browser) is neither https: nor http: on a loopback host. */
+  | 'INSECURE_ENDPOINT'
+  /** The protected-resource metadata names another resource than the server signed in to (RFC 9728 §3.3, RFC 8707). */
+  | 'RESOURCE_MISMATCH'
+  /** A document fetched during sign-in (metadata, registration, token, device answer) is over the size bound. */
+  | 'DOCUMENT_TOO_LARGE'
+  /** The sign-in store directory is writable by, or belongs to, another user. */
+  | 'STORE_INSECURE';
 
 // The same registry-wide brand as LifelineError: `isLifelineError()` recognises sign-in errors too,
 // so the bridge shows their message as it is.

@@ -3,6 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkResponseIssuer } from './issuer-checks.js';
 import { SignInError } from './SignInError.js';
+import { serverText } from './server-text.js';
 
 /** What the loopback callback received, after its checks. */
 export interface AuthorizationCallback {
@@ -21,6 +22,8 @@ export interface CallbackExpectation {
   /** How long to wait for the user, in ms. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
+  /** Told about each request to the callback that was answered and ignored (not this sign-in's). */
+  readonly onIgnored?: ((reason: string) => void) | undefined;
 }
 
 /** A loopback HTTP server waiting for one authorization response (RFC 8252 §7.3). */
@@ -28,7 +31,11 @@ export interface CallbackServer {
   /** `http://127.0.0.1:<port>/callback` */
   readonly redirectUrl: string;
   readonly port: number;
-  /** Resolves with the code once a callback passes the `state` and `iss` checks; rejects with a {@linkcode SignInError} otherwise. */
+  /**
+   * Resolves with the code once a callback with this sign-in's `state` passes the `iss` check;
+   * rejects with a {@linkcode SignInError} when that callback carries an error or the wrong issuer,
+   * at the timeout, or on abort. Any other request is answered 4xx and ignored.
+   */
   waitForCode(expect: CallbackExpectation): Promise<AuthorizationCallback>;
   close(): Promise<void>;
 }
@@ -83,17 +90,22 @@ export async function startCallbackServer(options: { port?: number | undefined }
           deliver = undefined;
         };
         deliver = (url, response) => {
-          const params = url.searchParams;
-          try {
-            const callback = checkCallback(params, expect);
-            page(response, 200, 'Signed in', 'You are signed in. You can close this tab.');
-            finish();
-            resolve(callback);
-          } catch (error) {
-            page(response, 400, 'Sign-in refused', (error as Error).message);
-            finish();
-            reject(error);
+          const verdict = judgeCallback(url.searchParams, expect);
+          if (verdict.kind === 'ignore') {
+            // Anyone on this machine (or a web page) can reach the callback: what this sign-in
+            // did not start must not end it. Answered, and the wait goes on.
+            page(response, 400, 'Not this sign-in', `${verdict.reason}. This request was ignored; the sign-in goes on.`);
+            expect.onIgnored?.(verdict.reason);
+            return;
           }
+          finish();
+          if (verdict.kind === 'refuse') {
+            page(response, 400, 'Sign-in refused', verdict.error.message);
+            reject(verdict.error);
+            return;
+          }
+          page(response, 200, 'Signed in', 'You are signed in. You can close this tab.');
+          resolve(verdict.callback);
         };
       });
     },
@@ -105,28 +117,36 @@ export async function startCallbackServer(options: { port?: number | undefined }
   };
 }
 
-function checkCallback(params: URLSearchParams, expect: CallbackExpectation): AuthorizationCallback {
+type Verdict =
+  | { readonly kind: 'accept'; readonly callback: AuthorizationCallback }
+  /** This sign-in's answer, and it says no (an error, or an issuer mismatch): the sign-in ends. */
+  | { readonly kind: 'refuse'; readonly error: SignInError }
+  /** Not this sign-in's answer (another `state`, no code nor error): answered and ignored. */
+  | { readonly kind: 'ignore'; readonly reason: string };
+
+function judgeCallback(params: URLSearchParams, expect: CallbackExpectation): Verdict {
   const state = params.get('state') ?? '';
   // RFC 6749 §10.12: a callback this sign-in did not start (forged, or from an older attempt).
   if (!equalSecrets(state, expect.state)) {
-    throw new SignInError(
-      'STATE_MISMATCH',
-      'the authorization response carries a "state" this sign-in did not send (a forged or stale callback); refusing it',
-    );
+    return {
+      kind: 'ignore',
+      reason: 'The authorization response carries a "state" this sign-in did not send (a forged or stale callback)',
+    };
   }
-  const iss = params.get('iss') ?? undefined;
-  checkResponseIssuer({ iss, expected: expect.issuer, required: expect.issRequired });
+  try {
+    checkResponseIssuer({ iss: params.get('iss') ?? undefined, expected: expect.issuer, required: expect.issRequired });
+  } catch (error) {
+    return { kind: 'refuse', error: error as SignInError };
+  }
   const error = params.get('error');
   if (error !== null) {
     const description = params.get('error_description');
-    throw new SignInError(
-      'AUTHORIZATION_DENIED',
-      `the authorization server refused the sign-in: ${error}${description ? ` (${description.slice(0, 200)})` : ''}`,
-    );
+    const said = `${serverText(error, 100)}${description ? ` (${serverText(description, 200)})` : ''}`;
+    return { kind: 'refuse', error: new SignInError('AUTHORIZATION_DENIED', `the authorization server refused the sign-in: ${said}`) };
   }
   const code = params.get('code');
-  if (code === null || code === '') throw new SignInError('SIGN_IN_FAILED', 'the authorization response has neither a code nor an error');
-  return { code, iss };
+  if (code === null || code === '') return { kind: 'ignore', reason: 'The authorization response has neither a code nor an error' };
+  return { kind: 'accept', callback: { code, iss: params.get('iss') ?? undefined } };
 }
 
 function equalSecrets(a: string, b: string): boolean {

@@ -2,6 +2,7 @@ import type { AuthorizationServerMetadata, OAuthClientInformationMixed, OAuthTok
 import { OAuthTokensSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { SignInError } from './SignInError.js';
+import { checkSignInUrl } from './sign-in-url.js';
 import { DEVICE_CODE_GRANT } from './store-provider.js';
 import { authenticateClient, oauthErrorText } from './token-endpoint-auth.js';
 
@@ -25,11 +26,10 @@ export interface DeviceFlowRequest {
   readonly client: OAuthClientInformationMixed;
   readonly scope: string | undefined;
   readonly resource: string | undefined;
+  /** The sign-in fetch: bounds each request and answer, and refuses insecure URLs. */
   readonly fetch: FetchLike;
   /** Bound for the whole sign-in, in ms (the code's own lifetime may be shorter). */
   readonly timeoutMs: number;
-  /** Bound for each request, in ms. */
-  readonly requestTimeoutMs: number;
   prompt(prompt: DevicePrompt): Promise<void> | void;
 }
 
@@ -49,17 +49,22 @@ export async function runDeviceFlow(request: DeviceFlowRequest): Promise<OAuthTo
   const grant = (await started.json()) as Record<string, unknown>;
   const deviceCode = stringField(grant, 'device_code');
   const expiresAt = Date.now() + Math.min(numberField(grant, 'expires_in', 600) * 1000, request.timeoutMs);
-  let intervalMs = numberField(grant, 'interval', 5) * 1000;
+  // §3.5: 5 s unless the server says; kept within 1 to 60 s, so a hostile answer can neither make
+  // this poll in a tight loop nor overflow a timer (which Node then fires after 1 ms).
+  let intervalMs = Math.min(Math.max(numberField(grant, 'interval', 5), MIN_INTERVAL_S), MAX_INTERVAL_S) * 1000;
+  const complete = grant['verification_uri_complete'];
   await request.prompt({
-    userCode: stringField(grant, 'user_code'),
-    verificationUri: stringField(grant, 'verification_uri'),
-    verificationUriComplete: typeof grant['verification_uri_complete'] === 'string' ? grant['verification_uri_complete'] : undefined,
+    userCode: userCodeOf(grant),
+    // Shown to the user, or opened: https: (or http: on loopback) only, as every sign-in URL.
+    verificationUri: checkSignInUrl('verification_uri', stringField(grant, 'verification_uri')).href,
+    verificationUriComplete: typeof complete === 'string' ? checkSignInUrl('verification_uri_complete', complete).href : undefined,
     expiresAt,
   });
 
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-    if (Date.now() > expiresAt) {
+    // Never past the deadline, however long the interval.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, expiresAt - Date.now()))));
+    if (Date.now() >= expiresAt) {
       throw new SignInError('SIGN_IN_TIMEOUT', `device sign-in not completed within ${Math.round(request.timeoutMs / 1000)} s`);
     }
     const answer = await post(
@@ -72,7 +77,7 @@ export async function runDeviceFlow(request: DeviceFlowRequest): Promise<OAuthTo
     // §3.5: keep polling while pending; slow down by 5 s when asked.
     if (text.startsWith('authorization_pending')) continue;
     if (text.startsWith('slow_down')) {
-      intervalMs += 5000;
+      intervalMs = Math.min(intervalMs + 5000, MAX_INTERVAL_S * 1000);
       continue;
     }
     if (text.startsWith('access_denied')) throw new SignInError('AUTHORIZATION_DENIED', `the device sign-in was refused: ${text}`);
@@ -86,7 +91,22 @@ async function post(request: DeviceFlowRequest, url: string, body: URLSearchPara
   const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
   if (request.resource && !body.has('resource')) body.set('resource', request.resource);
   authenticateClient(request.client, headers, body);
-  return request.fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(request.requestTimeoutMs) });
+  return request.fetch(url, { method: 'POST', headers, body });
+}
+
+const MIN_INTERVAL_S = 1;
+const MAX_INTERVAL_S = 60;
+
+/** The code the user types: short and printable, so it can be shown on a terminal as it is. */
+function userCodeOf(body: Record<string, unknown>): string {
+  const code = stringField(body, 'user_code');
+  if (code.length > 64 || !/^[\x21-\x7e]+$/.test(code)) {
+    throw new SignInError(
+      'SIGN_IN_FAILED',
+      'the device authorization answer has a "user_code" that is not a short printable code; refusing it',
+    );
+  }
+  return code;
 }
 
 function stringField(body: Record<string, unknown>, name: string): string {

@@ -17,6 +17,7 @@ export {
   createOAuthStore,
   defaultStoreDirectory,
   type OAuthStore,
+  type OAuthStoreOptions,
   type ServerRecord,
   STORE_LAYOUT,
   type StoredGrant,
@@ -30,6 +31,7 @@ export {
   type OAuthSessionOptions,
   type SignInPrompt,
 } from './session-options.js';
+export type { StoreRepair } from './store-directory.js';
 export type { SignInFlow } from './store-provider.js';
 export {
   type AuthorizedRequest,

@@ -31,7 +31,7 @@ export function checkMetadataIssuer(discovered: {
   if (metadata === undefined || sameIssuer(metadata.issuer, authorizationServerUrl)) return;
   throw new SignInError(
     'ISSUER_MISMATCH',
-    `the authorization server metadata fetched for ${authorizationServerUrl} names another issuer, ${JSON.stringify(metadata.issuer)} ` +
+    `the authorization server metadata fetched for ${authorizationServerUrl} names another issuer, ${JSON.stringify(String(metadata.issuer).slice(0, 200))} ` +
       '(RFC 8414 §3.3); refusing to sign in there',
   );
 }
@@ -55,7 +55,7 @@ export function checkResponseIssuer(check: { iss: string | undefined; expected: 
   if (expected === undefined || iss !== expected) {
     throw new SignInError(
       'ISSUER_MISMATCH',
-      `the authorization response comes from issuer ${JSON.stringify(iss)}, not ${JSON.stringify(expected ?? '(unknown)')} ` +
+      `the authorization response comes from issuer ${JSON.stringify(iss.slice(0, 200))}, not ${JSON.stringify(expected ?? '(unknown)')} ` +
         'where the sign-in started (RFC 9207: a possible mix-up attack); refusing it',
     );
   }

@@ -1,24 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import {
-  auth,
-  discoverOAuthServerInfo,
-  type OAuthClientProvider,
-  refreshAuthorization,
-  registerClient,
-} from '@modelcontextprotocol/sdk/client/auth.js';
+import { auth, type OAuthClientProvider, type OAuthDiscoveryState, refreshAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
 import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
-import { type CallbackServer, startCallbackServer } from './callback-server.js';
+import { runBrowserSignIn } from './browser-sign-in.js';
 import { canonicalServerUrl } from './canonical-server-url.js';
 import type { Challenge } from './challenge.js';
 import { readChallenge } from './challenge.js';
-import { runDeviceFlow, supportsDeviceFlow } from './device-flow.js';
-import { checkMetadataIssuer } from './issuer-checks.js';
+import { runDeviceSignIn } from './device-sign-in.js';
+import { checkDiscovery, discoverSignIn } from './discovery.js';
 import { withLease } from './lease.js';
 import { createOAuthStore, emptyRecord, type ServerRecord, type StoredGrant, type StoredTokens } from './oauth-store.js';
-import { openBrowser } from './open-browser.js';
-import { revokeToken } from './revoke-token.js';
 import { isSignInError, SignInError } from './SignInError.js';
 import { unionScopes, widensScope } from './scopes.js';
 import {
@@ -28,7 +19,12 @@ import {
   resolveSessionOptions,
   type SignInPrompt,
 } from './session-options.js';
-import { type ActiveSignIn, createStoreProvider, currentGrant, DEVICE_CODE_GRANT, ensureGrant } from './store-provider.js';
+import type { SignInContext, SignInRequest } from './sign-in-context.js';
+import { signInErrorText as describe } from './sign-in-error-text.js';
+import { createSignInFetch } from './sign-in-fetch.js';
+import { revokeRecord } from './sign-out.js';
+import { type ActiveSignIn, createStoreProvider, currentGrant } from './store-provider.js';
+import { toStoredTokens } from './token-response.js';
 
 /** Why a request needs a new token. */
 export interface RenewRequest {
@@ -92,9 +88,17 @@ const STORE_RECHECK_MS = 1000;
 export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const config: ResolvedSessionOptions = resolveSessionOptions(options);
   const serverUrl = canonicalServerUrl(options.serverUrl);
-  const store = options.store ?? createOAuthStore();
+  const store =
+    options.store ?? createOAuthStore(undefined, { onRepair: ({ directory, mode }) => emit({ type: 'store-repaired', directory, mode }) });
   const file = store.fileOf(serverUrl);
   const fetchFn: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+  // Every request to the authorization server and for metadata: bounded in time and size, https only.
+  const signInFetch = createSignInFetch({
+    fetch: fetchFn,
+    serverUrl,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxDocumentBytes: config.maxDocumentBytes,
+  });
 
   let cached: { record: ServerRecord; mtimeMs: number | undefined; checkedAt?: number } | undefined;
   // Inside our own lease: the record in memory is the truth, and no refresh may start from tokens().
@@ -134,7 +138,32 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     }
     const read = await store.read(serverUrl);
     cached = { ...(read ?? { record: emptyRecord(serverUrl), mtimeMs }), checkedAt: now };
-    return cached.record;
+    return vetStoredDiscovery(cached.record);
+  }
+
+  /**
+   * A stored discovery passes the same checks as a new one before its tokens are sent or
+   * refreshed (a store written by an older version, or by hand); one that fails is forgotten, so
+   * the next sign-in discovers anew and says why it refuses.
+   */
+  function vetStoredDiscovery(record: ServerRecord): ServerRecord {
+    if (record.discovery === undefined) return record;
+    try {
+      checkDiscovery(serverUrl, record.discovery);
+    } catch (error) {
+      record.discovery = undefined;
+      emit({ type: 'stored-sign-in-refused', message: (error as Error).message });
+    }
+    return record;
+  }
+
+  /** The record's discovery, or a new one (checked, and stored): the start of every flow. */
+  async function ensureDiscovery(record: ServerRecord, resourceMetadataUrl: URL | undefined): Promise<OAuthDiscoveryState> {
+    if (record.discovery !== undefined) return record.discovery;
+    const found = await discoverSignIn(serverUrl, { resourceMetadataUrl, fetch: signInFetch });
+    record.discovery = found;
+    await save(record);
+    return found;
   }
 
   async function save(record: ServerRecord): Promise<void> {
@@ -154,6 +183,23 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       if (!holdingLease && active === undefined) await accessToken();
     },
   });
+
+  /** What the browser and device flows use of this session. */
+  const flowContext: SignInContext = {
+    serverUrl,
+    config,
+    provider,
+    fetch: signInFetch,
+    load,
+    save,
+    discover: ensureDiscovery,
+    storeTokens,
+    setActive: (signIn) => {
+      active = signIn;
+    },
+    emit,
+    prompt,
+  };
 
   /** Runs `work` holding the lease, one operation at a time in this process, on a freshly read record. */
   function underLease<T>(purpose: string, work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>): Promise<T> {
@@ -199,13 +245,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     const issuer = record.discovery?.authorizationServerUrl;
     const grant = currentGrant(record);
     if (issuer === undefined || grant === undefined) throw new Error('tokens without a discovered authorization server');
-    const now = Date.now();
-    grant.tokens = {
-      ...tokens,
-      issuer,
-      obtained_at: now,
-      expires_at: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
-    };
+    grant.tokens = { ...toStoredTokens(tokens, Date.now()), issuer };
     if (scope !== undefined) grant.scope = scope;
     await save(record);
     return tokens.access_token;
@@ -300,7 +340,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         refreshToken: tokens.refresh_token,
         // As the SDK's auth() sends it: the metadata's resource, verbatim.
         ...(discovery.resourceMetadata ? { resource: discovery.resourceMetadata.resource } : {}),
-        fetchFn: boundedFetch,
+        fetchFn: signInFetch,
       });
       const token = await storeTokens(record, fresh, undefined);
       emit({ type: 'refreshed', ms: Date.now() - started });
@@ -310,23 +350,22 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         grant.tokens = undefined;
         if (error.errorCode === 'invalid_client' && config.staticClient === undefined) grant.client = undefined;
         await save(record);
-        emit({ type: 'refresh-rejected', message: `${error.errorCode}${error.message ? `: ${error.message}` : ''}` });
+        emit({ type: 'refresh-rejected', message: describe(error) });
         return undefined;
       }
+      if (isSignInError(error)) throw error;
       throw new SignInError('SIGN_IN_FAILED', `could not refresh the token for ${serverUrl}: ${describe(error)}`, { cause: error });
     }
   }
 
   /** Signs in (browser or device flow) while holding the lease; records the outcome for waiters. */
-  async function signInHeld(
-    record: ServerRecord,
-    request: { scope: string | undefined; resourceMetadataUrl: URL | undefined },
-  ): Promise<string> {
+  async function signInHeld(record: ServerRecord, request: SignInRequest): Promise<string> {
     if (lastFailure !== undefined && Date.now() - lastFailure.at < config.signInCooldownMs) throw lastFailure.error;
     const started = Date.now();
     emit({ type: 'sign-in-started', flow: config.flow, scope: request.scope });
     try {
-      const token = config.flow === 'device' ? await deviceSignIn(record, request) : await browserSignIn(request);
+      const token =
+        config.flow === 'device' ? await runDeviceSignIn(flowContext, record, request) : await runBrowserSignIn(flowContext, request);
       const after = await load();
       after.lastSignIn = { at: Date.now(), pid: process.pid, ok: true };
       await save(after);
@@ -346,172 +385,18 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     }
   }
 
-  async function browserSignIn(request: { scope: string | undefined; resourceMetadataUrl: URL | undefined }): Promise<string> {
-    await dropNarrowClient(request.scope);
-    const callback = await openCallback();
-    const state = randomBytes(32).toString('base64url');
-    active = {
-      redirectUrl: callback.redirectUrl,
-      state,
-      scope: request.scope,
-      hideTokens: true,
-      redirect: (url) => sendUserTo(url),
-    };
-    try {
-      const options = {
-        serverUrl,
-        fetchFn: boundedFetch,
-        ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
-      };
-      const result = await auth(provider, { ...options, ...(request.scope ? { scope: request.scope } : {}) });
-      if (result === 'REDIRECT') {
-        const metadata = (await load()).discovery?.authorizationServerMetadata as Record<string, unknown> | undefined;
-        const { code } = await callback.waitForCode({
-          state,
-          issuer: typeof metadata?.['issuer'] === 'string' ? metadata['issuer'] : undefined,
-          issRequired: metadata?.['authorization_response_iss_parameter_supported'] === true,
-          timeoutMs: config.signInTimeoutMs,
-        });
-        await auth(provider, { ...options, authorizationCode: code });
-      }
-      const record = await load();
-      const grant = currentGrant(record);
-      if (grant?.tokens === undefined) throw new SignInError('SIGN_IN_FAILED', `sign-in to ${serverUrl} ended without a token`);
-      grant.scope ??= request.scope ?? record.discovery?.resourceMetadata?.scopes_supported?.join(' ');
-      await save(record);
-      return grant.tokens.access_token;
-    } finally {
-      active = undefined;
-      await callback.close();
-    }
-  }
-
-  /**
-   * A client registered dynamically for a narrower scope than a step-up needs: servers refuse
-   * scopes a client was not registered for (`invalid_scope`), so register anew before the user is
-   * sent anywhere.
-   */
-  async function dropNarrowClient(scope: string | undefined): Promise<void> {
-    if (config.staticClient !== undefined || scope === undefined) return;
-    const record = await load();
-    const grant = currentGrant(record);
-    const registered = (grant?.client as { scope?: string } | undefined)?.scope;
-    if (grant === undefined || registered === undefined || !widensScope(scope, registered)) return;
-    grant.client = undefined;
-    await save(record);
-  }
-
-  /**
-   * The loopback callback: on the configured port, else on the port the client was registered
-   * with, else any free one. When the registered port is taken by another program, a dynamically
-   * registered client is registered again for the new port (RFC 8252 §7.3 lets servers accept any
-   * port, but not all do); a pre-registered one cannot be, and that is an error.
-   */
-  async function openCallback(): Promise<CallbackServer> {
-    const record = await load();
-    const grant = currentGrant(record);
-    const registered = portOf((config.staticClient ?? grant?.client) as { redirect_uris?: unknown } | undefined);
-    const wanted = config.callbackPort !== 0 ? config.callbackPort : registered;
-    if (wanted === undefined) return startCallbackServer();
-    try {
-      return await startCallbackServer({ port: wanted });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      if (config.callbackPort !== 0 || config.staticClient !== undefined) {
-        throw new SignInError(
-          'CALLBACK_PORT_IN_USE',
-          `port ${wanted} on 127.0.0.1, where the authorization server sends the user back, is in use by another program; ` +
-            'free it, or use a client registered for another port (--oauth-callback-port)',
-        );
-      }
-      if (grant !== undefined) {
-        grant.client = undefined;
-        await save(record);
-      }
-      return startCallbackServer();
-    }
-  }
-
-  async function sendUserTo(url: URL): Promise<void> {
-    if (!config.openBrowser) {
-      prompt({ kind: 'browser', url: url.href, opened: false });
-      return;
-    }
-    try {
-      await openBrowser(url.href, config.env);
-      prompt({ kind: 'browser', url: url.href, opened: true });
-    } catch (error) {
-      prompt({ kind: 'browser', url: url.href, opened: false, reason: describe(error) });
-    }
-  }
-
-  async function deviceSignIn(
-    record: ServerRecord,
-    request: { scope: string | undefined; resourceMetadataUrl: URL | undefined },
-  ): Promise<string> {
-    if (record.discovery === undefined) {
-      const info = await discoverOAuthServerInfo(serverUrl, {
-        fetchFn: boundedFetch,
-        ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl } : {}),
-      });
-      checkMetadataIssuer(info);
-      record.discovery = { ...info, ...(request.resourceMetadataUrl ? { resourceMetadataUrl: request.resourceMetadataUrl.href } : {}) };
-      await save(record);
-    }
-    const discovery = record.discovery as NonNullable<ServerRecord['discovery']>;
-    const metadata = discovery.authorizationServerMetadata;
-    if (metadata === undefined || !supportsDeviceFlow(metadata)) {
-      throw new SignInError(
-        'SIGN_IN_FAILED',
-        `${discovery.authorizationServerUrl} does not offer the device flow (no device_authorization_endpoint): sign in with the browser instead`,
-      );
-    }
-    const scope = request.scope ?? discovery.resourceMetadata?.scopes_supported?.join(' ') ?? config.clientMetadata.scope;
-    const grant = ensureGrant(record);
-    const registeredFor = (grant.client as { grant_types?: string[] } | undefined)?.grant_types;
-    if (
-      config.staticClient === undefined &&
-      (grant.client === undefined || (registeredFor !== undefined && !registeredFor.includes(DEVICE_CODE_GRANT)))
-    ) {
-      const information = await registerClient(discovery.authorizationServerUrl, {
-        metadata,
-        clientMetadata: provider.clientMetadata,
-        ...(scope ? { scope } : {}),
-        fetchFn: boundedFetch,
-      });
-      grant.client = { ...information, issuer: discovery.authorizationServerUrl };
-      await save(record);
-    }
-    const client = config.staticClient ?? grant.client;
-    if (client === undefined) throw new SignInError('SIGN_IN_FAILED', 'no client to sign in with');
-    const tokens = await runDeviceFlow({
-      metadata,
-      client,
-      scope,
-      resource: discovery.resourceMetadata?.resource,
-      fetch: boundedFetch,
-      timeoutMs: config.signInTimeoutMs,
-      requestTimeoutMs: config.requestTimeoutMs,
-      prompt: async (device) => {
-        prompt({ kind: 'device', ...device });
-        if (config.openBrowser && device.verificationUriComplete !== undefined) {
-          await openBrowser(device.verificationUriComplete, config.env).catch(() => {});
-        }
-      },
-    });
-    return storeTokens(record, tokens, scope);
-  }
-
   async function clientCredentials(scope: string | undefined, challenge: Challenge | undefined): Promise<string> {
     active = { redirectUrl: undefined, state: '', scope, hideTokens: true, redirect: async () => {} };
     try {
+      await ensureDiscovery(await load(), challenge?.resourceMetadataUrl);
       await auth(provider, {
         serverUrl,
-        fetchFn: boundedFetch,
+        fetchFn: signInFetch,
         ...(scope ? { scope } : {}),
         ...(challenge?.resourceMetadataUrl ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}),
       });
     } catch (error) {
+      if (isSignInError(error)) throw error;
       throw new SignInError('SIGN_IN_FAILED', `client-credentials sign-in to ${serverUrl} failed: ${describe(error)}`, { cause: error });
     } finally {
       active = undefined;
@@ -519,12 +404,6 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     const token = currentGrant(await load())?.tokens?.access_token;
     if (token === undefined) throw new SignInError('SIGN_IN_FAILED', `client-credentials sign-in to ${serverUrl} ended without a token`);
     return token;
-  }
-
-  /** Every request to the authorization server is bounded. */
-  function boundedFetch(url: string | URL, init?: RequestInit): Promise<Response> {
-    const timeout = AbortSignal.timeout(config.requestTimeoutMs);
-    return fetchFn(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
   }
 
   return {
@@ -549,33 +428,13 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
         return { outcome: 'signed-in' as const, scope: after?.scope ?? after?.tokens?.scope, expiresAt: after?.tokens?.expires_at };
       }),
     signOut: () =>
-      underLease('logout', async (record) => {
-        const revoked: string[] = [];
-        const notRevoked: string[] = [];
-        const metadata = record.discovery?.authorizationServerMetadata as { revocation_endpoint?: string } | undefined;
-        for (const grant of Object.values(record.grants)) {
-          const client = config.staticClient ?? grant.client;
-          const tokens = grant.tokens;
-          if (tokens === undefined) continue;
-          const endpoint = grant.issuer === record.discovery?.authorizationServerUrl ? metadata?.revocation_endpoint : undefined;
-          const kinds = [
-            ['refresh token', tokens.refresh_token, 'refresh_token'],
-            ['access token', tokens.access_token, 'access_token'],
-          ] as const;
-          for (const [label, token, hint] of kinds) {
-            if (token === undefined) continue;
-            if (endpoint === undefined || client === undefined) {
-              notRevoked.push(`${label}: ${grant.issuer} has no revocation endpoint (RFC 7009); deleted here only`);
-              continue;
-            }
-            try {
-              await revokeToken({ endpoint, token, hint, client, fetch: fetchFn, timeoutMs: config.requestTimeoutMs });
-              revoked.push(label);
-            } catch (error) {
-              notRevoked.push(`${label}: ${describe(error)}`);
-            }
-          }
-        }
+      underLease('logout', async () => {
+        // As stored, checks aside: tokens sent where they should not have been are revoked too.
+        const stored = (await store.read(serverUrl))?.record;
+        const { revoked, notRevoked } =
+          stored === undefined
+            ? { revoked: [], notRevoked: [] }
+            : await revokeRecord(stored, { staticClient: config.staticClient, fetch: signInFetch });
         const removed = await store.remove(serverUrl);
         cached = undefined;
         return { removed, revoked, notRevoked };
@@ -588,25 +447,4 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
       lastHanded = await renew({ rejected: lastHanded, challenge: readChallenge(response), interactive: true });
     },
   };
-}
-
-function portOf(client: { redirect_uris?: unknown } | undefined): number | undefined {
-  const first = Array.isArray(client?.redirect_uris) ? client.redirect_uris[0] : undefined;
-  if (typeof first !== 'string') return undefined;
-  try {
-    const url = new URL(first);
-    return url.hostname === '127.0.0.1' && url.port !== '' ? Number(url.port) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof OAuthError) return `${error.errorCode}${error.message ? ` (${error.message})` : ''}`;
-  if (error instanceof Error && error.name === 'TimeoutError') return 'the authorization server did not answer in time';
-  if (error instanceof Error) {
-    const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-    return typeof cause === 'string' ? `${error.message} (${cause})` : error.message;
-  }
-  return String(error);
 }

@@ -5,6 +5,7 @@ import type { OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.
 import type { OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { canonicalServerUrl } from './canonical-server-url.js';
 import { configDir } from './config-dir.js';
+import { checkStoreDirectory, type StoreRepair } from './store-directory.js';
 
 /**
  * The layout of the files below. A later layout reads this one and migrates it; the package
@@ -92,17 +93,40 @@ export function grantKey(issuer: string, resource: string): string {
   return `${issuer} ${resource}`;
 }
 
-/** A store in `directory` (created with mode 0700 on first write). */
-export function createOAuthStore(directory: string = defaultStoreDirectory()): OAuthStore {
+/** Options of {@linkcode createOAuthStore}. */
+export interface OAuthStoreOptions {
+  /** Told when the directory was readable by others and its mode was set to 0700. @default undefined */
+  readonly onRepair?: ((repair: StoreRepair) => void) | undefined;
+}
+
+/**
+ * A store in `directory` (created with mode 0700 on first write). Before the first read or write
+ * the directory is checked as ssh checks `~/.ssh`: one readable by other users is set to 0700; one
+ * writable by other users, or owned by another user, is refused with a `STORE_INSECURE`
+ * SignInError that says how to fix it (see {@linkcode checkStoreDirectory}). A file found with a
+ * wider mode than 0600 is set to 0600 when read.
+ */
+export function createOAuthStore(directory: string = defaultStoreDirectory(), options: OAuthStoreOptions = {}): OAuthStore {
   const fileOf = (serverUrl: string | URL) => join(directory, fileName(canonicalServerUrl(serverUrl)));
+  // Checked once per store; a refusal is not remembered, so fixing the mode is enough.
+  let checked: Promise<void> | undefined;
+  const ready = () => {
+    checked ??= checkStoreDirectory(directory, options.onRepair).catch((error: unknown) => {
+      checked = undefined;
+      throw error;
+    });
+    return checked;
+  };
 
   return {
     directory,
     fileOf,
     async read(serverUrl) {
+      await ready();
       const file = fileOf(serverUrl);
       try {
         const [text, stats] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
+        if ((stats.mode & 0o077) !== 0 && process.platform !== 'win32') await chmod(file, 0o600);
         const record = parseRecord(text);
         return record === undefined ? undefined : { record, mtimeMs: stats.mtimeMs };
       } catch (error) {
@@ -111,6 +135,7 @@ export function createOAuthStore(directory: string = defaultStoreDirectory()): O
       }
     },
     async mtimeOf(serverUrl) {
+      await ready();
       try {
         return (await stat(fileOf(serverUrl))).mtimeMs;
       } catch {
@@ -118,6 +143,7 @@ export function createOAuthStore(directory: string = defaultStoreDirectory()): O
       }
     },
     async write(record) {
+      await ready();
       await mkdir(directory, { recursive: true, mode: 0o700 });
       const file = fileOf(record.serverUrl);
       const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -140,6 +166,7 @@ export function createOAuthStore(directory: string = defaultStoreDirectory()): O
       return existed;
     },
     async list() {
+      await ready();
       const names = await readdir(directory).catch(() => [] as string[]);
       const records: ServerRecord[] = [];
       for (const name of names.filter((entry) => entry.endsWith('.json')).sort()) {

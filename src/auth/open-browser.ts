@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { delimiter } from 'node:path';
+import { delimiter, win32 } from 'node:path';
+import { SignInError } from './SignInError.js';
+import { checkSignInUrl } from './sign-in-url.js';
 
 /** A command line that opens a URL: `command ...args url`. */
 export interface BrowserCommand {
@@ -10,7 +12,10 @@ export interface BrowserCommand {
 /**
  * The command that opens `url`: `$BROWSER` when set (a command that takes the URL as its last
  * argument, or where `%s` stands, as `xdg-open` and Python's `webbrowser` read it; the first of a
- * `:`-separated list), else the platform's opener (`open`, `xdg-open`, `start`).
+ * `:`-separated list), else the platform's opener: `open` (macOS), `xdg-open`, and on Windows
+ * `rundll32.exe url.dll,FileProtocolHandler` from the system directory (as Go's `pkg/browser`
+ * does). Never a shell: `cmd /c start` would read `&`, `|` and `^` in the URL as its own syntax
+ * (the class of CVE-2025-6514). The URL is always one argument (or inside the one `%s` stands in).
  */
 export function browserCommand(
   url: string,
@@ -28,18 +33,32 @@ export function browserCommand(
       : { command, args: [...args, url] };
   }
   if (platform === 'darwin') return { command: 'open', args: [url] };
-  // `start` is a cmd built-in; its first quoted argument is a window title.
-  if (platform === 'win32') return { command: 'cmd', args: ['/c', 'start', '""', url.replaceAll('&', '^&')] };
+  if (platform === 'win32') {
+    // The full path: a bare name is looked up in the current directory first on Windows.
+    const command = win32.join(env['SystemRoot'] ?? env['SYSTEMROOT'] ?? 'C:\\Windows', 'System32', 'rundll32.exe');
+    return { command, args: ['url.dll,FileProtocolHandler', url] };
+  }
   return { command: 'xdg-open', args: [url] };
 }
 
 /**
  * Starts the browser on `url` and resolves once the command started (not when the user is done).
- * The browser gets no stdio of ours: the stdio bridge's stdout carries JSON-RPC only. Rejects
- * when the command cannot be started (not installed, no display).
+ * Only `https:` URLs, and `http:` ones on a loopback host, are opened: any other (`file:`, `smb:`,
+ * a custom scheme) is refused with an `INSECURE_ENDPOINT` SignInError naming its scheme, before
+ * anything starts. The URL is passed as one argument, never through a shell. The browser gets no
+ * stdio of ours: the stdio bridge's stdout carries JSON-RPC only. Rejects when the command cannot
+ * be started (not installed, no display).
  */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const { command, args } = browserCommand(url, env);
+export async function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const { href } = checkSignInUrl('browser URL', url);
+  // Serialised by the URL parser, only a host can still hold a quote: none may reach a command line.
+  if (!/^[\x21-\x7e]+$/.test(href) || href.includes('"')) {
+    throw new SignInError(
+      'INSECURE_ENDPOINT',
+      `refusing the browser URL ${JSON.stringify(href.slice(0, 200))}: it holds a quote or a character that is not visible ASCII`,
+    );
+  }
+  const { command, args } = browserCommand(href, env);
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...args], { stdio: 'ignore', detached: true, env });
     child.once('error', (error) => reject(new Error(`cannot start the browser (${command}): ${error.message}`)));

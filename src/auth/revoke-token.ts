@@ -8,8 +8,8 @@ export interface RevocationRequest {
   readonly token: string;
   readonly hint: 'access_token' | 'refresh_token';
   readonly client: OAuthClientInformationMixed;
+  /** The sign-in fetch: bounds the request and its answer, refuses insecure URLs. */
   readonly fetch: FetchLike;
-  readonly timeoutMs: number;
 }
 
 /**
@@ -20,7 +20,7 @@ export async function revokeToken(request: RevocationRequest): Promise<void> {
   const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
   const body = new URLSearchParams({ token: request.token, token_type_hint: request.hint });
   authenticateClient(request.client, headers, body);
-  const response = await request.fetch(request.endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(request.timeoutMs) });
+  const response = await request.fetch(request.endpoint, { method: 'POST', headers, body });
   if (response.ok) {
     await response.body?.cancel();
     return;

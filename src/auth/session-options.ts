@@ -26,7 +26,13 @@ export type OAuthEvent =
   | { readonly type: 'sign-in-started'; readonly flow: SignInFlow; readonly scope: string | undefined }
   | { readonly type: 'signed-in'; readonly flow: SignInFlow; readonly ms: number; readonly scope: string | undefined }
   | { readonly type: 'sign-in-failed'; readonly code: string; readonly message: string }
-  | { readonly type: 'step-up'; readonly scope: string | undefined };
+  | { readonly type: 'step-up'; readonly scope: string | undefined }
+  /** A request to the loopback callback that was not this sign-in's answer: answered 400 and ignored. */
+  | { readonly type: 'callback-ignored'; readonly reason: string }
+  /** A stored sign-in failed the discovery checks (resource, issuer, https) and is not used. */
+  | { readonly type: 'stored-sign-in-refused'; readonly message: string }
+  /** The store directory was readable by other users; its mode is now 0700 (`mode` is the old one). */
+  | { readonly type: 'store-repaired'; readonly directory: string; readonly mode: number };
 
 /** Options of {@linkcode createOAuthSession}. Only `serverUrl` is required. */
 export interface OAuthSessionOptions {
@@ -54,7 +60,10 @@ export interface OAuthSessionOptions {
   readonly clientMetadata?: (Partial<OAuthClientMetadata> & Record<string, unknown>) | undefined;
   /** An https Client ID Metadata Document URL, used where the server supports it. @default undefined */
   readonly clientMetadataUrl?: string | undefined;
-  /** Loopback callback port; 0 picks a free one (and reuses the registered one when free). @default 0 */
+  /**
+   * Loopback callback port; 0 takes a fresh free port at every sign-in (or the port of a
+   * pre-registered client's redirect URI). @default 0
+   */
   readonly callbackPort?: number | undefined;
   /** Bound for the user to finish signing in, in ms. @default 300_000 */
   readonly signInTimeoutMs?: number | undefined;
@@ -62,6 +71,12 @@ export interface OAuthSessionOptions {
   readonly refreshAheadMs?: number | undefined;
   /** Bound for each request to the authorization server, in ms. @default 10_000 */
   readonly requestTimeoutMs?: number | undefined;
+  /**
+   * Bound for each document fetched during sign-in (protected-resource and authorization server
+   * metadata, OpenID discovery, registration, token, device and revocation answers), in bytes.
+   * A larger one is refused with a `DOCUMENT_TOO_LARGE` SignInError. @default 1_048_576 (1 MiB)
+   */
+  readonly maxDocumentBytes?: number | undefined;
   /** After a failed or abandoned sign-in, no new browser window for this long, in ms. @default 30_000 */
   readonly signInCooldownMs?: number | undefined;
   /** fetch for requests to the authorization server and metadata. @default globalThis.fetch */
@@ -76,6 +91,7 @@ export const DEFAULT_OAUTH_SESSION_OPTIONS = {
   refreshAheadMs: 60_000,
   requestTimeoutMs: 10_000,
   signInCooldownMs: 30_000,
+  maxDocumentBytes: 1_048_576, // 1 MiB: metadata and token answers are a few KB
 } as const satisfies Partial<OAuthSessionOptions>;
 
 /** The options with their defaults, checked once. */
@@ -88,6 +104,7 @@ export interface ResolvedSessionOptions {
   readonly refreshAheadMs: number;
   readonly requestTimeoutMs: number;
   readonly signInCooldownMs: number;
+  readonly maxDocumentBytes: number;
   readonly staticClient: OAuthClientInformationMixed | undefined;
   readonly clientMetadata: Partial<OAuthClientMetadata> & Record<string, unknown>;
   readonly clientMetadataUrl: string | undefined;
@@ -112,6 +129,10 @@ export function resolveSessionOptions(options: OAuthSessionOptions): ResolvedSes
     if (!Number.isFinite(value) || value < 0)
       throw new TypeError(`createOAuthSession: ${name} must be a non-negative number of ms, got ${value}`);
   }
+  const maxDocumentBytes = options.maxDocumentBytes ?? defaults.maxDocumentBytes;
+  if (!Number.isInteger(maxDocumentBytes) || maxDocumentBytes < 1) {
+    throw new TypeError(`createOAuthSession: maxDocumentBytes must be a positive number of bytes, got ${maxDocumentBytes}`);
+  }
   const callbackPort = options.callbackPort ?? defaults.callbackPort;
   if (!Number.isInteger(callbackPort) || callbackPort < 0 || callbackPort > 65_535) {
     throw new TypeError(`createOAuthSession: callbackPort must be a port number, got ${callbackPort}`);
@@ -125,6 +146,7 @@ export function resolveSessionOptions(options: OAuthSessionOptions): ResolvedSes
     env: options.env ?? process.env,
     callbackPort,
     ...durations,
+    maxDocumentBytes,
     staticClient: options.clientInformation,
     clientMetadata: options.clientMetadata ?? {},
     clientMetadataUrl: options.clientMetadataUrl,

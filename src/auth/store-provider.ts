@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { OAuthClientProvider, OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { CALLBACK_PATH } from './callback-server.js';
-import { checkMetadataIssuer } from './issuer-checks.js';
+import { checkDiscovery } from './discovery.js';
 import { grantKey, type ServerRecord, type StoredGrant } from './oauth-store.js';
 import { SignInError } from './SignInError.js';
+import { toStoredTokens } from './token-response.js';
 
 /** How the user (or the program) signs in. */
 export type SignInFlow = 'browser' | 'device' | 'client-credentials';
@@ -135,12 +136,7 @@ export function createStoreProvider(context: ProviderContext): OAuthClientProvid
     saveTokens: (tokens) =>
       edit((record) => {
         const grant = ensureGrant(record);
-        const now = Date.now();
-        grant.tokens = {
-          ...tokens,
-          obtained_at: now,
-          expires_at: tokens.expires_in === undefined ? undefined : now + tokens.expires_in * 1000,
-        };
+        grant.tokens = toStoredTokens(tokens, Date.now());
         const scope = context.activeSignIn()?.scope;
         if (scope !== undefined) grant.scope = scope;
       }),
@@ -170,8 +166,9 @@ export function createStoreProvider(context: ProviderContext): OAuthClientProvid
         if (scope === 'verifier') looseVerifier = undefined;
       }),
     saveDiscoveryState: (state: OAuthDiscoveryState) => {
-      // Before anything is sent to it: the metadata must name the server it was fetched for.
-      checkMetadataIssuer(state);
+      // Before anything is sent to it (the SDK saves before it registers or asks for a token):
+      // the same checks as every discovery (resource, issuer, https endpoints).
+      checkDiscovery(context.serverUrl, state);
       return edit((record) => {
         record.discovery = state;
       });

@@ -1,4 +1,5 @@
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { serverText } from './server-text.js';
 
 /**
  * Client authentication for requests the SDK does not make itself (device authorization,
@@ -20,7 +21,8 @@ export async function oauthErrorText(response: Response): Promise<string> {
   try {
     const body = JSON.parse(text) as { error?: unknown; error_description?: unknown };
     if (typeof body.error === 'string') {
-      return `${body.error}${typeof body.error_description === 'string' ? ` (${body.error_description.slice(0, 200)})` : ''}`;
+      const description = typeof body.error_description === 'string' ? serverText(body.error_description, 200) : '';
+      return `${serverText(body.error, 100)}${description ? ` (${description})` : ''}`;
     }
   } catch {
     // Not JSON: fall through to the status.

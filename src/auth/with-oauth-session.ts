@@ -32,6 +32,8 @@ export const DEFAULT_MAX_STEP_UPS = 1;
  * answers a 401 with a newer token (another process's, a refresh, or a sign-in) and sends the
  * request again once, and a 403 `insufficient_scope` with a step-up to the union of the scopes.
  *
+ * Only requests to the session's server (its origin) get the token; others go as they came.
+ *
  * Put it beneath `withSessionRecovery` (recovery outside, auth inside): re-initializations and
  * replays then carry the newest token, and a 401 never reaches recovery as a session loss.
  *
@@ -50,8 +52,12 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
   return function oauthSession<F extends FetchLike>(next: F): F {
     if (typeof next !== 'function')
       throw new TypeError(`withOAuthSession(session)(next): next must be a fetch function, got ${typeof next}`);
+    const origin = new URL(session.serverUrl).origin;
     return async function fetchWithOAuth(input: string | URL | Request, init?: RequestInit): Promise<Response> {
       const request = await capture(input, init);
+      // The token is for this server (RFC 8707 audience): a request to another origin, through a
+      // fetch shared by several servers say, goes as it came, without it.
+      if (URL.canParse(request.url) && new URL(request.url).origin !== origin) return next(request.url, request.init);
       const send = (token: string | undefined) => {
         // No token (a server that never asked): the request goes as it came.
         if (token === undefined) return next(request.url, request.init);

@@ -7,7 +7,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import type { AuthCommand } from './auth-args.js';
 import { EXIT } from './exit-codes.js';
 import type { LogFields } from './logger.js';
-import { createCliSession, type SignInLog } from './oauth-fetch.js';
+import { createCliSession, type SignInLog, storeRepairedText } from './oauth-fetch.js';
 import { fetchSignInChallenge } from './sign-in-challenge.js';
 
 /** What `login`, `status` and `logout` write to and read from. */
@@ -19,7 +19,20 @@ export interface AuthCommandIO {
 
 /** Runs `login`, `status` or `logout`; resolves to the exit code. */
 export async function runAuthCommand(command: AuthCommand, io: AuthCommandIO): Promise<number> {
-  const store = createOAuthStore();
+  try {
+    return await run(command, io);
+  } catch (error) {
+    // A store that may not be used (STORE_INSECURE), say: the message says how to fix it.
+    if (!isSignInError(error)) throw error;
+    io.stderr.write(`mcp-lifeline ${command.kind}: ${error.message}\n`);
+    return EXIT.usage;
+  }
+}
+
+async function run(command: AuthCommand, io: AuthCommandIO): Promise<number> {
+  const store = createOAuthStore(undefined, {
+    onRepair: ({ directory, mode }) => io.stderr.write(`${storeRepairedText(directory, mode)}\n`),
+  });
   switch (command.kind) {
     case 'login':
       return login(command, io);
@@ -53,14 +66,15 @@ async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthC
   const where = command.url.origin + command.url.pathname;
   const say = (line: string) => io.stderr.write(`${line}\n`);
   let challenge: Challenge | undefined;
+  let status: number;
   try {
-    ({ challenge } = await fetchSignInChallenge(command.url, command.headers, 10_000));
+    ({ challenge, status } = await fetchSignInChallenge(command.url, command.headers, 10_000));
   } catch (error) {
     say(`mcp-lifeline login: cannot reach ${where}: ${networkErrorText(error, 10_000)}`);
     return EXIT.usage;
   }
   if (challenge === undefined) {
-    say(`${where} does not ask for a sign-in: it answered without credentials`);
+    say(`${where} does not ask for a sign-in: it answered HTTP ${status} without credentials`);
     return EXIT.ok;
   }
   const session = createCliSession(command.url, command.oauth, { log: plainLog(say), env: io.env });

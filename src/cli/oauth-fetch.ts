@@ -8,6 +8,11 @@ import type { LogFields, Logger } from './logger.js';
 /** Where sign-in messages go: the bridge's logger, or plain lines for `login`. */
 export type SignInLog = Pick<Logger, 'error' | 'warn' | 'info' | 'debug'>;
 
+/** What the CLI says when the store directory's mode was set to 0700. */
+export function storeRepairedText(directory: string, mode: number): string {
+  return `the sign-in store ${directory} was readable by other users (mode 0${mode.toString(8)}); its mode is now 0700`;
+}
+
 /** The session the CLI signs in with: the default store, `$BROWSER`, messages to `log`. */
 export function createCliSession(url: URL, flags: OAuthFlags, options: { log: SignInLog; env: NodeJS.ProcessEnv }): OAuthSession {
   const { log } = options;
@@ -88,6 +93,18 @@ function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
       return;
     case 'step-up':
       log.info('the server asks for more scope; signing in again', { ...fields, scope: event.scope });
+      return;
+    case 'callback-ignored':
+      log.warn('ignored a request to the sign-in callback that was not this sign-in (answered 400); still waiting', {
+        ...fields,
+        reason: event.reason,
+      });
+      return;
+    case 'stored-sign-in-refused':
+      log.warn(`the stored sign-in is not used: ${event.message}`, fields);
+      return;
+    case 'store-repaired':
+      log.warn(storeRepairedText(event.directory, event.mode));
       return;
   }
 }

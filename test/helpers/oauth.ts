@@ -22,6 +22,8 @@ export interface BrowserRun {
   readonly outcome: 'callback' | 'done' | 'ignored' | 'stuck' | 'error' | 'too many steps';
   readonly status?: number;
   readonly page?: string;
+  /** With OAUTH_BROWSER_FORGE=1: the statuses the forged callbacks got. */
+  readonly forged?: readonly number[];
 }
 
 /** A private config directory and browser log for one test, removed after it. */

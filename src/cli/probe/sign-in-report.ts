@@ -3,6 +3,8 @@ import { supportsDeviceFlow } from '../../auth/device-flow.js';
 import { sameIssuer } from '../../auth/issuer-checks.js';
 import { createOAuthStore } from '../../auth/oauth-store.js';
 import { isSignInError } from '../../auth/SignInError.js';
+import { DEFAULT_OAUTH_SESSION_OPTIONS } from '../../auth/session-options.js';
+import { createSignInFetch } from '../../auth/sign-in-fetch.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import type { Paint } from '../paint.js';
 import { fetchSignInChallenge } from '../sign-in-challenge.js';
@@ -49,7 +51,13 @@ export interface SignInReport {
 
 /** Whether a sign-in for `url` is stored here. */
 export async function hasStoredSignIn(url: URL): Promise<boolean> {
-  return Object.values((await createOAuthStore().read(url))?.record.grants ?? {}).some((grant) => grant.tokens !== undefined);
+  try {
+    return Object.values((await createOAuthStore().read(url))?.record.grants ?? {}).some((grant) => grant.tokens !== undefined);
+  } catch (error) {
+    // A store that may not be used: the probe's own requests say why.
+    if (isSignInError(error)) return false;
+    throw error;
+  }
 }
 
 /** The probe could not start because the server wants credentials (or a sign-in we may not start). */
@@ -70,7 +78,13 @@ export async function probeSignIn(options: { url: URL; headers: Record<string, s
   }
   if (answer.challenge === undefined) return empty(answer.status, signedIn, []);
   const { challenge } = answer;
-  const bounded = (input: string | URL, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
+  // The sign-in's own fetch: https only (http: on loopback), bounded in time and size.
+  const bounded = createSignInFetch({
+    fetch: (input, init) => fetch(input, init),
+    serverUrl: options.url.href,
+    requestTimeoutMs: options.timeoutMs,
+    maxDocumentBytes: DEFAULT_OAUTH_SESSION_OPTIONS.maxDocumentBytes,
+  });
 
   let resourceMetadata: SignInReport['resourceMetadata'];
   let asUrl = new URL('/', options.url).href;
