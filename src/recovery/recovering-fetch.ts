@@ -27,14 +27,8 @@ import { pingSession, type SessionCheck } from './ping-session.js';
 import { readPrefix } from './read-prefix.js';
 import { describeUrl, redactSessionId, textScrubber } from './redact.js';
 import { HandshakeFailure, type HandshakeResult, reinitialize } from './reinitialize.js';
-import {
-  createSessionRecord,
-  createSessionTable,
-  endpointOf,
-  initializeParamsOf,
-  type SessionRecord,
-  trackSessionState,
-} from './session-record.js';
+import { keepSession, type SessionKeeper } from './session-keeper.js';
+import { createSessionTable, endpointOf, initializeParamsOf } from './session-record.js';
 import type { SessionSharing, SharedRecovery, SharedSessionState } from './session-sharing.js';
 import { sseReplacement } from './sse-replacement.js';
 import { createStreamBackoff } from './stream-backoff.js';
@@ -86,10 +80,10 @@ const HEALTHY_STREAM_MS = 5_000;
  */
 export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): AnyFetch {
   const circuits = new Map<string, Circuit>();
-  const sessions = createSessionTable(config.maxSessions, (record) => record.keepAlive?.stop());
+  const sessions = createSessionTable<SessionKeeper>(config.maxSessions, (record) => record.ended());
   const { sharing } = config;
   // Look-ups of shared sessions in flight, so that a session's concurrent requests share one.
-  const loading = new Map<string, Promise<SessionRecord | undefined>>();
+  const loading = new Map<string, Promise<SessionKeeper | undefined>>();
   const classifyOptions = { rules: config.rules, notLossRules: config.notLossRules };
   const candidateStatuses = new Set(config.rules.flatMap((rule) => rule.status));
   const keepingAlive = config.keepAlive.mode !== 'off';
@@ -128,24 +122,29 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const sessionId = response.headers.get('mcp-session-id');
     // No session id: a stateless server (or a 2026-07-28 one); nothing to recover, nothing kept.
     if (!response.ok || !sessionId) return response;
-    const record = newRecord(sessionId, urlOf(input), params);
-    record.headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
-    if (record.circuit.failures !== 0) closeCircuit(record, urlOf(input));
+    const headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
+    const record = newRecord(sessionId, urlOf(input), { initializeParams: params, headerSource });
+    if (record.serverAnswered()) circuitClosed(urlOf(input));
     sessions.add(record);
     return response;
   }
 
-  function newRecord(alias: string, url: string, initializeParams: unknown): SessionRecord {
+  function newRecord(
+    alias: string,
+    url: string,
+    from: { initializeParams: unknown; headerSource?: RequestInit['headers']; shared?: SharedSessionState },
+  ): SessionKeeper {
     const endpoint = endpointOf(url);
-    const record = createSessionRecord({
+    const policy = config.keepAlive;
+    return keepSession({
       alias,
       endpoint,
-      initializeParams,
       circuit: circuitOf(endpoint),
       stream: createStreamBackoff(config.streamBackoff),
+      sharing,
+      keepAlive: policy.mode === 'off' ? undefined : (record) => keepAlive(record, url, policy),
+      ...from,
     });
-    if (config.keepAlive.mode !== 'off') record.keepAlive = keepAlive(record, url, config.keepAlive);
-    return record;
   }
 
   /**
@@ -153,7 +152,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * opened it, or this one forgot it): once per session, however many of its requests arrive
    * together. Without a live server session there, its first request re-initializes.
    */
-  function sharedRecord(share: SessionSharing, alias: string, url: string): Promise<SessionRecord | undefined> {
+  function sharedRecord(share: SessionSharing, alias: string, url: string): Promise<SessionKeeper | undefined> {
     let pending = loading.get(alias);
     if (pending === undefined) {
       pending = share
@@ -162,11 +161,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           if (state === undefined) return undefined;
           const known = sessions.get(alias);
           if (known !== undefined) return known;
-          const record = newRecord(alias, url, state.initializeParams);
-          record.serverId = state.serverId;
-          record.protocolVersion = state.protocolVersion;
-          takeSessionState(record, state);
-          record.dead = state.serverId === undefined;
+          const record = newRecord(alias, url, { initializeParams: state.initializeParams, shared: state });
           sessions.add(record);
           return record;
         })
@@ -186,14 +181,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** A POST on a known session: sent, judged, recovered and replayed when the loss is certain. */
-  async function exchange(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
-    if (keepingAlive) {
-      record.headerSource = request.init.headers;
-      record.clientSignal = request.signal === record.lastSignal ? request.signal : undefined;
-      record.lastSignal = request.signal;
-      record.keepAlive?.resume();
-    }
-    const fresh = record.recovering !== undefined || record.dead;
+  async function exchange(record: SessionKeeper, request: OutgoingRequest): Promise<Response> {
+    record.clientSent(request);
+    const fresh = record.phase.kind !== 'live';
     if (fresh) await recoverBeforeSending(record, request);
     const attempt = attemptOn(record, fresh);
     const response = await send(record, request, false);
@@ -208,9 +198,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * The GET stream: like {@linkcode exchange}, and held back while it keeps failing (issue 8: the
    * SDK transports re-open it about once a second, forever).
    */
-  async function openStream(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
+  async function openStream(record: SessionKeeper, request: OutgoingRequest): Promise<Response> {
     if (record.getUnsupported) return methodNotAllowed();
-    await record.stream.hold(request.signal);
+    await record.streamHeld(request.signal);
     try {
       const response = await exchange(record, request);
       if (!response.ok && response.status !== 405) streamFailed(record, request, `HTTP ${response.status}`);
@@ -222,8 +212,8 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     }
   }
 
-  function streamFailed(record: SessionRecord, request: OutgoingRequest, reason: string): void {
-    const { failures, delayMs, report } = record.stream.failed(Date.now());
+  function streamFailed(record: SessionKeeper, request: OutgoingRequest, reason: string): void {
+    const { failures, delayMs, report } = record.streamFailed(Date.now());
     if (!report) return;
     emit({
       type: 'stream-backoff',
@@ -236,12 +226,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     });
   }
 
-  function attemptOn(record: SessionRecord, fresh: boolean): Attempt {
-    return { sentAt: record.attempts, serverId: record.serverId, fresh, unproven: !record.proven, time: keepingAlive ? Date.now() : 0 };
+  function attemptOn(record: SessionKeeper, fresh: boolean): Attempt {
+    const { phase } = record;
+    const unproven = phase.kind === 'live' && !phase.proven;
+    return { sentAt: record.attempts, serverId: record.serverId, fresh, unproven, time: keepingAlive ? Date.now() : 0 };
   }
 
   /** A 2xx answer: delivered as it comes, watched for a session error inside it. */
-  function delivered(record: SessionRecord, request: OutgoingRequest, attempt: Attempt, response: Response): Response {
+  function delivered(record: SessionKeeper, request: OutgoingRequest, attempt: Attempt, response: Response): Response {
     return watchSuccess(record, request, attempt, finish(record, request, response), (verdict, knownBy) =>
       lost(record, request, attempt, { verdict, status: 200, knownBy }),
     );
@@ -254,7 +246,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * instead of a confirmed loss.
    */
   function watchSuccess(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     response: Response,
@@ -288,7 +280,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** What the SSE watcher of one answer is told: what to look for, and what to do when it finds it. */
   function sseWatch(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     answer: { contentType: string | null; onLossInside: (verdict: Lost, knownBy: KnownBy) => Promise<Response> },
@@ -320,11 +312,11 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       decide,
       onMessage: () => {
         delivering = true;
-        record.stream.succeeded();
+        record.streamWorked();
       },
       onClose: (how) => {
         if (how === 'cancelled' || delivering) return;
-        if (Date.now() - opened >= healthyStreamMs) record.stream.succeeded();
+        if (Date.now() - opened >= healthyStreamMs) record.streamWorked();
         else streamFailed(record, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
       },
     };
@@ -335,7 +327,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * once a ping confirms it, the answer to deliver instead; undefined to deliver it as it is.
    */
   function judgeInside(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     answer: { contentType: string | null; text: string },
@@ -353,7 +345,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * the session answered the ping (or could not be asked): the client then gets the answer as sent.
    */
   async function confirmed(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     loss: { verdict: Lost; status: number },
@@ -377,13 +369,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       outcome: check.state === 'alive' ? 'session-alive' : 'unconfirmed',
       reason: check.state === 'unconfirmed' ? check.reason : undefined,
     });
-    if (check.state === 'alive' && request.method === 'GET' && status === 404) record.getUnsupported = true;
+    if (check.state === 'alive' && request.method === 'GET' && status === 404) record.streamUnsupported();
     return undefined;
   }
 
   /** A non-2xx answer that reads like session loss: confirmed, then recovered; or delivered as it is. */
   async function judge(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     classified: Classified & { lost: true },
@@ -407,7 +399,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * again (at most one recovery per call; the circuit counts it).
    */
   async function lost(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     loss: { verdict: Lost; status: number; knownBy: KnownBy },
@@ -427,7 +419,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       sessionId: redactSessionId(attempt.serverId),
       serverMessage: report.serverMessage,
     });
-    if (keepingAlive && attempt.sentAt === record.attempts) record.keepAlive?.learned(attempt.time - record.lastSuccessAt);
+    record.idledOut(attempt.sentAt, attempt.time);
     if (request.signal?.aborted) throw request.signal.reason;
 
     if (attempt.fresh && attempt.sentAt === record.attempts) {
@@ -439,7 +431,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (replayBody === 'none') {
       // Answers to the lost session's requests mean nothing to a new session: drop them (202, as
       // the server would have). The next request re-initializes.
-      markDead(record, attempt.sentAt, report);
+      record.lostAt(attempt.sentAt, report);
       emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: droppedReason(request) });
       return new Response(null, { status: 202, statusText: 'Accepted' });
     }
@@ -459,8 +451,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** The session is dead: re-initialize before sending, unless the circuit says not now. */
-  async function recoverBeforeSending(record: SessionRecord, request: OutgoingRequest): Promise<void> {
-    await recover(record, record.attempts, request, record.lastLoss ?? unknownLoss());
+  async function recoverBeforeSending(record: SessionKeeper, request: OutgoingRequest): Promise<void> {
+    const { phase } = record;
+    await recover(record, record.attempts, request, (phase.kind === 'live' ? undefined : phase.loss) ?? unknownLoss());
   }
 
   /**
@@ -468,19 +461,22 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * request sent before an attempt began shares that attempt's outcome, success or failure, so a
    * late answer from the lost session neither replaces the new session nor retries a failed one.
    */
-  async function recover(record: SessionRecord, sentAt: number, request: OutgoingRequest, loss: SessionLossReport): Promise<void> {
-    if (record.recovering === undefined && record.attempts > sentAt) {
-      if (!record.dead) return;
+  async function recover(record: SessionKeeper, sentAt: number, request: OutgoingRequest, loss: SessionLossReport): Promise<void> {
+    const { phase } = record;
+    if (phase.kind !== 'recovering' && record.attempts > sentAt) {
+      if (phase.kind === 'live') return;
       throw fail('REINITIALIZE_FAILED', request, loss, {
-        reason: networkErrorText(record.lastFailure, config.timeout),
-        cause: record.lastFailure,
+        reason: networkErrorText(phase.failure, config.timeout),
+        cause: phase.failure,
       });
     }
-    record.lastLoss = loss;
-    if (record.recovering === undefined) {
+    let flight: Promise<void>;
+    if (phase.kind === 'recovering') {
+      flight = record.recoveryJoined(loss);
+    } else {
       const blocked = record.circuit.blocked(Date.now());
       if (blocked !== undefined) {
-        record.dead = true;
+        record.circuitRefused(loss);
         const seconds = Math.max(1, Math.ceil((blocked.retryAt - Date.now()) / 1000));
         throw fail('CIRCUIT_OPEN', request, loss, {
           reason:
@@ -489,23 +485,17 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           retryAt: blocked.retryAt,
         });
       }
-      record.recovering = startRecovery(record, request);
-      const recovering = record.recovering;
-      const settle = () => {
-        if (record.recovering === recovering) record.recovering = undefined;
-      };
-      recovering.then(settle, settle);
+      flight = record.recoveryStarted(loss, () => startRecovery(record, request));
     }
     try {
-      await abortable(record.recovering, request.signal);
+      await abortable(flight, request.signal);
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       throw fail('REINITIALIZE_FAILED', request, loss, { reason: networkErrorText(error, config.timeout), cause: error });
     }
   }
 
-  function startRecovery(record: SessionRecord, request: OutgoingRequest): Promise<void> {
-    record.attempts += 1;
+  function startRecovery(record: SessionKeeper, request: OutgoingRequest): Promise<void> {
     const started = Date.now();
     const previous = record.serverId;
     const url = describeUrl(request.url);
@@ -520,7 +510,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         timeout: config.timeout,
         newId,
         restore: config.restoreState ? { logLevel: state.logLevel, subscriptions: [...state.subscriptions] } : undefined,
-        scrub: textScrubber(headers, [record.alias, record.serverId]),
+        scrub: record.scrubber(headers),
       }).catch((error: unknown) => {
         handshakeFailed = true;
         throw error;
@@ -531,7 +521,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         : // Once across the processes: the one that takes the store's lock re-initializes with the
           // freshest shared state; the others adopt the session it opened.
           sharing.recover(record.alias, previous, (latest) => {
-            takeSessionState(record, latest);
+            record.tookSharedState(latest);
             return handshake(latest);
           });
     return recovery.then(
@@ -541,13 +531,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           return;
         }
         const { result } = outcome;
-        record.serverId = result.sessionId;
-        record.protocolVersion = result.protocolVersion;
-        record.dead = false;
-        record.lastFailure = undefined;
-        record.staleEventId = true;
-        record.proven = false;
-        record.lastSuccessAt = Date.now();
+        record.replaced(result);
         const time = Date.now();
         const sessionId = redactSessionId(result.sessionId);
         emit({
@@ -567,8 +551,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         }
       },
       (error: unknown) => {
-        record.dead = true;
-        record.lastFailure = error;
+        record.recoveryFailed(error);
         if (error instanceof HandshakeFailure && error.openedSessionId !== undefined) {
           abandon(record, { url: request.url, headers, sessionId: error.openedSessionId, reason: 'handshake-failed' });
         }
@@ -580,15 +563,8 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** Another process had already replaced the lost session: this one uses it, and sent nothing. */
-  function adopted(record: SessionRecord, state: SharedSessionState, change: { url: string; previous: string | undefined }): void {
-    record.serverId = state.serverId;
-    record.protocolVersion = state.protocolVersion;
-    takeSessionState(record, state);
-    record.dead = false;
-    record.lastFailure = undefined;
-    record.staleEventId = true;
-    record.proven = false;
-    record.lastSuccessAt = Date.now();
+  function adopted(record: SessionKeeper, state: SharedSessionState, change: { url: string; previous: string | undefined }): void {
+    record.adopted(state);
     emit({
       type: 'session-adopted',
       url: change.url,
@@ -603,9 +579,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * next request re-initializes) and, when it was a new session that never answered, it is ended
    * and counted against the server.
    */
-  function rejectedAtOnce(record: SessionRecord, request: OutgoingRequest, attempt: Attempt, loss: SessionLossReport): void {
-    if (record.attempts !== attempt.sentAt || record.recovering !== undefined || record.dead) return;
-    markDead(record, attempt.sentAt, loss);
+  function rejectedAtOnce(record: SessionKeeper, request: OutgoingRequest, attempt: Attempt, loss: SessionLossReport): void {
+    if (record.attempts !== attempt.sentAt || record.phase.kind !== 'live') return;
+    record.lostAt(attempt.sentAt, loss);
     if (!attempt.unproven) return;
     if (attempt.serverId !== undefined) {
       abandon(record, { url: request.url, headers: request.headers(), sessionId: attempt.serverId, reason: 'rejected-at-once' });
@@ -613,14 +589,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     openCircuit(record, describeUrl(request.url), `a new session was rejected at once: ${againText(loss)}`);
   }
 
-  function openCircuit(record: SessionRecord, url: string, cause: string): void {
-    const opened = record.circuit.failed(cause, Date.now());
+  function openCircuit(record: SessionKeeper, url: string, cause: string): void {
+    const opened = record.circuitFailed(cause, Date.now());
     if (opened === undefined) return;
     emit({ type: 'circuit-open', url, time: Date.now(), failures: opened.failures, retryAt: opened.retryAt, cause });
   }
 
-  function closeCircuit(record: SessionRecord, url: string): void {
-    if (!record.circuit.succeeded()) return;
+  function circuitClosed(url: string): void {
     emit({
       type: 'circuit-closed',
       url: describeUrl(url),
@@ -636,7 +611,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * awaited): a server behind a load balancer may still hold it (issue 9: 20 calls left 39).
    */
   function abandon(
-    record: SessionRecord,
+    record: SessionKeeper,
     session: { url: string; headers: Headers; sessionId: string; reason: 'rejected-at-once' | 'handshake-failed' },
   ): void {
     const headers = new Headers(session.headers);
@@ -656,7 +631,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   async function replay(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     loss: SessionLossReport,
     body: string | undefined,
@@ -692,7 +667,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     return replayed(record, request, answer);
   }
 
-  function replayed(record: SessionRecord, request: OutgoingRequest, answer: Response): Response {
+  function replayed(record: SessionKeeper, request: OutgoingRequest, answer: Response): Response {
     emit({
       type: 'replayed',
       url: describeUrl(request.url),
@@ -712,7 +687,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
    * like any other (a confirmed loss marks the session dead, so the next request re-initializes).
    */
   async function answerUnanswered(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     attempt: Attempt,
     unanswered: { ending: StreamEnding; judged: boolean },
@@ -720,7 +695,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const { ending } = unanswered;
     const { rpcMethod } = request.messages();
     const method = rpcMethod ?? 'the request';
-    const scrub = textScrubber(request.headers(), [record.alias, record.serverId, attempt.serverId]);
+    const scrub = record.scrubber(request.headers(), attempt.serverId);
     let instead = '';
     if (ending.stray !== undefined) {
       const verdict = lossIn(record, request, { status: 200, contentType: 'application/json', body: ending.stray });
@@ -730,7 +705,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         const knownBy = await confirmed(record, request, attempt, { verdict, status: 200 });
         if (knownBy !== undefined) {
           const report = { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage.slice(0, 200) };
-          markDead(record, attempt.sentAt, report);
+          record.lostAt(attempt.sentAt, report);
           instead = `; it reported the session lost instead ("${report.serverMessage}", rule ${verdict.rule}), so the next request opens a new one`;
         }
       }
@@ -758,11 +733,11 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** Sends the request on the session's current server id (untouched when nothing needs rewriting). */
-  function send(record: SessionRecord, request: OutgoingRequest, fresh: boolean, body?: string): Promise<Response> {
+  function send(record: SessionKeeper, request: OutgoingRequest, fresh: boolean, body?: string): Promise<Response> {
     const protocolVersion = record.protocolVersion === undefined ? null : headerOf(request.input, request.init, 'mcp-protocol-version');
     const resumes = request.method === 'GET' && headerOf(request.input, request.init, 'last-event-id') !== null;
-    const dropEventId = resumes && (fresh || record.staleEventId);
-    if (request.method === 'GET') record.staleEventId = false;
+    const stale = request.method === 'GET' && record.streamRequested();
+    const dropEventId = resumes && (fresh || stale);
     const rewrite =
       record.serverId !== record.alias ||
       (record.protocolVersion !== undefined && protocolVersion !== null && protocolVersion !== record.protocolVersion) ||
@@ -787,7 +762,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** Reads just enough of a non-2xx answer to tell whether it reads like session loss. */
-  async function classify(record: SessionRecord, request: OutgoingRequest, response: Response): Promise<Classified> {
+  async function classify(record: SessionKeeper, request: OutgoingRequest, response: Response): Promise<Classified> {
     const { status } = response;
     if (response.ok || !candidateStatuses.has(status)) return { lost: false, response };
     const contentType = response.headers.get('content-type');
@@ -799,7 +774,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** The loss verdict for an answer, or undefined when it is not a loss (or the user said not to recover). */
   function lossIn(
-    record: SessionRecord,
+    record: SessionKeeper,
     request: OutgoingRequest,
     answer: { status: number; contentType: string | null; body: string },
   ): Lost | undefined {
@@ -807,7 +782,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (!classified.lost) return undefined;
     // Servers quote what they were sent (the id they did not find, a token): none of it reaches an
     // event, a log or an error.
-    const scrub = textScrubber(request.headers(), [record.alias, record.serverId]);
+    const scrub = record.scrubber(request.headers());
     const verdict = { ...classified, serverMessage: scrub(classified.serverMessage) };
     const wanted = config.shouldRecover?.(verdict, {
       method: request.method,
@@ -818,7 +793,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** Pings the session `serverId` with the client's headers; never throws. */
-  function ping(record: SessionRecord, headers: Headers, serverId: string | undefined): Promise<SessionCheck> {
+  function ping(record: SessionKeeper, headers: Headers, serverId: string | undefined): Promise<SessionCheck> {
     const sessionHeaders = new Headers(headers);
     if (serverId === undefined) sessionHeaders.delete('mcp-session-id');
     else sessionHeaders.set('mcp-session-id', serverId);
@@ -839,12 +814,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   /** The keep-alive of one session: pings go through {@linkcode ping}; a loss they meet marks the session dead. */
-  function keepAlive(record: SessionRecord, url: string, policy: Exclude<ResolvedOptions['keepAlive'], { mode: 'off' }>) {
+  function keepAlive(record: SessionKeeper, url: string, policy: Exclude<ResolvedOptions['keepAlive'], { mode: 'off' }>) {
     const base = { url: describeUrl(url) };
     return startKeepAlive({
       policy,
       lastSuccessAt: () => record.lastSuccessAt,
-      usable: () => !record.dead && record.recovering === undefined,
+      usable: () => record.phase.kind === 'live',
       over: () => record.clientSignal?.aborted === true,
       onInterval: (change) =>
         emit({ type: 'keepalive', ...base, time: Date.now(), sessionId: redactSessionId(record.serverId), ...change }),
@@ -853,14 +828,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
         const sentAt = Date.now();
         const check = await ping(record, new Headers(record.headerSource), attempt.serverId);
         if (check.state === 'alive') {
-          if (record.attempts === attempt.sentAt) record.lastSuccessAt = Date.now();
+          record.pingAnswered(attempt.sentAt);
           return;
         }
         if (check.state === 'unconfirmed') {
           emit({ type: 'keepalive-failed', ...base, time: Date.now(), sessionId: redactSessionId(attempt.serverId), reason: check.reason });
           return;
         }
-        const scrub = textScrubber(new Headers(record.headerSource), [record.alias, record.serverId]);
+        const scrub = record.scrubber(new Headers(record.headerSource));
         const report = { rule: check.verdict.rule, status: check.status, serverMessage: scrub(check.verdict.serverMessage).slice(0, 200) };
         emit({
           type: 'session-lost',
@@ -875,19 +850,20 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           serverMessage: report.serverMessage,
         });
         if (record.attempts !== attempt.sentAt) return;
-        record.keepAlive?.learned(sentAt - record.lastSuccessAt);
+        record.idledOut(attempt.sentAt, sentAt);
         // The next request re-initializes before it is sent: nothing is re-sent, and no session is
         // opened for a client that may never call again.
-        markDead(record, attempt.sentAt, report);
+        record.lostAt(attempt.sentAt, report);
       },
     });
   }
 
   /** DELETE: on a session the server already lost, there is nothing left to terminate. */
-  async function terminate(record: SessionRecord, request: OutgoingRequest): Promise<Response> {
-    record.keepAlive?.stop();
-    await record.recovering?.catch(noop);
-    if (!record.dead) {
+  async function terminate(record: SessionKeeper, request: OutgoingRequest): Promise<Response> {
+    record.ended();
+    const { phase } = record;
+    await (phase.kind === 'recovering' ? phase.flight.catch(noop) : undefined);
+    if (record.phase.kind !== 'dead') {
       const classified = await classify(record, request, await send(record, request, false));
       if (!classified.lost) {
         if (classified.response.ok || classified.response.status === 405) ended(record);
@@ -900,19 +876,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     return new Response(null, { status: 200 });
   }
 
-  function ended(record: SessionRecord): void {
+  function ended(record: SessionKeeper): void {
     sessions.delete(record.alias);
     sharing?.ended(record.alias);
   }
 
   /** A server answer about to reach the client: the session's state and health noted, its id shown as the client knows it. */
-  function finish(record: SessionRecord, request: OutgoingRequest, response: Response): Response {
-    if (response.ok) {
-      trackSessionState(record, request, sharing);
-      record.proven = true;
-      if (keepingAlive) record.lastSuccessAt = Date.now();
-      if (record.circuit.failures !== 0) closeCircuit(record, request.url);
-    }
+  function finish(record: SessionKeeper, request: OutgoingRequest, response: Response): Response {
+    if (response.ok && record.answered(request)) circuitClosed(request.url);
     return present(record, response);
   }
 
@@ -948,7 +919,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
  * (The v1 SDK transport adopts an id from any response, v2 only from initialize; a stable id keeps
  * both consistent.)
  */
-function present(record: SessionRecord, response: Response): Response {
+function present(record: SessionKeeper, response: Response): Response {
   const sent = response.headers.get('mcp-session-id');
   if (sent === null || sent === record.alias) return response;
   const headers = new Headers(response.headers);
@@ -961,19 +932,6 @@ interface RestorableState {
   readonly initializeParams: unknown;
   readonly logLevel: string | undefined;
   readonly subscriptions: Iterable<string>;
-}
-
-/** The log level and subscriptions of a shared session, taken into this process's record of it. */
-function takeSessionState(record: SessionRecord, state: SharedSessionState): void {
-  record.logLevel = state.logLevel;
-  record.subscriptions.clear();
-  for (const uri of state.subscriptions) record.subscriptions.add(uri);
-}
-
-function markDead(record: SessionRecord, sentAt: number, loss: SessionLossReport): void {
-  if (record.attempts !== sentAt || record.recovering !== undefined) return;
-  record.dead = true;
-  record.lastLoss = loss;
 }
 
 function againText(loss: SessionLossReport): string {
