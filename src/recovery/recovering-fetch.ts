@@ -6,7 +6,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import { checkJsonOnRead } from './check-json-on-read.js';
 import { type Circuit, createCircuit } from './circuit.js';
-import type { LifelineEvent } from './events.js';
+import { EventReporter, type RequestLike } from './event-reporter.js';
 import { startKeepAlive } from './keep-alive.js';
 import type { ResolvedOptions } from './options.js';
 import {
@@ -25,7 +25,7 @@ import {
 import { sendOwnRequest } from './own-request.js';
 import { pingSession, type SessionCheck } from './ping-session.js';
 import { readPrefix } from './read-prefix.js';
-import { describeUrl, redactSessionId, textScrubber } from './redact.js';
+import { describeUrl } from './redact.js';
 import { HandshakeFailure, type HandshakeResult, reinitialize } from './reinitialize.js';
 import { keepSession, type SessionKeeper } from './session-keeper.js';
 import { createSessionTable, endpointOf, initializeParamsOf } from './session-record.js';
@@ -91,14 +91,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   let lastId = 0;
   const newId = (purpose: string) => `mcp-lifeline-${purpose}-${++lastId}`;
 
-  const emit = (event: LifelineEvent) => {
-    if (config.onEvent === undefined) return;
-    try {
-      config.onEvent(event);
-    } catch {
-      // A listener's failure must not fail the client's request.
-    }
-  };
+  const events = new EventReporter(config.onEvent);
 
   return async function fetchWithSessionRecovery(input: FetchInput, init?: RequestInit): Promise<Response> {
     const alias = headerOf(input, init, 'mcp-session-id');
@@ -124,7 +117,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (!response.ok || !sessionId) return response;
     const headerSource = init?.headers ?? (isRequestInput(input) ? input.headers : undefined);
     const record = newRecord(sessionId, urlOf(input), { initializeParams: params, headerSource });
-    if (record.serverAnswered()) circuitClosed(urlOf(input));
+    if (record.serverAnswered()) events.circuitClosed(urlOf(input));
     sessions.add(record);
     return response;
   }
@@ -214,16 +207,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   function streamFailed(record: SessionKeeper, request: OutgoingRequest, reason: string): void {
     const { failures, delayMs, report } = record.streamFailed(Date.now());
-    if (!report) return;
-    emit({
-      type: 'stream-backoff',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      sessionId: redactSessionId(record.serverId),
-      failures,
-      delayMs,
-      reason,
-    });
+    if (report) events.streamBackoff(request.url, { serverId: record.serverId, failures, delayMs, reason });
   }
 
   function attemptOn(record: SessionKeeper, fresh: boolean): Attempt {
@@ -356,16 +340,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (proof) return 'answer';
     const check = await ping(record, request.headers(), attempt.serverId);
     if (check.state === 'lost') return 'ping';
-    emit({
-      type: 'loss-not-confirmed',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      rule: verdict.rule,
-      status,
-      method: request.method,
-      rpcMethod: request.messages().rpcMethod,
-      sessionId: redactSessionId(attempt.serverId),
-      serverMessage: verdict.serverMessage.slice(0, 200),
+    events.lossNotConfirmed(request, {
+      loss: lossReport(verdict, status),
+      serverId: attempt.serverId,
       outcome: check.state === 'alive' ? 'session-alive' : 'unconfirmed',
       reason: check.state === 'unconfirmed' ? check.reason : undefined,
     });
@@ -405,26 +382,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     loss: { verdict: Lost; status: number; knownBy: KnownBy },
   ): Promise<Response> {
     const { verdict, status, knownBy } = loss;
-    const report: SessionLossReport = { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
-    const { rpcMethod } = request.messages();
-    emit({
-      type: 'session-lost',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      rule: verdict.rule,
-      knownBy,
-      status,
-      method: request.method,
-      rpcMethod,
-      sessionId: redactSessionId(attempt.serverId),
-      serverMessage: report.serverMessage,
-    });
+    const report = lossReport(verdict, status);
+    events.sessionLost(request, { loss: report, knownBy, serverId: attempt.serverId });
     record.idledOut(attempt.sentAt, attempt.time);
     if (request.signal?.aborted) throw request.signal.reason;
 
     if (attempt.fresh && attempt.sentAt === record.attempts) {
       rejectedAtOnce(record, request, attempt, report);
-      throw fail('SESSION_LOST_AGAIN', request, report, { reason: againText(report) });
+      throw fail(record, request, { code: 'SESSION_LOST_AGAIN', loss: report, reason: againText(report) });
     }
 
     const replayBody = replayableMessages(request);
@@ -432,7 +397,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       // Answers to the lost session's requests mean nothing to a new session: drop them (202, as
       // the server would have). The next request re-initializes.
       record.lostAt(attempt.sentAt, report);
-      emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: droppedReason(request) });
+      events.messageDropped(request.url, droppedReason(request));
       return new Response(null, { status: 202, statusText: 'Accepted' });
     }
 
@@ -465,7 +430,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const { phase } = record;
     if (phase.kind !== 'recovering' && record.attempts > sentAt) {
       if (phase.kind === 'live') return;
-      throw fail('REINITIALIZE_FAILED', request, loss, {
+      throw fail(record, request, {
+        code: 'REINITIALIZE_FAILED',
+        loss,
         reason: networkErrorText(phase.failure, config.timeout),
         cause: phase.failure,
       });
@@ -478,7 +445,9 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       if (blocked !== undefined) {
         record.circuitRefused(loss);
         const seconds = Math.max(1, Math.ceil((blocked.retryAt - Date.now()) / 1000));
-        throw fail('CIRCUIT_OPEN', request, loss, {
+        throw fail(record, request, {
+          code: 'CIRCUIT_OPEN',
+          loss,
           reason:
             `the last ${record.circuit.failures} attempts to re-initialize failed (${blocked.cause}); ` +
             `the next one may start in ${seconds} s, at ${new Date(blocked.retryAt).toISOString()}`,
@@ -491,14 +460,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       await abortable(flight, request.signal);
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REINITIALIZE_FAILED', request, loss, { reason: networkErrorText(error, config.timeout), cause: error });
+      throw fail(record, request, { code: 'REINITIALIZE_FAILED', loss, reason: networkErrorText(error, config.timeout), cause: error });
     }
   }
 
   function startRecovery(record: SessionKeeper, request: OutgoingRequest): Promise<void> {
     const started = Date.now();
     const previous = record.serverId;
-    const url = describeUrl(request.url);
     const headers = request.headers();
     let handshakeFailed = false;
     const handshake = (state: RestorableState) =>
@@ -527,28 +495,13 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     return recovery.then(
       (outcome) => {
         if (outcome.kind === 'adopted') {
-          adopted(record, outcome.state, { url, previous });
+          record.adopted(outcome.state);
+          events.sessionAdopted(request.url, { previous, serverId: outcome.state.serverId });
           return;
         }
         const { result } = outcome;
         record.replaced(result);
-        const time = Date.now();
-        const sessionId = redactSessionId(result.sessionId);
-        emit({
-          type: 'reinitialized',
-          url,
-          time,
-          previousSessionId: redactSessionId(previous),
-          sessionId,
-          durationMs: time - started,
-          protocolVersion: result.protocolVersion,
-          serverInfo: result.serverInfo,
-          capabilities: result.capabilities,
-        });
-        const restored = result.restored;
-        if (restored !== undefined && (restored.logLevel !== undefined || restored.subscriptions > 0)) {
-          emit({ type: 'state-restored', url, time, sessionId, ...restored });
-        }
+        events.reinitialized(request.url, { previous, result, started });
       },
       (error: unknown) => {
         record.recoveryFailed(error);
@@ -556,22 +509,10 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           abandon(record, { url: request.url, headers, sessionId: error.openedSessionId, reason: 'handshake-failed' });
         }
         // A shared recovery may fail without the server (the session ended elsewhere, the store): only the handshake counts.
-        if (handshakeFailed && countsAgainstServer(error)) openCircuit(record, url, networkErrorText(error, config.timeout));
+        if (handshakeFailed && countsAgainstServer(error)) openCircuit(record, request.url, networkErrorText(error, config.timeout));
         throw error;
       },
     );
-  }
-
-  /** Another process had already replaced the lost session: this one uses it, and sent nothing. */
-  function adopted(record: SessionKeeper, state: SharedSessionState, change: { url: string; previous: string | undefined }): void {
-    record.adopted(state);
-    emit({
-      type: 'session-adopted',
-      url: change.url,
-      time: Date.now(),
-      previousSessionId: redactSessionId(change.previous),
-      sessionId: redactSessionId(state.serverId),
-    });
   }
 
   /**
@@ -586,24 +527,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (attempt.serverId !== undefined) {
       abandon(record, { url: request.url, headers: request.headers(), sessionId: attempt.serverId, reason: 'rejected-at-once' });
     }
-    openCircuit(record, describeUrl(request.url), `a new session was rejected at once: ${againText(loss)}`);
+    openCircuit(record, request.url, `a new session was rejected at once: ${againText(loss)}`);
   }
 
   function openCircuit(record: SessionKeeper, url: string, cause: string): void {
     const opened = record.circuitFailed(cause, Date.now());
-    if (opened === undefined) return;
-    emit({ type: 'circuit-open', url, time: Date.now(), failures: opened.failures, retryAt: opened.retryAt, cause });
-  }
-
-  function circuitClosed(url: string): void {
-    emit({
-      type: 'circuit-closed',
-      url: describeUrl(url),
-      time: Date.now(),
-      failures: 0,
-      retryAt: undefined,
-      cause: 'the server answered',
-    });
+    if (opened !== undefined) events.circuitOpen(url, { failures: opened.failures, retryAt: opened.retryAt, cause });
   }
 
   /**
@@ -618,13 +547,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     for (const name of ['content-type', 'content-length', 'last-event-id', 'mcp-method', 'mcp-name']) headers.delete(name);
     headers.set('mcp-session-id', session.sessionId);
     if (record.protocolVersion !== undefined) headers.set('mcp-protocol-version', record.protocolVersion);
-    emit({
-      type: 'session-abandoned',
-      url: describeUrl(session.url),
-      time: Date.now(),
-      sessionId: redactSessionId(session.sessionId),
-      reason: session.reason,
-    });
+    events.sessionAbandoned(session.url, { sessionId: session.sessionId, reason: session.reason });
     sendOwnRequest(next, session.url, { method: 'DELETE', headers, signal: AbortSignal.timeout(config.timeout) })
       .then((response) => response.body?.cancel())
       .catch(noop);
@@ -636,21 +559,26 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     loss: SessionLossReport,
     body: string | undefined,
   ): Promise<Response> {
-    if (!request.replayable) throw fail('NOT_REPLAYABLE', request, loss);
+    if (!request.replayable) throw fail(record, request, { code: 'NOT_REPLAYABLE', loss });
     const attempt = attemptOn(record, true);
     let response: Response;
     try {
       response = await send(record, request, true, body);
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
-      throw fail('REPLAY_FAILED', request, loss, { reason: `${networkErrorText(error)}; it may or may not have run`, cause: error });
+      throw fail(record, request, {
+        code: 'REPLAY_FAILED',
+        loss,
+        reason: `${networkErrorText(error)}; it may or may not have run`,
+        cause: error,
+      });
     }
     // The replay met a loss again: not retried. The client gets SESSION_LOST_AGAIN in place of the
     // server's bare "Session not found" (or the server's answer, when a ping shows it was the tool's).
     const again = (verdict: Lost, status: number) => {
-      const report = { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
+      const report = lossReport(verdict, status);
       rejectedAtOnce(record, request, attempt, report);
-      return fail('SESSION_LOST_AGAIN', request, loss, { reason: againText(report) });
+      return fail(record, request, { code: 'SESSION_LOST_AGAIN', loss, reason: againText(report) });
     };
     if (!response.ok) {
       const classified = await classify(record, request, response);
@@ -668,15 +596,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
   }
 
   function replayed(record: SessionKeeper, request: OutgoingRequest, answer: Response): Response {
-    emit({
-      type: 'replayed',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      method: request.method,
-      rpcMethod: request.messages().rpcMethod,
-      sessionId: redactSessionId(record.serverId),
-      status: answer.status,
-    });
+    events.replayed(request, { serverId: record.serverId, status: answer.status });
     return answer;
   }
 
@@ -704,7 +624,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       if (verdict !== undefined && !unanswered.judged) {
         const knownBy = await confirmed(record, request, attempt, { verdict, status: 200 });
         if (knownBy !== undefined) {
-          const report = { rule: verdict.rule, status: 200, serverMessage: verdict.serverMessage.slice(0, 200) };
+          const report = lossReport(verdict, 200);
           record.lostAt(attempt.sentAt, report);
           instead = `; it reported the session lost instead ("${report.serverMessage}", rule ${verdict.rule}), so the next request opens a new one`;
         }
@@ -719,15 +639,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     if (ending.invalid > 0) what.push(`${ending.invalid} event(s) in it were not valid JSON`);
     if (ending.otherIds.length > 0)
       what.push(`it answered ${ending.otherIds.map((id) => JSON.stringify(id)).join(', ')}, which no request here carried`);
-    emit({
-      type: 'stream-broken',
-      url: describeUrl(request.url),
-      time: Date.now(),
-      method: request.method,
-      rpcMethod,
-      how,
-      error: `${what.join('; ')}${instead}`,
-    });
+    events.streamBroken(request, { how, error: `${what.join('; ')}${instead}` });
     const message = `mcp-lifeline: ${what.join('; ')}${instead}; it may or may not have run, so it was not sent again`;
     return ending.missing.map((id) => sseErrorEvent(id, message)).join('');
   }
@@ -815,14 +727,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** The keep-alive of one session: pings go through {@linkcode ping}; a loss they meet marks the session dead. */
   function keepAlive(record: SessionKeeper, url: string, policy: Exclude<ResolvedOptions['keepAlive'], { mode: 'off' }>) {
-    const base = { url: describeUrl(url) };
+    // The pings, as events report them.
+    const pings: RequestLike = { url, method: 'POST', messages: () => PING_MESSAGE };
     return startKeepAlive({
       policy,
       lastSuccessAt: () => record.lastSuccessAt,
       usable: () => record.phase.kind === 'live',
       over: () => record.clientSignal?.aborted === true,
-      onInterval: (change) =>
-        emit({ type: 'keepalive', ...base, time: Date.now(), sessionId: redactSessionId(record.serverId), ...change }),
+      onInterval: (change) => events.keepAlive(url, { serverId: record.serverId, ...change }),
       ping: async () => {
         const attempt = attemptOn(record, false);
         const sentAt = Date.now();
@@ -832,23 +744,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
           return;
         }
         if (check.state === 'unconfirmed') {
-          emit({ type: 'keepalive-failed', ...base, time: Date.now(), sessionId: redactSessionId(attempt.serverId), reason: check.reason });
+          events.keepAliveFailed(url, { serverId: attempt.serverId, reason: check.reason });
           return;
         }
         const scrub = record.scrubber(new Headers(record.headerSource));
-        const report = { rule: check.verdict.rule, status: check.status, serverMessage: scrub(check.verdict.serverMessage).slice(0, 200) };
-        emit({
-          type: 'session-lost',
-          ...base,
-          time: Date.now(),
-          rule: report.rule,
-          knownBy: 'ping',
-          status: report.status,
-          method: 'POST',
-          rpcMethod: 'ping',
-          sessionId: redactSessionId(attempt.serverId),
-          serverMessage: report.serverMessage,
-        });
+        const report = lossReport({ rule: check.verdict.rule, serverMessage: scrub(check.verdict.serverMessage) }, check.status);
+        events.sessionLost(pings, { loss: report, knownBy: 'ping', serverId: attempt.serverId });
         if (record.attempts !== attempt.sentAt) return;
         record.idledOut(attempt.sentAt, sentAt);
         // The next request re-initializes before it is sent: nothing is re-sent, and no session is
@@ -872,7 +773,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
       await classified.discard();
     }
     ended(record);
-    emit({ type: 'message-dropped', url: describeUrl(request.url), time: Date.now(), reason: 'delete-of-lost-session' });
+    events.messageDropped(request.url, 'delete-of-lost-session');
     return new Response(null, { status: 200 });
   }
 
@@ -883,33 +784,14 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** A server answer about to reach the client: the session's state and health noted, its id shown as the client knows it. */
   function finish(record: SessionKeeper, request: OutgoingRequest, response: Response): Response {
-    if (response.ok && record.answered(request)) circuitClosed(request.url);
+    if (response.ok && record.answered(request)) events.circuitClosed(request.url);
     return present(record, response);
   }
 
-  function fail(
-    code: LifelineErrorCode,
-    request: OutgoingRequest,
-    loss: SessionLossReport,
-    details: { reason?: string; cause?: unknown; retryAt?: number } = {},
-  ): SessionRecoveryError {
-    const report: RequestReport = { method: request.method, url: describeUrl(request.url), rpcMethod: request.messages().rpcMethod };
-    const scrub = textScrubber(request.headers(), []);
-    const reason = details.reason === undefined ? undefined : scrub(details.reason);
-    const error = new SessionRecoveryError(
-      code,
-      { request: report, loss, ...(reason === undefined ? {} : { reason }), retryAt: details.retryAt },
-      { cause: details.cause },
-    );
-    emit({
-      type: 'recovery-failed',
-      url: report.url,
-      time: Date.now(),
-      method: report.method,
-      rpcMethod: report.rpcMethod,
-      code,
-      message: error.message,
-    });
+  /** The error the client gets when recovery did not succeed, reported as `recovery-failed`. */
+  function fail(record: SessionKeeper, request: OutgoingRequest, failure: Failure): SessionRecoveryError {
+    const error = recoveryError(record, request, failure);
+    events.recoveryFailed(error);
     return error;
   }
 }
@@ -933,6 +815,34 @@ interface RestorableState {
   readonly logLevel: string | undefined;
   readonly subscriptions: Iterable<string>;
 }
+
+/** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
+interface Failure {
+  readonly code: LifelineErrorCode;
+  readonly loss: SessionLossReport;
+  readonly reason?: string | undefined;
+  readonly cause?: unknown;
+  readonly retryAt?: number | undefined;
+}
+
+/** The error for a failed recovery: what the request was, what the server said, why (scrubbed like any server text). */
+function recoveryError(record: SessionKeeper, request: OutgoingRequest, failure: Failure): SessionRecoveryError {
+  const report: RequestReport = { method: request.method, url: describeUrl(request.url), rpcMethod: request.messages().rpcMethod };
+  const reason = failure.reason === undefined ? undefined : record.scrubber(request.headers())(failure.reason);
+  return new SessionRecoveryError(
+    failure.code,
+    { request: report, loss: failure.loss, ...(reason === undefined ? {} : { reason }), retryAt: failure.retryAt },
+    { cause: failure.cause },
+  );
+}
+
+/** A loss verdict as errors and events report it: the server's words shortened. */
+function lossReport(verdict: { readonly rule: string; readonly serverMessage: string }, status: number): SessionLossReport {
+  return { rule: verdict.rule, status, serverMessage: verdict.serverMessage.slice(0, 200) };
+}
+
+// What a keep-alive ping carries, as events report it.
+const PING_MESSAGE = { rpcMethod: 'ping' };
 
 function againText(loss: SessionLossReport): string {
   return `HTTP ${loss.status} (rule ${loss.rule}) "${loss.serverMessage.slice(0, 120)}"`;
