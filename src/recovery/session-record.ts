@@ -1,8 +1,21 @@
+// What is kept about sessions besides their keepers (session-keeper.ts): the table of sessions by
+// the id the client holds, and what a request's body says about a session (its initialize, the
+// state changes a recovery must restore).
 import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
 import type { SessionStateChange } from './session-sharing.js';
 
+/** Sessions by the id the client holds. */
+export interface SessionTable<T> {
+  get(alias: string): T | undefined;
+  /** Adds (or replaces) a session; past the limit, the oldest is forgotten. */
+  add(record: T): void;
+  /** Forgets a session. */
+  delete(alias: string): void;
+  readonly size: number;
+}
+
 /** Remembers up to `limit` sessions by alias; the oldest is forgotten first. `onForget` sees each record dropped. */
-export function createSessionTable<T extends { readonly alias: string }>(limit: number, onForget: (record: T) => void) {
+export function createSessionTable<T extends { readonly alias: string }>(limit: number, onForget: (record: T) => void): SessionTable<T> {
   const records = new Map<string, T>();
   const forget = (alias: string) => {
     const record = records.get(alias);
