@@ -1,0 +1,189 @@
+// Watching a successful answer for a session error inside it (the `jsonrpc-200` and `sse-200`
+// dialects), without delaying or copying it: an SSE body is checked on its first event (and
+// answered if it ends without its answer), a small JSON body when the client reads it.
+import { mediaType } from '../classifier/server-message.js';
+import { networkErrorText } from '../errors/network-error-text.js';
+import type { AnswerJudge, KnownBy, Lost } from './answer-judge.js';
+import { lossReport } from './answer-judge.js';
+import type { Attempt } from './attempt.js';
+import { checkJsonOnRead } from './check-json-on-read.js';
+import { bodyText, type JsonRpcId, type OutgoingRequest } from './outgoing-request.js';
+import type { RecoveryContext } from './recovery-context.js';
+import type { SessionKeeper } from './session-keeper.js';
+import { sseReplacement } from './sse-replacement.js';
+import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
+import { readAllText, WatchedResponse } from './watched-response.js';
+
+/** Produces the answer to deliver instead of one that carried a confirmed loss. */
+export type OnLossInside = (verdict: Lost, knownBy: KnownBy) => Promise<Response>;
+
+// A session error has "error", "detail" or "message" in it: any other answer passes unparsed.
+const MAY_NAME_AN_ERROR = /"(?:error|detail|message)"/;
+// A GET stream that lived this long, even without a message, was a working stream.
+const HEALTHY_STREAM_MS = 5_000;
+
+/** Watches successful answers, and the health of the client's GET stream. */
+export class AnswerWatch {
+  private readonly context: RecoveryContext;
+  private readonly judge: AnswerJudge;
+  private readonly healthyStreamMs: number;
+
+  constructor(context: RecoveryContext, judge: AnswerJudge) {
+    this.context = context;
+    this.judge = judge;
+    this.healthyStreamMs = Math.min(HEALTHY_STREAM_MS, context.config.streamBackoff.maxDelayMs);
+  }
+
+  /**
+   * A successful answer, watched for a session error inside it as the client reads it.
+   * `onLossInside` produces the answer to deliver instead of a confirmed loss.
+   */
+  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside): Response {
+    const { config } = this.context;
+    if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
+    const contentType = response.headers.get('content-type');
+    const type = mediaType(contentType);
+    if (type === 'text/event-stream') {
+      const original = response.body;
+      let watched: ReadableStream<Uint8Array> | undefined;
+      const stream = () => {
+        watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
+        return watched;
+      };
+      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
+    }
+    if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
+      return checkJsonOnRead(
+        response,
+        (text) => {
+          // A session error is a small error object; anything else passes unparsed.
+          if (text.length > config.peekBytes || !MAY_NAME_AN_ERROR.test(text)) return undefined;
+          return this.judgeInside(attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
+        },
+        config.peekBytes,
+      );
+    }
+    return response;
+  }
+
+  /** The client's GET stream failed: it is held back, and that is reported once per run of failures. */
+  streamFailed(keeper: SessionKeeper, request: OutgoingRequest, reason: string): void {
+    const { failures, delayMs, report } = keeper.streamFailed(Date.now());
+    if (report) this.context.events.streamBackoff(request.url, { serverId: keeper.serverId, failures, delayMs, reason });
+  }
+
+  /** What the SSE watcher of one answer is told: what to look for, and what to do when it finds it. */
+  private sseWatch(attempt: Attempt, answer: { contentType: string | null; onLossInside: OnLossInside }): SseWatch {
+    const { keeper, request } = attempt;
+    const { peekBytes } = this.context.config;
+    // Once a ping cleared a suspicion in this answer, the rest of it is not asked about again.
+    let cleared = false;
+    const decide = (text: string) =>
+      MAY_NAME_AN_ERROR.test(text)
+        ? this.judgeInside(attempt, { contentType: answer.contentType, text }, answer.onLossInside)?.then((judged) => {
+            if (judged === undefined) {
+              cleared = true;
+              return undefined;
+            }
+            return sseReplacement(judged.instead, request);
+          })
+        : undefined;
+    if (request.method === 'POST') {
+      return {
+        limit: peekBytes,
+        requests: answeredRequests(request),
+        decide,
+        onUnanswered: (ending) => this.answerUnanswered(attempt, { ending, judged: cleared }),
+      };
+    }
+    const opened = Date.now();
+    let delivering = false;
+    return {
+      limit: peekBytes,
+      decide,
+      onMessage: () => {
+        delivering = true;
+        keeper.streamWorked();
+      },
+      onClose: (how) => {
+        if (how === 'cancelled' || delivering) return;
+        if (Date.now() - opened >= this.healthyStreamMs) keeper.streamWorked();
+        else this.streamFailed(keeper, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
+      },
+    };
+  }
+
+  /**
+   * A session error inside a 200 answer is only a suspicion (a tool's own error can read the same):
+   * once a ping confirms it, the answer to deliver instead; undefined to deliver it as it is.
+   */
+  private judgeInside(
+    attempt: Attempt,
+    answer: { contentType: string | null; text: string },
+    onLossInside: OnLossInside,
+  ): Promise<{ readonly instead: Promise<Response> } | undefined> | undefined {
+    const verdict = this.judge.lossIn(attempt.keeper, attempt.request, { status: 200, contentType: answer.contentType, body: answer.text });
+    if (verdict === undefined) return undefined;
+    return this.judge
+      .confirmed(attempt, { verdict, status: 200 })
+      .then((knownBy) => (knownBy === undefined ? undefined : { instead: onLossInside(verdict, knownBy) }));
+  }
+
+  /**
+   * A request's SSE answer ended, or broke, before its answer arrived and cannot be resumed (no
+   * event ids): the server has made the wait certain, so the client is answered at once (issue 8).
+   * Not replayed: the request may have run. A session error the stream carried instead is judged
+   * like any other (a confirmed loss marks the session dead, so the next request re-initializes).
+   */
+  private async answerUnanswered(attempt: Attempt, unanswered: { ending: StreamEnding; judged: boolean }): Promise<string> {
+    const { keeper, request } = attempt;
+    const { ending } = unanswered;
+    const method = request.messages().rpcMethod ?? 'the request';
+    let instead = '';
+    if (ending.stray !== undefined) {
+      const verdict = this.judge.lossIn(keeper, request, { status: 200, contentType: 'application/json', body: ending.stray });
+      const said = verdict?.serverMessage ?? keeper.scrubber(request.headers(), attempt.serverId)(ending.stray).slice(0, 200);
+      instead = `; it sent "${said.slice(0, 200)}" instead`;
+      if (verdict !== undefined && !unanswered.judged) {
+        const knownBy = await this.judge.confirmed(attempt, { verdict, status: 200 });
+        if (knownBy !== undefined) {
+          const report = lossReport(verdict, 200);
+          keeper.lostAt(attempt.sentAt, report);
+          instead = `; it reported the session lost instead ("${report.serverMessage}", rule ${verdict.rule}), so the next request opens a new one`;
+        }
+      }
+    }
+    const how = ending.error === undefined ? 'ended' : 'broke';
+    const what = [
+      how === 'broke'
+        ? `the server's response stream for ${method} broke before its answer arrived (${networkErrorText(ending.error)})`
+        : `stream ended without an answer to ${method}: the server ended the response stream without answering it`,
+    ];
+    if (ending.invalid > 0) what.push(`${ending.invalid} event(s) in it were not valid JSON`);
+    if (ending.otherIds.length > 0)
+      what.push(`it answered ${ending.otherIds.map((id) => JSON.stringify(id)).join(', ')}, which no request here carried`);
+    this.context.events.streamBroken(request, { how, error: `${what.join('; ')}${instead}` });
+    const message = `mcp-lifeline: ${what.join('; ')}${instead}; it may or may not have run, so it was not sent again`;
+    return ending.missing.map((id) => sseErrorEvent(id, message)).join('');
+  }
+}
+
+/**
+ * The requests of a POST, for the SSE watcher. An answer's id is looked for in the body as written
+ * (`"id":7`), and the body is parsed only when that fails (other spacing) or at the end.
+ */
+function answeredRequests(request: OutgoingRequest): AnsweredRequests {
+  const text = bodyText(request.body);
+  const batch = text === undefined || text.trimStart().startsWith('[');
+  return {
+    count: batch ? request.messages().requestIds.length : 1,
+    isOurs: (id) =>
+      (typeof id === 'string' || typeof id === 'number') &&
+      (text?.includes(`"id":${JSON.stringify(id)}`) === true || request.messages().requestIds.includes(id)),
+    ids: () => request.messages().requestIds,
+  };
+}
+
+function sseErrorEvent(id: JsonRpcId, message: string): string {
+  return `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`;
+}
