@@ -6,7 +6,7 @@ export type SignInErrorCode =
   | 'SIGN_IN_TIMEOUT'
   /** The authorization server sent the user back with an error (`access_denied`, …). */
   | 'AUTHORIZATION_DENIED'
-  /** The callback's `state` is not the one this sign-in sent (RFC 6749 §10.12: a forged or stale callback). */
+  /** No longer thrown: a callback with another `state` (RFC 6749 §10.12: forged or stale) is answered 400 and ignored, and the sign-in waits on. Kept so code that names it compiles. */
   | 'STATE_MISMATCH'
   /** An issuer check failed: RFC 9207 `iss` in the callback, or RFC 8414 §3.3 metadata `issuer`. */
   | 'ISSUER_MISMATCH'
