@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
+import type { EraChoice } from '../upstream/negotiate.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
 import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
-import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
+import { ERA_HELP, ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';

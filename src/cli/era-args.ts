@@ -1,4 +1,4 @@
-import { PROTOCOL_CHOICES, type ProtocolChoice, TRANSPORT_CHOICES, type TransportChoice } from '../upstream/negotiate.js';
+import { type EraChoice, PROTOCOL_CHOICES, TRANSPORT_CHOICES } from '../upstream/negotiate.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parsedOr } from './values.js';
 
@@ -11,12 +11,6 @@ export const ERA_OPTIONS = {
 /** Their lines in `--help`. */
 export const ERA_HELP = `  --protocol auto|2025|2026  protocol era to speak to the server (default auto: one server/discover probe decides)
   --transport auto|http|sse  transport to the server (default auto: Streamable HTTP, else 2024-11-05 HTTP+SSE)`;
-
-/** What the flags chose. */
-export interface EraChoice {
-  readonly protocol: ProtocolChoice;
-  readonly transport: TransportChoice;
-}
 
 /** Reads `--protocol` and `--transport` (both default `auto`); throws UsageError on a bad value or pair. */
 export function parseEraArgs(values: { readonly protocol?: string | undefined; readonly transport?: string | undefined }): EraChoice {

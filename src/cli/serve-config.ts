@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { UpstreamEraChoice } from '../gateway/message-route.js';
+import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
 import { collectHeaders, expandVariables } from './headers.js';
@@ -17,7 +17,7 @@ export interface ServeUpstreamConfig {
   /** Sign in to this upstream as the gateway (a stored `mcp-lifeline login`, or client credentials). */
   readonly oauth: OAuthFlags | undefined;
   /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
-  readonly era: UpstreamEraChoice | undefined;
+  readonly era: EraChoice | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -188,7 +188,7 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
 export function upstreamEra(values: {
   readonly protocol?: string | undefined;
   readonly transport?: string | undefined;
-}): UpstreamEraChoice | undefined {
+}): EraChoice | undefined {
   if (values.protocol === undefined && values.transport === undefined) return undefined;
   const choice = parseEraArgs(values);
   return choice.protocol === '2025' && choice.transport === 'http' ? undefined : choice;

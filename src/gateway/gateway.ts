@@ -13,11 +13,12 @@ import { createMemoryStore } from './memory-store.js';
 import { createMessageRoute } from './message-route.js';
 import { answerOps, isOpsPath } from './ops-endpoints.js';
 import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
+import type { RouteContext, UpstreamRoute } from './route.js';
 import { createSessionAdmission } from './session-admission.js';
 import type { SessionStore } from './session-store.js';
 import { createSessionTokens, type SessionTokens } from './session-token.js';
 import { createStoreOutage, guardStore, STORE_RETRY_AFTER_SECONDS, storeFailure } from './store-outage.js';
-import { createUpstreamRoute, type RouteContext, type UpstreamRoute } from './upstream-route.js';
+import { createUpstreamRoute } from './upstream-route.js';
 
 /** A running gateway. */
 export interface Gateway {

@@ -3,7 +3,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
-import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
+import { createNegotiatingUpstream, type EraChoice } from '../upstream/negotiate.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import {
@@ -16,14 +16,8 @@ import {
 } from '../upstream/upstream.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
+import type { RouteContext, RouteRequest, UpstreamRoute } from './route.js';
 import { newSessionKey, type SessionClaims, TokenTooLargeError } from './session-token.js';
-import type { RouteContext, RouteRequest, UpstreamRoute } from './upstream-route.js';
-
-/** Which era an upstream speaks, for {@linkcode createMessageRoute}. */
-export interface UpstreamEraChoice {
-  readonly protocol: ProtocolChoice;
-  readonly transport: TransportChoice;
-}
 
 /** One client session on this process, and its upstream of whatever era. */
 interface MessageSession {
@@ -58,7 +52,7 @@ const BACKLOG_LIMIT = 256;
  * replica, a restart) still opens: its upstream is rebuilt from the client's initialize params it
  * carries, as the pass-through route does.
  */
-export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraChoice, context: RouteContext): UpstreamRoute {
+export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, context: RouteContext): UpstreamRoute {
   const { options, store, tokens, metrics, ended, admission } = context;
   const { log } = options;
   const name = upstream.name;

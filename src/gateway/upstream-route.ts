@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { isSignInError } from '../auth/SignInError.js';
 import { isLifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
@@ -7,55 +7,14 @@ import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { readBoundedBody } from '../upstream/read-bounded-body.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
-import type { EndedSessions } from './ended-sessions.js';
-import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
-import type { GatewayUpstream, ResolvedGatewayOptions } from './gateway-options.js';
+import type { RefusalReason } from './gateway-metrics.js';
+import type { GatewayUpstream } from './gateway-options.js';
 import { initializeIn, jsonRpcError, jsonRpcErrors, sendJson } from './http-exchange.js';
+import type { RouteContext, RouteRequest, UpstreamRoute } from './route.js';
 import { createRouteRecovery } from './route-recovery.js';
-import type { SessionAdmission } from './session-admission.js';
-import type { SessionStore } from './session-store.js';
-import { newSessionKey, type SessionClaims, type SessionTokens, TokenTooLargeError } from './session-token.js';
+import { newSessionKey, type SessionClaims, TokenTooLargeError } from './session-token.js';
 import { storeFailure } from './store-outage.js';
 import { clientAnswerHeaders, headerValue, upstreamRequestHeaders, withSession } from './upstream-headers.js';
-
-/** One client request for an upstream, already admitted by the gateway (host, origin, credential). */
-export interface RouteRequest {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  /** The caller's identity (token file name, or `local`). */
-  readonly caller: string;
-  /** The POST body, read in full (it may have to be replayed). */
-  readonly body: Buffer | undefined;
-  /** Headers every answer carries (CORS). */
-  readonly answerHeaders: Record<string, string>;
-}
-
-/**
- * An upstream behind the gateway: its endpoint, its middleware, its client sessions on this process.
- * {@linkcode createUpstreamRoute} is the HTTP-level pass-through for 2025 Streamable HTTP upstreams;
- * `createMessageRoute` serves the other eras at the message level, on the `Upstream` contract.
- */
-export interface UpstreamRoute {
-  readonly name: string;
-  /** Whether its upstream sessions live in this process only (then shutdown ends them even with a shared store). */
-  readonly localSessions: boolean;
-  handle(request: RouteRequest): Promise<void>;
-  /** Ends session `key` as its client's DELETE would: refused everywhere from now on, its upstream session ended. */
-  terminate(key: string): Promise<void>;
-  /** Ends the upstream sessions this process holds (DELETE, bounded). */
-  endSessions(): Promise<number>;
-}
-
-/** What every route of a gateway shares. */
-export interface RouteContext {
-  readonly options: ResolvedGatewayOptions;
-  /** The session table, its failures typed ({@linkcode StoreUnreachableError}). */
-  readonly store: SessionStore;
-  readonly tokens: SessionTokens;
-  readonly metrics: GatewayMetrics;
-  readonly ended: EndedSessions;
-  readonly admission: SessionAdmission;
-}
 
 const SESSION_NOT_FOUND = -32001;
 // What of an upstream's refusal of the gateway's credentials is quoted in the error.
