@@ -215,7 +215,7 @@ function expectNoMore(extra: readonly string[]): void {
 }
 
 /** `--keepalive`: a fixed interval, or `auto` (learn the idle timeout), optionally from a known bound. */
-export type KeepAliveChoice = number | 'auto' | { readonly auto: true; readonly initialBoundMs: number };
+type KeepAliveChoice = number | 'auto' | { readonly auto: true; readonly initialBoundMs: number };
 
 /** "300" (seconds), "auto", "auto:15m" (a bound from `probe --idle`). */
 function keepAlive(value: string): KeepAliveChoice {

@@ -7,7 +7,7 @@ import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
 /** Bound on each Redis command by default, in ms. */
-export const DEFAULT_STORE_TIMEOUT_MS = 2000;
+const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
 export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
 

@@ -74,7 +74,7 @@ export function parseSize(name: string, text: string, options: { readonly min?: 
 const MS_PER_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** The unit of a duration written without one. */
-export type TimeUnit = keyof typeof MS_PER_UNIT;
+type TimeUnit = keyof typeof MS_PER_UNIT;
 
 const UNIT_NAMES: Readonly<Record<TimeUnit, string>> = { ms: 'milliseconds', s: 'seconds', m: 'minutes', h: 'hours', d: 'days' };
 

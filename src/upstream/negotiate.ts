@@ -37,7 +37,7 @@ export interface NegotiatingUpstreamOptions extends UpstreamOptions {
 }
 
 /** The upstream of each era and transport. */
-export interface UpstreamFactories {
+interface UpstreamFactories {
   streamableHttp(options: UpstreamOptions): Upstream;
   legacySse(options: UpstreamOptions): Upstream;
   stateless(options: UpstreamOptions & { discover?: Extract<EraVerdict, { kind: 'modern' }>['discover'] }): Upstream;
