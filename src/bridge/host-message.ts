@@ -7,7 +7,7 @@ import type { OversizedLine } from './line-reader.js';
 export type HostLine = { readonly message: JsonRpcMessage } | { readonly reply: JsonRpcMessage };
 
 /** JSON-RPC 2.0 §5.1 codes. */
-export const PARSE_ERROR = -32700;
+const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
 
 /** Reads one stdio line as a JSON-RPC message; a line that is not one gets the error JSON-RPC prescribes. */

@@ -46,9 +46,9 @@ export interface Relay {
 /** Requests queued beyond the in-flight cap before the host is asked to slow down. */
 const QUEUE_HIGH_WATER = 1024;
 /** JSON-RPC code the official SDKs use for a request timeout (ErrorCode.RequestTimeout). */
-export const REQUEST_TIMEOUT = -32001;
+const REQUEST_TIMEOUT = -32001;
 /** Implementation-defined server error (JSON-RPC 2.0 §5.1): the server could not be reached or refused. */
-export const UPSTREAM_FAILED = -32000;
+const UPSTREAM_FAILED = -32000;
 
 /**
  * Gives every host request exactly one answer: the server's, or an error that says why none came

@@ -24,7 +24,7 @@ export function mediaType(contentType: string | null | undefined): string {
 }
 
 /** The data of the first SSE event that carries data, or undefined when none is complete yet. */
-export function firstSseData(text: string): string | undefined {
+function firstSseData(text: string): string | undefined {
   let data: string | undefined;
   const parser = createParser({
     onEvent(event) {

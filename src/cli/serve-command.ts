@@ -28,7 +28,7 @@ export interface ServeIo {
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
-export const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
+const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
 
 /** Runs `mcp-lifeline serve` until SIGTERM or SIGINT; resolves with the exit code. */
 export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<number> {

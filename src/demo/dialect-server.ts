@@ -46,7 +46,7 @@ export interface DialectServerOptions {
 export type Sabotage = 'malformed-json' | 'truncated-json' | 'cut-sse';
 
 /** Faults a test or the soak can switch on while the server runs. */
-export interface DialectServerFaults {
+interface DialectServerFaults {
   /** Answer `initialize` with this HTTP status instead of opening a session. */
   initializeStatus?: number | undefined;
   /** Hold `initialize` this long (ms) before handling it. */
@@ -82,7 +82,7 @@ export interface DialectServerFaults {
 }
 
 /** What the server counted: the ground truth tests and the demo assert on. */
-export interface DialectServerCounters {
+interface DialectServerCounters {
   /** `initialize` requests that opened a session. */
   initializations: number;
   /** Runs of the non-idempotent `increment` tool. */
@@ -106,7 +106,7 @@ export interface DialectServerCounters {
 }
 
 /** Per-session state the server keeps, which a recovery must restore. */
-export interface SessionView {
+interface SessionView {
   readonly id: string;
   readonly logLevel: string | undefined;
   readonly subscriptions: readonly string[];

@@ -54,9 +54,3 @@ export const DIALECTS = {
 } satisfies Record<string, Answer>;
 
 export type Dialect = keyof typeof DIALECTS;
-
-export const DIALECT_NAMES = Object.keys(DIALECTS) as Dialect[];
-
-export function isDialect(name: string): name is Dialect {
-  return Object.hasOwn(DIALECTS, name);
-}

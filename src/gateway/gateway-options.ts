@@ -1,7 +1,7 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import type { EraChoice } from '../upstream/negotiate.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
-import type { UpstreamEraChoice } from './message-route.js';
 import { isLoopbackAddress } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
 
@@ -39,7 +39,7 @@ export interface GatewayUpstream {
    * sessions held by the replica that opened them.
    * @default undefined: 2025 Streamable HTTP, forwarded at the HTTP level with session recovery
    */
-  readonly era?: UpstreamEraChoice | undefined;
+  readonly era?: EraChoice | undefined;
 }
 
 /** Where the gateway reports what it does; the CLI writes it to stderr. Fields carry no secrets. */

@@ -1,7 +1,8 @@
 // `mcp-lifeline/gateway`: the `serve` gateway as a library (Node only). Re-exports only.
 
 export { type CallerCredentials, LOCAL_CALLER, parseCallerTokens } from './caller-credentials.js';
-export { type CredentialUpdate, GATEWAY_TOKEN_HEADER, type Gateway, startGateway } from './gateway.js';
+export { type Gateway, startGateway } from './gateway.js';
+export { type CredentialUpdate, GATEWAY_TOKEN_HEADER } from './gateway-credentials.js';
 export type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 export {
   DEFAULT_GATEWAY_OPTIONS,

@@ -26,7 +26,7 @@ export interface StoreSessionSharingOptions {
 const DEFAULT_TOMBSTONE_MS = 7 * 24 * 60 * 60 * 1000; // the default session max age
 
 /** Why a shared recovery gave up. */
-export class SharedRecoveryError extends Error {
+class SharedRecoveryError extends Error {
   override name = 'SharedRecoveryError';
 }
 

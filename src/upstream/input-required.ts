@@ -17,7 +17,7 @@ export interface InputHost {
 }
 
 /** An input request that cannot reach this host, or that the host refused. */
-export class InputBridgeError extends Error {
+class InputBridgeError extends Error {
   override name = 'InputBridgeError';
 }
 

@@ -17,6 +17,12 @@ export type TransportChoice = 'auto' | 'http' | 'sse';
 export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ['auto', '2025', '2026'];
 export const TRANSPORT_CHOICES: readonly TransportChoice[] = ['auto', 'http', 'sse'];
 
+/** An era and transport chosen for a server: the bridge's and serve's `--protocol`/`--transport`, an upstream's `era`. */
+export interface EraChoice {
+  readonly protocol: ProtocolChoice;
+  readonly transport: TransportChoice;
+}
+
 /** Options of {@linkcode createNegotiatingUpstream}. */
 export interface NegotiatingUpstreamOptions extends UpstreamOptions {
   /** @default 'auto' */
@@ -31,7 +37,7 @@ export interface NegotiatingUpstreamOptions extends UpstreamOptions {
 }
 
 /** The upstream of each era and transport. */
-export interface UpstreamFactories {
+interface UpstreamFactories {
   streamableHttp(options: UpstreamOptions): Upstream;
   legacySse(options: UpstreamOptions): Upstream;
   stateless(options: UpstreamOptions & { discover?: Extract<EraVerdict, { kind: 'modern' }>['discover'] }): Upstream;

@@ -45,7 +45,7 @@ export interface StatelessUpstreamOptions extends UpstreamOptions {
   readonly maxMessageSize?: number | undefined;
 }
 
-export const DEFAULT_MAX_INPUT_ROUNDS = 10;
+const DEFAULT_MAX_INPUT_ROUNDS = 10;
 const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 const LIFELINE_ERROR = -32000;
 const METHOD_NOT_FOUND = -32601;
