@@ -3,6 +3,7 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } f
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
+import { parseArgsMessage } from './suggest.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
@@ -68,6 +69,7 @@ Operations:
   --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
   --log-level LEVEL             error | warn | info | debug (default info), to stderr
   --log-format FORMAT           text | json (default text)
+  --log-file PATH               also append the log to PATH (created with mode 0600)
   Endpoints: /healthz, /readyz (store reachable), /metrics (Prometheus).
 
 Values (flags and config file alike):
@@ -93,6 +95,10 @@ export interface ServeCommand extends GatewaySettings {
   readonly storeTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Where the log is also appended (`--log-file`, `logFile`). */
+  readonly logFile: string | undefined;
+  /** Headers (flags or config file) that carry no credential after expansion: warned about at start. */
+  readonly warnings: readonly string[];
 }
 
 const OPTIONS = {
@@ -132,6 +138,7 @@ const OPTIONS = {
   'drain-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -141,15 +148,15 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   try {
     parsed = parse([...argv]);
   } catch (error) {
-    throw new UsageError(`serve: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+    throw new UsageError(`serve: ${parseArgsMessage(error, OPTIONS)}`);
   }
   const { values, positionals } = parsed;
+  if (values.help) return { ...defaults({}), help: true, upstreams: [] };
   const config: ServeConfig = values.config === undefined ? {} : readServeConfig(values.config, env);
-  if (values.help) return { ...defaults(config), help: true, upstreams: [] };
 
   const names = values.name ?? [];
   if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
-  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
+  const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const forwardHeaders = (values['forward-header'] ?? []).map((header) => header.toLowerCase());
   const oauth =
     values.oauth || values['oauth-client-credentials']
@@ -209,6 +216,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     drainTimeoutMs: parsedOr(values['drain-timeout'], base.drainTimeoutMs, (text) => parseSeconds('--drain-timeout', text)),
     logLevel: parsedOr(values['log-level'], base.logLevel, (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], base.logFormat, (text) => parseChoice('--log-format', text, LOG_FORMATS)),
+    logFile: values['log-file'] ?? base.logFile,
+    warnings: [...new Set([...warnings, ...(config.warnings ?? [])])],
   };
 }
 
@@ -228,6 +237,8 @@ function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help'>
     storeTimeoutMs: config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
     logLevel: config.logLevel ?? 'info',
     logFormat: config.logFormat ?? 'text',
+    logFile: config.logFile,
+    warnings: [],
   };
 }
 
