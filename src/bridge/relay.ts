@@ -19,6 +19,13 @@ export interface RelayOptions {
   readonly throttle: (paused: boolean) => void;
 }
 
+/**
+ * Whether the host got a session: `none` until its first `initialize` is answered; `failed` when
+ * every `initialize` so far failed (the server could not be reached, refused, answered with an
+ * error, or a sign-in is still needed); `opened` once one succeeded, for good.
+ */
+type SessionStart = 'none' | 'failed' | 'opened';
+
 /** A host request on its way: it gets exactly one answer, from the server or from the relay. */
 interface Pending {
   readonly id: JsonRpcId;
@@ -41,6 +48,8 @@ export interface Relay {
   close(reason: string): Promise<void>;
   /** Requests still waiting for an answer. */
   readonly pending: number;
+  /** Whether the host got a session (the bridge's exit code tells it). */
+  readonly start: SessionStart;
 }
 
 /** Requests queued beyond the in-flight cap before the host is asked to slow down. */
@@ -65,6 +74,11 @@ export function createRelay(options: RelayOptions): Relay {
   let inFlight = 0;
   let throttled = false;
   let closed = false;
+  // Whether the host got a session; once opened, later failures are passing.
+  const session: { start: SessionStart } = { start: 'none' };
+  const initializeEnded = (opened: boolean) => {
+    if (session.start !== 'opened') session.start = opened ? 'opened' : 'failed';
+  };
   const idleWaiters = new Set<() => void>();
 
   const upstream = options.createUpstream({
@@ -137,6 +151,7 @@ export function createRelay(options: RelayOptions): Relay {
       const text = textOf(error);
       report({ level: 'error', type: 'request-failed', message: text, fields: { method: entry.method } });
       host.write(errorReply(entry.id, UPSTREAM_FAILED, `mcp-lifeline: ${text}`));
+      if (entry.method === 'initialize') initializeEnded(false);
     });
   }
 
@@ -153,6 +168,7 @@ export function createRelay(options: RelayOptions): Relay {
         return;
       }
       finish(entry);
+      if (entry.method === 'initialize') initializeEnded(message.result !== undefined);
     } else if (message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
       const entry = token === undefined ? undefined : byProgressToken.get(token);
@@ -179,6 +195,7 @@ export function createRelay(options: RelayOptions): Relay {
   function timedOut(entry: Pending): void {
     if (!isCurrent(entry)) return;
     finish(entry);
+    if (entry.method === 'initialize') initializeEnded(false);
     const seconds = Math.round(options.requestTimeoutMs / 1000);
     host.write(
       errorReply(
@@ -227,6 +244,9 @@ export function createRelay(options: RelayOptions): Relay {
     fromHost,
     get pending() {
       return pending.size;
+    },
+    get start() {
+      return session.start;
     },
     settle(graceMs) {
       if (pending.size === 0) return Promise.resolve(true);

@@ -1,9 +1,23 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
-import { HELP, parseCommand } from './args.js';
+import { parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { helpText } from './help.js';
+import { type LogSink, openLogFile, teeSink } from './log-file.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
+
+/** Where errors go: stderr, and once a command opened its `--log-file`, that file too. */
+const errors: { sink: LogSink } = { sink: process.stderr };
+
+/** stderr and the `--log-file` (when given): what the bridge's and serve's logs are written to. */
+function logOutput(path: string | undefined): LogSink {
+  if (path === undefined) return process.stderr;
+  const file = openLogFile(path, (message) => process.stderr.write(`mcp-lifeline: ${message}\n`));
+  process.once('exit', () => file.close());
+  errors.sink = teeSink(process.stderr, file);
+  return errors.sink;
+}
 
 // Each command's code is loaded when that command runs: the bridge, which a host starts and keeps
 // for hours, never holds the demo server, the gateway or the probe in memory.
@@ -11,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommand(argv);
   switch (command.kind) {
     case 'help':
-      process.stdout.write(`${HELP}\n`);
+      process.stdout.write(`${helpText(command.topic)}\n`);
       return EXIT.ok;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -53,7 +67,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const { serveCommand } = await import('./serve-command.js');
       return serveCommand(command, {
         stdout: process.stdout,
-        stderr: process.stderr,
+        stderr: command.help ? process.stderr : logOutput(command.logFile),
         env: process.env,
         onSignal: (s, h) => process.once(s, h),
       });
@@ -67,7 +81,13 @@ async function main(argv: readonly string[]): Promise<number> {
         import('../upstream/undici-fetch.js'),
       ]);
       const secrets = secretsOf(command);
-      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      const log = createLogger({
+        level: command.logLevel,
+        format: command.logFormat,
+        out: logOutput(command.logFile),
+        scrub: secrets.scrub,
+      });
+      for (const warning of command.headerWarnings) log.warn(warning);
       // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
       // never a lost session) when the server wants OAuth.
       const http = createUndiciFetch();
@@ -82,8 +102,9 @@ async function main(argv: readonly string[]): Promise<number> {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));
-      await bridge.closed;
-      return EXIT.ok;
+      const end = await bridge.closed;
+      // Each failed initialize was answered with its reason; the exit code says the host never got a session.
+      return end.failedToStart ? EXIT.usage : EXIT.ok;
     }
   }
 }
@@ -96,10 +117,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`mcp-lifeline: ${error.message}\n`);
+      errors.sink.write(`mcp-lifeline: ${error.message}\n`);
       process.exit(EXIT.usage);
     }
-    process.stderr.write(`mcp-lifeline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    errors.sink.write(`mcp-lifeline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(EXIT.internal);
   },
 );

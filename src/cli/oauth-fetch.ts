@@ -89,7 +89,8 @@ function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
       log.info('signed in', { ...fields, flow: event.flow, scope: event.scope, ms: event.ms });
       return;
     case 'sign-in-failed':
-      log.error(`sign-in failed: ${event.message}`, { ...fields, code: event.code });
+      // The error reaches the request that started the sign-in, and is logged (or printed) once there.
+      log.debug(`sign-in failed: ${event.message}`, { ...fields, code: event.code });
       return;
     case 'step-up':
       log.info('the server asks for more scope; signing in again', { ...fields, scope: event.scope });
