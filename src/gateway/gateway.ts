@@ -7,7 +7,7 @@ import { createEndedSessions } from './ended-sessions.js';
 import { type CredentialUpdate, createGatewayCredentials } from './gateway-credentials.js';
 import { closeListener, connectionVerdicts, listen, listener, originOf, startOpsListener } from './gateway-listeners.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
-import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions } from './gateway-options.js';
+import { type GatewayOptions, resolveGatewayOptions, sharedStoreWithoutKeys } from './gateway-options.js';
 import { type FrontDoor, serveRequest } from './gateway-requests.js';
 import { createInFlight } from './in-flight.js';
 import { createMemoryStore } from './memory-store.js';
@@ -55,11 +55,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveGatewayOptions(options);
   const { log } = config;
   const rawStore = options.store ?? createMemoryStore({ idleTtlMs: config.sessionIdleTtlMs, maxRecords: config.maxRecords });
-  if (rawStore.shared && options.sessionKeys === undefined) {
-    throw new GatewayConfigError(
-      `a ${rawStore.kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
-    );
-  }
+  if (rawStore.shared && options.sessionKeys === undefined) throw sharedStoreWithoutKeys(rawStore.kind);
   const outage = createStoreOutage(rawStore, log);
   const store = guardStore(rawStore, outage);
   const ended = createEndedSessions(store, {

@@ -65,7 +65,22 @@ export async function measureIdle(target: ProbeTarget, options: IdleOptions): Pr
         .catch(() => {});
     }
   }
-  return { stepsMs, survivedMs, diedAfterMs, rule, interrupted, summary: summarize(survivedMs, diedAfterMs, rule, interrupted, stepsMs) };
+  return {
+    stepsMs,
+    survivedMs,
+    diedAfterMs,
+    rule,
+    interrupted,
+    summary: summarize(survivedMs, diedAfterMs, rule, interrupted, stepsMs),
+    keepalive: diedAfterMs === undefined ? undefined : `auto:${durationValue(diedAfterMs)}`,
+  };
+}
+
+/** A duration as the CLI reads it back: `4m`, `90s`, `1500ms`. */
+function durationValue(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }
 
 function schedule(maxMs: number, steps: readonly number[]): number[] {

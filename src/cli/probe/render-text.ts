@@ -42,6 +42,8 @@ export function renderText(report: ProbeReport, paint: Paint): string {
     lines.push('', paint.bold('Idle timeout'));
     lines.push(`  tried ${report.idle.stepsMs.map(formatDuration).join(', ')}`);
     lines.push(`  ${report.idle.summary}`);
+    if (report.idle.keepalive !== undefined)
+      lines.push(`  keep sessions alive from the start: mcp-lifeline ${report.url} --keepalive ${report.idle.keepalive}`);
   }
   return `${lines.join('\n')}\n`;
 }
