@@ -11,7 +11,7 @@ import type { NewServerSession, SessionSharing, SharedSessionState } from './ses
 import type { StreamBackoff } from './stream-backoff.js';
 
 /** Where a session stands: one of three phases, each with what only it knows. */
-export type SessionPhase =
+type SessionPhase =
   /**
    * The server session is in use. `proven`: it has answered successfully at least once. A session a
    * recovery opened that is rejected before it ever answered shows a server that keeps failing (issue 9).
@@ -56,7 +56,7 @@ export interface SessionStart {
 }
 
 /** The circuit as a session's readers see it: they may ask, only the keeper changes it. */
-export type CircuitView = Pick<Circuit, 'failures' | 'blocked'>;
+type CircuitView = Pick<Circuit, 'failures' | 'blocked'>;
 
 /**
  * One MCP session as the client knows it, and the only code that changes it. The client keeps the
