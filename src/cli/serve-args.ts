@@ -3,6 +3,7 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } f
 import { parseUrl } from './args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import {
   byteSize,
   durationMs,
@@ -73,6 +74,8 @@ Sessions and replicas:
 
 Operations:
   --timeout SECONDS             bound for requests the gateway sends on its own (default 10)
+  --restart-window SECONDS      how long a request an upstream could not take (connection refused: a
+                                restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
   --log-level LEVEL             error | warn | info | debug (default info), to stderr
   --log-format FORMAT           text | json (default text)
@@ -132,6 +135,7 @@ const OPTIONS = {
   'session-max-age': { type: 'string' },
   'max-records': { type: 'string' },
   timeout: { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'drain-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -210,6 +214,7 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
       values['session-max-age'] === undefined ? base.sessionMaxAgeMs : durationMs('--session-max-age', values['session-max-age']),
     maxRecords: orInteger('--max-records', values['max-records'], base.maxRecords),
     timeoutMs: values.timeout === undefined ? base.timeoutMs : durationMs('--timeout', values.timeout, 's'),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window'], base.restartWindowMs),
     drainTimeoutMs:
       values['drain-timeout'] === undefined ? base.drainTimeoutMs : durationMs('--drain-timeout', values['drain-timeout'], 's'),
     logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, base.logLevel),

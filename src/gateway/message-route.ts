@@ -4,6 +4,7 @@ import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
+import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import {
@@ -135,9 +136,15 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       transport: era.transport,
       // The gateway's message bound on every era (the adapters' own defaults are larger).
       factories: {
-        streamableHttp: (adapter) => createStreamableHttpUpstream({ ...adapter, maxMessageBytes: bound }),
+        streamableHttp: (adapter) =>
+          createStreamableHttpUpstream({ ...adapter, maxMessageBytes: bound, recovery: { restartWindow: options.restartWindowMs } }),
         legacySse: (adapter) => createLegacySseUpstream({ ...adapter, maxMessageSize: bound }),
-        stateless: (adapter) => createStatelessUpstream({ ...adapter, maxMessageSize: bound }),
+        stateless: (adapter) =>
+          createStatelessUpstream({
+            ...adapter,
+            fetch: restartWindowFetch(adapter, options.restartWindowMs),
+            maxMessageSize: bound,
+          }),
       },
     });
     return session;
