@@ -91,7 +91,7 @@ describe('a redeploy: the old process stops, a new one starts on the same port 2
       assert.match(down?.reason ?? '', /connection refused.*ECONNREFUSED/);
       assert.equal(down?.windowMs, 30_000);
       const [back] = recorder.of('server-reachable');
-      assert.ok((back?.downMs ?? 0) >= GAP_MS - 200 && (back?.downMs ?? 0) < GAP_MS + 3_000, `down for ${back?.downMs} ms`);
+      assert.ok((back?.downMs ?? 0) >= GAP_MS - 200 && (back?.downMs ?? 0) < 15_000, `down for ${back?.downMs} ms`);
       assert.equal(recorder.count('reinitialized'), 1);
       assert.equal(recorder.count('recovery-failed'), 0);
     });
@@ -147,7 +147,7 @@ describe('the restart window’s bounds', () => {
     t.diagnostic(`answered with an error after ${waited} ms`);
     assert.match(error.message, /could not be delivered: connection refused.*It waited 1\.\d s for the server to come back/);
     assert.match(error.message, /it never reached the server, so it did not run/);
-    assert.ok(waited >= 900 && waited < 4_000, `${waited} ms`);
+    assert.ok(waited >= 900 && waited < 8_000, `${waited} ms: the window (1 s), not the default 30 s`);
     assert.deepEqual(counters.executionsByKey, { before: 1 });
     assert.equal(recorder.count('server-unreachable'), 1);
   });
@@ -158,7 +158,7 @@ describe('the restart window’s bounds', () => {
     await server.stop();
     const started = Date.now();
     await assert.rejects(connectClient('v1', url, withSessionRecovery()(fetch)), /ECONNREFUSED|fetch failed|connection refused/);
-    assert.ok(Date.now() - started < 1_000, `${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 5_000, `${Date.now() - started} ms: no window for a server never reached`);
   });
 
   it('single flight: while the server is down one request at a time tries it; the others wait and go together', async (t) => {
@@ -224,7 +224,7 @@ describe('the restart window’s bounds', () => {
     assert.equal((await post()).status, 200);
     const started = Date.now();
     await assert.rejects(post(), /fetch failed|other side closed|ECONNRESET/);
-    assert.ok(Date.now() - started < 1_000, 'it failed at once');
+    assert.ok(Date.now() - started < 5_000, 'it failed at once, without the window');
     assert.equal(received.length, 2, 'sent once, not again');
     assert.equal(recorder.count('server-unreachable'), 0);
   });

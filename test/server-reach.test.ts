@@ -108,13 +108,13 @@ describe('server reach: single-flight turns while the server is down', () => {
     reach.undelivered(Date.now(), REFUSED, true);
     assert.equal(await next, 'go');
     const waited = Date.now() - started;
-    assert.ok(waited >= 300 && waited < 1_500, `the second try came ${waited} ms later (backoff 500 ms, 20% jitter)`);
+    assert.ok(waited >= 300 && waited < 3_000, `the second try came ${waited} ms later (backoff 500 ms, 20% jitter)`);
     assert.equal(reach.phase.kind === 'down' && reach.phase.tries, 2);
     const third = reach.wait(deadline, undefined);
     const returned = Date.now();
     reach.turnReturned();
     assert.equal(await third, 'go');
-    assert.ok(Date.now() - returned < 1_000);
+    assert.ok(Date.now() - returned < 750, 'a returned turn passes at once (another backoff would be 800 ms or more)');
   });
 
   it('a wait ends at its deadline (expired) or with its signal (rejected), and leaves the queue', async () => {

@@ -58,7 +58,8 @@ export interface SessionRecoveryOptions {
    */
   readonly rules?: readonly SessionLossRule[] | undefined;
   /**
-   * Answers that are never session loss, checked before `rules`.
+   * Answers that are never session loss, checked before `rules` (those marked `afterLossRules`:
+   * after them, for what no loss rule claimed).
    * @default NOT_SESSION_LOSS_RULES
    */
   readonly notLossRules?: readonly NotSessionLossRule[] | undefined;
