@@ -116,9 +116,13 @@ describe('401 behind the real authorization server (oidc-provider), the bridge s
       t.diagnostic(`the call after the loss answered in ${Date.now() - started} ms`);
       assert.equal(server.counters.executions, 2);
       assert.equal(server.counters.initializations, 2);
+      // The bridge's GET stream may meet the lost session too; each suspicion costs one ping.
       const lost = server.counters.lostAnswers;
+      const asked = lost.filter((method) => method !== 'ping').length;
+      const pinged = lost.filter((method) => method === 'ping').length;
       assert.equal(lost.filter((method) => method === 'tools/call').length, 1, lost.join(' '));
-      assert.equal(lost.filter((method) => method === 'ping').length, pings, lost.join(' '));
+      if (pings === 0) assert.equal(pinged, 0, `proof needs no ping: ${lost.join(' ')}`);
+      else assert.ok(pinged >= 1 && pinged <= asked, `a ping per suspicion: ${lost.join(' ')}`);
       assert.equal(server.authorizationServer.counters.tokens['refresh_token'], undefined, 'the token was not renewed');
       assert.equal((await sandbox.browserRuns()).length, 1, 'no second sign-in');
       assert.match(host.stderr(), new RegExp(`session recovered .*rule=${rule}`));

@@ -19,7 +19,7 @@ const SIGN_IN = new RegExp(
     String.raw`sign(?:ed)?[\s-]?(?:in|on|out)`,
     String.raw`re-?authenticat\w*`,
     String.raw`authenticat\w*`,
-    String.raw`credentials?`,
+    'credentials?',
     'passwords?',
     'sso',
     'oauth2?',

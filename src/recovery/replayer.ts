@@ -1,6 +1,7 @@
-// Replaying: a request whose loss is certain is sent again, at most once, on the session the
-// recovery opened, when the server's answer proves it was not executed (issue 8). What belonged
-// to the lost session (answers to its requests, its `notifications/initialized`) is dropped.
+// Replaying: a request whose loss is certain is sent again on the session the recovery opened,
+// when the server's answer proves it was not executed (issue 8); a replay that meets a certain
+// loss again is recovered again, up to `maxRecoveries` (issue 18). What belonged to the lost
+// session (answers to its requests, its `notifications/initialized`) is dropped.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import { type AnswerJudge, type KnownBy, type Lost, lossReport } from './answer-judge.js';
