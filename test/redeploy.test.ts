@@ -228,4 +228,51 @@ describe('the restart window’s bounds', () => {
     assert.equal(received.length, 2, 'sent once, not again');
     assert.equal(recorder.count('server-unreachable'), 0);
   });
+
+  it('connections reset before a byte of the request was written (a proxy whose backend is restarting) wait too', async (t) => {
+    // A raw HTTP server that, while "restarting", resets every connection as soon as it is accepted.
+    const received: string[] = [];
+    const sockets = new Set<Socket>();
+    let resetting = false;
+    const tcp = createTcpServer((socket) => {
+      sockets.add(socket);
+      if (resetting) {
+        socket.resetAndDestroy();
+        return;
+      }
+      socket.on('data', (data) => {
+        received.push(data.toString('latin1').split('\r\n', 1)[0] ?? '');
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    t.after(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          tcp.close(() => resolve());
+        }),
+    );
+    const url = `http://127.0.0.1:${(tcp.address() as { port: number }).port}/mcp`;
+    const recorder = recordEvents();
+    const fetchWithWindow = withSessionRecovery({ onEvent: recorder.onEvent })(fetch);
+    const post = () =>
+      fetchWithWindow(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+      });
+    assert.equal((await post()).status, 200);
+    resetting = true;
+    for (const socket of sockets) socket.destroy();
+    const started = Date.now();
+    const answer = post();
+    await sleep(1_000);
+    resetting = false;
+    assert.equal((await answer).status, 200);
+    t.diagnostic(`answered in ${Date.now() - started} ms`);
+    assert.equal(received.length, 2, 'delivered once, after the resets');
+    assert.match(recorder.of('server-unreachable')[0]?.reason ?? '', /ECONNRESET/);
+    assert.equal(recorder.count('server-reachable'), 1);
+  });
 });
