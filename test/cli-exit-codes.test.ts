@@ -79,7 +79,7 @@ const CASES: readonly Case[] = [
     what: 'the server goes away after initialize: requests get errors, the bridge serves on, exits 0 when stdin closes',
     async run(t) {
       const server = await startDialectServer();
-      const cli = spawnCli([server.url, '--timeout', '1']);
+      const cli = spawnCli([server.url, '--timeout', '1', '--restart-window', '0']);
       t.after(() => cli.stop());
       cli.send(INITIALIZE);
       await cli.waitForMessage((message) => message['id'] === 1 && message['result'] !== undefined);

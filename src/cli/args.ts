@@ -7,6 +7,7 @@ import { collectHeaders } from './headers.js';
 import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { nearest, parseArgsMessage } from './suggest.js';
 import { UsageError } from './usage-error.js';
@@ -31,6 +32,7 @@ export type Command =
         readonly kind: 'bridge';
         readonly keepAlive: KeepAliveChoice | undefined;
         readonly requestTimeoutMs: number;
+        readonly restartWindowMs: number;
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
         readonly exitGraceMs: number;
@@ -61,6 +63,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   keepalive: { type: 'string' },
   'request-timeout': { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'max-message-size': { type: 'string' },
   'max-in-flight': { type: 'string' },
   'exit-grace': { type: 'string' },
@@ -159,6 +162,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     ...connection,
     keepAlive: values.keepalive === undefined ? undefined : keepAlive(values.keepalive),
     requestTimeoutMs: parsedOr(values['request-timeout'], 300_000, (text) => parseSeconds('--request-timeout', text)),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window']),
     maxMessageBytes: parsedOr(values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, (text) =>
       parseSize('--max-message-size', text, { min: 1024 }),
     ),

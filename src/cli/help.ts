@@ -29,6 +29,8 @@ const BRIDGE = `Bridge options:
                              timeout from the sessions it drops (or start from BOUND, e.g. auto:15m
                              from probe --idle) and ping just before it (default: off)
   --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
+  --restart-window SECONDS   how long a request the server could not take (connection refused: a
+                             restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
   --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)

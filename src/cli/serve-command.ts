@@ -151,6 +151,7 @@ function gatewayOptions(
     sessionMaxAgeMs: command.sessionMaxAgeMs,
     maxRecords: command.maxRecords,
     timeoutMs: command.timeoutMs,
+    restartWindowMs: command.restartWindowMs,
     drainTimeoutMs: command.drainTimeoutMs,
     bodyTimeoutMs: command.bodyTimeoutMs,
     headersTimeoutMs: command.headersTimeoutMs,

@@ -29,7 +29,15 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
   const where = describeUrl(upstream.url.href);
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
-  const sessionContext = { upstream, era, timeoutMs: options.timeoutMs, maxMessageBytes: options.maxMessageBytes, scrub, log };
+  const sessionContext = {
+    upstream,
+    era,
+    timeoutMs: options.timeoutMs,
+    restartWindowMs: options.restartWindowMs,
+    maxMessageBytes: options.maxMessageBytes,
+    scrub,
+    log,
+  };
   const sessions = createMessageSessions(sessionContext, { where, metrics });
 
   // A session ended anywhere: this process lets go of its upstream session for it.

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type EraChoice } from '../upstream/negotiate.js';
+import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import {
@@ -47,6 +48,8 @@ export interface MessageSessionContext {
   readonly upstream: GatewayUpstream;
   readonly era: EraChoice;
   readonly timeoutMs: number;
+  /** How long a request the upstream could not take waits for it to come back (0: off). */
+  readonly restartWindowMs: number;
   /** The gateway's message bound on every era (the adapters' own defaults are larger). */
   readonly maxMessageBytes: number;
   /** Removes the gateway's secrets from what the upstream says. */
@@ -55,7 +58,7 @@ export interface MessageSessionContext {
 }
 
 export function createMessageSession(context: MessageSessionContext): MessageSession {
-  const { upstream, era, timeoutMs, scrub, log } = context;
+  const { upstream, era, timeoutMs, restartWindowMs, scrub, log } = context;
   const bound = context.maxMessageBytes;
   const state = {
     /** POSTs waiting for the answer to a request, by id. */
@@ -102,9 +105,11 @@ export function createMessageSession(context: MessageSessionContext): MessageSes
     protocol: era.protocol,
     transport: era.transport,
     factories: {
-      streamableHttp: (options) => createStreamableHttpUpstream({ ...options, maxMessageBytes: bound }),
+      streamableHttp: (options) =>
+        createStreamableHttpUpstream({ ...options, maxMessageBytes: bound, recovery: { restartWindow: restartWindowMs } }),
       legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: bound }),
-      stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: bound }),
+      stateless: (options) =>
+        createStatelessUpstream({ ...options, fetch: restartWindowFetch(options, restartWindowMs), maxMessageSize: bound }),
     },
   });
 
