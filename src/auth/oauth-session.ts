@@ -1,5 +1,4 @@
-import { auth, type OAuthClientProvider, type OAuthDiscoveryState, refreshAuthorization } from '@modelcontextprotocol/sdk/client/auth.js';
-import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { auth, type OAuthClientProvider, type OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { runBrowserSignIn } from './browser-sign-in.js';
@@ -8,8 +7,9 @@ import type { Challenge } from './challenge.js';
 import { readChallenge } from './challenge.js';
 import { runDeviceSignIn } from './device-sign-in.js';
 import { checkDiscovery, discoverSignIn } from './discovery.js';
-import { withLease } from './lease.js';
+import { type HeldLease, withLease } from './lease.js';
 import { createOAuthStore, emptyRecord, type ServerRecord, type StoredGrant, type StoredTokens } from './oauth-store.js';
+import { refreshGrant } from './refresh-grant.js';
 import { isSignInError, SignInError } from './SignInError.js';
 import { unionScopes, widensScope } from './scopes.js';
 import {
@@ -36,6 +36,11 @@ export interface RenewRequest {
   readonly interactive: boolean;
   /** A 403 `insufficient_scope`: authorize anew for the union of the scopes. */
   readonly stepUp?: boolean | undefined;
+  /**
+   * At most this long, in ms, for another process that holds the lease (its sign-in or refresh);
+   * then a `LEASE_TIMEOUT` SignInError. @default signInTimeoutMs + 30_000
+   */
+  readonly waitMs?: number | undefined;
 }
 
 /** The outcome of {@linkcode OAuthSession.signIn}. */
@@ -81,10 +86,10 @@ export interface OAuthSession {
   onUnauthorized(context: { readonly response: Response }): Promise<void>;
 }
 
-/** Creates a {@linkcode OAuthSession}; throws a TypeError for a bad option. */
 /** How long a look at the store stays fresh for requests that only need the current token. */
 const STORE_RECHECK_MS = 1000;
 
+/** Creates a {@linkcode OAuthSession}; throws a TypeError for a bad option. */
 export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   const config: ResolvedSessionOptions = resolveSessionOptions(options);
   const serverUrl = canonicalServerUrl(options.serverUrl);
@@ -102,7 +107,8 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
 
   let cached: { record: ServerRecord; mtimeMs: number | undefined; checkedAt?: number } | undefined;
   // Inside our own lease: the record in memory is the truth, and no refresh may start from tokens().
-  let holdingLease = false;
+  // Waiting processes read what the lease says of this holder (its bound, the user's prompt).
+  let held: HeldLease | undefined;
   let active: ActiveSignIn | undefined;
   let renewing: Promise<string> | undefined;
   let exclusive: Promise<unknown> = Promise.resolve();
@@ -117,6 +123,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     }
   };
   const prompt = (value: SignInPrompt) => {
+    held?.describe({ until: value.expiresAt, prompt: value }).catch(() => {});
     try {
       options.onPrompt?.(value);
     } catch {
@@ -125,7 +132,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   };
 
   async function load(): Promise<ServerRecord> {
-    if (holdingLease && cached !== undefined) return cached.record;
+    if (held !== undefined && cached !== undefined) return cached.record;
     // Every request asks for the token: the store is looked at (a stat) at most once a second, not
     // per request. What another process wrote in that second is found when the server answers 401:
     // renewing reads the store again under the lease.
@@ -180,7 +187,7 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     save,
     activeSignIn: () => active,
     async beforeTokensRead() {
-      if (!holdingLease && active === undefined) await accessToken();
+      if (held === undefined && active === undefined) await accessToken();
     },
   });
 
@@ -202,30 +209,34 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   };
 
   /** Runs `work` holding the lease, one operation at a time in this process, on a freshly read record. */
-  function underLease<T>(purpose: string, work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>): Promise<T> {
+  function underLease<T>(
+    purpose: string,
+    work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>,
+    waitMs = config.signInTimeoutMs + 30_000,
+  ): Promise<T> {
     const run = async () => {
       let waited: { since: number } | undefined;
       const since = Date.now();
       return withLease(
         file,
         {
-          waitMs: config.signInTimeoutMs + 30_000,
+          waitMs,
           purpose,
           onWait: (owner) => {
             waited = { since };
-            emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose });
+            emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose, until: owner?.until, prompt: owner?.prompt });
           },
         },
-        async () => {
+        async (lease) => {
           try {
             // Another process may have written while we waited: read it again, then keep it in memory.
             cached = undefined;
             // (load() below reads the store: no recheck window applies to an empty cache.)
             const record = await load();
-            holdingLease = true;
+            held = lease;
             return await work(record, waited);
           } finally {
-            holdingLease = false;
+            held = undefined;
           }
         },
       );
@@ -276,7 +287,11 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
     }
     const tokens = currentGrant(await load())?.tokens;
     if (tokens !== undefined && tokens.access_token !== request.rejected && !expiresSoon(tokens)) return tokens.access_token;
-    const attempt = underLease(request.interactive ? 'sign-in' : 'refresh', (record, waited) => renewHeld(record, waited, request));
+    const attempt = underLease(
+      request.interactive ? 'sign-in' : 'refresh',
+      (record, waited) => renewHeld(record, waited, request),
+      request.waitMs,
+    );
     renewing = attempt;
     try {
       return await attempt;
@@ -328,40 +343,15 @@ export function createOAuthSession(options: OAuthSessionOptions): OAuthSession {
   }
 
   /** Refreshes; undefined when the refresh token is no longer accepted (then it is deleted). */
-  async function refresh(record: ServerRecord, grant: StoredGrant, tokens: StoredTokens): Promise<string | undefined> {
-    const discovery = record.discovery;
-    const client = config.staticClient ?? grant.client;
-    if (discovery === undefined || client === undefined || tokens.refresh_token === undefined) return undefined;
-    const started = Date.now();
-    try {
-      const fresh = await refreshAuthorization(discovery.authorizationServerUrl, {
-        ...(discovery.authorizationServerMetadata ? { metadata: discovery.authorizationServerMetadata } : {}),
-        clientInformation: client,
-        refreshToken: tokens.refresh_token,
-        // As the SDK's auth() sends it: the metadata's resource, verbatim.
-        ...(discovery.resourceMetadata ? { resource: discovery.resourceMetadata.resource } : {}),
-        fetchFn: signInFetch,
-      });
-      const token = await storeTokens(record, fresh, undefined);
-      emit({ type: 'refreshed', ms: Date.now() - started });
-      return token;
-    } catch (error) {
-      if (error instanceof OAuthError && (error.errorCode === 'invalid_grant' || error.errorCode === 'invalid_client')) {
-        grant.tokens = undefined;
-        if (error.errorCode === 'invalid_client' && config.staticClient === undefined) grant.client = undefined;
-        await save(record);
-        emit({ type: 'refresh-rejected', message: describe(error) });
-        return undefined;
-      }
-      if (isSignInError(error)) throw error;
-      throw new SignInError('SIGN_IN_FAILED', `could not refresh the token for ${serverUrl}: ${describe(error)}`, { cause: error });
-    }
+  function refresh(record: ServerRecord, grant: StoredGrant, tokens: StoredTokens): Promise<string | undefined> {
+    return refreshGrant(flowContext, { record, grant, tokens });
   }
 
   /** Signs in (browser or device flow) while holding the lease; records the outcome for waiters. */
   async function signInHeld(record: ServerRecord, request: SignInRequest): Promise<string> {
     if (lastFailure !== undefined && Date.now() - lastFailure.at < config.signInCooldownMs) throw lastFailure.error;
     const started = Date.now();
+    held?.describe({ until: started + config.signInTimeoutMs }).catch(() => {});
     emit({ type: 'sign-in-started', flow: config.flow, scope: request.scope });
     try {
       const token =
