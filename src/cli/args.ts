@@ -6,7 +6,7 @@ import { ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
-import { OAUTH_OPTIONS } from './oauth-options.js';
+import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS, OAUTH_OPTIONS } from './oauth-options.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { nearest, parseArgsMessage } from './suggest.js';
@@ -36,6 +36,8 @@ export type Command =
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
         readonly exitGraceMs: number;
+        /** `--oauth-request-wait`: how long a host request waits for a sign-in before it is answered with what to do. */
+        readonly signInRequestWaitMs: number;
         readonly logLevel: LogLevel;
         readonly logFormat: LogFormat;
         /** Where the log is also appended (`--log-file`). */
@@ -70,6 +72,7 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
   'log-file': { type: 'string' },
+  'oauth-request-wait': { type: 'string' },
   json: { type: 'boolean' },
   idle: { type: 'string' },
   'idle-steps': { type: 'string' },
@@ -168,6 +171,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     ),
     maxInFlight: parsedOr(values['max-in-flight'], 32, (text) => parseCount('--max-in-flight', text, { min: 1 })),
     exitGraceMs: parsedOr(values['exit-grace'], 30_000, (text) => parseSeconds('--exit-grace', text)),
+    signInRequestWaitMs: parsedOr(values['oauth-request-wait'], DEFAULT_SIGN_IN_REQUEST_WAIT_MS, (text) =>
+      parseSeconds('--oauth-request-wait', text),
+    ),
     logLevel: parsedOr(values['log-level'], 'info', (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], 'text', (text) => parseChoice('--log-format', text, LOG_FORMATS)),
     logFile: values['log-file'],

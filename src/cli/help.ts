@@ -37,6 +37,9 @@ const BRIDGE = `Bridge options:
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
   --log-file PATH            also append the log to PATH (created with mode 0600), for hosts that hide stderr
+  --oauth-request-wait SECONDS
+                             how long a host request waits for a sign-in before it is answered with
+                             what to do (default 20); the sign-in goes on in a process of its own
 ${ERA_HELP}`;
 
 const PROBE = `Probe options:

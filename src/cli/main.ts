@@ -93,7 +93,15 @@ async function main(argv: readonly string[]): Promise<number> {
       const http = createUndiciFetch();
       const oauth = command.oauth;
       const upstreamFetch =
-        oauth === undefined ? http : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, { fetch: http });
+        oauth === undefined
+          ? http
+          : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, {
+              fetch: http,
+              forHost: {
+                requestWaitMs: command.signInRequestWaitMs,
+                logSettings: { file: command.logFile, level: command.logLevel, format: command.logFormat },
+              },
+            });
       const bridge = startStdioBridge({
         ...command,
         log,

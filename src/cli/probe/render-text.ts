@@ -1,5 +1,6 @@
+import { formatDuration } from '../duration-text.js';
 import type { Paint } from '../paint.js';
-import { formatDuration, type IdleProgress } from './measure-idle.js';
+import type { IdleProgress } from './measure-idle.js';
 import type { Check, EraReport, EraSupport, ProbeReport } from './report.js';
 
 /** The report as a reader wants it on a terminal. */
