@@ -7,107 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { describe, it, type TestContext } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { describe, it } from 'node:test';
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { createOAuthStore } from '../src/auth/oauth-store.js';
 import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS } from '../src/cli/oauth-options.js';
 import { CLI, INITIALIZE, spawnCli } from './helpers/bridge.js';
-import { BROWSER_SCRIPT, call, eventually, type OAuthSandbox, oauthSandbox, servers } from './helpers/oauth.js';
-import { freePort } from './helpers/processes.js';
-
-/** The bridge's bound in these tests: short, so that they stay fast; the default is checked below. */
-const WAIT_S = 2;
-
-interface Connection {
-  readonly client: Client | undefined;
-  readonly error: Error | undefined;
-  /** From connect() to its outcome: the host's initialize, answered. */
-  readonly ms: number;
-  readonly bridgePid: number | undefined;
-  stderr(): string;
-}
-
-/**
- * An SDK host with its defaults (60 s per request) connecting through `mcp-lifeline <url> flags…`;
- * `stderr()` reads the bridge's log while the connection is under way.
- */
-function startConnecting(
-  t: TestContext,
-  url: string,
-  env: Record<string, string>,
-  flags: readonly string[],
-): { stderr(): string; outcome: Promise<Connection> } {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI, url, '--oauth-request-wait', String(WAIT_S), ...flags],
-    env: { ...(process.env as Record<string, string>), ...env },
-    stderr: 'pipe',
-  });
-  let log = '';
-  transport.stderr?.on('data', (chunk: Buffer) => {
-    log += chunk.toString();
-  });
-  const stderr = () => log;
-  const client = new Client({ name: 'sdk-host', version: '1.0.0' });
-  t.after(() => client.close());
-  const started = performance.now();
-  const outcome = client.connect(transport).then(
-    () => ({ client, error: undefined, ms: performance.now() - started, bridgePid: transport.pid ?? undefined, stderr }),
-    (error: unknown) => ({
-      client: undefined,
-      error: error as Error,
-      ms: performance.now() - started,
-      bridgePid: transport.pid ?? undefined,
-      stderr,
-    }),
-  );
-  return { stderr, outcome };
-}
-
-function connect(t: TestContext, url: string, env: Record<string, string>, flags: readonly string[]): Promise<Connection> {
-  return startConnecting(t, url, env, flags).outcome;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The process holding the sign-in lease for `url`, as its owner file names it. */
-async function leaseOwnerPid(sandbox: OAuthSandbox, url: string): Promise<number | undefined> {
-  const file = createOAuthStore(join(sandbox.configDir, 'oauth', 'v1')).fileOf(url);
-  const text = await readFile(`${file}.owner`, 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as { pid: number }).pid;
-}
-
-/**
- * A user who has not acted yet: the browser script waits for a file. The test's `go()` is the user
- * finishing; after the test, the user acts anyway and any background sign-in is stopped.
- */
-async function slowUser(t: TestContext, sandbox: OAuthSandbox, url: string): Promise<{ env: Record<string, string>; go(): Promise<void> }> {
-  const file = join(sandbox.dir, 'user-acts');
-  // (After the test, the sandbox may be gone already: then so is the browser's reason to wait.)
-  const go = () => writeFile(file, 'go').catch(() => {});
-  t.after(async () => {
-    await go();
-    const pid = await leaseOwnerPid(sandbox, url);
-    if (pid !== undefined && pid !== process.pid && alive(pid)) process.kill(pid);
-  });
-  return { env: sandbox.env({ OAUTH_BROWSER_WAIT_FILE: file }), go };
-}
-
-async function signedIn(sandbox: OAuthSandbox, url: string): Promise<boolean> {
-  const found = await createOAuthStore(join(sandbox.configDir, 'oauth', 'v1')).read(url);
-  return Object.values(found?.record.grants ?? {}).some((grant) => grant.tokens !== undefined);
-}
+import { alive, connect, leaseOwnerPid, signedIn, slowUser, startConnecting, WAIT_S } from './helpers/host-sign-in.js';
+import { call, eventually, oauthSandbox, servers } from './helpers/oauth.js';
 
 describe('the first sign-in from inside a host', () => {
   it('the default bound answers well before the SDK host gives up (60 s)', () => {
@@ -215,68 +120,32 @@ describe('the first sign-in from inside a host', () => {
     assert.equal(server.authorizationServer.counters.authorizations, 1);
   });
 
-  for (const [what, browser, flags] of [
-    ['BROWSER=false', { BROWSER: 'false' }, []],
-    ['--no-browser, with the port fixed by --oauth-callback-port', {}, ['--no-browser', '--oauth-callback-port']],
-  ] as const) {
-    it(`${what}: no window is claimed; the URL, until when, the callback port and how to forward it, in the log and the answer`, async (t) => {
-      const sandbox = await oauthSandbox(t);
-      const server = await servers(t);
-      const fixed = (flags as readonly string[]).includes('--oauth-callback-port') ? await freePort() : undefined;
-      const args = [server.url, '--oauth-request-wait', String(WAIT_S), ...flags, ...(fixed === undefined ? [] : [String(fixed)])];
-      const cli = spawnCli(args, sandbox.env(browser));
-      t.after(async () => {
-        await cli.stop();
-        const pid = await leaseOwnerPid(sandbox, server.url);
-        if (pid !== undefined && alive(pid)) process.kill(pid);
-      });
-      cli.send(INITIALIZE);
-      const answer = await cli.waitForMessage((message) => message['id'] === 1, 30_000);
-      const said = String((answer['error'] as { message?: string } | undefined)?.message);
-      const url = /open (http:\/\/127\.0\.0\.1:\d+\/auth\?\S+) in a browser on this machine \(it comes back to port (\d+)\)/.exec(said);
-      assert.ok(url, said);
-      const port = Number(url[2]);
-      if (fixed !== undefined) assert.equal(port, fixed);
-      assert.equal(new URL(url[1] ?? '').searchParams.get('redirect_uri'), `http://127.0.0.1:${port}/callback`);
-      assert.match(said, /It waits until \d\d:\d\d:\d\d \(in [45] min\)/);
-      const log = cli.stderr();
-      assert.doesNotMatch(log + said, /just opened|window opened at|window that opens/);
-      const why =
-        browser.BROWSER === 'false'
-          ? 'no browser window opened: the browser command \\(false\\) exited with code 1'
-          : 'no browser is started with --no-browser';
-      assert.match(
-        log,
-        new RegExp(
-          `warn  sign in to \\S+: open this URL in a browser on this machine: \\S+ \\(${why}\\)\\. mcp-lifeline waits until \\d\\d:\\d\\d:\\d\\d \\(in [45] min\\) ` +
-            `for the browser to come back to http://127\\.0\\.0\\.1:${port}/callback\\. From a browser on another machine, forward that port first ` +
-            `\\(ssh -L ${port}:127\\.0\\.0\\.1:${port} <this machine>\\); --oauth-callback-port ${port} keeps it the same next time`,
-        ),
-      );
-      // The URL works: opened by hand (the browser script), it signs in, and the host's retry gets its session.
-      const user = spawn(process.execPath, [BROWSER_SCRIPT, url[1] ?? ''], { env: { ...process.env, ...sandbox.env() }, stdio: 'ignore' });
-      await once(user, 'exit');
-      await eventually('the sign-in to finish', () => signedIn(sandbox, server.url), 20_000);
-      cli.send(INITIALIZE.replace('"id":1', '"id":2'));
-      assert.ok((await cli.waitForMessage((message) => message['id'] === 2, 20_000))['result']);
-    });
-  }
-
-  it('a sign-in the user refused: the host gets why, and the next connection within 30 s gets it with when a new window may open', async (t) => {
+  it('`mcp-lifeline login`, as the answer advises, waits for the sign-in in progress and shows its URL; no second window', async (t) => {
     const sandbox = await oauthSandbox(t);
     const server = await servers(t);
-    const env = sandbox.env({ OAUTH_BROWSER_ACTION: 'deny' });
-    const first = await connect(t, server.url, env, ['--oauth-request-wait', '20']);
-    assert.match(
-      first.error?.message ?? '',
-      /the authorization server refused the sign-in: access_denied.*Try again by connecting again, or run: mcp-lifeline login/,
+    const user = await slowUser(t, sandbox, server.url);
+    const first = await connect(t, server.url, user.env, []);
+    assert.match(first.error?.message ?? '', /is waiting for you: .*or run: mcp-lifeline login/);
+    const login = spawn(process.execPath, [CLI, 'login', server.url], {
+      env: { ...process.env, ...user.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.after(() => login.kill());
+    let said = '';
+    login.stderr.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+    });
+    const exited = once(login, 'exit');
+    await eventually(
+      'login to wait for the sign-in in progress',
+      () => /waiting for another mcp-lifeline process to finish signing in \(it waits for you until \d\d:\d\d:\d\d/.test(said),
+      15_000,
     );
-    const again = await connect(t, server.url, env, []);
-    assert.match(
-      again.error?.message ?? '',
-      /refused the sign-in: access_denied.*\(the sign-in ran in process \d+\)\. A new sign-in opens from \d\d:\d\d:\d\d \(in [123]?\d s\) when the host connects again; or run now: mcp-lifeline login http/,
-    );
-    assert.ok(again.ms < 10_000, `answered at once: ${Math.round(again.ms)} ms`);
-    assert.equal((await sandbox.browserRuns()).length, 1, 'no second window');
+    assert.match(said, /sign in to .* in the browser window just opened; .* If none opened, open: http:\/\/127\.0\.0\.1:\d+\/auth\?/);
+    await user.go();
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0, said);
+    assert.match(said, /already signed in to/);
+    assert.equal((await sandbox.browserRuns()).length, 1, 'one browser window');
   });
 });
