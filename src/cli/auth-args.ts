@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SignInFlow } from '../auth/store-provider.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
+import { checkPlainHttp } from './plain-http.js';
 import { UsageError } from './usage-error.js';
 import { parseCount, parsedOr, parseSeconds, parseUrl } from './values.js';
 
@@ -94,6 +95,8 @@ export function parseAuthCommand(kind: string, argv: readonly string[], env: Nod
   const url = positionals[0] === undefined ? undefined : parseUrl(positionals[0]);
   const json = values.json ?? false;
   if (kind === 'status') return { kind, url, json };
+  // login and logout send requests: the server's initialize, a token revocation.
+  if (url !== undefined) checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: kind });
   if (kind === 'logout') {
     if (url === undefined && !values.all) throw new UsageError('logout: missing <url> (or --all)');
     return { kind, url, all: values.all ?? false, json };
@@ -107,7 +110,13 @@ export function parseAuthCommand(kind: string, argv: readonly string[], env: Nod
 function parseAuth(args: readonly string[]) {
   return parseArgs({
     args: [...args],
-    options: { ...OAUTH_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' }, force: { type: 'boolean' } },
+    options: {
+      ...OAUTH_OPTIONS,
+      json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      force: { type: 'boolean' },
+      'allow-http': { type: 'boolean' },
+    },
     allowPositionals: true,
     strict: true,
   });

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } from '../gateway/gateway-options.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { ALLOW_HTTP_FLAG, checkPlainHttp } from './plain-http.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
+import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
@@ -31,6 +33,11 @@ Upstreams:
                                 "mcp-lifeline login <url>" (refreshed as needed; never interactive)
   --oauth-client-credentials    sign in with the client credentials flow (MCP_LIFELINE_CLIENT_ID and
                                 MCP_LIFELINE_CLIENT_SECRET); no user involved
+  --ignore-tool PATTERN         hide the <url> upstreams' tools matching PATTERN from clients (repeatable; *
+                                is any run of characters, any case); a call to one is refused, never sent
+  --allow-tool PATTERN          show only their tools matching PATTERN (repeatable); --ignore-tool still applies
+  --allow-http                  allow plain http:// upstreams on other machines (refused by default: headers
+                                and tokens would cross the network unencrypted; localhost needs nothing)
   --config FILE                 JSON or YAML: several upstreams with their own headers (flags override it)
 
 Listening and security:
@@ -105,6 +112,8 @@ const OPTIONS = {
   transport: { type: 'string' },
   'oauth-client-credentials': { type: 'boolean' },
   config: { type: 'string' },
+  'allow-http': { type: 'boolean' },
+  ...TOOL_FILTER_OPTIONS,
   host: { type: 'string' },
   port: { type: 'string' },
   'token-file': { type: 'string' },
@@ -161,9 +170,19 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
         })
       : undefined;
   const era = upstreamEra({ protocol: values.protocol, transport: values.transport });
+  const tools = toolFilterOf({ ignore: values['ignore-tool'], allow: values['allow-tool'] });
   const fromFlags = positionals.map((text, index): ServeUpstreamConfig => {
     const url = parseUrl(text);
-    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth, era };
+    return {
+      name: names[index] ?? url.hostname,
+      url,
+      headers,
+      forwardHeaders,
+      oauth,
+      era,
+      ignoreTools: tools.ignore ?? [],
+      allowTools: tools.allow ?? [],
+    };
   });
   const upstreams = [...(config.upstreams ?? []), ...fromFlags].map((upstream) =>
     // Flags apply to every upstream; a config file's own headers win for its upstreams.
@@ -171,6 +190,15 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   );
   if (upstreams.length === 0)
     throw new UsageError('serve: missing <url> (or --config FILE with "upstreams"). Run mcp-lifeline serve --help');
+  const allowHttp = values['allow-http'] === true || config.allowHttp === true;
+  for (const upstream of upstreams) {
+    const configured = !fromFlags.includes(upstream);
+    checkPlainHttp(upstream.url, {
+      allowed: allowHttp || upstream.allowHttp === true,
+      where: `serve: upstream "${upstream.name}"`,
+      how: configured ? `set "allowHttp: true" on it in ${values.config} (or pass ${ALLOW_HTTP_FLAG})` : undefined,
+    });
+  }
   const base = defaults(config);
   return {
     ...base,

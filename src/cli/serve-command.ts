@@ -9,6 +9,7 @@ import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../recovery/redact.js';
 import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -99,6 +100,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       url: describeUrl(upstream.url.href),
       oauth:
         upstream.oauth === undefined ? undefined : upstream.oauth.flow === 'client-credentials' ? 'client credentials' : 'stored sign-in',
+      tools: createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools })?.description,
     });
   }
   log.info('listening', {

@@ -148,3 +148,12 @@ export function parseChoice<T extends string>(name: string, text: string, allowe
   if ((allowed as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got "${text}"`);
 }
+
+/**
+ * A tool-name pattern (`--ignore-tool`, `--allow-tool`, serve's `ignoreTools`, `allowTools`): a
+ * name, `*` standing for any run of characters. Only an empty one is refused.
+ */
+export function parseToolPattern(name: string, text: string): string {
+  if (text.trim() === '') throw new UsageError(`${name} needs a tool name or a pattern such as "delete_*", got "${text}"`);
+  return text;
+}

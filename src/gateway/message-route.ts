@@ -1,5 +1,6 @@
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import type { EraChoice } from '../upstream/negotiate.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { JsonRpcMessage } from '../upstream/upstream.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
@@ -29,7 +30,8 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
   const where = describeUrl(upstream.url.href);
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
-  const sessionContext = { upstream, era, timeoutMs: options.timeoutMs, maxMessageBytes: options.maxMessageBytes, scrub, log };
+  const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
+  const sessionContext = { upstream, era, timeoutMs: options.timeoutMs, maxMessageBytes: options.maxMessageBytes, scrub, log, tools };
   const sessions = createMessageSessions(sessionContext, { where, metrics });
 
   // A session ended anywhere: this process lets go of its upstream session for it.
