@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { MissingPackageError } from '../errors/MissingPackageError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
@@ -193,6 +194,10 @@ async function openStore(command: ServeCommand, log: Logger): Promise<SessionSto
     commandTimeoutMs: command.storeTimeoutMs,
     // The client retries on its own; the gateway says once when an outage starts and when it ends.
     onError: (error) => log.debug(`store connection: ${networkErrorText(error)}`, { store: describeStoreUrl(command.store) }),
+  }).catch((error: unknown) => {
+    // @redis/client is an optional peer dependency: say which package, and the npx line that brings it.
+    if (error instanceof MissingPackageError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
   });
   try {
     await store.ping();

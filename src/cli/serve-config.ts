@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
@@ -122,7 +122,9 @@ export function readServeConfig(path: string, env: NodeJS.ProcessEnv): ServeConf
   }
   let data: unknown;
   try {
-    data = parseYaml(text);
+    // Loaded here, not at startup: every command reads this module's parser, only `serve --config` needs YAML.
+    const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    data = yaml.parse(text);
   } catch (error) {
     throw new UsageError(`--config ${path}: not valid JSON or YAML: ${(error as Error).message.split('\n', 1)[0]}`);
   }

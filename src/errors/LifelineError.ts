@@ -9,7 +9,9 @@ export type LifelineErrorCode =
   /** The server rejected the replayed message for its session too. */
   | 'SESSION_LOST_AGAIN'
   /** Re-initialization failed too often in a row: it is not tried again before `retryAt`. */
-  | 'CIRCUIT_OPEN';
+  | 'CIRCUIT_OPEN'
+  /** A feature needs an optional package that is not installed (the Redis store: `@redis/client`); a `MissingPackageError`. */
+  | 'MISSING_PACKAGE';
 
 // A registry-wide symbol, so the guard works when two copies of the package are loaded (as undici does).
 const brand = Symbol.for('mcp-lifeline.error');

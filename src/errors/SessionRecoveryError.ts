@@ -17,7 +17,10 @@ export interface RequestReport {
   readonly rpcMethod: string | undefined;
 }
 
-const WHAT_HAPPENED: Record<LifelineErrorCode, string> = {
+/** The codes of a session loss the middleware could not hide. */
+export type RecoveryErrorCode = Exclude<LifelineErrorCode, 'MISSING_PACKAGE'>;
+
+const WHAT_HAPPENED: Record<RecoveryErrorCode, string> = {
   REINITIALIZE_FAILED: 'Re-initializing the session failed',
   REPLAY_FAILED: 'A new session was opened, but sending the request again failed',
   NOT_REPLAYABLE: 'A new session was opened, but the request body is a stream and cannot be sent twice; send the request again',
@@ -37,7 +40,7 @@ export class SessionRecoveryError extends LifelineError {
   readonly retryAt: number | undefined;
 
   constructor(
-    code: LifelineErrorCode,
+    code: RecoveryErrorCode,
     details: { request: RequestReport; loss: SessionLossReport; reason?: string; retryAt?: number | undefined },
     options?: { cause?: unknown },
   ) {

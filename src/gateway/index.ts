@@ -1,5 +1,7 @@
 // `mcp-lifeline/gateway`: the `serve` gateway as a library (Node only). Re-exports only.
 
+export { MissingPackageError } from '../errors/MissingPackageError.js';
+
 export { type CallerCredentials, LOCAL_CALLER, parseCallerTokens } from './caller-credentials.js';
 export { type Gateway, startGateway } from './gateway.js';
 export { type CredentialUpdate, GATEWAY_TOKEN_HEADER } from './gateway-credentials.js';

@@ -1,5 +1,9 @@
-import type { LifelineErrorCode } from '../errors/LifelineError.js';
-import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import {
+  type RecoveryErrorCode,
+  type RequestReport,
+  type SessionLossReport,
+  SessionRecoveryError,
+} from '../errors/SessionRecoveryError.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
@@ -8,7 +12,7 @@ import type { SessionKeeper } from './session-keeper.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
-  readonly code: LifelineErrorCode;
+  readonly code: RecoveryErrorCode;
   readonly loss: SessionLossReport;
   /** Why, in words; scrubbed like any server text before it reaches the error. */
   readonly reason?: string | undefined;
