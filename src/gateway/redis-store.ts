@@ -99,7 +99,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const { createClient } = await importOptional(
     '@redis/client',
-    'The Redis session store (serve --store redis://…)',
+    'the Redis session store (serve --store redis://…)',
     () => import('@redis/client'),
   );
   const client = createClient({
