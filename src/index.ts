@@ -17,6 +17,7 @@ export {
 } from './classifier/rules.js';
 export { hasSessionLossWording, SESSION_LOSS_WORDING } from './classifier/wording.js';
 export { isLifelineError, LifelineError, type LifelineErrorCode } from './errors/LifelineError.js';
+export { ServerUnreachableError } from './errors/ServerUnreachableError.js';
 export { type RequestReport, type SessionLossReport, SessionRecoveryError } from './errors/SessionRecoveryError.js';
 export type {
   CircuitEvent,
@@ -28,6 +29,8 @@ export type {
   RecoveryFailedEvent,
   ReinitializedEvent,
   ReplayedEvent,
+  ServerReachableEvent,
+  ServerUnreachableEvent,
   SessionAbandonedEvent,
   SessionAdoptedEvent,
   SessionLostEvent,

@@ -8,6 +8,7 @@ import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
 import { checkPlainHttp } from './plain-http.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { TOOL_FILTER_HELP, TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
@@ -34,6 +35,8 @@ Bridge options:
                              timeout from the sessions it drops (or start from BOUND, e.g. auto:15m
                              from probe --idle) and ping just before it (default: off)
   --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
+  --restart-window SECONDS   how long a request the server could not take (connection refused: a
+                             restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
   --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
@@ -91,6 +94,7 @@ export type Command =
         readonly kind: 'bridge';
         readonly keepAlive: KeepAliveChoice | undefined;
         readonly requestTimeoutMs: number;
+        readonly restartWindowMs: number;
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
         readonly exitGraceMs: number;
@@ -121,6 +125,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   keepalive: { type: 'string' },
   'request-timeout': { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'max-message-size': { type: 'string' },
   'max-in-flight': { type: 'string' },
   'exit-grace': { type: 'string' },
@@ -207,6 +212,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     ...connection,
     keepAlive: values.keepalive === undefined ? undefined : keepAlive(values.keepalive),
     requestTimeoutMs: parsedOr(values['request-timeout'], 300_000, (text) => parseSeconds('--request-timeout', text)),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window']),
     maxMessageBytes: parsedOr(values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, (text) =>
       parseSize('--max-message-size', text, { min: 1024 }),
     ),

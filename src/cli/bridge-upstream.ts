@@ -1,6 +1,7 @@
 import { createFilteredUpstream } from '../upstream/filtered-upstream.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream } from '../upstream/negotiate.js';
+import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { createToolFilter } from '../upstream/tool-filter.js';
@@ -36,10 +37,18 @@ function createEraUpstream(command: BridgeCommand, through: { sink: UpstreamSink
         createStreamableHttpUpstream({
           ...options,
           maxMessageBytes: command.maxMessageBytes,
-          recovery: command.keepAlive === undefined ? undefined : { keepAlive: command.keepAlive },
+          recovery: {
+            restartWindow: command.restartWindowMs,
+            ...(command.keepAlive === undefined ? {} : { keepAlive: command.keepAlive }),
+          },
         }),
       legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
-      stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
+      stateless: (options) =>
+        createStatelessUpstream({
+          ...options,
+          fetch: restartWindowFetch(options, command.restartWindowMs),
+          maxMessageSize: command.maxMessageBytes,
+        }),
     },
   });
 }

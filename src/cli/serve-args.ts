@@ -3,6 +3,7 @@ import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } f
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { ALLOW_HTTP_FLAG, checkPlainHttp } from './plain-http.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
 import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
@@ -72,6 +73,8 @@ Sessions and replicas:
 
 Operations:
   --timeout SECONDS             bound for requests the gateway sends on its own (default 10)
+  --restart-window SECONDS      how long a request an upstream could not take (connection refused: a
+                                restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
   --log-level LEVEL             error | warn | info | debug (default info), to stderr
   --log-format FORMAT           text | json (default text)
@@ -138,6 +141,7 @@ const OPTIONS = {
   'session-max-age': { type: 'string' },
   'max-records': { type: 'string' },
   timeout: { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'drain-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -234,6 +238,7 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     sessionMaxAgeMs: parsedOr(values['session-max-age'], base.sessionMaxAgeMs, duration('--session-max-age')),
     maxRecords: parsedOr(values['max-records'], base.maxRecords, count('--max-records')),
     timeoutMs: parsedOr(values.timeout, base.timeoutMs, (text) => parseSeconds('--timeout', text)),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window'], base.restartWindowMs),
     drainTimeoutMs: parsedOr(values['drain-timeout'], base.drainTimeoutMs, (text) => parseSeconds('--drain-timeout', text)),
     logLevel: parsedOr(values['log-level'], base.logLevel, (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], base.logFormat, (text) => parseChoice('--log-format', text, LOG_FORMATS)),

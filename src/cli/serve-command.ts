@@ -77,6 +77,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       sessionMaxAgeMs: command.sessionMaxAgeMs,
       maxRecords: command.maxRecords,
       timeoutMs: command.timeoutMs,
+      restartWindowMs: command.restartWindowMs,
       drainTimeoutMs: command.drainTimeoutMs,
       bodyTimeoutMs: command.bodyTimeoutMs,
       headersTimeoutMs: command.headersTimeoutMs,

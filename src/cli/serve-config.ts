@@ -5,6 +5,7 @@ import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
 import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseDuration, parseSize, parseToolPattern, parseUrl } from './values.js';
 
@@ -53,6 +54,7 @@ export interface ServeConfig {
   readonly sessionMaxAgeMs?: number;
   readonly maxRecords?: number;
   readonly timeoutMs?: number;
+  readonly restartWindowMs?: number;
   readonly drainTimeoutMs?: number;
   readonly logLevel?: LogLevel;
   readonly logFormat?: LogFormat;
@@ -76,6 +78,7 @@ const TOP_LEVEL = new Set([
   'sessionMaxAge',
   'maxRecords',
   'timeout',
+  'restartWindow',
   'drainTimeout',
   'headersTimeout',
   'idleTimeout',
@@ -162,6 +165,7 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
     sessionMaxAgeMs: mapOptional(scalar(root, 'sessionMaxAge', where), (value) => parseDuration(`${where}: sessionMaxAge`, value)),
     maxRecords: optional(root, 'maxRecords', 'number', where),
     timeoutMs: mapOptional(scalar(root, 'timeout', where), (value) => parseDuration(`${where}: timeout`, value)),
+    restartWindowMs: mapOptional(scalar(root, 'restartWindow', where), (value) => restartWindowMs(`${where}: restartWindow`, value)),
     drainTimeoutMs: mapOptional(scalar(root, 'drainTimeout', where), (value) => parseDuration(`${where}: drainTimeout`, value)),
     logLevel: mapOptional(optional(root, 'logLevel', 'string', where), (level) => parseChoice(`${where}: logLevel`, level, LOG_LEVELS)),
     logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) =>

@@ -75,6 +75,12 @@ interface DialectServerFaults {
   failPing?: number | undefined;
   /** Run the next tool calls, then end their event stream with a notification but no answer. */
   endWithoutAnswer?: boolean | undefined;
+  /**
+   * Forget each of the next `n` sessions `initialize` opens when its first tool call arrives, and
+   * answer that call as lost without running it: a redeploy whose first new session landed on the
+   * instance that was going away.
+   */
+  loseNewSessions?: number | undefined;
   /** Redirect requests whose JSON-RPC method or HTTP method is listed (only `count` of them, when given). */
   redirect?:
     | { rpcMethods?: readonly string[]; httpMethods?: readonly string[]; location: string; status?: number; count?: number }
@@ -143,6 +149,8 @@ interface LiveSession {
   lastSeen: number;
   logLevel: string | undefined;
   readonly subscriptions: Set<string>;
+  /** Forgotten at its first tool call (faults.loseNewSessions). */
+  doomed: boolean;
 }
 
 const TOOLS = [
@@ -337,7 +345,9 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       enableJsonResponse: options.jsonResponse ?? false,
       onsessioninitialized: (id) => {
         counters.initializations += 1;
-        current = { transport, server, lastSeen: Date.now(), logLevel: undefined, subscriptions: new Set() };
+        const doomed = (faults.loseNewSessions ?? 0) > 0;
+        if (doomed) faults.loseNewSessions = (faults.loseNewSessions ?? 0) - 1;
+        current = { transport, server, lastSeen: Date.now(), logLevel: undefined, subscriptions: new Set(), doomed };
         live.set(id, current);
       },
     });
@@ -411,6 +421,11 @@ export async function startDialectServer(options: DialectServerOptions = {}): Pr
       return answerLost(req, res, requestIdOf(body));
     }
     if (session === undefined) return answerLost(req, res, requestIdOf(body));
+    if (session.doomed && isToolCall(body)) {
+      live.delete(sessionId as string);
+      void session.transport.close();
+      return answerLost(req, res, requestIdOf(body));
+    }
     if (faults.rejectSessions !== undefined && method !== 'DELETE') {
       if (faults.rejectSessions === 'requests' && requestIdOf(body) === undefined && method === 'POST') {
         res.writeHead(202).end();

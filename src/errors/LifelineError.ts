@@ -6,10 +6,12 @@ export type LifelineErrorCode =
   | 'REPLAY_FAILED'
   /** The message's body was a stream, which cannot be sent twice. */
   | 'NOT_REPLAYABLE'
-  /** The server rejected the replayed message for its session too. */
+  /** The server rejected the replayed message on each new session too, up to `maxRecoveries`: it never ran. */
   | 'SESSION_LOST_AGAIN'
   /** Re-initialization failed too often in a row: it is not tried again before `retryAt`. */
   | 'CIRCUIT_OPEN'
+  /** The request could not be delivered, and the server did not come back within the restart window: it never ran. */
+  | 'SERVER_UNREACHABLE'
   /** A feature needs an optional package that is not installed (the Redis store: `@redis/client`); a `MissingPackageError`. */
   | 'MISSING_PACKAGE';
 

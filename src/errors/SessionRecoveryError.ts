@@ -26,6 +26,7 @@ const WHAT_HAPPENED: Record<RecoveryErrorCode, string> = {
   NOT_REPLAYABLE: 'A new session was opened, but the request body is a stream and cannot be sent twice; send the request again',
   SESSION_LOST_AGAIN: 'A new session was opened, but the server rejected the request on it too; not retrying',
   CIRCUIT_OPEN: 'Not re-initializing, and the request was not sent',
+  SERVER_UNREACHABLE: 'The request could not be delivered',
 };
 
 /**

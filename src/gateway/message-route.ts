@@ -31,7 +31,16 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
   const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
-  const sessionContext = { upstream, era, timeoutMs: options.timeoutMs, maxMessageBytes: options.maxMessageBytes, scrub, log, tools };
+  const sessionContext = {
+    upstream,
+    era,
+    timeoutMs: options.timeoutMs,
+    restartWindowMs: options.restartWindowMs,
+    maxMessageBytes: options.maxMessageBytes,
+    scrub,
+    log,
+    tools,
+  };
   const sessions = createMessageSessions(sessionContext, { where, metrics });
 
   // A session ended anywhere: this process lets go of its upstream session for it.

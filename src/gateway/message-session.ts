@@ -3,6 +3,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { createFilteredUpstream } from '../upstream/filtered-upstream.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type EraChoice } from '../upstream/negotiate.js';
+import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import type { ToolFilter } from '../upstream/tool-filter.js';
@@ -49,6 +50,8 @@ export interface MessageSessionContext {
   readonly upstream: GatewayUpstream;
   readonly era: EraChoice;
   readonly timeoutMs: number;
+  /** How long a request the upstream could not take waits for it to come back (0: off). */
+  readonly restartWindowMs: number;
   /** The gateway's message bound on every era (the adapters' own defaults are larger). */
   readonly maxMessageBytes: number;
   /** Removes the gateway's secrets from what the upstream says. */
@@ -59,7 +62,7 @@ export interface MessageSessionContext {
 }
 
 export function createMessageSession(context: MessageSessionContext): MessageSession {
-  const { upstream, era, timeoutMs, scrub, log } = context;
+  const { upstream, era, timeoutMs, restartWindowMs, scrub, log } = context;
   const bound = context.maxMessageBytes;
   const state = {
     /** POSTs waiting for the answer to a request, by id. */
@@ -107,9 +110,11 @@ export function createMessageSession(context: MessageSessionContext): MessageSes
       protocol: era.protocol,
       transport: era.transport,
       factories: {
-        streamableHttp: (options) => createStreamableHttpUpstream({ ...options, maxMessageBytes: bound }),
+        streamableHttp: (options) =>
+          createStreamableHttpUpstream({ ...options, maxMessageBytes: bound, recovery: { restartWindow: restartWindowMs } }),
         legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: bound }),
-        stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: bound }),
+        stateless: (options) =>
+          createStatelessUpstream({ ...options, fetch: restartWindowFetch(options, restartWindowMs), maxMessageSize: bound }),
       },
     }),
   );
