@@ -6,6 +6,7 @@ import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, par
 import { ERA_HELP, ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { NETWORK_HELP, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
 import { checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
@@ -28,6 +29,7 @@ Connection options (bridge and probe):
   --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
   --allow-http               allow a plain http:// <url> on another machine (refused by default: headers
                              and tokens would cross the network unencrypted; localhost needs nothing)
+${NETWORK_HELP}
 
 Bridge options:
   --keepalive SECONDS|auto[:BOUND]
@@ -83,6 +85,8 @@ interface Connection {
   readonly timeoutMs: number;
   /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
   readonly oauth: OAuthFlags | undefined;
+  /** `--proxy` and `--ca-file`: how requests reach the server. */
+  readonly network: NetworkSettings;
 }
 
 export type Command =
@@ -142,6 +146,7 @@ const OPTIONS = {
   'without-lifeline': { type: 'boolean' },
   ...ERA_OPTIONS,
   'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
   ...TOOL_FILTER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -194,6 +199,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     headers,
     timeoutMs: parsedOr(values.timeout, 10_000, (text) => parseSeconds('--timeout', text)),
     oauth: parseOAuthFlags(values, headers, env),
+    network: networkSettingsOf(values, env),
   };
   if (probing) {
     return {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } from '../gateway/gateway-options.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { DIRECT, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { ALLOW_HTTP_FLAG, checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
@@ -39,6 +40,9 @@ Upstreams:
   --allow-tool PATTERN          show only their tools matching PATTERN (repeatable); --ignore-tool still applies
   --allow-http                  allow plain http:// upstreams on other machines (refused by default: headers
                                 and tokens would cross the network unencrypted; localhost needs nothing)
+  --proxy env|off|URL           the proxy to reach upstreams and sign-in servers through: env (the default)
+                                reads HTTPS_PROXY, HTTP_PROXY, NO_PROXY; off: none; a URL: that one
+  --ca-file PATH                trust the CA certificates in PATH (PEM) besides Node's (repeatable)
   --config FILE                 JSON or YAML: several upstreams with their own headers (flags override it)
 
 Listening and security:
@@ -103,6 +107,8 @@ export interface ServeCommand extends GatewaySettings {
   readonly storeTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** `--proxy` and `--ca-file` (the config file's `proxy` and `caFile`): how upstreams are reached. */
+  readonly network: NetworkSettings;
 }
 
 const OPTIONS = {
@@ -116,6 +122,7 @@ const OPTIONS = {
   'oauth-client-credentials': { type: 'boolean' },
   config: { type: 'string' },
   'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
   ...TOOL_FILTER_OPTIONS,
   host: { type: 'string' },
   port: { type: 'string' },
@@ -158,7 +165,7 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const { values, positionals } = parsed;
   const config: ServeConfig = values.config === undefined ? {} : readServeConfig(values.config, env);
-  if (values.help) return { ...defaults(config), help: true, upstreams: [] };
+  if (values.help) return { ...defaults(config), help: true, upstreams: [], network: DIRECT };
 
   const names = values.name ?? [];
   if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
@@ -209,6 +216,11 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     kind: 'serve',
     help: false,
     upstreams: uniqueNames(upstreams),
+    network: networkSettingsOf(values, env, {
+      proxy: config.proxy,
+      caFiles: config.caFiles,
+      where: values.config === undefined ? undefined : `--config ${values.config}`,
+    }),
     host: values.host ?? base.host,
     port: parsedOr(values.port, base.port, (text) => parseCount('--port', text, { min: 0, max: 65535 })),
     store: values.store ?? base.store,
@@ -250,7 +262,7 @@ function parse(args: string[]) {
 }
 
 /** Everything but the upstreams, from the config file or the defaults. */
-function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help'> {
+function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help' | 'network'> {
   return {
     ...settingsWithDefaults(config),
     kind: 'serve',

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { MissingPackageError } from '../errors/MissingPackageError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
@@ -15,6 +16,7 @@ import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import { describeOutbound, proxyCredentials } from './proxy-settings.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
 import { recordSentCredentials } from './serve-sent-credentials.js';
@@ -27,6 +29,8 @@ export interface ServeIo {
   readonly env: NodeJS.ProcessEnv;
   /** Registers a signal handler (SIGTERM, SIGINT). */
   readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
+  /** The HTTP client upstreams are reached with (the command's proxy and CAs). @default undici's global dispatcher */
+  readonly outbound?: Dispatcher | undefined;
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
@@ -47,7 +51,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     gateway = await startGateway({
       upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
         // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-        const http = createUndiciFetch();
+        const http = createUndiciFetch(io.outbound);
         if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
         // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
         const sent = recordSentCredentials(http);
@@ -105,6 +109,8 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       tools: createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools })?.description,
     });
   }
+  const network = describeOutbound(command.network.proxies, command.network.caFiles);
+  if (network !== undefined) log.info('network', network.fields);
   log.info('listening', {
     address: gateway.origin,
     metrics: gateway.metricsOrigin,
@@ -142,6 +148,7 @@ function secretsOfServe(command: ServeCommand): SecretScrubber {
     for (const [name, value] of Object.entries(upstream.headers)) secrets.addHeader(name, value);
     for (const value of upstream.url.searchParams.values()) secrets.add(value);
   }
+  for (const secret of proxyCredentials(command.network.proxies)) secrets.add(secret);
   if (command.store !== 'memory') {
     try {
       const password = decodeURIComponent(new URL(command.store).password);

@@ -7,7 +7,7 @@ import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
-import { parseChoice, parseDuration, parseSize, parseToolPattern, parseUrl } from './values.js';
+import { type ProxyChoice, parseChoice, parseDuration, parseProxyChoice, parseSize, parseToolPattern, parseUrl } from './values.js';
 
 /** One upstream as the command line or the config file gives it. */
 export interface ServeUpstreamConfig {
@@ -60,11 +60,17 @@ export interface ServeConfig {
   readonly logFormat?: LogFormat;
   /** Plain http to upstreams on other machines, for every upstream (`--allow-http`). */
   readonly allowHttp?: boolean;
+  /** The proxy to reach upstreams through (`--proxy`): `env`, `off` or a URL. */
+  readonly proxy?: ProxyChoice;
+  /** CA files trusted besides Node's (`--ca-file`). */
+  readonly caFiles?: readonly string[];
 }
 
 const TOP_LEVEL = new Set([
   'upstreams',
   'allowHttp',
+  'proxy',
+  'caFile',
   'host',
   'port',
   'store',
@@ -172,6 +178,8 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
       parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
     ),
     allowHttp: optional(root, 'allowHttp', 'boolean', where),
+    proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) => parseProxyChoice(`${where}: proxy`, text)),
+    caFiles: typeof root['caFile'] === 'string' ? [root['caFile']] : strings(root['caFile'], `${where}: caFile`),
     upstreams:
       root['upstreams'] === undefined
         ? undefined

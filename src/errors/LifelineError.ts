@@ -13,7 +13,9 @@ export type LifelineErrorCode =
   /** The request could not be delivered, and the server did not come back within the restart window: it never ran. */
   | 'SERVER_UNREACHABLE'
   /** A feature needs an optional package that is not installed (the Redis store: `@redis/client`); a `MissingPackageError`. */
-  | 'MISSING_PACKAGE';
+  | 'MISSING_PACKAGE'
+  /** A server's TLS certificate was not accepted (an unknown CA, expired, another host's): a `CertificateError` naming the host. */
+  | 'CERTIFICATE_NOT_ACCEPTED';
 
 // A registry-wide symbol, so the guard works when two copies of the package are loaded (as undici does).
 const brand = Symbol.for('mcp-lifeline.error');

@@ -18,7 +18,7 @@ export interface RequestReport {
 }
 
 /** The codes of a session loss the middleware could not hide. */
-export type RecoveryErrorCode = Exclude<LifelineErrorCode, 'MISSING_PACKAGE'>;
+export type RecoveryErrorCode = Exclude<LifelineErrorCode, 'MISSING_PACKAGE' | 'CERTIFICATE_NOT_ACCEPTED'>;
 
 const WHAT_HAPPENED: Record<RecoveryErrorCode, string> = {
   REINITIALIZE_FAILED: 'Re-initializing the session failed',

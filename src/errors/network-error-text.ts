@@ -1,3 +1,5 @@
+import { isLifelineError } from './LifelineError.js';
+
 /**
  * A failed fetch in words: "connection refused: nothing listens at 127.0.0.1:3001 (ECONNREFUSED)",
  * "no answer within 10000 ms". fetch reports network failures as `TypeError('fetch failed')` with
@@ -8,6 +10,8 @@ export function networkErrorText(error: unknown, timeoutMs?: number): string {
   if (error.name === 'TimeoutError') return timeoutMs === undefined ? 'no answer in time' : `no answer within ${timeoutMs} ms`;
   if (error.name === 'AbortError') return 'the request was cancelled before an answer arrived';
   const cause = causeOf(error);
+  // An error of ours beneath fetch's (the CLI's certificate check) says everything itself.
+  if (cause !== error && isLifelineError(cause)) return cause.message;
   const code = cause?.code;
   if (typeof code === 'string') return `${describeCode(code, locationOf(cause))} (${code})`;
   if (error.message === 'fetch failed' && cause?.message !== undefined) return cause.message;
