@@ -99,6 +99,39 @@ describe('proxies: the bridge', () => {
     assert.equal(server.counters.rpcMethods['tools/call'], 3, 'each call ran once');
   });
 
+  it('a proxy that wants credentials, or that is not there: the error names the proxy (never its password) and what to do', async (t) => {
+    const serverCa = makeTestCa(t, 'server');
+    const { url, host, server } = await httpsServer(t, serverCa);
+    const proxy = await forwardProxy(t, { credentials: { user: 'bob', password: 'right-one' } });
+    const port = new URL(proxy.url).port;
+    const ask = async (env: Record<string, string>) => {
+      const cli = spawnCli([url, '--ca-file', serverCa.certPath], { ...NO_PROXY_ENV, ...env });
+      t.after(() => cli.stop());
+      cli.send(INITIALIZE);
+      return JSON.stringify((await cli.waitForMessage((message) => message['id'] === 1))['error']);
+    };
+    const none = await ask({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    assert.match(
+      none,
+      new RegExp(
+        `the proxy http://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\) refused to carry the request to ${host.replaceAll('.', '\\.')}: HTTP 407: it wants credentials`,
+      ),
+    );
+    const wrong = await ask({ HTTPS_PROXY: `http://bob:wrong-one@127.0.0.1:${port}` });
+    assert.match(wrong, /HTTP 407: it did not accept the credentials in its URL \(HTTPS_PROXY\)/);
+    assert.ok(!wrong.includes('wrong-one'));
+    assert.equal(proxy.log.refused, 2);
+    await proxy.close();
+    const gone = await ask({ HTTPS_PROXY: `http://127.0.0.1:${port}` });
+    assert.match(
+      gone,
+      new RegExp(
+        `cannot reach the proxy http://127\\.0\\.0\\.1:${port} \\(HTTPS_PROXY\\): connection refused.*add it to NO_PROXY, or pass --proxy off`,
+      ),
+    );
+    assert.equal(server.counters.httpRequests['POST'] ?? 0, 0, 'nothing reached the server');
+  });
+
   it('a proxy variable that holds no proxy URL: exit 2 naming it, before any request; --proxy off ignores it', async () => {
     const refused = await runCli(['https://127.0.0.1:9/mcp'], { ...NO_PROXY_ENV, HTTPS_PROXY: 'socks5://127.0.0.1:1080' });
     assert.equal(refused.code, 2);

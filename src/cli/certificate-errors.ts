@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import { CertificateError } from '../errors/CertificateError.js';
 
 /** Node's codes for a chain that ends at a CA this machine does not trust: a missing CA fixes them. */
@@ -12,63 +11,6 @@ const UNTRUSTED = new Set([
 ]);
 const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
-
-/**
- * An undici interceptor for the CLI's requests: a TLS certificate refused on the way to a server
- * becomes a {@linkcode CertificateError} that names the host and what fixes it (`--ca-file`,
- * `NODE_EXTRA_CA_CERTS`, a renewed certificate). It never suggests turning verification off.
- * Everything else passes untouched.
- */
-export function certificateErrors(): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) =>
-    function certificateErrorsDispatch(options, handler) {
-      return dispatch(options, new CertificateErrorHandler(handler, hostOf(options.origin)));
-    };
-}
-
-function hostOf(origin: Dispatcher.DispatchOptions['origin']): string {
-  if (origin === undefined) return 'the server';
-  try {
-    return new URL(origin).host;
-  } catch {
-    return String(origin);
-  }
-}
-
-/** Passes every callback on; rewrites a certificate failure. */
-class CertificateErrorHandler implements Dispatcher.DispatchHandler {
-  readonly #handler: Dispatcher.DispatchHandler;
-  readonly #host: string;
-
-  constructor(handler: Dispatcher.DispatchHandler, host: string) {
-    this.#handler = handler;
-    this.#host = host;
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.#handler.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>): void {
-    this.#handler.onRequestUpgrade?.(...args);
-  }
-
-  onResponseStart(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>): void {
-    this.#handler.onResponseStart?.(...args);
-  }
-
-  onResponseData(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseData']>>): void {
-    this.#handler.onResponseData?.(...args);
-  }
-
-  onResponseEnd(...args: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>): void {
-    this.#handler.onResponseEnd?.(...args);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.#handler.onResponseError?.(controller, certificateErrorOf(error, this.#host) ?? error);
-  }
-}
 
 /** The CertificateError for `error` when a certificate was refused, else undefined. */
 export function certificateErrorOf(error: Error, host: string): CertificateError | undefined {

@@ -1,14 +1,14 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { trustedWith } from './ca-certificates.js';
-import { certificateErrors } from './certificate-errors.js';
 import type { NetworkSettings } from './network-args.js';
+import { outboundErrors } from './outbound-errors.js';
 
 /**
  * The one HTTP client of a command that reaches servers (the bridge, probe, login, logout, serve):
  * undici's `EnvHttpProxyAgent` when a proxy is in use (NO_PROXY's hosts straight, the rest through
  * it: CONNECT for https://, absolute-form requests for http:// as curl sends them), a plain
  * `Agent` otherwise; the extra CAs on every TLS connection, to servers and to an https:// proxy;
- * certificate failures in words. The CLI entry installs it as undici's global dispatcher, which
+ * certificate and proxy failures in words. The CLI entry installs it as undici's global dispatcher, which
  * Node's own fetch reads too: every request of the command follows, the sign-in's included.
  * The library entries never see it: a program's fetch decides.
  */
@@ -30,5 +30,5 @@ export function createOutbound(settings: NetworkSettings, env: NodeJS.ProcessEnv
           // proxies commonly allow CONNECT only to port 443.
           proxyTunnel: false,
         });
-  return agent.compose(certificateErrors());
+  return agent.compose(outboundErrors(settings.proxies));
 }

@@ -3,7 +3,7 @@ import { UsageError } from './usage-error.js';
 import { type ProxyChoice, parseProxyUrl } from './values.js';
 
 /** One proxy and where its URL came from (`HTTPS_PROXY`, `--proxy`, a config file's `proxy`). */
-interface NamedProxy {
+export interface NamedProxy {
   readonly url: URL;
   readonly from: string;
 }
@@ -69,7 +69,7 @@ function firstSet(env: NodeJS.ProcessEnv, names: readonly string[]): { name: str
 }
 
 /** A proxy as logs name it: its origin, never its user name or password. */
-function describeProxy(proxy: NamedProxy): string {
+export function describeProxy(proxy: NamedProxy): string {
   const credentials = proxy.url.username !== '' || proxy.url.password !== '' ? ', credentials not shown' : '';
   return `${proxy.url.protocol}//${proxy.url.host} (${proxy.from}${credentials})`;
 }

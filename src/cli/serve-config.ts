@@ -178,7 +178,9 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
       parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
     ),
     allowHttp: optional(root, 'allowHttp', 'boolean', where),
-    proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) => parseProxyChoice(`${where}: proxy`, text)),
+    proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) =>
+      parseProxyChoice(`${where}: proxy`, expandVariables(text, `${where}: proxy`, env)),
+    ),
     caFiles: typeof root['caFile'] === 'string' ? [root['caFile']] : strings(root['caFile'], `${where}: caFile`),
     upstreams:
       root['upstreams'] === undefined

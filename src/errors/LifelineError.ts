@@ -15,7 +15,9 @@ export type LifelineErrorCode =
   /** A feature needs an optional package that is not installed (the Redis store: `@redis/client`); a `MissingPackageError`. */
   | 'MISSING_PACKAGE'
   /** A server's TLS certificate was not accepted (an unknown CA, expired, another host's): a `CertificateError` naming the host. */
-  | 'CERTIFICATE_NOT_ACCEPTED';
+  | 'CERTIFICATE_NOT_ACCEPTED'
+  /** The proxy could not be reached, or refused to carry the request (HTTP 407, 403, 502…): a `ProxyError` naming it. */
+  | 'PROXY_FAILED';
 
 // A registry-wide symbol, so the guard works when two copies of the package are loaded (as undici does).
 const brand = Symbol.for('mcp-lifeline.error');

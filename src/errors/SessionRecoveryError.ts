@@ -18,7 +18,7 @@ export interface RequestReport {
 }
 
 /** The codes of a session loss the middleware could not hide. */
-export type RecoveryErrorCode = Exclude<LifelineErrorCode, 'MISSING_PACKAGE' | 'CERTIFICATE_NOT_ACCEPTED'>;
+export type RecoveryErrorCode = Exclude<LifelineErrorCode, 'MISSING_PACKAGE' | 'CERTIFICATE_NOT_ACCEPTED' | 'PROXY_FAILED'>;
 
 const WHAT_HAPPENED: Record<RecoveryErrorCode, string> = {
   REINITIALIZE_FAILED: 'Re-initializing the session failed',
