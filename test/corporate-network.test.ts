@@ -1,4 +1,4 @@
-// Behind a company's network (issue 19): every command reaches servers through a real forward proxy
+// Behind a company's network (issue 19): the bridge reaches servers through a real forward proxy
 // (CONNECT for https://, absolute-form requests for http://) as curl and npm do, honouring
 // HTTPS_PROXY, HTTP_PROXY and NO_PROXY, --proxy off and --proxy URL; and through a proxy that
 // inspects TLS with a CA made here with openssl, trusted by --ca-file or NODE_EXTRA_CA_CERTS. The
@@ -7,32 +7,13 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { describe, it } from 'node:test';
 import { startDialectServer } from '../src/demo/dialect-server.js';
-import { type ForwardProxy, startForwardProxy, startInterceptingProxy, startTlsFront } from './fixtures/corporate-network.js';
+import { startInterceptingProxy } from './fixtures/corporate-network.js';
 import { startModernServer } from './fixtures/modern-server.js';
 import { startSseServer } from './fixtures/sse-server.js';
 import { INITIALIZE, spawnCli } from './helpers/bridge.js';
-import { connectClient, textOf } from './helpers/clients.js';
-import { startServe, tempFile } from './helpers/gateway.js';
-import { call, oauthSandbox, runCli, servers, startHost } from './helpers/oauth.js';
-import { makeTestCa, type TestCa } from './helpers/test-ca.js';
-
-/** None of the machine's own proxy settings leak into a test: each sets what it means. */
-const NO_PROXY_ENV = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' };
-
-async function forwardProxy(t: TestContext, options: Parameters<typeof startForwardProxy>[0] = {}): Promise<ForwardProxy> {
-  const proxy = await startForwardProxy(options);
-  t.after(() => proxy.close());
-  return proxy;
-}
-
-/** The dialect server behind an https:// front whose certificate `ca` signed: `https://127.0.0.1:PORT/mcp`. */
-async function httpsServer(t: TestContext, ca: TestCa) {
-  const server = await startDialectServer();
-  t.after(() => server.close());
-  const front = await startTlsFront(server.port, ca.issue('mcp-server'));
-  t.after(() => front.close());
-  return { server, url: `${front.origin}/mcp`, host: new URL(front.origin).host };
-}
+import { forwardProxy, httpsServer, NO_PROXY_ENV } from './helpers/corporate.js';
+import { call, runCli, startHost } from './helpers/oauth.js';
+import { makeTestCa } from './helpers/test-ca.js';
 
 describe('proxies: the bridge', () => {
   it('https:// through HTTPS_PROXY (CONNECT), the proxy credentials sent and never logged; --ca-file trusts the server CA', async (t) => {
@@ -191,90 +172,5 @@ describe('TLS interception by a CA of the test’s own', () => {
     assert.equal(await call(both), '2');
     assert.ok(proxy.log.intercepted.length > first, 'the second bridge went through the inspection too');
     assert.equal(server.counters.rpcMethods['tools/call'], 2);
-  });
-});
-
-describe('proxies: probe, sign-in and serve', () => {
-  it('probe through HTTPS_PROXY, naming the proxy on stderr', async (t) => {
-    const serverCa = makeTestCa(t, 'server');
-    const { url, host, server } = await httpsServer(t, serverCa);
-    const proxy = await forwardProxy(t);
-    const probed = await runCli(['probe', url, '--ca-file', serverCa.certPath, '--no-color'], { ...NO_PROXY_ENV, HTTPS_PROXY: proxy.url });
-    assert.equal(probed.code, 0, probed.stderr);
-    assert.match(probed.stdout, /recognised/i);
-    assert.match(
-      probed.stderr,
-      /mcp-lifeline probe: proxy http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY\) for https:\/\/ servers; the CAs in \S+ trusted/,
-    );
-    assert.ok(proxy.log.tunnels.includes(host) && proxy.log.tunnels.every((tunnel) => tunnel === host), JSON.stringify(proxy.log));
-    assert.ok((server.counters.httpRequests['POST'] ?? 0) > 0);
-  });
-
-  it('login, token refresh and logout reach the real authorization server through HTTP_PROXY', async (t) => {
-    const sandbox = await oauthSandbox(t);
-    const server = await servers(t, { accessTokenTtl: 2 });
-    const { issuer } = server.authorizationServer;
-    const proxy = await forwardProxy(t);
-    const env = { ...sandbox.env(), ...NO_PROXY_ENV, HTTP_PROXY: proxy.url };
-    const through = (method: string, path: string) =>
-      proxy.log.requests.filter((request) => request === `${method} ${issuer}${path}`).length;
-
-    const login = await runCli(['login', server.url], env);
-    assert.equal(login.code, 0, login.stderr);
-    assert.match(login.stderr, /mcp-lifeline login: proxy http:\/\/127\.0\.0\.1:\d+ \(HTTP_PROXY\) for every server/);
-    assert.equal(through('POST', '/token'), 1, proxy.log.requests.join('\n'));
-    assert.ok(
-      proxy.log.requests.some((request) => request.startsWith(`GET ${issuer}/.well-known/`)),
-      'discovery too',
-    );
-    assert.ok(
-      proxy.log.requests.some((request) => request.startsWith(`POST ${server.url}`)),
-      'the challenge too',
-    );
-
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    const bridge = await startHost(t, server.url, env);
-    assert.equal(await call(bridge), '1');
-    assert.equal(server.authorizationServer.counters.tokens['refresh_token'], 1, 'the expired token was refreshed');
-    assert.equal(through('POST', '/token'), 2, 'the refresh went through the proxy');
-    await bridge.client.close();
-
-    const logout = await runCli(['logout', server.url], env);
-    assert.equal(logout.code, 0, logout.stderr);
-    assert.equal(server.authorizationServer.counters.revocations, 2);
-    assert.equal(through('POST', '/token/revocation'), 2, 'revocations went through the proxy');
-  });
-
-  it('serve: upstreams through HTTPS_PROXY; proxy: off in the config file goes straight', async (t) => {
-    const serverCa = makeTestCa(t, 'server');
-    const { url, host, server } = await httpsServer(t, serverCa);
-    const proxy = await forwardProxy(t, { credentials: { user: 'gw', password: 'gateway-pr0xy' } });
-    const env = { ...NO_PROXY_ENV, HTTPS_PROXY: proxy.url };
-
-    const gateway = await startServe([url, '--name', 'tools', '--ca-file', serverCa.certPath], env);
-    t.after(() => gateway.stop());
-    const client = await connectClient('v1', `${gateway.origin}/tools/mcp`);
-    t.after(() => client.close());
-    assert.equal(textOf(await client.callTool('increment', { key: 'a' })), '1');
-    assert.ok(proxy.log.tunnels.includes(host), JSON.stringify(proxy.log));
-    assert.equal(proxy.log.refused, 0);
-    assert.match(gateway.stderr(), /network httpsProxy="http:\/\/127\.0\.0\.1:\d+ \(HTTPS_PROXY, credentials not shown\)"/);
-    assert.ok(!gateway.stderr().includes('gateway-pr0xy'));
-
-    const config = tempFile('gateway.yaml', `proxy: "off"\ncaFile: ${serverCa.certPath}\nupstreams:\n  - name: direct\n    url: ${url}\n`);
-    const direct = await startServe(['--config', config], env);
-    t.after(() => direct.stop());
-    const tunnels = proxy.log.tunnels.length;
-    const straight = await connectClient('v1', `${direct.origin}/direct/mcp`);
-    t.after(() => straight.close());
-    assert.equal(textOf(await straight.callTool('increment', { key: 'b' })), '2');
-    assert.equal(proxy.log.tunnels.length, tunnels, 'proxy: "off" bypassed it');
-    assert.deepEqual(
-      [...server.counters.executionsByKey.entries()],
-      [
-        ['a', 1],
-        ['b', 1],
-      ],
-    );
   });
 });
