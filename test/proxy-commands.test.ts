@@ -2,14 +2,11 @@
 // token refresh, device flow and logout (against the real oidc-provider), and serve's upstreams go
 // through a real forward proxy (the npm `proxy` package), whose log proves the way each request took.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { CLI } from './helpers/bridge.js';
 import { connectClient, textOf } from './helpers/clients.js';
 import { forwardProxy, httpsServer, NO_PROXY_ENV } from './helpers/corporate.js';
 import { startServe, tempFile } from './helpers/gateway.js';
-import { BROWSER_SCRIPT, call, eventually, oauthSandbox, runCli, servers, startHost } from './helpers/oauth.js';
+import { call, loginWithDevice, oauthSandbox, runCli, servers, startHost } from './helpers/oauth.js';
 import { makeTestCa } from './helpers/test-ca.js';
 
 describe('proxies: probe, sign-in and serve', () => {
@@ -68,27 +65,12 @@ describe('proxies: probe, sign-in and serve', () => {
     const server = await servers(t);
     const { issuer } = server.authorizationServer;
     const proxy = await forwardProxy(t);
-    const child = spawn(process.execPath, [CLI, 'login', server.url, '--device', '--no-browser'], {
-      env: { ...process.env, ...sandbox.env(), ...NO_PROXY_ENV, HTTP_PROXY: proxy.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // The code is entered in a browser elsewhere: not a request of the CLI's, and not through its proxy.
+    const login = await loginWithDevice(t, server.url, {
+      cli: { ...sandbox.env(), ...NO_PROXY_ENV, HTTP_PROXY: proxy.url },
+      browser: sandbox.env(),
     });
-    t.after(() => child.kill());
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    await eventually('the device code on stderr', () => /open (\S+) on any device and enter the code (\S+)/.test(stderr));
-    const [, page, code] = /open (\S+) on any device and enter the code (\S+)/.exec(stderr) ?? [];
-    const complete = new URL(page ?? '');
-    complete.searchParams.set('user_code', code ?? '');
-    // The user's browser, elsewhere: not the CLI's requests, and not through its proxy.
-    const browser = spawn(process.execPath, [BROWSER_SCRIPT, complete.href], {
-      env: { ...process.env, ...sandbox.env() },
-      stdio: 'ignore',
-    });
-    await once(browser, 'exit');
-    const [exitCode] = (await once(child, 'exit')) as [number | null];
-    assert.equal(exitCode, 0, stderr);
+    assert.equal(login.code, 0, login.stderr);
     assert.equal(server.authorizationServer.counters.tokens['urn:ietf:params:oauth:grant-type:device_code'], 1);
     // oidc-provider's device authorization endpoint (RFC 8628 §3.1), as its metadata names it.
     assert.ok(proxy.log.requests.includes(`POST ${issuer}/device/auth`), proxy.log.requests.join('\n'));
