@@ -37,14 +37,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return summary.passed ? EXIT.ok : EXIT.problem;
     }
     case 'probe': {
-      await installOutbound(command.network, (line) => process.stderr.write(`mcp-lifeline probe: ${line}\n`));
+      // Ctrl-C is the user's from the first moment: --idle then reports what it found so far.
+      const interrupt = new AbortController();
+      process.once('SIGINT', () => interrupt.abort());
       const [{ probeCommand }, { oauthFetchFor }, { createLogger }] = await Promise.all([
         import('./probe/probe-command.js'),
         import('./oauth-fetch.js'),
         import('./logger.js'),
+        installOutbound(command.network, (line) => process.stderr.write(`mcp-lifeline probe: ${line}\n`)),
       ]);
-      const interrupt = new AbortController();
-      process.once('SIGINT', () => interrupt.abort());
       return probeCommand(command, {
         stdout: process.stdout,
         stderr: process.stderr,
