@@ -1,7 +1,10 @@
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import * as tls from 'node:tls';
+import { createRequire } from 'node:module';
 import { UsageError } from './usage-error.js';
+
+// node:crypto and node:tls are loaded when a CA is at hand, not when every command parses its
+// flags: they cost tens of milliseconds at startup, before the CLI handles Ctrl-C.
+const load = createRequire(import.meta.url);
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -18,6 +21,7 @@ export function readCaFile(path: string, where = '--ca-file'): string[] {
   }
   const certificates = text.match(PEM_CERTIFICATE) ?? [];
   if (certificates.length === 0) throw new UsageError(`${where} ${path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)`);
+  const { X509Certificate } = load('node:crypto') as typeof import('node:crypto');
   certificates.forEach((pem, index) => {
     try {
       new X509Certificate(pem);
@@ -34,6 +38,7 @@ export function readCaFile(path: string, where = '--ca-file'): string[] {
  * reads that file only for its default list), or `tls.getCACertificates('default')` where Node has it.
  */
 export function trustedWith(extra: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const tls = load('node:tls') as typeof import('node:tls');
   const current = (tls as { getCACertificates?: (kind: 'default') => string[] }).getCACertificates;
   const defaults = current === undefined ? [...tls.rootCertificates, ...extraCertsOf(env)] : current('default');
   return [...defaults, ...extra];
