@@ -36,7 +36,6 @@ export type {
   StreamBrokenEvent,
 } from './recovery/events.js';
 export {
-  type BackoffOptions,
   type CircuitOptions,
   DEFAULT_KEEP_ALIVE_AUTO,
   DEFAULT_SESSION_RECOVERY_OPTIONS,
@@ -54,3 +53,4 @@ export type {
   SharedSessionState,
 } from './recovery/session-sharing.js';
 export { withSessionRecovery } from './recovery/with-session-recovery.js';
+export type { BackoffOptions } from './shared/backoff.js';

@@ -24,7 +24,7 @@ async function connect(
     fetch,
     timeoutMs: 3000,
     sink,
-    listenBackoff: { initialMs: 50, maxMs: 200 },
+    listenBackoff: { initialDelayMs: 50, maxDelayMs: 200 },
     maxInputRounds: options.maxInputRounds,
   });
   t.after(() => upstream.close());

@@ -13,6 +13,7 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import { sleep } from '../shared/timers.js';
 import { DIALECTS, type Dialect } from './dialects.js';
 
 /** Options of {@linkcode startDialectServer}. */
@@ -620,16 +621,7 @@ function requestIdOf(body: unknown): unknown {
   return typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
 }
 
+/** A wait of the server's own (a slow tool, a suspension): ends with the signal's reason when it aborts. */
 function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
+  return sleep(ms, { signal, onAbort: 'reject' });
 }

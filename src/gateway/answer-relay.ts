@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { concatBytes } from '../recovery/concat-bytes.js';
 import type { JsonRpcId } from '../recovery/outgoing-request.js';
 import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
+import { concatBytes } from '../shared/concat-bytes.js';
 import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */

@@ -1,5 +1,5 @@
+import { unref } from '../shared/timers.js';
 import type { KeepAlivePolicy } from './options.js';
-import { unref } from './timers.js';
 
 /** One session's keep-alive: when to ping, learned from the losses it sees. */
 export interface KeepAlive {

@@ -1,4 +1,5 @@
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { noop } from '../shared/noop.js';
 
 /** The first bytes of a response body, read without losing the rest. */
 export interface BodyPrefix {
@@ -11,8 +12,6 @@ export interface BodyPrefix {
   /** Releases the rest of the body. */
   discard(): Promise<void>;
 }
-
-const noop = () => {};
 
 /**
  * Reads at most about `limit` bytes of `response`'s body (whole chunks, so possibly a little more).

@@ -2,6 +2,7 @@
 // through `SessionKeeper`'s readonly fields and changes it only through the named transitions
 // below; the compiler holds that line (the class that writes is not exported).
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import { noop } from '../shared/noop.js';
 import type { Circuit } from './circuit.js';
 import type { KeepAlive } from './keep-alive.js';
 import type { OutgoingRequest } from './outgoing-request.js';
@@ -325,5 +326,3 @@ class Keeper implements SessionKeeper {
     return textScrubber(headers, otherId === undefined ? [this.alias, this.serverId] : [this.alias, this.serverId, otherId]);
   }
 }
-
-function noop(): void {}

@@ -1,4 +1,4 @@
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../shared/concat-bytes.js';
 
 /** Receives each complete event's text; undefined for an event too big to be worth decoding. */
 export interface SseEventSink {

@@ -1,3 +1,4 @@
+import { noop } from '../shared/noop.js';
 import type { JsonRpcId } from './outgoing-request.js';
 import { eventData, SseEventScanner } from './sse-event-scanner.js';
 
@@ -60,8 +61,6 @@ const MAX_TRACKED_EVENT_BYTES = 8 * 1024;
 const MAX_STRAY_CHARS = 4096;
 
 type ReadResult = { done: false; value: Uint8Array } | { done: true; value?: undefined };
-
-const noop = () => {};
 
 /**
  * Passes an SSE response through, chunk by chunk, never buffering beyond the opening bytes:

@@ -1,6 +1,8 @@
 import { classifySessionLoss } from '../classifier/classify-session-loss.js';
 import { describeUrl, redactIds } from '../recovery/redact.js';
-import { type BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { abortable } from '../shared/abortable.js';
+import { type BackoffOptions, backoffDelay, withBackoffDefaults } from '../shared/backoff.js';
+import { sleep } from '../shared/timers.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
 import { createHostState, idKey, recordAcceptedState } from './host-state.js';
@@ -9,8 +11,8 @@ import { isAnswer, isRequest } from './json-rpc-body.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
 import { readBoundedBody } from './read-bounded-body.js';
+import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
-import { sleep } from './sleep.js';
 import { type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
@@ -18,7 +20,7 @@ import { eventReporter } from './upstream-events.js';
 export interface LegacySseUpstreamOptions extends UpstreamOptions {
   /**
    * Delays between attempts to re-open the stream after it dropped.
-   * @default DEFAULT_BACKOFF (500 ms doubling to 30 s)
+   * @default RECONNECT_BACKOFF (500 ms doubling to 30 s, less up to 20 %)
    */
   readonly reconnect?: BackoffOptions | undefined;
   /**
@@ -63,7 +65,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
   const report = eventReporter(options.sink, scrub);
   // Credentials belong to the server's origin: redirects elsewhere are refused, never followed.
   const fetch = followSameOriginRedirects(options.fetch);
-  const backoff = options.reconnect ?? DEFAULT_BACKOFF;
+  const backoff = withBackoffDefaults(options.reconnect, RECONNECT_BACKOFF);
   const maxEventSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
   const state = createHostState();
   const pending = new Map<string, Pending>();
@@ -249,7 +251,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
           report(attempt === 0 ? 'warn' : 'debug', 'reconnect-failed', `could not open a new session: ${(error as Error).message}`, {
             retryInMs: delay,
           });
-          await sleep(delay, lifetime.signal);
+          await sleep(delay, { signal: lifetime.signal, onAbort: 'resolve' });
           if (lifetime.signal.aborted) throw error;
         }
       }
@@ -304,10 +306,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     // Opening a session is three bounded steps: the stream, initialize, the state restore.
     const limit = AbortSignal.any([AbortSignal.timeout(3 * options.timeoutMs), ...(signal === undefined ? [] : [signal])]);
     try {
-      return await new Promise<Connection>((resolve, reject) => {
-        limit.addEventListener('abort', () => reject(limit.reason), { once: true });
-        wait.then(resolve, reject);
-      });
+      return await abortable(wait, limit);
     } catch (error) {
       throw new UpstreamError(`no session with ${where}: ${fetchFailureText(error, 3 * options.timeoutMs)}; the message was not sent`, {
         mayHaveRun: false,

@@ -1,4 +1,4 @@
-import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { type Backoff, backoffDelay } from '../shared/backoff.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { readJsonRpcBody } from './json-rpc-body.js';
 import { META } from './modern-request.js';
@@ -20,7 +20,7 @@ export interface ListenPlan {
   /** A change notification for the host (its subscription id still on it). */
   deliver(notification: JsonRpcMessage): void;
   readonly report: ReportEvent;
-  readonly backoff: BackoffOptions;
+  readonly backoff: Backoff;
   /** Bound for the server's acknowledgement of a new stream. */
   readonly timeoutMs: number;
   readonly maxMessageSize: number;

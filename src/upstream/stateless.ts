@@ -1,6 +1,6 @@
 import { mediaType } from '../classifier/server-message.js';
 import { describeUrl } from '../recovery/redact.js';
-import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffOptions, withBackoffDefaults } from '../shared/backoff.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { fetchFailureText } from './fetch-failure-text.js';
@@ -15,6 +15,7 @@ import { initializeResultFrom } from './modern-initialize.js';
 import { stampEnvelope, standardHeaders } from './modern-request.js';
 import { toLegacyNotification, toLegacyResult } from './modern-result.js';
 import { readBoundedBody } from './read-bounded-body.js';
+import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { createToolHeaderCache } from './tool-header-cache.js';
 import { type JsonRpcId, type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
@@ -35,7 +36,7 @@ export interface StatelessUpstreamOptions extends UpstreamOptions {
   readonly maxInputRounds?: number | undefined;
   /**
    * Delays between attempts to re-open the `subscriptions/listen` stream.
-   * @default DEFAULT_BACKOFF (500 ms doubling to 30 s)
+   * @default RECONNECT_BACKOFF (500 ms doubling to 30 s, less up to 20 %)
    */
   readonly listenBackoff?: BackoffOptions | undefined;
   /**
@@ -107,7 +108,7 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       options.sink.message(toLegacyNotification(notification));
     },
     report,
-    backoff: options.listenBackoff ?? DEFAULT_BACKOFF,
+    backoff: withBackoffDefaults(options.listenBackoff, RECONNECT_BACKOFF),
     timeoutMs: options.timeoutMs,
     maxMessageSize,
     ready: options.sink.ready,

@@ -6,6 +6,7 @@ import type { SessionRecoveryOptions } from '../recovery/options.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { sleep } from '../shared/timers.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { excerpt, httpErrorText } from './http-error-text.js';
 import { createMessageDelivery, type MessageDelivery } from './message-delivery.js';
@@ -13,7 +14,6 @@ import { type BodyBytes, BodyTooLargeError, joinText, readBoundedBody, readBound
 import { recoveryReport } from './recovery-report.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
-import { sleep } from './sleep.js';
 import { readSseEvents, type SseEvent, type SseProgress } from './sse-events.js';
 import { type JsonRpcId, type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 
@@ -293,7 +293,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
 
   /** GET with Last-Event-ID, after the delay the server asked for (bounded). */
   async function resume(progress: SseProgress, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined> {
-    await sleep(Math.min(progress.retryMs ?? 0, options.timeoutMs), signal);
+    await sleep(Math.min(progress.retryMs ?? 0, options.timeoutMs), { signal, onAbort: 'resolve' });
     const resumeHeaders: Record<string, string> = { ...headers, accept: 'text/event-stream', 'last-event-id': progress.lastEventId ?? '' };
     delete resumeHeaders['content-type'];
     const response = await fetchWithRecovery(endpoint, { method: 'GET', headers: resumeHeaders, signal });
