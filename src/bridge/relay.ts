@@ -1,6 +1,6 @@
-import type { JsonRpcId, JsonRpcMessage, RawMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
+import { errorReply, INVALID_REQUEST, idKey, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
+import type { RawMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream.js';
-import { errorReply, INVALID_REQUEST } from './host-message.js';
 import type { HostWriter } from './host-writer.js';
 
 /** Options of {@linkcode createRelay}. */
@@ -47,8 +47,8 @@ export interface Relay {
 const QUEUE_HIGH_WATER = 1024;
 /** JSON-RPC code the official SDKs use for a request timeout (ErrorCode.RequestTimeout). */
 export const REQUEST_TIMEOUT = -32001;
-/** Implementation-defined server error (JSON-RPC 2.0 §5.1): the server could not be reached or refused. */
-export const UPSTREAM_FAILED = -32000;
+/** The server could not be reached or refused (JSON-RPC 2.0 §5.1's implementation-defined range). */
+const UPSTREAM_FAILED = LIFELINE_ERROR;
 
 /**
  * Gives every host request exactly one answer: the server's, or an error that says why none came
@@ -90,7 +90,7 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   function request(message: JsonRpcMessage, id: JsonRpcId, raw: string): void {
-    const key = keyOf(id);
+    const key = idKey(id);
     if (pending.has(key)) {
       // JSON-RPC 2.0 §4: ids identify requests; two in flight with one id could not be told apart.
       host.write(
@@ -142,7 +142,7 @@ export function createRelay(options: RelayOptions): Relay {
 
   function fromServer(message: JsonRpcMessage, raw?: RawMessage): void {
     if (message.method === undefined) {
-      const entry = message.id === undefined || message.id === null ? undefined : pending.get(keyOf(message.id));
+      const entry = message.id === undefined || message.id === null ? undefined : pending.get(idKey(message.id));
       if (entry === undefined) {
         report({
           level: 'debug',
@@ -166,7 +166,7 @@ export function createRelay(options: RelayOptions): Relay {
   function cancelled(message: JsonRpcMessage): boolean {
     const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return true;
-    const entry = pending.get(keyOf(requestId));
+    const entry = pending.get(idKey(requestId));
     if (entry === undefined) return true;
     // The host expects no answer to a cancelled request (MCP utilities/cancellation).
     finish(entry);
@@ -196,11 +196,11 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   function isCurrent(entry: Pending): boolean {
-    return pending.get(keyOf(entry.id)) === entry;
+    return pending.get(idKey(entry.id)) === entry;
   }
 
   function finish(entry: Pending): void {
-    pending.delete(keyOf(entry.id));
+    pending.delete(idKey(entry.id));
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     if (entry.progressToken !== undefined && byProgressToken.get(entry.progressToken) === entry)
       byProgressToken.delete(entry.progressToken);
@@ -259,11 +259,6 @@ export function createRelay(options: RelayOptions): Relay {
       await upstream.close();
     },
   };
-}
-
-/** Ids 1 and "1" are different requests (JSON-RPC 2.0 §4). */
-function keyOf(id: JsonRpcId): string {
-  return typeof id === 'number' ? `n${id}` : `s${id}`;
 }
 
 function textOf(error: unknown): string {

@@ -1,4 +1,5 @@
 import { createParser } from 'eventsource-parser';
+import { NotJson, parseJson } from '../shared/json-rpc.js';
 
 /** What a response body says, reduced to what the rules look at. */
 export interface ServerMessage {
@@ -47,18 +48,10 @@ export function readServerMessage(contentType: string | null | undefined, body: 
         : 'text';
   const payload = kind === 'sse' ? (firstSseData(body) ?? '') : body;
   const parsed = kind === 'text' ? undefined : parseJson(payload);
-  if (parsed === undefined) return plainText(kind, payload);
+  if (parsed === undefined || parsed instanceof NotJson) return plainText(kind, payload);
   // A batch answer: the first element speaks for it.
   const message = Array.isArray(parsed) ? parsed[0] : parsed;
   return describeJson(kind, message, payload);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function describeJson(kind: ServerMessage['kind'], message: unknown, raw: string): ServerMessage {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { JsonRpcId } from '../recovery/outgoing-request.js';
 import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
 import { concatBytes } from '../shared/concat-bytes.js';
+import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
@@ -160,18 +160,13 @@ function note(event: string, options: RelayOptions, answered: Set<JsonRpcId>): v
 
 function answeredIds(data: string): JsonRpcId[] {
   if (!/"(?:result|error)"/.test(data)) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return [];
-  }
+  const parsed = parseJson(data);
+  if (parsed instanceof NotJson) return [];
   const ids: JsonRpcId[] = [];
-  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (typeof message !== 'object' || message === null) continue;
-    const record = message as Record<string, unknown>;
-    const id = record['id'];
-    if (('result' in record || 'error' in record) && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  for (const message of messagesIn(parsed)) {
+    if (typeof message !== 'object' || message === null || !('result' in message || 'error' in message)) continue;
+    const id = idOf(message);
+    if (id !== null) ids.push(id);
   }
   return ids;
 }

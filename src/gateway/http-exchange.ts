@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { summarizeJsonRpc } from '../recovery/outgoing-request.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
 
 /** The client's request body was larger than the limit. */
 export class BodyTooLargeError extends Error {

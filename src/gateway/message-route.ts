@@ -2,18 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
+import { type JsonRpcId, type JsonRpcMessage, idKey as keyOf, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
-import {
-  type JsonRpcId,
-  type JsonRpcMessage,
-  type RawMessage,
-  type Upstream,
-  UpstreamError,
-  type UpstreamSink,
-} from '../upstream/upstream.js';
+import { type RawMessage, type Upstream, UpstreamError, type UpstreamSink } from '../upstream/upstream.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
 import { newSessionKey, type SessionClaims, TokenTooLargeError } from './session-token.js';
@@ -420,19 +414,12 @@ function rawText(raw: RawMessage | undefined): string | undefined {
   return Buffer.concat(raw instanceof Uint8Array ? [raw] : [...raw]).toString('utf8');
 }
 
-function keyOf(id: JsonRpcId): string {
-  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
-}
-
 function parseMessages(body: Buffer | undefined): JsonRpcMessage[] | undefined {
   if (body === undefined || body.length === 0) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    return list.every((item) => typeof item === 'object' && item !== null) ? (list as JsonRpcMessage[]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(body.toString('utf8'));
+  if (parsed instanceof NotJson) return undefined;
+  const list = messagesIn(parsed);
+  return list.every((item) => typeof item === 'object' && item !== null) ? (list as JsonRpcMessage[]) : undefined;
 }
 
 function errorText(error: unknown): string {

@@ -1,5 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { mediaType } from '../classifier/server-message.js';
+import { messagesIn, parseJson } from '../shared/json-rpc.js';
 
 /** A JSON-RPC answer: exactly one of result and error is set. */
 export interface JsonRpcAnswer {
@@ -23,8 +24,7 @@ export async function readJsonRpcAnswer(response: Response, id: string, onOther?
   let received = 0;
   let found: JsonRpcAnswer | undefined;
   const pick = (data: string) => {
-    const message = parse(data);
-    for (const candidate of Array.isArray(message) ? message : [message]) {
+    for (const candidate of messagesIn(parseJson(data))) {
       if (isAnswerTo(candidate, id)) found = candidate as JsonRpcAnswer;
     }
     if (found === undefined) onOther?.(data);
@@ -56,14 +56,6 @@ export async function readJsonRpcAnswer(response: Response, id: string, onOther?
     throw new Error(`the server sent no JSON-RPC answer to ${id} (${what})`);
   }
   return found;
-}
-
-function parse(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
 }
 
 function isAnswerTo(message: unknown, id: string): boolean {

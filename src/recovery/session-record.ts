@@ -1,7 +1,8 @@
 // What is kept about sessions besides their keepers (session-keeper.ts): the table of sessions by
 // the id the client holds, and what a request's body says about a session (its initialize, the
 // state changes a recovery must restore).
-import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
+import { bodyLength, bodyText, type OutgoingRequest, type RequestBody } from './outgoing-request.js';
 import type { SessionStateChange } from './session-sharing.js';
 
 /** Sessions by the id the client holds. */

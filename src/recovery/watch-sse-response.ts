@@ -1,5 +1,5 @@
+import { type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { noop } from '../shared/noop.js';
-import type { JsonRpcId } from './outgoing-request.js';
 import { eventData, SseEventScanner } from './sse-event-scanner.js';
 
 /**
@@ -222,15 +222,13 @@ class WatchedChunks {
   }
 
   private noteMessages(data: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
+    const parsed = parseJson(data);
+    if (parsed instanceof NotJson) {
       this.invalid += 1; // not JSON: not an answer, and nothing a rule could read
       return;
     }
     const { requests } = this.watch;
-    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+    for (const message of messagesIn(parsed)) {
       if (typeof message !== 'object' || message === null) continue;
       const record = message as Record<string, unknown>;
       const answers = 'result' in record || 'error' in record;

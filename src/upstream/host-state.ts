@@ -1,4 +1,4 @@
-import type { JsonRpcMessage } from './upstream.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /**
  * What the host established that a new session (or every stateless request) must carry again:
@@ -35,9 +35,4 @@ export function hostCapabilities(state: HostState): Record<string, unknown> {
 export function hostProtocolVersion(state: HostState): string | undefined {
   const version = state.initializeParams?.['protocolVersion'];
   return typeof version === 'string' ? version : undefined;
-}
-
-/** A key for a JSON-RPC id that keeps `1` and `"1"` apart. */
-export function idKey(id: string | number | null | undefined): string {
-  return `${typeof id}:${String(id)}`;
 }

@@ -1,4 +1,4 @@
-import type { JsonRpcMessage } from './upstream.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** One round of a multi round-trip request: what the server needs before it can finish. */
 export interface InputRequiredResult {

@@ -1,7 +1,6 @@
 import { createParser } from 'eventsource-parser';
 import { mediaType } from '../classifier/server-message.js';
-import { isJsonRpcMessage } from './message-delivery.js';
-import type { JsonRpcMessage } from './upstream.js';
+import { isJsonRpcMessage, type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 
 /**
  * One message read from a body: parsed, with its serialized form. `undefined` message: the text
@@ -80,22 +79,7 @@ export async function readJsonRpcBody(response: Response, options: ReadBodyOptio
 
 /** The JSON-RPC messages in a JSON text (one object or a batch). */
 export function parseMessages(text: string): JsonRpcMessage[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BodyFormatError(`not JSON: ${text.slice(0, 120)}`);
-  }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  return list.filter(isJsonRpcMessage);
-}
-
-/** An answer (result or error) rather than a request or notification. */
-export function isAnswer(message: JsonRpcMessage): boolean {
-  return message.method === undefined && ('result' in message || 'error' in message);
-}
-
-/** A request: it has a method and an id, and wants exactly one answer. */
-export function isRequest(message: JsonRpcMessage): message is JsonRpcMessage & { method: string; id: string | number } {
-  return typeof message.method === 'string' && message.id !== undefined && message.id !== null;
+  const parsed = parseJson(text);
+  if (parsed instanceof NotJson) throw new BodyFormatError(`not JSON: ${text.slice(0, 120)}`);
+  return messagesIn(parsed).filter(isJsonRpcMessage);
 }

@@ -2,18 +2,18 @@ import { classifySessionLoss } from '../classifier/classify-session-loss.js';
 import { describeUrl, redactIds } from '../recovery/redact.js';
 import { abortable } from '../shared/abortable.js';
 import { type BackoffOptions, backoffDelay, withBackoffDefaults } from '../shared/backoff.js';
+import { idKey, isAnswer, isRequest, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
-import { createHostState, idKey, recordAcceptedState } from './host-state.js';
+import { createHostState, recordAcceptedState } from './host-state.js';
 import { excerpt } from './http-error-text.js';
-import { isAnswer, isRequest } from './json-rpc-body.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
 import { readBoundedBody } from './read-bounded-body.js';
 import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
-import { type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
 /** Options of {@linkcode createLegacySseUpstream}. */
@@ -31,8 +31,6 @@ export interface LegacySseUpstreamOptions extends UpstreamOptions {
 }
 
 const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
-// JSON-RPC error code for answers the upstream makes itself (implementation-defined range).
-const LIFELINE_ERROR = -32000;
 
 /** One open stream and the session its endpoint names. */
 interface Connection {

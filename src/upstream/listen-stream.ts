@@ -1,8 +1,8 @@
 import { type Backoff, backoffDelay } from '../shared/backoff.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { readJsonRpcBody } from './json-rpc-body.js';
 import { META } from './modern-request.js';
-import type { JsonRpcMessage } from './upstream.js';
 import type { ReportEvent } from './upstream-events.js';
 
 /** What to be told about (2026-07-28 basic/patterns/subscriptions §Notification Filter). */

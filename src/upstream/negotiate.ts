@@ -1,4 +1,5 @@
 import { describeUrl } from '../recovery/redact.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { scrubberFor } from './header-secrets.js';
@@ -6,7 +7,7 @@ import { httpErrorText } from './http-error-text.js';
 import { createLegacySseUpstream } from './legacy-sse.js';
 import { createStatelessUpstream } from './stateless.js';
 import { createStreamableHttpUpstream } from './streamable-http.js';
-import { type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
 /** Which protocol era to speak to the server: find out (`auto`), or the one named. */

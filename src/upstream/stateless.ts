@@ -1,13 +1,14 @@
 import { mediaType } from '../classifier/server-message.js';
 import { describeUrl } from '../recovery/redact.js';
 import { type BackoffOptions, withBackoffDefaults } from '../shared/backoff.js';
+import { idKey, isAnswer, isRequest, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
-import { createHostState, hostCapabilities, hostProtocolVersion, idKey } from './host-state.js';
+import { createHostState, hostCapabilities, hostProtocolVersion } from './host-state.js';
 import { fulfilInputRequests, type InputRequiredResult, retryParams } from './input-required.js';
-import { isAnswer, isRequest, readJsonRpcBody } from './json-rpc-body.js';
+import { readJsonRpcBody } from './json-rpc-body.js';
 import { createListenStream, type ListenFilter } from './listen-stream.js';
 import { paramHeaders } from './mcp-param-headers.js';
 import { modernErrorForHost } from './modern-errors.js';
@@ -18,7 +19,7 @@ import { readBoundedBody } from './read-bounded-body.js';
 import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { createToolHeaderCache } from './tool-header-cache.js';
-import { type JsonRpcId, type JsonRpcMessage, type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
 /** Options of {@linkcode createStatelessUpstream}. */
@@ -48,8 +49,6 @@ export interface StatelessUpstreamOptions extends UpstreamOptions {
 
 export const DEFAULT_MAX_INPUT_ROUNDS = 10;
 const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
-const LIFELINE_ERROR = -32000;
-const METHOD_NOT_FOUND = -32601;
 // Requests that change nothing on the server: a broken answer stream may be sent again
 // (2026-07-28 changelog #9 asks clients to re-issue; a tools/call is never re-issued).
 const READ_ONLY = new Set([

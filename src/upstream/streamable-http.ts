@@ -6,6 +6,7 @@ import type { SessionRecoveryOptions } from '../recovery/options.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { excerpt, httpErrorText } from './http-error-text.js';
@@ -15,7 +16,7 @@ import { recoveryReport } from './recovery-report.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
 import { readSseEvents, type SseEvent, type SseProgress } from './sse-events.js';
-import { type JsonRpcId, type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 
 /** Options of {@linkcode createStreamableHttpUpstream}. */
 export interface StreamableHttpUpstreamOptions extends UpstreamOptions {
@@ -143,8 +144,9 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
 
   /** One POST: the message out, whatever the server answers handed to the sink. */
   async function exchange(message: JsonRpcMessage, sendOptions: { raw?: string | undefined; signal?: AbortSignal | undefined }) {
-    const isRequest = message.id !== undefined && message.id !== null && message.method !== undefined;
-    const isInitialize = isRequest && message.method === 'initialize';
+    // Any id with any method (the gateway passes messages unvalidated): it waits for an answer.
+    const request = message.id !== undefined && message.id !== null && message.method !== undefined;
+    const isInitialize = request && message.method === 'initialize';
     if (isInitialize) {
       initializeId = message.id as JsonRpcId;
       // A second initialize (a host that reconnects) starts a new session.
@@ -172,7 +174,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
       return;
     }
     if (!response.ok) throw await refusal(response, message);
-    const pending = new Set<JsonRpcId>(isRequest ? [message.id as JsonRpcId] : []);
+    const pending = new Set<JsonRpcId>(request ? [message.id as JsonRpcId] : []);
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'text/event-stream' && response.body !== null) {
       const reading = readResponseStream(response.body, pending, message, signal);
@@ -321,7 +323,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
         jsonrpc: '2.0',
         id,
         error: {
-          code: -32000,
+          code: LIFELINE_ERROR,
           message: `mcp-lifeline: ${message.method ?? 'request'} to ${where}: ${why}; it may or may not have run, so it was not sent again`,
         },
       });

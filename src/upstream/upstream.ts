@@ -1,19 +1,7 @@
 // The contract between a host-facing side (the stdio bridge, the `serve` gateway) and the remote
 // server, whatever era and transport the server speaks. Each era implements it in its own module:
 // 2025 Streamable HTTP with session recovery, 2024 HTTP+SSE, 2026-07-28 stateless.
-
-/** A JSON-RPC id. `null` appears only on errors answering a message whose id could not be read. */
-export type JsonRpcId = string | number;
-
-/** One JSON-RPC 2.0 message, as the host or the server sent it. */
-export interface JsonRpcMessage {
-  readonly jsonrpc: '2.0';
-  readonly id?: JsonRpcId | null;
-  readonly method?: string;
-  readonly params?: Record<string, unknown> | undefined;
-  readonly result?: unknown;
-  readonly error?: { readonly code: number; readonly message: string; readonly data?: unknown };
-}
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** A message as it was serialized: text, or the bytes (possibly in pieces) it arrived in. */
 export type RawMessage = string | Uint8Array | readonly Uint8Array[];

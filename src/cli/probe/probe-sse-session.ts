@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { networkErrorText } from '../../errors/network-error-text.js';
+import type { JsonRpcMessage } from '../../shared/json-rpc.js';
 import { openLegacySseStream } from '../../upstream/legacy-sse-stream.js';
-import type { JsonRpcMessage } from '../../upstream/upstream.js';
 import { checkAnswer, type ProbeTarget } from './probe-session.js';
 import type { Check, Exchange } from './report.js';
 
