@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
 import { concatBytes } from '../shared/concat-bytes.js';
 import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
-import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
+import { readWholeBody } from '../shared/read-whole-body.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
 export class AnswerTooLargeError extends Error {
@@ -65,13 +65,8 @@ export async function relayAnswer(
     res.end(out);
     return;
   }
-  let body: { chunks: Uint8Array[]; bytes: number };
-  try {
-    body = await readBoundedBody(response, options.maxMessageBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
-    throw error;
-  }
+  const body = await readWholeBody(response, options.maxMessageBytes);
+  if (body === undefined) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
   let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
   if (options.scrub !== undefined && bytes.byteLength > 0) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');

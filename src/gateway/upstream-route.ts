@@ -6,7 +6,7 @@ import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { summarizeJsonRpc } from '../shared/json-rpc.js';
-import { readBoundedBody } from '../upstream/read-bounded-body.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { EndedSessions } from './ended-sessions.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
@@ -179,7 +179,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     }
     if ((response.status === 401 || response.status === 403) && !forwardsCredentials) {
       // The upstream refused the gateway's own credentials: the client cannot fix that, its operator can.
-      const said = (await readBoundedBody(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
+      const said = (await readTextPrefix(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
       const text = `${where} refused the gateway's credentials for upstream "${name}": HTTP ${response.status}${said ? ` "${said}"` : ''}. Check the headers configured for it.`;
       log.error(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);

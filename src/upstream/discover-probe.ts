@@ -1,10 +1,10 @@
 import { mediaType } from '../classifier/server-message.js';
 import { describeUrl } from '../recovery/redact.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
 import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from './classify-discover-answer.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { BodyFormatError, readJsonRpcBody } from './json-rpc-body.js';
 import { MODERN_PROTOCOL_VERSION, stampEnvelope, standardHeaders } from './modern-request.js';
-import { readBoundedBody } from './read-bounded-body.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 
 /** What the probe needs: where, with which headers, and who asks (the host's initialize). */
@@ -62,7 +62,7 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
   const contentType = response.headers.get('content-type');
   const type = mediaType(contentType);
   if (type !== 'application/json' && type !== 'text/event-stream') {
-    return { kind: 'other', status, contentType, body: await readBoundedBody(response, 512) };
+    return { kind: 'other', status, contentType, body: await readTextPrefix(response, 512) };
   }
   let answer: { result?: unknown; error?: Record<string, unknown> } | undefined;
   try {

@@ -3,6 +3,7 @@ import { describeUrl, redactIds } from '../recovery/redact.js';
 import { abortable } from '../shared/abortable.js';
 import { type BackoffOptions, backoffDelay, withBackoffDefaults } from '../shared/backoff.js';
 import { idKey, isAnswer, isRequest, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { scrubberFor } from './header-secrets.js';
@@ -10,7 +11,6 @@ import { createHostState, recordAcceptedState } from './host-state.js';
 import { excerpt } from './http-error-text.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
-import { readBoundedBody } from './read-bounded-body.js';
 import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { type SendOptions, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
@@ -219,7 +219,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     answer.catch(() => {}); // awaited below unless the POST fails first
     try {
       const response = await post(opened.stream.endpoint, JSON.stringify({ jsonrpc: '2.0', id, method, params }), signal);
-      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(excerpt(await readBoundedBody(response, 512)))}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(excerpt(await readTextPrefix(response, 512)))}`);
       await response.body?.cancel().catch(() => {});
       const { result, error } = await answer;
       if (error !== undefined) throw new Error(`JSON-RPC error ${error.code} "${error.message}"`);
@@ -354,7 +354,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     }
     if (request) pending.delete(key);
     const contentType = response.headers.get('content-type');
-    const text = await readBoundedBody(response, 4096);
+    const text = await readTextPrefix(response, 4096);
     const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status: response.status, contentType, body: text });
     // The endpoint's query carries the session id: a server quoting it must not spread it.
     const said = redactIds(scrub(excerpt(text)), [...on.stream.endpoint.searchParams.values()]);

@@ -1,6 +1,6 @@
+import { joinText } from '../shared/concat-bytes.js';
 import { isJsonRpcMessage, type JsonRpcId, type JsonRpcMessage, NotJson, parseJson } from '../shared/json-rpc.js';
 import { readMessageEnds } from './message-ends.js';
-import { joinText } from './read-bounded-text.js';
 import type { UpstreamSink } from './upstream.js';
 
 /** Hands what the server sent to the sink, one JSON-RPC message at a time. */

@@ -1,5 +1,5 @@
+import { readTextPrefix } from '../shared/read-prefix.js';
 import { excerpt } from './http-error-text.js';
-import { readBoundedBody } from './read-bounded-body.js';
 
 const EXCERPT_BYTES = 512;
 
@@ -8,5 +8,5 @@ const EXCERPT_BYTES = 512;
  * body. Reads at most about 512 bytes and releases the rest; markup and whitespace are collapsed.
  */
 export async function responseExcerpt(response: Response): Promise<string> {
-  return excerpt(await readBoundedBody(response, EXCERPT_BYTES));
+  return excerpt(await readTextPrefix(response, EXCERPT_BYTES));
 }

@@ -1,4 +1,4 @@
-import { joinText } from './read-bounded-text.js';
+import { joinText } from '../shared/concat-bytes.js';
 
 /** One event of a `text/event-stream`, with its data as text (small events) or as bytes (large ones). */
 export interface SseEvent {

@@ -2,6 +2,7 @@ import { mediaType } from '../classifier/server-message.js';
 import { describeUrl } from '../recovery/redact.js';
 import { type BackoffOptions, withBackoffDefaults } from '../shared/backoff.js';
 import { idKey, isAnswer, isRequest, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { fetchFailureText } from './fetch-failure-text.js';
@@ -15,7 +16,6 @@ import { modernErrorForHost } from './modern-errors.js';
 import { initializeResultFrom } from './modern-initialize.js';
 import { stampEnvelope, standardHeaders } from './modern-request.js';
 import { toLegacyNotification, toLegacyResult } from './modern-result.js';
-import { readBoundedBody } from './read-bounded-body.js';
 import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { createToolHeaderCache } from './tool-header-cache.js';
@@ -164,10 +164,10 @@ export function createStatelessUpstream(options: StatelessUpstreamOptions): Upst
       // The connection broke before any answer: like a broken answer stream, it may have run.
       return { kind: 'broken', error };
     }
-    if (!response.ok) return { kind: 'http', status: response.status, text: await readBoundedBody(response, 64 * 1024) };
+    if (!response.ok) return { kind: 'http', status: response.status, text: await readTextPrefix(response, 64 * 1024) };
     const type = mediaType(response.headers.get('content-type'));
     if (type !== 'application/json' && type !== 'text/event-stream') {
-      return { kind: 'http', status: response.status, text: `(content type ${type || 'none'}) ${await readBoundedBody(response, 512)}` };
+      return { kind: 'http', status: response.status, text: `(content type ${type || 'none'}) ${await readTextPrefix(response, 512)}` };
     }
     let final: JsonRpcMessage | undefined;
     try {

@@ -6,12 +6,13 @@ import type { SessionRecoveryOptions } from '../recovery/options.js';
 import { describeUrl, redactSessionId } from '../recovery/redact.js';
 import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { joinText } from '../shared/concat-bytes.js';
 import { type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
+import { type BodyBytes, readWholeBody, readWholeText } from '../shared/read-whole-body.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { excerpt, httpErrorText } from './http-error-text.js';
 import { createMessageDelivery, type MessageDelivery } from './message-delivery.js';
-import { type BodyBytes, BodyTooLargeError, joinText, readBoundedBody, readBoundedText } from './read-bounded-text.js';
 import { recoveryReport } from './recovery-report.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
@@ -200,21 +201,21 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
       // a session error in a 200; a large one is held as bytes and passed on as they are.
       const declared = Number(response.headers.get('content-length'));
       if (declared > 0 && declared <= LARGE_MESSAGE_BYTES) text = await response.text();
-      else body = await readBoundedBody(response, maxMessageBytes);
+      else body = await readWholeBody(response, maxMessageBytes);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        sink.event({
-          level: 'warn',
-          type: 'message-too-large',
-          message: `dropped an answer larger than ${maxMessageBytes} bytes from the server`,
-        });
-        return answerMissing(
-          pending,
-          message,
-          `its answer was larger than the ${maxMessageBytes}-byte message limit (--max-message-size) and was dropped`,
-        );
-      }
       throw failure(error, message);
+    }
+    if (text === undefined && body === undefined) {
+      sink.event({
+        level: 'warn',
+        type: 'message-too-large',
+        message: `dropped an answer larger than ${maxMessageBytes} bytes from the server`,
+      });
+      return answerMissing(
+        pending,
+        message,
+        `its answer was larger than the ${maxMessageBytes}-byte message limit (--max-message-size) and was dropped`,
+      );
     }
     if (body !== undefined && body.bytes <= LARGE_MESSAGE_BYTES) text = joinText(body.chunks, body.bytes);
     const delivered =
@@ -362,7 +363,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
   async function refusal(response: Response, message: JsonRpcMessage): Promise<UpstreamError> {
     let body = '';
     try {
-      body = (await readBoundedText(response, BODY_EXCERPT_BYTES)).slice(0, BODY_EXCERPT_BYTES);
+      body = ((await readWholeText(response, BODY_EXCERPT_BYTES)) ?? '').slice(0, BODY_EXCERPT_BYTES);
     } catch {
       // Too long or broken: the status says enough.
     }

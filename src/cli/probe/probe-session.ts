@@ -3,7 +3,7 @@ import { classifySessionLoss } from '../../classifier/classify-session-loss.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import type { FetchLike } from '../../recovery/outgoing-request.js';
 import { readJsonRpcAnswer } from '../../recovery/read-answer.js';
-import { readPrefix } from '../../recovery/read-prefix.js';
+import { readPrefix } from '../../shared/read-prefix.js';
 import type { Check, CheckName, Exchange } from './report.js';
 
 /** How the probe talks to the server: every request bounded by `timeoutMs`. */

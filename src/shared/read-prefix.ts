@@ -1,5 +1,5 @@
-import { concatBytes } from '../shared/concat-bytes.js';
-import { noop } from '../shared/noop.js';
+import { concatBytes } from './concat-bytes.js';
+import { noop } from './noop.js';
 
 /** The first bytes of a response body, read without losing the rest. */
 export interface BodyPrefix {
@@ -68,4 +68,11 @@ function continueAfter(prefix: Uint8Array, reader: ReadableStreamDefaultReader<U
     },
     cancel: (reason) => reader.cancel(reason),
   });
+}
+
+/** The first `limit` bytes (about) of a body as text; the rest is released unread. */
+export async function readTextPrefix(response: Response, limit: number): Promise<string> {
+  const prefix = await readPrefix(response, limit);
+  await prefix.discard();
+  return prefix.text;
 }
