@@ -44,7 +44,6 @@ export {
   type SessionRecoveryOptions,
 } from './recovery/options.js';
 export type { FetchLike, Middleware } from './recovery/outgoing-request.js';
-export { redactSessionId } from './recovery/redact.js';
 export type {
   NewServerSession,
   SessionSharing,
@@ -54,3 +53,4 @@ export type {
 } from './recovery/session-sharing.js';
 export { withSessionRecovery } from './recovery/with-session-recovery.js';
 export type { BackoffOptions } from './shared/backoff.js';
+export { redactSessionId } from './shared/redact.js';

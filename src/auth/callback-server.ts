@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serverText } from '../shared/server-text.js';
 import { checkResponseIssuer } from './issuer-checks.js';
 import { SignInError } from './SignInError.js';
-import { serverText } from './server-text.js';
 
 /** What the loopback callback received, after its checks. */
 export interface AuthorizationCallback {

@@ -1,6 +1,6 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
-import { describeUrl } from '../recovery/redact.js';
 import { readWholeText } from '../shared/read-whole-body.js';
+import { describeUrl } from '../shared/redact.js';
 import { SignInError } from './SignInError.js';
 import { checkSignInUrl } from './sign-in-url.js';
 

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../cli/logger.js';
-import { describeUrl } from '../recovery/redact.js';
 import { errorReply, INVALID_REQUEST } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
 import type { Upstream, UpstreamSink } from '../upstream/upstream.js';
 import { oversizedText, parseHostLine, readOversized } from './host-message.js';
 import { createHostWriter } from './host-writer.js';

@@ -1,8 +1,8 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
 import type { UpstreamEraChoice } from './message-route.js';
-import { isLoopbackAddress } from './origin-policy.js';
 import type { SessionStore } from './session-store.js';
 
 /** One remote MCP server behind the gateway. */
@@ -227,8 +227,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxConnections,
     // Every caller of a loopback gateway comes from the same address.
     maxConnectionsPerAddress:
-      settings.maxConnectionsPerAddress ??
-      (isLoopbackAddress(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
+      settings.maxConnectionsPerAddress ?? (isLoopbackHost(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
     upstreams: options.upstreams,
     callers: options.callers,
     log: options.log ?? SILENT,
@@ -242,7 +241,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     if (names.has(upstream.name)) throw new GatewayConfigError(`upstream name "${upstream.name}" is used twice`);
     names.add(upstream.name);
   }
-  if (!isLoopbackAddress(resolved.host) && resolved.callers === undefined) {
+  if (!isLoopbackHost(resolved.host) && resolved.callers === undefined) {
     throw new GatewayConfigError(
       `refusing to listen on ${resolved.host} without a client credential: anyone who can reach it could use ` +
         'your upstream credentials. Give --token-file (clients then send "Authorization: Bearer <token>"), or listen on 127.0.0.1',

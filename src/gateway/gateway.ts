@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import { type CallerCredentials, LOCAL_CALLER } from './caller-credentials.js';
 import { type ConnectionVerdict, createConnectionGuard } from './connection-guard.js';
 import { createEndedSessions } from './ended-sessions.js';
@@ -12,7 +13,7 @@ import { BodyTimeoutError, BodyTooLargeError, jsonRpcError, readBody, sendJson, 
 import { createMemoryStore } from './memory-store.js';
 import { createMessageRoute } from './message-route.js';
 import { answerOps, isOpsPath } from './ops-endpoints.js';
-import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
+import { createOriginPolicy, type OriginPolicy } from './origin-policy.js';
 import { createSessionAdmission } from './session-admission.js';
 import type { SessionStore } from './session-store.js';
 import { createSessionTokens, type SessionTokens } from './session-token.js';
@@ -267,7 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     try {
       const opsPort = await listen(ops, config.metricsPort, config.metricsHost, log);
       // On loopback, the same DNS-rebinding rules as the main listener; elsewhere any Host (it serves no MCP).
-      const loopback = isLoopbackAddress(config.metricsHost);
+      const loopback = isLoopbackHost(config.metricsHost);
       opsPolicy = createOriginPolicy({
         bindHost: config.metricsHost,
         port: opsPort,
@@ -320,7 +321,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   const reloadCredentials = (update: CredentialUpdate) => {
-    if (update.callers === undefined && callers !== undefined && !isLoopbackAddress(config.host)) {
+    if (update.callers === undefined && callers !== undefined && !isLoopbackHost(config.host)) {
       throw new GatewayConfigError(`refusing to drop the client credentials of a gateway listening on ${config.host}`);
     }
     // Build first: a bad key list leaves the running configuration as it was.

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
-import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { type JsonRpcId, type JsonRpcMessage, idKey as keyOf, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
@@ -59,9 +59,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
   const where = describeUrl(upstream.url.href);
   const sessions = new Map<string, MessageSession>();
   const opening = new Map<string, Promise<MessageSession>>();
-  const secrets = createSecretScrubber();
-  for (const [header, value] of Object.entries(upstream.headers ?? {})) secrets.addHeader(header, value);
-  for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  const secrets = scrubberForRequest(upstream.headers ?? {}, upstream.url);
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = (text: string) => (upstream.scrub === undefined ? secrets.scrub(text) : upstream.scrub(secrets.scrub(text)));
   const bound = options.maxMessageBytes;

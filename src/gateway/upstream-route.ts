@@ -3,10 +3,10 @@ import { isSignInError } from '../auth/SignInError.js';
 import { isLifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
-import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { summarizeJsonRpc } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { EndedSessions } from './ended-sessions.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
@@ -98,9 +98,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   const forwarded = (upstream.forwardHeaders ?? []).map((header) => header.toLowerCase());
   const forwardsCredentials = forwarded.includes('authorization');
   // What the upstream says may quote the gateway's own credentials: none of it reaches a client.
-  const secrets = createSecretScrubber();
-  for (const [header, value] of Object.entries(configured)) secrets.addHeader(header, value);
-  for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  const secrets = scrubberForRequest(configured, upstream.url);
   const hasSecrets = Object.keys(configured).length > 0 || upstream.url.search !== '' || upstream.scrub !== undefined;
   const scrub = hasSecrets ? (text: string) => (upstream.scrub ?? identity)(secrets.scrub(text)) : undefined;
   const scrubText = scrub ?? identity;

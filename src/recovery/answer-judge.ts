@@ -4,11 +4,11 @@ import { classifySessionLoss, type SessionLossVerdict } from '../classifier/clas
 import { hasSessionLossWording } from '../classifier/wording.js';
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
 import { readPrefix } from '../shared/read-prefix.js';
+import { describeUrl } from '../shared/redact.js';
 import type { Attempt } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 import { pingSession, type SessionCheck } from './ping-session.js';
 import type { RecoveryContext } from './recovery-context.js';
-import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
 
 /** A verdict of loss. */

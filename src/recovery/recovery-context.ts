@@ -1,9 +1,9 @@
 import type { LifelineErrorCode } from '../errors/LifelineError.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { describeUrl } from '../shared/redact.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */

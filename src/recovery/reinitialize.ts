@@ -1,9 +1,9 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import { readPrefix } from '../shared/read-prefix.js';
+import { redactIds } from '../shared/redact.js';
 import type { AnyFetch } from './outgoing-request.js';
 import { sendOwnRequest } from './own-request.js';
 import { type JsonRpcAnswer, readJsonRpcAnswer } from './read-answer.js';
-import { redactIds } from './redact.js';
 
 /** Why a re-initialization failed, in words, with the HTTP answer when there was one. */
 export class HandshakeFailure extends Error {

@@ -3,10 +3,10 @@
 // below; the compiler holds that line (the class that writes is not exported).
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
 import { noop } from '../shared/noop.js';
+import { textScrubber } from '../shared/redact.js';
 import type { Circuit } from './circuit.js';
 import type { KeepAlive } from './keep-alive.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { textScrubber } from './redact.js';
 import { stateChangesOf } from './session-record.js';
 import type { NewServerSession, SessionSharing, SharedSessionState } from './session-sharing.js';
 import type { StreamBackoff } from './stream-backoff.js';

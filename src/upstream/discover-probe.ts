@@ -1,6 +1,6 @@
 import { mediaType } from '../classifier/server-message.js';
-import { describeUrl } from '../recovery/redact.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
+import { describeUrl } from '../shared/redact.js';
 import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from './classify-discover-answer.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { BodyFormatError, readJsonRpcBody } from './json-rpc-body.js';

@@ -1,10 +1,10 @@
 import { createParser } from 'eventsource-parser';
 import { mediaType } from '../classifier/server-message.js';
-import { describeUrl } from '../recovery/redact.js';
 import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
+import { responseExcerpt } from '../shared/server-text.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { parseMessages } from './json-rpc-body.js';
-import { responseExcerpt } from './response-excerpt.js';
 import { UpstreamError } from './upstream.js';
 
 /** An open 2024-11-05 HTTP+SSE stream, with the POST endpoint the server named on it. */

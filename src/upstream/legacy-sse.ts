@@ -1,14 +1,14 @@
 import { classifySessionLoss } from '../classifier/classify-session-loss.js';
-import { describeUrl, redactIds } from '../recovery/redact.js';
 import { abortable } from '../shared/abortable.js';
 import { type BackoffOptions, backoffDelay, withBackoffDefaults } from '../shared/backoff.js';
 import { idKey, isAnswer, isRequest, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
+import { describeUrl, redactIds } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
+import { excerpt, responseExcerpt } from '../shared/server-text.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText } from './fetch-failure-text.js';
-import { scrubberFor } from './header-secrets.js';
 import { createHostState, recordAcceptedState } from './host-state.js';
-import { excerpt } from './http-error-text.js';
 import { type LegacySseStream, openLegacySseStream } from './legacy-sse-stream.js';
 import { announceListChanges } from './list-changes.js';
 import { RECONNECT_BACKOFF } from './reconnect-backoff.js';
@@ -59,7 +59,7 @@ interface Pending {
  */
 export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upstream {
   const where = describeUrl(options.url.href);
-  const scrub = scrubberFor(options.headers);
+  const scrub = scrubberForRequest(options.headers).scrub;
   const report = eventReporter(options.sink, scrub);
   // Credentials belong to the server's origin: redirects elsewhere are refused, never followed.
   const fetch = followSameOriginRedirects(options.fetch);
@@ -219,7 +219,7 @@ export function createLegacySseUpstream(options: LegacySseUpstreamOptions): Upst
     answer.catch(() => {}); // awaited below unless the POST fails first
     try {
       const response = await post(opened.stream.endpoint, JSON.stringify({ jsonrpc: '2.0', id, method, params }), signal);
-      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(excerpt(await readTextPrefix(response, 512)))}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}${scrub(await responseExcerpt(response))}`);
       await response.body?.cancel().catch(() => {});
       const { result, error } = await answer;
       if (error !== undefined) throw new Error(`JSON-RPC error ${error.code} "${error.message}"`);

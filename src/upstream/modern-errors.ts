@@ -1,5 +1,5 @@
 import { LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
-import { excerpt } from './http-error-text.js';
+import { excerpt } from '../shared/server-text.js';
 
 /** A JSON-RPC error for the host, in words that name the cause. */
 export interface HostError {

@@ -1,8 +1,8 @@
-import { describeUrl } from '../recovery/redact.js';
 import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
-import { scrubberFor } from './header-secrets.js';
 import { httpErrorText } from './http-error-text.js';
 import { createLegacySseUpstream } from './legacy-sse.js';
 import { createStatelessUpstream } from './stateless.js';
@@ -68,7 +68,7 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
     throw new TypeError('protocol "2026" cannot use transport "sse": the 2026-07-28 revision has no HTTP+SSE transport');
   }
   const factories = { ...DEFAULT_FACTORIES, ...options.factories };
-  const scrub = scrubberFor(options.headers);
+  const scrub = scrubberForRequest(options.headers).scrub;
   const report = eventReporter(options.sink, scrub);
   const where = describeUrl(options.url.href);
   let chosen: Decision | undefined;

@@ -1,12 +1,12 @@
 import { mediaType } from '../classifier/server-message.js';
-import { describeUrl } from '../recovery/redact.js';
 import { type BackoffOptions, withBackoffDefaults } from '../shared/backoff.js';
 import { idKey, isAnswer, isRequest, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
+import { describeUrl } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { DiscoverAnswer } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { fetchFailureText } from './fetch-failure-text.js';
-import { scrubberFor } from './header-secrets.js';
 import { createHostState, hostCapabilities, hostProtocolVersion } from './host-state.js';
 import { fulfilInputRequests, type InputRequiredResult, retryParams } from './input-required.js';
 import { readJsonRpcBody } from './json-rpc-body.js';
@@ -82,7 +82,7 @@ type RoundOutcome =
  */
 export function createStatelessUpstream(options: StatelessUpstreamOptions): Upstream {
   const where = describeUrl(options.url.href);
-  const scrub = scrubberFor(options.headers);
+  const scrub = scrubberForRequest(options.headers).scrub;
   const report = eventReporter(options.sink, scrub);
   // Credentials belong to the server's origin: redirects elsewhere are refused, never followed.
   const fetch = followSameOriginRedirects(options.fetch);
