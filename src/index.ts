@@ -47,10 +47,10 @@ export type { FetchLike, Middleware } from './recovery/outgoing-request.js';
 export type {
   NewServerSession,
   SessionSharing,
-  SessionStateChange,
   SharedRecovery,
   SharedSessionState,
 } from './recovery/session-sharing.js';
 export { withSessionRecovery } from './recovery/with-session-recovery.js';
 export type { BackoffOptions } from './shared/backoff.js';
 export { redactSessionId } from './shared/redact.js';
+export type { SessionStateChange } from './shared/session-state.js';

@@ -1,4 +1,4 @@
-import type { SessionStateChange } from '../recovery/session-sharing.js';
+import type { SessionStateChange } from '../shared/session-state.js';
 
 /**
  * One client session of the gateway, as every replica sees it. Never holds a secret: no token, no

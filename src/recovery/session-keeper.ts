@@ -4,6 +4,7 @@
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
 import { noop } from '../shared/noop.js';
 import { textScrubber } from '../shared/redact.js';
+import { applyStateChange } from '../shared/session-state.js';
 import type { Circuit } from './circuit.js';
 import type { KeepAlive } from './keep-alive.js';
 import type { OutgoingRequest } from './outgoing-request.js';
@@ -213,9 +214,7 @@ class Keeper implements SessionKeeper {
     const changes = stateChangesOf(request);
     if (changes !== undefined) {
       for (const change of changes) {
-        if (change.kind === 'log-level') this.logLevel = change.level;
-        else if (change.kind === 'subscribe') this.subscriptions.add(change.uri);
-        else this.subscriptions.delete(change.uri);
+        applyStateChange(this, change);
         this.sharing?.changed(this.alias, change);
       }
     }
