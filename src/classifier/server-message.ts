@@ -1,5 +1,6 @@
-import { createParser } from 'eventsource-parser';
 import { NotJson, parseJson } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
+import { firstSseData } from '../shared/sse/read-event-stream.js';
 
 /** What a response body says, reduced to what the rules look at. */
 export interface ServerMessage {
@@ -17,23 +18,6 @@ export interface ServerMessage {
   readonly code: number | undefined;
   /** The human-readable text the server sent: error message and data, `detail`, or the raw body. */
   readonly text: string;
-}
-
-/** Reads the content type's essence: `application/json; charset=utf-8` → `application/json`. */
-export function mediaType(contentType: string | null | undefined): string {
-  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
-}
-
-/** The data of the first SSE event that carries data, or undefined when none is complete yet. */
-export function firstSseData(text: string): string | undefined {
-  let data: string | undefined;
-  const parser = createParser({
-    onEvent(event) {
-      if (data === undefined && event.data !== '') data = event.data;
-    },
-  });
-  parser.feed(text);
-  return data;
 }
 
 /** Interprets a (bounded) body so the rules can be written as data. */

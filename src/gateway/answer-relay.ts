@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
 import { concatBytes } from '../shared/concat-bytes.js';
 import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { readWholeBody } from '../shared/read-whole-body.js';
+import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
 export class AnswerTooLargeError extends Error {

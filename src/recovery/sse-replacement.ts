@@ -1,4 +1,4 @@
-import { mediaType } from '../classifier/server-message.js';
+import { mediaType } from '../shared/media-type.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 
 const encoder = new TextEncoder();

@@ -1,6 +1,6 @@
 import { type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { noop } from '../shared/noop.js';
-import { eventData, SseEventScanner } from './sse-event-scanner.js';
+import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /**
  * Decides on the stream's first event that carries data (its raw text). Returns undefined to let

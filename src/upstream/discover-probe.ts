@@ -1,4 +1,4 @@
-import { mediaType } from '../classifier/server-message.js';
+import { mediaType } from '../shared/media-type.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
 import { describeUrl } from '../shared/redact.js';
 import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from './classify-discover-answer.js';

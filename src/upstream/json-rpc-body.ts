@@ -1,6 +1,5 @@
-import { createParser } from 'eventsource-parser';
-import { mediaType } from '../classifier/server-message.js';
 import { isJsonRpcMessage, type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { readMessageTexts } from '../shared/sse/read-event-stream.js';
 
 /**
  * One message read from a body: parsed, with its serialized form. `undefined` message: the text
@@ -32,49 +31,16 @@ export class BodyFormatError extends Error {
  * or a message is oversized or not JSON.
  */
 export async function readJsonRpcBody(response: Response, options: ReadBodyOptions): Promise<void> {
-  const sse = mediaType(response.headers.get('content-type')) === 'text/event-stream';
-  const reader = response.body?.getReader();
-  if (reader === undefined) return;
-  const decoder = new TextDecoder();
-  let json = '';
-  let failure: Error | undefined;
-  const deliver = (text: string) => {
-    for (const message of parseMessages(text)) options.onMessage(message, text);
-  };
-  const parser = createParser({
-    maxBufferSize: options.maxMessageSize,
-    onEvent(event) {
-      if (event.data === '' || failure !== undefined) return;
-      try {
-        deliver(event.data);
-      } catch (error) {
-        failure = error as Error;
-      }
+  await readMessageTexts(response, {
+    onText: (text) => {
+      for (const message of parseMessages(text)) options.onMessage(message, text);
     },
-    onError(error) {
-      if (error.type === 'max-buffer-size-exceeded')
-        failure = new BodyFormatError(`an event exceeded ${options.maxMessageSize} characters`);
-    },
+    maxChars: options.maxMessageSize,
+    tooLarge: (what) =>
+      new BodyFormatError(`${what === 'event' ? 'an event' : 'the answer'} exceeded ${options.maxMessageSize} characters`),
+    done: options.done,
+    ready: options.ready,
   });
-  try {
-    for (;;) {
-      if (options.done?.()) return;
-      const { done, value } = await reader.read();
-      if (done) break;
-      const text = decoder.decode(value, { stream: true });
-      if (sse) parser.feed(text);
-      else {
-        json += text;
-        if (json.length > options.maxMessageSize) throw new BodyFormatError(`the answer exceeded ${options.maxMessageSize} characters`);
-      }
-      if (failure !== undefined) throw failure;
-      const wait = options.ready?.();
-      if (wait !== undefined) await wait;
-    }
-    if (!sse && json.trim() !== '') deliver(json);
-  } finally {
-    reader.cancel().catch(() => {});
-  }
 }
 
 /** The JSON-RPC messages in a JSON text (one object or a batch). */

@@ -1,8 +1,8 @@
-import { mediaType } from '../classifier/server-message.js';
 import { backoffDelay } from '../shared/backoff.js';
+import { mediaType } from '../shared/media-type.js';
 import { noop } from '../shared/noop.js';
+import type { SseProgress } from '../shared/sse/read-sse-events.js';
 import { sleep } from '../shared/timers.js';
-import type { SseProgress } from './sse-events.js';
 import type { UpstreamEvent } from './upstream.js';
 
 /** How {@linkcode runServerStream} reaches the server and reports. */

@@ -1,6 +1,6 @@
-import { mediaType } from '../classifier/server-message.js';
 import { type BackoffOptions, withBackoffDefaults } from '../shared/backoff.js';
 import { idKey, isAnswer, isRequest, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
 import { describeUrl } from '../shared/redact.js';
 import { scrubberForRequest } from '../shared/secret-scrubber.js';

@@ -1,4 +1,3 @@
-import { mediaType } from '../classifier/server-message.js';
 import { isLifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
@@ -6,10 +5,12 @@ import type { SessionRecoveryOptions } from '../recovery/options.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import { joinText } from '../shared/concat-bytes.js';
 import { type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
 import { type BodyBytes, readWholeBody, readWholeText } from '../shared/read-whole-body.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
 import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import { excerpt } from '../shared/server-text.js';
+import { readSseEvents, type SseEvent, type SseProgress } from '../shared/sse/read-sse-events.js';
 import { sleep } from '../shared/timers.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { httpErrorText } from './http-error-text.js';
@@ -17,7 +18,6 @@ import { createMessageDelivery, type MessageDelivery } from './message-delivery.
 import { recoveryReport } from './recovery-report.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
-import { readSseEvents, type SseEvent, type SseProgress } from './sse-events.js';
 import { type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 
 /** Options of {@linkcode createStreamableHttpUpstream}. */
