@@ -16,7 +16,15 @@ export {
   type SessionLossRule,
 } from './classifier/rules.js';
 export { hasSessionLossWording, SESSION_LOSS_WORDING } from './classifier/wording.js';
-export { isLifelineError, LifelineError, type LifelineErrorCode } from './errors/LifelineError.js';
+export type {
+  CliErrorCode,
+  GatewayErrorCode,
+  LifelineErrorCode,
+  SessionRecoveryErrorCode,
+  SignInErrorCode,
+  TransportErrorCode,
+} from './errors/error-codes.js';
+export { isLifelineError, LifelineError } from './errors/LifelineError.js';
 export { type RequestReport, type SessionLossReport, SessionRecoveryError } from './errors/SessionRecoveryError.js';
 export type {
   CircuitEvent,

@@ -1,12 +1,17 @@
 import type { ServerResponse } from 'node:http';
+import { LifelineError } from '../errors/LifelineError.js';
 import { concatBytes } from '../shared/concat-bytes.js';
 import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { readWholeBody } from '../shared/read-whole-body.js';
 import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
-export class AnswerTooLargeError extends Error {
-  override name = 'AnswerTooLargeError';
+export class AnswerTooLargeError extends LifelineError<'ANSWER_TOO_LARGE'> {
+  override name = 'AnswerTooLargeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ANSWER_TOO_LARGE', message, options);
+  }
 }
 
 /** How one upstream answer reaches its client. */

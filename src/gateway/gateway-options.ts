@@ -2,6 +2,7 @@ import type { FetchLike } from '../recovery/outgoing-request.js';
 import { isLoopbackHost } from '../shared/loopback.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
+import { GatewayConfigError } from './GatewayConfigError.js';
 import type { UpstreamEraChoice } from './message-route.js';
 import type { SessionStore } from './session-store.js';
 
@@ -147,11 +148,6 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   idleTimeoutMs: 5_000, // 5 s
   metricsHost: '127.0.0.1',
 } as const;
-
-/** A mistake in the gateway's configuration; the CLI prints it and exits 2. */
-export class GatewayConfigError extends Error {
-  override name = 'GatewayConfigError';
-}
 
 /** The gateway's scalar settings, every default filled in (shared with the CLI's parsed command). */
 export interface GatewaySettings {

@@ -1,3 +1,4 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import type { NewServerSession, SessionSharing, SharedRecovery, SharedSessionState } from '../recovery/session-sharing.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 
@@ -26,8 +27,12 @@ export interface StoreSessionSharingOptions {
 const DEFAULT_TOMBSTONE_MS = 7 * 24 * 60 * 60 * 1000; // the default session max age
 
 /** Why a shared recovery gave up. */
-export class SharedRecoveryError extends Error {
-  override name = 'SharedRecoveryError';
+export class SharedRecoveryError extends LifelineError<'SHARED_RECOVERY_FAILED'> {
+  override name = 'SharedRecoveryError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHARED_RECOVERY_FAILED', message, options);
+  }
 }
 
 /**

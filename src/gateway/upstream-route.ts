@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isSignInError } from '../auth/SignInError.js';
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { summarizeJsonRpc } from '../shared/json-rpc.js';
@@ -188,7 +187,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   /** A failure to reach the upstream, in words: a lost-session error or a sign-in error says it all itself. */
   function explain(error: unknown): string {
-    if (isLifelineError(error) || isSignInError(error)) return (error as Error).message;
+    if (isFetchLayerError(error)) return error.message;
     return `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
   }
 
@@ -227,7 +226,9 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       }
       // The answer broke off before any of it reached the client (or a recovery inside it failed).
       metrics.upstreamError(name);
-      const text = isLifelineError(error) ? error.message : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
+      const text = isFetchLayerError(error)
+        ? error.message
+        : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
       log.warn(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
     }

@@ -1,3 +1,4 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import type { AnyFetch } from './outgoing-request.js';
 
 /** At most this many redirects are followed for one of the middleware's own requests (the SDK transports' limit). */
@@ -10,12 +11,12 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * redirected somewhere it does not follow. The message names the target without credentials,
  * query or fragment.
  */
-export class RedirectNotFollowedError extends Error {
-  override name = 'RedirectNotFollowedError';
+export class RedirectNotFollowedError extends LifelineError<'REDIRECT_NOT_FOLLOWED'> {
+  override name = 'RedirectNotFollowedError' as const;
   readonly status: number;
 
   constructor(message: string, status: number) {
-    super(message);
+    super('REDIRECT_NOT_FOLLOWED', message);
     this.status = status;
   }
 }

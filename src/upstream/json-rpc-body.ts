@@ -1,3 +1,4 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import { isJsonRpcMessage, type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { readMessageTexts } from '../shared/sse/read-event-stream.js';
 
@@ -20,8 +21,12 @@ export interface ReadBodyOptions {
 }
 
 /** A body could not be read as JSON-RPC. */
-export class BodyFormatError extends Error {
-  override name = 'BodyFormatError';
+export class BodyFormatError extends LifelineError<'INVALID_BODY'> {
+  override name = 'BodyFormatError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_BODY', message, options);
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import type { SessionRecoveryOptions } from '../recovery/options.js';
@@ -378,7 +378,7 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
 
   function failure(error: unknown, message: JsonRpcMessage): UpstreamError {
     if (error instanceof UpstreamError) return error;
-    const mayHaveRun = isLifelineError(error) ? error.code === 'REPLAY_FAILED' : !isRefusedConnection(error);
+    const mayHaveRun = isFetchLayerError(error) ? error.code === 'REPLAY_FAILED' : !isRefusedConnection(error);
     const text = speaksForItself(error)
       ? error.message
       : `cannot reach ${where} for ${message.method ?? 'a message'}: ${failureText(error)}`;

@@ -1,6 +1,7 @@
 // The contract between a host-facing side (the stdio bridge, the `serve` gateway) and the remote
 // server, whatever era and transport the server speaks. Each era implements it in its own module:
 // 2025 Streamable HTTP with session recovery, 2024 HTTP+SSE, 2026-07-28 stateless.
+import { LifelineError } from '../errors/LifelineError.js';
 import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** A message as it was serialized: text, or the bytes (possibly in pieces) it arrived in. */
@@ -72,15 +73,15 @@ export interface Upstream {
 }
 
 /** Why a message could not be delivered: what the server said, or what failed, in words. */
-export class UpstreamError extends Error {
-  override name = 'UpstreamError';
+export class UpstreamError extends LifelineError<'UPSTREAM_FAILED'> {
+  override name = 'UpstreamError' as const;
   /** Whether the server may have executed the message (false when its answer proves it did not). */
   readonly mayHaveRun: boolean;
   /** The HTTP status the server answered with, if it answered. */
   readonly status: number | undefined;
 
   constructor(message: string, options: { mayHaveRun: boolean; status?: number | undefined; cause?: unknown }) {
-    super(message, { cause: options.cause });
+    super('UPSTREAM_FAILED', message, { cause: options.cause });
     this.mayHaveRun = options.mayHaveRun;
     this.status = options.status;
   }
