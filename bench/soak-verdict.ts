@@ -21,7 +21,7 @@ export interface SoakInput {
   readonly seconds: number;
 }
 
-export interface Check {
+interface Check {
   readonly name: string;
   readonly passed: boolean;
   readonly detail: string;

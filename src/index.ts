@@ -20,11 +20,13 @@ export type {
   CliErrorCode,
   GatewayErrorCode,
   LifelineErrorCode,
+  MiddlewareErrorCode,
   SessionRecoveryErrorCode,
   SignInErrorCode,
   TransportErrorCode,
 } from './errors/error-codes.js';
 export { isLifelineError, LifelineError } from './errors/LifelineError.js';
+export { ServerUnreachableError } from './errors/ServerUnreachableError.js';
 export { type RequestReport, type SessionLossReport, SessionRecoveryError } from './errors/SessionRecoveryError.js';
 export type {
   CircuitEvent,
@@ -36,6 +38,8 @@ export type {
   RecoveryFailedEvent,
   ReinitializedEvent,
   ReplayedEvent,
+  ServerReachableEvent,
+  ServerUnreachableEvent,
   SessionAbandonedEvent,
   SessionAdoptedEvent,
   SessionLostEvent,

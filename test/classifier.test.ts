@@ -170,6 +170,43 @@ describe('classifySessionLoss: each dialect', () => {
     for (const rule of SESSION_LOSS_RULES.filter((item) => item.status.includes(200))) assert.equal(rule.evidence, 'suspicion', rule.name);
   });
 
+  it('session-401: the exact session-check texts in a 401 without a challenge (text, JSON-RPC): proof', () => {
+    for (const [contentType, body] of [
+      ['text/plain', 'unknown session'],
+      ['text/plain; charset=utf-8', 'Unauthorized: Session not found'],
+      [JSON_TYPE, rpc(-32001, 'Unknown session ID')],
+      [JSON_TYPE, rpc(-32000, 'Invalid session')],
+    ]) {
+      const result = verdict({ status: 401, contentType, body });
+      assert.equal(result.lost && result.rule, 'session-401', body);
+      assert.equal(result.lost && result.evidence, 'proof', body);
+    }
+  });
+
+  it('worded-401: other wordings of a lost session in a 401 (text, plain JSON, JSON-RPC): a suspicion', () => {
+    for (const [contentType, body] of [
+      ['text/plain', 'Session expired'],
+      ['text/plain', 'unauthorized: mcp session abc123 has expired'],
+      [JSON_TYPE, '{"error":"invalid_session","error_description":"The session has expired"}'],
+      [JSON_TYPE, '{"error":"session_not_found"}'],
+      [JSON_TYPE, rpc(-32001, 'Session expired or invalid; re-initialize')],
+    ]) {
+      const result = verdict({ status: 401, contentType, body });
+      assert.equal(result.lost && result.rule, 'worded-401', body);
+      assert.equal(result.lost && result.evidence, 'suspicion', body);
+    }
+    // A challenge without error="invalid_token" does not make a session wording a token problem.
+    assertRule({ status: 401, contentType: 'text/plain', body: 'unknown session', challenge: 'Bearer realm="mcp"' }, 'worded-401');
+  });
+
+  it('challenged-401: a challenge to the credentials the session had accepted: a suspicion', () => {
+    const challenge = 'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"';
+    assertRule({ status: 401, contentType: 'text/plain', body: 'Unauthorized', challenge, credentialsAccepted: true }, 'challenged-401');
+    assertRule({ status: 401, challenge, credentialsAccepted: true }, 'challenged-401');
+    const result = verdict({ status: 401, challenge, credentialsAccepted: true });
+    assert.equal(result.lost && result.evidence, 'suspicion');
+  });
+
   it('every rule in the table is exercised above', () => {
     const exercised = new Set([
       'spec-404',
@@ -185,6 +222,9 @@ describe('classifySessionLoss: each dialect', () => {
       'json-200',
       'sse-200',
       'sse-json-200',
+      'session-401',
+      'worded-401',
+      'challenged-401',
     ]);
     assert.deepEqual(
       SESSION_LOSS_RULES.map((rule) => rule.name).filter((name) => !exercised.has(name)),
@@ -200,9 +240,58 @@ describe('classifySessionLoss: never session loss', () => {
     assertNotLost({ status: 200, contentType: JSON_TYPE, body: rpc(-32602, 'unknown session id argument') }, 'rejected-message');
   });
 
-  it('401 and 403, whatever they say', () => {
-    assertNotLost({ status: 401, contentType: 'text/plain', body: 'Session expired, please log in' }, 'auth');
+  it('403, whatever it says', () => {
     assertNotLost({ status: 403, contentType: JSON_TYPE, body: rpc(-32000, 'Session not found') }, 'auth');
+    assertNotLost({ status: 403, contentType: 'text/plain', body: 'unknown session' }, 'auth');
+  });
+
+  it('a 401 whose challenge says error="invalid_token" is about the token, whatever the body says', () => {
+    for (const challenge of [
+      'Bearer error="invalid_token", error_description="The access token expired"',
+      'Bearer realm="mcp", error=invalid_token',
+      'Bearer error="INVALID_TOKEN", error_description="session expired"',
+    ]) {
+      assertNotLost(
+        { status: 401, contentType: 'text/plain', body: 'unknown session', challenge, credentialsAccepted: true },
+        'invalid-token',
+      );
+    }
+  });
+
+  it('a 401 that names a sign-in (a login session, a token, credentials) is the user’s to fix', () => {
+    for (const body of [
+      'Session expired, please log in',
+      'Your session has expired. Please sign in again.',
+      'Login session expired',
+      'session token expired',
+      '{"error":"invalid_token","error_description":"Session expired"}',
+      'SSO session expired',
+      'Authentication session not found',
+      'User session expired',
+      'Invalid session cookie',
+    ]) {
+      const contentType = body.startsWith('{') ? JSON_TYPE : 'text/plain';
+      const result = verdict({ status: 401, contentType, body, credentialsAccepted: true });
+      assert.equal(result.lost, false, body);
+    }
+    assertNotLost(
+      { status: 401, contentType: JSON_TYPE, body: rpc(-32001, 'Access token expired: please re-authenticate') },
+      'sign-in-401',
+    );
+  });
+
+  it('a 401 with a challenge to credentials the session never accepted, or no sign of a session: authentication', () => {
+    const challenge = 'Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"';
+    assertNotLost({ status: 401, contentType: 'text/plain', body: 'Unauthorized', challenge }, 'auth');
+    assertNotLost({ status: 401, contentType: 'text/plain', body: 'Unauthorized', challenge, credentialsAccepted: false }, 'auth');
+    assertNotLost({ status: 401, contentType: 'text/plain', body: 'Unauthorized' }, 'auth');
+    assertNotLost({ status: 401, contentType: JSON_TYPE, body: '{"error":"unauthorized"}', credentialsAccepted: true }, 'auth');
+    assertNotLost({ status: 401 }, 'auth');
+  });
+
+  it('a 401 to a request without a session id (initialize, a stateless server) is never session loss', () => {
+    assertNotLost({ status: 401, hadSessionId: false, contentType: 'text/plain', body: 'unknown session' }, 'auth');
+    assertNotLost({ status: 401, hadSessionId: false, challenge: 'Bearer realm="x"', credentialsAccepted: true }, 'auth');
   });
 
   it('404 to a request that carried no session id', () => {

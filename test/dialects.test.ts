@@ -18,7 +18,13 @@ const LOSS_DIALECTS: readonly Dialect[] = [
   'json-200',
   'sse-json-200',
   'sse-json-end',
+  'session-401',
+  'worded-401',
+  'json-401',
 ];
+
+/** The rule that recognises a dialect (named after it, but for two variants). */
+const RULE_OF: Partial<Record<Dialect, string>> = { 'sse-json-end': 'sse-json-200', 'json-401': 'worded-401' };
 
 describe('fixture dialects: the call after loss succeeds and runs exactly once', () => {
   for (const dialect of LOSS_DIALECTS) {
@@ -39,7 +45,7 @@ describe('fixture dialects: the call after loss succeeds and runs exactly once',
           assert.equal(server.counters.executions, 2, 'server-side executions');
           assert.deepEqual([...server.counters.executionsByKey.values()], [1, 1], 'no call ran twice');
           // A 200 only suggests the loss: a ping confirms it, and meets the lost session too.
-          const rule = dialect === 'sse-json-end' ? 'sse-json-200' : dialect;
+          const rule = RULE_OF[dialect] ?? dialect;
           const confirmedByPing = SESSION_LOSS_RULES.find((item) => item.name === rule)?.evidence === 'suspicion';
           assert.equal(server.counters.lostAnswers, confirmedByPing ? 2 : 1);
           assert.equal(server.counters.initializations, 2);

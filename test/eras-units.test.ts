@@ -77,24 +77,42 @@ describe('classifying the server/discover probe', () => {
   const other = (status: number, body = ''): DiscoverEvidence => ({ kind: 'other', status, contentType: 'text/plain', body });
   const cases: [string, DiscoverEvidence, string][] = [
     ['a DiscoverResult', rpc(200, undefined, { supportedVersions: ['2026-07-28'], capabilities: {} }), 'modern'],
-    ['a DiscoverResult of other revisions only', rpc(200, undefined, { supportedVersions: ['2027-01-01'], capabilities: {} }), 'error'],
+    [
+      'a DiscoverResult of other revisions only: initialize decides',
+      rpc(200, undefined, { supportedVersions: ['2027-01-01'], capabilities: {} }),
+      'legacy',
+    ],
     ['a 2025 session server: 400 -32000', rpc(400, { code: -32000, message: 'Bad Request: No valid session ID provided' }), 'legacy'],
     ['Python: 400 text', other(400, 'Bad Request: Missing session ID'), 'legacy'],
     ['a stateless 2025 server: 200 -32601', rpc(200, { code: -32601, message: 'Method not found' }), 'legacy'],
     ['-32022 naming 2025 revisions', rpc(400, { code: -32022, message: 'x', data: { supported: ['2025-06-18'] } }), 'legacy'],
-    ['-32022 naming only other modern revisions', rpc(400, { code: -32022, message: 'x', data: { supported: ['2027-01-01'] } }), 'error'],
+    [
+      '-32022 naming only other modern revisions: initialize decides',
+      rpc(400, { code: -32022, message: 'x', data: { supported: ['2027-01-01'] } }),
+      'legacy',
+    ],
     ['404 HTML: no endpoint for POST', other(404, 'Cannot POST /sse'), 'no-streamable-http'],
     ['405', other(405), 'no-streamable-http'],
-    ['401', other(401), 'error'],
-    ['403 JSON-RPC', rpc(403, { code: -32001, message: 'forbidden' }), 'error'],
-    ['500', other(500), 'error'],
-    ['502 JSON-RPC', rpc(502, { code: -32603, message: 'bad gateway' }), 'error'],
+    ['401 without a challenge (a server that wants a session first): initialize decides', other(401, 'unknown session'), 'legacy'],
+    ['401 with a challenge: initialize decides (and signs in)', { ...other(401), challenge: 'Bearer realm="x"' }, 'legacy'],
+    ['403 JSON-RPC: initialize decides', rpc(403, { code: -32001, message: 'forbidden' }), 'legacy'],
+    ['500: initialize decides', other(500), 'legacy'],
+    ['502 JSON-RPC: initialize decides', rpc(502, { code: -32603, message: 'bad gateway' }), 'legacy'],
+    ['429: initialize decides', other(429, 'slow down'), 'legacy'],
     ['200 HTML page: the 2025 handshake names what it is', other(200, 'Welcome'), 'legacy'],
     ['200 result that is not a DiscoverResult', rpc(200, undefined, { tools: [] }), 'legacy'],
   ];
   for (const [name, evidence, kind] of cases) {
     it(`${name} → ${kind}`, () => assert.equal(classifyDiscoverAnswer(evidence).kind, kind));
   }
+
+  it('only a DiscoverResult offering 2026-07-28 is modern; an answer that proves nothing is marked as a fallback', () => {
+    const verdict = classifyDiscoverAnswer(other(401, 'unknown session'));
+    assert.equal(verdict.kind === 'legacy' && verdict.fallback, true);
+    assert.match(verdict.kind === 'legacy' ? verdict.evidence : '', /HTTP 401 "unknown session", which does not show a 2026-07-28 server/);
+    const evidence = classifyDiscoverAnswer(rpc(400, { code: -32000, message: 'Bad Request: No valid session ID provided' }));
+    assert.equal(evidence.kind === 'legacy' && evidence.fallback, undefined, 'a 2025 endpoint’s own answer is evidence, not a fallback');
+  });
 });
 
 describe('modern answers for a 2025 host', () => {

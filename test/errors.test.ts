@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createOAuthSession, createOAuthStore, SignInError } from '../src/auth/index.js';
 import { parseCommand } from '../src/cli/args.js';
 import { GatewayConfigError, startGateway } from '../src/gateway/index.js';
-import { isLifelineError, LifelineError, type LifelineErrorCode, SessionRecoveryError } from '../src/index.js';
+import { isLifelineError, LifelineError, type LifelineErrorCode, ServerUnreachableError, SessionRecoveryError } from '../src/index.js';
 import { createStreamableHttpUpstream } from '../src/upstream/streamable-http.js';
 import { recordingSink } from './helpers/sink.js';
 
@@ -21,6 +21,7 @@ function family(code: LifelineErrorCode): string {
     case 'NOT_REPLAYABLE':
     case 'SESSION_LOST_AGAIN':
     case 'CIRCUIT_OPEN':
+    case 'SERVER_UNREACHABLE':
       return 'recovery';
     case 'SIGN_IN_REQUIRED':
     case 'SIGN_IN_TIMEOUT':
@@ -121,5 +122,16 @@ describe('one error root', () => {
     });
     assert.ok(isLifelineError(error));
     assert.deepEqual([error.name, error.code, family(error.code)], ['SessionRecoveryError', 'CIRCUIT_OPEN', 'recovery']);
+  });
+
+  it("the restart window's ServerUnreachableError is a LifelineError of the middleware's family", () => {
+    const error = new ServerUnreachableError({
+      request: { method: 'POST', url: 'http://127.0.0.1:9/mcp', rpcMethod: 'tools/call' },
+      reason: 'connection refused',
+      waitedMs: 1000,
+      windowMs: 1000,
+    });
+    assert.ok(error instanceof LifelineError && isLifelineError(error));
+    assert.deepEqual([error.name, error.code, family(error.code)], ['ServerUnreachableError', 'SERVER_UNREACHABLE', 'recovery']);
   });
 });

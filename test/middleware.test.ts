@@ -188,25 +188,39 @@ describe('recovery details', () => {
     assert.equal(((await lateAnswer.json()) as { result: { session: string } }).result.session, 's2-0123456789');
   });
 
-  it('replay rejected again: SESSION_LOST_AGAIN, no loop; the next request tries afresh', async () => {
-    let refuse = true;
-    const server = scripted((seen) =>
-      refuse && seen.rpc?.method === 'tools/call' ? json({ error: 'Session not found' }, {}, 404) : undefined,
-    );
-    const fetch = withSessionRecovery()(server.next);
-    const alias = await initialize(fetch);
-    await assert.rejects(call(fetch, alias, 1), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'SESSION_LOST_AGAIN');
-      assert.match(error.message, /rejected the request on it too/);
-      return true;
+  for (const [maxRecoveries, sessions] of [
+    [undefined, 3],
+    [1, 1],
+  ] as const) {
+    it(`replay rejected again and again: ${sessions} new session(s) (maxRecoveries ${maxRecoveries ?? 'default'}), then SESSION_LOST_AGAIN; the next request tries afresh`, async () => {
+      let refuse = true;
+      const server = scripted((seen) =>
+        refuse && seen.rpc?.method === 'tools/call' ? json({ error: 'Session not found' }, {}, 404) : undefined,
+      );
+      // A lenient circuit: the bound on recoveries is what is tested here (server-churn.test.ts has the circuit).
+      const fetch = withSessionRecovery({ circuit: { failures: 10 }, ...(maxRecoveries === undefined ? {} : { maxRecoveries }) })(
+        server.next,
+      );
+      const alias = await initialize(fetch);
+      await assert.rejects(call(fetch, alias, 1), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'SESSION_LOST_AGAIN');
+        assert.match(error.message, /rejected the request on it too/);
+        assert.match(
+          error.message,
+          sessions === 1 ? /the new session rejected it before answering it/ : /3 new sessions in a row rejected it/,
+        );
+        assert.match(error.message, /it never ran/);
+        return true;
+      });
+      assert.equal(server.initializes(), 1 + sessions, 'one re-initialization per recovery, no loop');
+      assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 1 + sessions);
+      refuse = false;
+      assert.equal((await call(fetch, alias, 2)).status, 200);
+      assert.equal(server.initializes(), 2 + sessions, 'the dead session was re-initialized before sending');
     });
-    assert.equal(server.initializes(), 2);
-    refuse = false;
-    assert.equal((await call(fetch, alias, 2)).status, 200);
-    assert.equal(server.initializes(), 3, 'the dead session was re-initialized before sending');
-  });
+  }
 
-  it('a replay whose stream opens with the session error again: SESSION_LOST_AGAIN, in the stream', async () => {
+  it('a replay whose stream opens with the session error again and again: SESSION_LOST_AGAIN, in the stream', async () => {
     const sseError = (id: unknown) =>
       new Response(
         `event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32001, message: 'Session not found' } })}\n\n`,
@@ -224,9 +238,25 @@ describe('recovery details', () => {
     const alias = await initialize(fetch);
     const text = await (await call(fetch, alias, 3)).text();
     assert.match(text, /"id":3,"error":\{"code":-32000,"message":"MCP session expired: .*rejected the request on it too/);
-    assert.equal(server.initializes(), 2, 'one re-initialization, no loop');
-    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 2, 'sent, then replayed once');
-    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'ping').length, 2, 'each 200 error confirmed with a ping');
+    assert.equal(server.initializes(), 4, 'three re-initializations (maxRecoveries), no loop');
+    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 4, 'sent, then replayed three times');
+    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'ping').length, 4, 'each 200 error confirmed with a ping');
+  });
+
+  it('a replay that meets a lost session once more is recovered again and runs once (the first new session was lost too)', async () => {
+    let losses = 2;
+    const server = scripted((seen, live) => {
+      if (seen.rpc?.method !== 'tools/call' || losses === 0) return undefined;
+      losses -= 1;
+      live.delete(seen.headers.get('mcp-session-id') ?? '');
+      return json({ jsonrpc: '2.0', id: seen.rpc.id, error: { code: -32001, message: 'Session not found' } }, {}, 404);
+    });
+    const fetch = withSessionRecovery()(server.next);
+    const alias = await initialize(fetch);
+    const answer = await call(fetch, alias, 4);
+    assert.equal(answer.status, 200);
+    assert.equal(server.initializes(), 3, 'two recoveries');
+    assert.equal(server.seen.filter((entry) => entry.rpc?.method === 'tools/call').length, 3, 'rejected twice, then answered');
   });
 
   it('GET: re-opens the stream on the new session without the stale Last-Event-ID', async () => {

@@ -1,8 +1,10 @@
 // `--protocol auto|2025|2026` and `--transport auto|http|sse` at the library level: one
 // server/discover probe at the host's initialize decides, strictly, against real servers of each
-// era; answers that are not era evidence (401, 500, silence) decide nothing.
+// era; an answer that does not prove 2026-07-28 (401, 500) falls back to initialize (issue 18);
+// silence decides nothing.
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { startDialectServer } from '../src/demo/dialect-server.js';
 import { createNegotiatingUpstream, type NegotiatingUpstreamOptions } from '../src/upstream/negotiate.js';
 import { createStatelessUpstream } from '../src/upstream/stateless.js';
 import { UpstreamError } from '../src/upstream/upstream.js';
@@ -80,16 +82,24 @@ describe('auto: one probe decides, on evidence only', () => {
   });
 
   for (const [name, answer, pattern] of [
-    ['401', { status: 401, body: 'Unauthorized' }, /HTTP 401 "Unauthorized"\): check the credentials/],
-    ['403', { status: 403, body: 'Forbidden' }, /HTTP 403/],
-    ['500', { status: 500, body: 'boom' }, /HTTP 500 "boom"\); that says nothing about its protocol era/],
+    [
+      '401',
+      { status: 401, body: 'Unauthorized' },
+      /HTTP 401 "Unauthorized".*\(before it, server\/discover answered HTTP 401 "Unauthorized" without a challenge/,
+    ],
+    ['403', { status: 403, body: 'Forbidden' }, /HTTP 403.*\(before it, server\/discover answered HTTP 403/],
+    [
+      '500',
+      { status: 500, body: 'boom' },
+      /HTTP 500 "boom".*\(before it, server\/discover answered HTTP 500 "boom", which says nothing about the protocol era\)/,
+    ],
     [
       '503 with a JSON-RPC body',
       { status: 503, body: '{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"down"}}', contentType: 'application/json' },
       /HTTP 503/,
     ],
   ] as const) {
-    it(`${name}: no fallback, the initialize fails with the reason`, async (t) => {
+    it(`${name}: not 2026-07-28 evidence, so initialize decides; its failure says what both saw`, async (t) => {
       const server = await startStatusServer(answer);
       t.after(() => server.close());
       const { sink, upstream } = negotiating(t, server.url);
@@ -98,11 +108,30 @@ describe('auto: one probe decides, on evidence only', () => {
         assert.match(error.message, pattern);
         return true;
       });
-      assert.deepEqual(server.requests, ['POST /mcp'], 'the probe only: nothing else was tried');
-      assert.equal(upstream.era, undefined);
-      assert.ok(sink.eventTypes().includes('era-undecided'));
+      assert.deepEqual(server.requests, ['POST /mcp', 'POST /mcp'], 'the probe, then the host’s initialize');
+      assert.equal(upstream.era, '2025-streamable-http');
+      const decided = sink.events.find((event) => event.type === 'era-decided');
+      assert.match(decided?.message ?? '', /speaking 2025 Streamable HTTP .*: trying initialize\)/);
     });
   }
+
+  it('a 401 without a challenge to any request without a session (issue 18): the initialize goes on and connects', async (t) => {
+    const server = await startDialectServer({ dialect: 'session-401' });
+    t.after(() => server.close());
+    const { era, text, decided } = await useServer(t, server.url);
+    assert.equal(era, '2025-streamable-http');
+    assert.equal(text, '1');
+    assert.match(decided?.message ?? '', /server\/discover answered HTTP 401 "unknown session" without a challenge/);
+    assert.equal(server.counters.initializations, 1);
+  });
+
+  it('--protocol 2026 still refuses a server whose answer does not prove 2026-07-28', async (t) => {
+    const server = await startStatusServer({ status: 401, body: 'unknown session' });
+    t.after(() => server.close());
+    const { upstream } = negotiating(t, server.url, { protocol: '2026' });
+    await assert.rejects(upstream.send(hostInitialize(1)), /is not a 2026-07-28 server \(server\/discover answered HTTP 401/);
+    assert.deepEqual(server.requests, ['POST /mcp']);
+  });
 
   it('a redirect to another origin: refused, the other origin receives nothing', async (t) => {
     const elsewhere = await startStatusServer({ status: 200, body: '{}', contentType: 'application/json' });

@@ -47,6 +47,7 @@ describe('probe: fixture servers', () => {
     ['missing-session-id-400', 'recognised-non-404', 'missing-session-id-400'],
     ['jsonrpc-200', 'recognised-non-404', 'jsonrpc-200'],
     ['sse-200', 'recognised-non-404', 'sse-200'],
+    ['session-401', 'recognised-non-404', 'session-401'],
   ];
   for (const [dialect, kind, rule] of expected) {
     it(`${dialect}: verdict ${kind}, rule ${rule}, no session left open`, async (t) => {
@@ -60,6 +61,20 @@ describe('probe: fixture servers', () => {
       assert.equal(server.counters.deletes, 1);
     });
   }
+
+  it('401 without a challenge to server/discover (issue 18): says what it saw, and that initialize decides', async (t) => {
+    const server = await startDialectServer({ dialect: 'session-401' });
+    t.after(() => server.close());
+    const { code, json } = await probe(server.url, ['--json']);
+    assert.equal(code, 0);
+    assert.equal(json?.['eras'].modern.speaks, false);
+    assert.match(
+      json?.['eras'].modern.detail,
+      /server\/discover answered HTTP 401 "unknown session" without a challenge, which does not show a 2026-07-28 server/,
+    );
+    assert.equal(json?.['eras'].streamableHttp.speaks, true);
+    assert.match(json?.['eras'].auto, /2025 Streamable HTTP/);
+  });
 
   it('spec-404: every 404-recovering host copes', async (t) => {
     const server = await startDialectServer({ dialect: 'spec-404' });

@@ -9,7 +9,12 @@ import { connectClient, textOf } from './helpers/clients.js';
 import { recordEvents } from './helpers/events.js';
 import { answerOf, openRawSession } from './helpers/raw-session.js';
 
-async function setup(t: { after: (fn: () => unknown) => void }, options: DialectServerOptions = {}, timeout?: number) {
+async function setup(
+  t: { after: (fn: () => unknown) => void },
+  options: DialectServerOptions = {},
+  timeout?: number,
+  recovery: { restartWindow?: number } = {},
+) {
   const seen: { method: string; body: unknown; authorization: string | undefined }[] = [];
   const server = await startDialectServer({
     ...options,
@@ -19,7 +24,9 @@ async function setup(t: { after: (fn: () => unknown) => void }, options: Dialect
   });
   t.after(() => server.close());
   const recorder = recordEvents();
-  const fetchWithRecovery = withSessionRecovery({ onEvent: recorder.onEvent, ...(timeout === undefined ? {} : { timeout }) })(fetch);
+  const fetchWithRecovery = withSessionRecovery({ onEvent: recorder.onEvent, ...recovery, ...(timeout === undefined ? {} : { timeout }) })(
+    fetch,
+  );
   const initializeAttempts = () => seen.filter((entry) => (entry.body as { method?: string } | undefined)?.method === 'initialize').length;
   return { server, recorder, fetch: fetchWithRecovery, seen, initializeAttempts };
 }
@@ -94,8 +101,8 @@ describe('broken answers (not session loss) still end every call', () => {
 });
 
 describe('when re-initialization fails', () => {
-  it('server down during recovery: a clear error, then the next call after the server returns succeeds', async (t) => {
-    const first = await setup(t);
+  it('server down during recovery, no restart window: a clear error, then the next call after the server returns succeeds', async (t) => {
+    const first = await setup(t, {}, undefined, { restartWindow: 0 });
     const port = first.server.port;
     const client = await connectClient('v1', first.server.url, first.fetch);
     t.after(() => client.close());

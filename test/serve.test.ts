@@ -57,7 +57,10 @@ describe('serve: recovery through the gateway', () => {
     );
     const metrics = await gateway.metrics.render();
     assert.match(metrics, /mcp_lifeline_recoveries_total\{upstream="everything"\} 2/);
-    assert.match(metrics, /mcp_lifeline_session_losses_total\{upstream="everything",rule="jsonrpc-400"\} 2/);
+    // Each host's call met the loss; a host's GET stream, re-opened while the server restarted,
+    // waits for it (the restart window) and may meet the loss too, joining the same recovery.
+    const losses = Number(/mcp_lifeline_session_losses_total\{upstream="everything",rule="jsonrpc-400"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(losses >= 2 && losses <= 4, `${losses} losses`);
   });
 
   const dialects: Dialect[] = ['spec-404', 'text-400', 'jsonrpc-400', 'missing-session-id-400', 'jsonrpc-200', 'sse-200'];

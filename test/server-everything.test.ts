@@ -39,12 +39,13 @@ describe('server-everything restarted mid-session', () => {
         true,
       );
 
-      const [lost] = recorder.of('session-lost');
+      // The client's GET stream, re-opened while the server restarted, waits for it (the restart
+      // window) and may meet the loss too: it joins the same re-initialization.
+      const lost = recorder.of('session-lost').find((event) => event.rpcMethod === 'tools/call');
       assert.equal(lost?.rule, 'jsonrpc-400');
       assert.equal(lost?.status, 400);
-      assert.equal(lost?.rpcMethod, 'tools/call');
       assert.equal(recorder.count('reinitialized'), 1);
-      assert.equal(recorder.count('replayed'), 1);
+      assert.equal(recorder.of('replayed').filter((event) => event.rpcMethod === 'tools/call').length, 1);
       assert.equal(recorder.count('recovery-failed'), 0);
       // The client keeps the id it got at initialize; the middleware maps it to the new one.
       assert.equal(client.sessionId, sessionBefore);

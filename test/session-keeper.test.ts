@@ -205,6 +205,76 @@ describe('session keeper: phase × event → phase', () => {
   }
 });
 
+// Which credentials a session counts as accepted: a 401 to those speaks of the session, not of the
+// sign-in (the classifier's challenged-401). Each row: a transition, then whose credentials count.
+const FIRST = new Headers({ authorization: 'Bearer first-0123456789' });
+const SECOND = new Headers({ authorization: 'Bearer second-0123456789', 'x-trace': 'not a credential' });
+const RECOVERY = new Headers({ authorization: 'Bearer recovery-0123456789' });
+const CREDENTIALS: [string, (keeper: SessionKeeper) => void, 'first' | 'second' | 'recovery' | 'none'][] = [
+  ['opened: the initialize’s credentials', () => {}, 'first'],
+  [
+    'answered with other credentials: those',
+    (keeper) => keeper.answered(post({ jsonrpc: '2.0', id: 1, method: 'ping' }, { headers: SECOND })),
+    'second',
+  ],
+  ['lost: unchanged', (keeper) => keeper.lostAt(keeper.attempts, FIRST_LOSS), 'first'],
+  [
+    'replaced by a recovery: the credentials the new session’s initialize carried',
+    (keeper) => {
+      void keeper.recoveryStarted(FIRST_LOSS, never);
+      keeper.replaced(NEW_SESSION, RECOVERY);
+    },
+    'recovery',
+  ],
+  [
+    'adopted from another process: none known',
+    (keeper) => {
+      void keeper.recoveryStarted(FIRST_LOSS, never);
+      keeper.adopted(SHARED_STATE);
+    },
+    'none',
+  ],
+  [
+    'recovery failed: unchanged',
+    (keeper) => {
+      void keeper.recoveryStarted(FIRST_LOSS, never);
+      keeper.recoveryFailed(FAILURE);
+    },
+    'first',
+  ],
+];
+
+/** A keeper opened by an initialize that carried `headerSource`. */
+function openedWith(headerSource: Record<string, string>): SessionKeeper {
+  return keepSession({
+    alias: ALIAS,
+    endpoint: URL_,
+    initializeParams: {},
+    circuit: createCircuit({ failures: 2, initialDelayMs: 1_000, maxDelayMs: 8_000 }),
+    stream: createStreamBackoff({ initialDelayMs: 1_000, maxDelayMs: 8_000 }),
+    headerSource,
+  });
+}
+
+describe('session keeper: the credentials a session accepted', () => {
+  for (const [name, transition, expected] of CREDENTIALS) {
+    it(name, () => {
+      const keeper = openedWith({ Authorization: 'Bearer first-0123456789' });
+      transition(keeper);
+      const accepted = (['first', 'second', 'recovery'] as const).filter((which) =>
+        keeper.credentialsAccepted({ first: FIRST, second: SECOND, recovery: RECOVERY }[which]),
+      );
+      assert.deepEqual(accepted, expected === 'none' ? [] : [expected]);
+    });
+  }
+
+  it('a header that carries no credential does not make credentials differ; an API key does', () => {
+    const keeper = openedWith({ 'x-api-key': 'key-one-0123456789', accept: 'application/json' });
+    assert.equal(keeper.credentialsAccepted(new Headers({ 'X-Api-Key': 'key-one-0123456789', traceparent: '00-abc' })), true);
+    assert.equal(keeper.credentialsAccepted(new Headers({ 'x-api-key': 'key-two-0123456789' })), false);
+  });
+});
+
 describe('session keeper: effects of its transitions', () => {
   it('a recovery shares one flight with every request that joins it, and the flight is the one started', async () => {
     const { keeper } = setUp();

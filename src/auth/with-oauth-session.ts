@@ -1,7 +1,9 @@
-import type { FetchLike, Middleware } from '../recovery/outgoing-request.js';
+import { challengeError } from '../classifier/sign-in-words.js';
+import { type FetchLike, headerOf, type Middleware } from '../recovery/outgoing-request.js';
 import { isBearerChallenge, isInsufficientScope, readChallenge } from './challenge.js';
 import type { OAuthSession } from './oauth-session.js';
 import { SignInError } from './SignInError.js';
+import { readSessionRefusal, SessionTokens } from './session-refusal.js';
 
 /** The request as {@linkcode WithOAuthSessionOptions.interactive} sees it. */
 export interface AuthorizedRequest {
@@ -35,7 +37,10 @@ export const DEFAULT_MAX_STEP_UPS = 1;
  * Only requests to the session's server (its origin) get the token; others go as they came.
  *
  * Put it beneath `withSessionRecovery` (recovery outside, auth inside): re-initializations and
- * replays then carry the newest token, and a 401 never reaches recovery as a session loss.
+ * replays then carry the newest token. A 401 to a request on an MCP session that says the session
+ * is gone (no challenge and a session wording, or a challenge to the token that session last
+ * accepted; never `error="invalid_token"`) is not a sign-in matter: it goes up untouched, and
+ * recovery opens a new session with the same token.
  *
  * @example
  * const session = createOAuthSession({ serverUrl: url });
@@ -53,6 +58,7 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
     if (typeof next !== 'function')
       throw new TypeError(`withOAuthSession(session)(next): next must be a fetch function, got ${typeof next}`);
     const origin = new URL(session.serverUrl).origin;
+    const sessionTokens = new SessionTokens();
     return async function fetchWithOAuth(input: string | URL | Request, init?: RequestInit): Promise<Response> {
       const request = await capture(input, init);
       // The token is for this server (RFC 8707 audience): a request to another origin, through a
@@ -67,11 +73,20 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
       };
       const body = typeof request.init.body === 'string' ? request.init.body : undefined;
       const mayInteract = interactive({ method: request.method, url: request.url, body });
+      const mcpSession = headerOf(request.url, request.init, 'mcp-session-id');
       let token = await session.accessToken();
       let response = await send(token);
       let renewed = false;
       let stepUps = 0;
       for (;;) {
+        if (response.status === 401 && mcpSession !== null) {
+          const judged = await readSessionRefusal(response, {
+            method: request.method,
+            credentialsAccepted: sessionTokens.has(mcpSession, token),
+          });
+          if (judged.sessionLost) return judged.response;
+          response = judged.response;
+        }
         const stepUp = isInsufficientScope(response) && stepUps < maxStepUps;
         // A 401 without a Bearer challenge, to a request without a token, is not an OAuth server
         // asking for a sign-in (an API key is missing, say): left to the caller.
@@ -83,6 +98,15 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
         if (stepUp) stepUps += 1;
         else renewed = true;
         response = await send(token);
+      }
+      // The session that answered (or that an initialize opened) accepted this token.
+      const answeredOn = response.ok ? (mcpSession ?? response.headers.get('mcp-session-id')) : null;
+      if (answeredOn !== null) sessionTokens.accepted(answeredOn, token);
+      if (response.status === 401 && renewed && mcpSession !== null && !isInvalidToken(response)) {
+        // A token just renewed, refused on a session without being called invalid: the session may
+        // be what is gone. Session recovery asks a new session, which tells for certain.
+        sessionTokens.refusedAfterRenewal(mcpSession, token);
+        return response;
       }
       if ((response.status === 401 && renewed) || (isInsufficientScope(response) && stepUps > 0)) {
         const challenge = readChallenge(response);
@@ -97,6 +121,11 @@ export function withOAuthSession(session: OAuthSession, options: WithOAuthSessio
       return response;
     } as F;
   };
+}
+
+/** A challenge that calls the token itself invalid (RFC 6750 §3.1). */
+function isInvalidToken(response: Response): boolean {
+  return challengeError(response.headers.get('www-authenticate')) === 'invalid_token';
 }
 
 /** The default of {@linkcode WithOAuthSessionOptions.interactive}: a POST that is not a `ping`. */

@@ -46,7 +46,7 @@ export interface Relay {
 /** Requests queued beyond the in-flight cap before the host is asked to slow down. */
 const QUEUE_HIGH_WATER = 1024;
 /** JSON-RPC code the official SDKs use for a request timeout (ErrorCode.RequestTimeout). */
-export const REQUEST_TIMEOUT = -32001;
+const REQUEST_TIMEOUT = -32001;
 /** The server could not be reached or refused (JSON-RPC 2.0 §5.1's implementation-defined range). */
 const UPSTREAM_FAILED = LIFELINE_ERROR;
 

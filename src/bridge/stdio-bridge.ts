@@ -1,8 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../cli/logger.js';
 import { errorReply, INVALID_REQUEST } from '../shared/json-rpc.js';
 import { describeUrl } from '../shared/redact.js';
 import type { Upstream, UpstreamSink } from '../upstream/upstream.js';
+import type { BridgeLog } from './bridge-log.js';
 import { oversizedText, parseHostLine, readOversized } from './host-message.js';
 import { createHostWriter } from './host-writer.js';
 import { readLines } from './line-reader.js';
@@ -22,7 +22,8 @@ export interface StdioBridgeOptions {
   readonly maxMessageBytes: number;
   /** After stdin ends, how long requests in flight may take to finish before the bridge exits. */
   readonly exitGraceMs: number;
-  readonly log: Logger;
+  /** Where it reports what it does (never stdout). */
+  readonly log: BridgeLog;
   /** Where the host's messages come from. @default process.stdin */
   readonly stdin?: Readable | undefined;
   /** Where messages to the host go: JSON-RPC only. @default process.stdout */

@@ -1,7 +1,9 @@
 import {
+  type AnswerFacts,
   type LossEvidence,
   NOT_SESSION_LOSS_RULES,
   type NotSessionLossRule,
+  notLossRuleMatches,
   ruleMatches,
   SESSION_LOSS_RULES,
   type SessionLossRule,
@@ -25,6 +27,19 @@ export interface SessionLossEvidence {
    * @default ''
    */
   readonly body?: string | undefined;
+  /**
+   * The response's `WWW-Authenticate` header: a 401 whose challenge says `error="invalid_token"`
+   * is about the token, one without a challenge about the server's session check.
+   * @default null (none)
+   */
+  readonly challenge?: string | null | undefined;
+  /**
+   * Whether the session had accepted the credentials the request carried (its last successful
+   * answer came with the same `Authorization`): a 401 challenge to them then means the session,
+   * not the token, is gone.
+   * @default false
+   */
+  readonly credentialsAccepted?: boolean | undefined;
 }
 
 /** The classifier's answer. */
@@ -83,20 +98,31 @@ export function classifySessionLoss(evidence: SessionLossEvidence, options: Clas
     return parsed;
   };
 
+  const facts: AnswerFacts = {
+    status: evidence.status,
+    hadSessionId: evidence.hadSessionId,
+    challenge: evidence.challenge === undefined || evidence.challenge === '' ? null : evidence.challenge,
+    credentialsAccepted: evidence.credentialsAccepted === true,
+  };
+  const notLoss = (rule: NotSessionLossRule) => ({
+    lost: false as const,
+    rule: rule.name,
+    reason: rule.reason,
+    serverMessage: message().text,
+  });
+
   for (const rule of notLossRules) {
-    if (rule.status !== undefined && !rule.status.includes(evidence.status)) continue;
-    if (rule.hadSessionId !== undefined && rule.hadSessionId !== evidence.hadSessionId) continue;
-    if (rule.codes !== undefined) {
-      const { code } = message();
-      if (code === undefined || !rule.codes.includes(code)) continue;
-    }
-    return { lost: false, rule: rule.name, reason: rule.reason, serverMessage: message().text };
+    if (rule.afterLossRules !== true && notLossRuleMatches(rule, facts, message)) return notLoss(rule);
   }
 
   for (const rule of rules) {
-    if (ruleMatches(rule, evidence.status, evidence.hadSessionId, message)) {
+    if (ruleMatches(rule, facts, message)) {
       return { lost: true, rule: rule.name, family: rule.family, evidence: rule.evidence ?? 'suspicion', serverMessage: message().text };
     }
+  }
+
+  for (const rule of notLossRules) {
+    if (rule.afterLossRules === true && notLossRuleMatches(rule, facts, message)) return notLoss(rule);
   }
 
   return { lost: false, reason: describeMiss(evidence, message()), serverMessage: message().text };

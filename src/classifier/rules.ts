@@ -1,12 +1,14 @@
 import type { ServerMessage } from './server-message.js';
+import { challengeError, namesSignIn } from './sign-in-words.js';
 import { hasSessionLossWording } from './wording.js';
 
 /**
  * How much an answer says about the request it rejected. `proof`: only a session check produces
  * it, before the request is dispatched, so the request did not run (404 to a request that carried
- * a session id, the exact 400 texts of the SDKs' session checks). `suspicion`: the error merely
- * reads like session loss (a 200 in any shape, another 4xx, an unknown wording); a tool that ran
- * and failed can say the same, so the session is asked (a `ping`) before anything is re-sent.
+ * a session id, the exact 400 texts of the SDKs' session checks, a 401 with such a text and no
+ * challenge). `suspicion`: the error merely reads like session loss (a 200 in any shape, another
+ * 4xx, an unknown wording); a tool that ran and failed can say the same, so the session is asked
+ * (a `ping`) before anything is re-sent.
  */
 export type LossEvidence = 'proof' | 'suspicion';
 
@@ -40,6 +42,18 @@ export interface SessionLossRule {
    * @default hasSessionLossWording
    */
   readonly says?: (text: string) => boolean;
+  /**
+   * Whether the answer must carry a `WWW-Authenticate` challenge: `absent` (the server's session
+   * check refused the request, not its sign-in) or `present`.
+   * @default either
+   */
+  readonly challenge?: 'absent' | 'present';
+  /**
+   * Apply only when the session had accepted the credentials the request carried (its last
+   * successful answer came with the same ones): refused now, they show the session is gone.
+   * @default false
+   */
+  readonly needsAcceptedCredentials?: boolean;
 }
 
 /** An answer that is never session loss, whatever its wording. Checked before the loss rules. */
@@ -51,6 +65,16 @@ export interface NotSessionLossRule {
   readonly codes?: readonly number[];
   /** Apply only when the request carried (true) or did not carry (false) a session id. */
   readonly hadSessionId?: boolean;
+  /** Apply only when the `WWW-Authenticate` challenge's `error` is one of these (`invalid_token`). */
+  readonly challengeErrors?: readonly string[];
+  /** Apply only when the server's text says this. */
+  readonly says?: (text: string) => boolean;
+  /**
+   * Checked after the loss rules instead of before them: it rules out only what no loss rule
+   * claimed (a 401 is authentication's answer unless a 401 rule reads a lost session in it).
+   * @default false
+   */
+  readonly afterLossRules?: boolean;
 }
 
 const saysServerNotInitialized = (text: string) => /\bserver\s+(?:is\s+)?not\s+(?:yet\s+)?initiali[sz]ed\b/i.test(text);
@@ -59,8 +83,9 @@ const SERVER_ERRORS = Array.from({ length: 100 }, (_, index) => 500 + index);
 
 /**
  * The exact messages SDK transports answer with when their session check fails, before the
- * request reaches a handler: seeing one of them in a 400 proves the request did not run. Matched
- * whole (case-insensitive), with or without a `Bad Request:` prefix and a final period.
+ * request reaches a handler: seeing one of them in a 400 (or a 401 without a challenge) proves
+ * the request did not run. Matched whole (case-insensitive), with or without a `Bad Request:`,
+ * `Unauthorized:` or `Not Found:` prefix and a final period.
  */
 export const SESSION_CHECK_MESSAGES: readonly string[] = [
   // Python SDK session manager (Atlassian MCP, FastMCP); TypeScript SDK README pattern; server-everything
@@ -73,11 +98,19 @@ export const SESSION_CHECK_MESSAGES: readonly string[] = [
   // mcp-go (mark3labs) StreamableHTTPServer
   'Invalid session ID',
   'Session terminated',
+  // OAuth-protected servers whose session check answers 401 without a challenge (openai/codex#46158);
+  // rmcp's answers "Unauthorized: Session not found" (modelcontextprotocol/rust-sdk#689)
+  'Unknown session',
+  'Unknown session ID',
+  'Invalid session',
 ];
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SESSION_CHECK_ALTERNATIVES = SESSION_CHECK_MESSAGES.map((text) => escapeRegExp(text).replace(/ /g, String.raw`\s+`)).join('|');
-const SESSION_CHECK = new RegExp(String.raw`^\s*(?:bad\s+request\s*:\s*)?(?:${SESSION_CHECK_ALTERNATIVES})\s*\.?\s*$`, 'i');
+const SESSION_CHECK = new RegExp(
+  String.raw`^\s*(?:(?:bad\s+request|unauthori[sz]ed|not\s+found)\s*:\s*)?(?:${SESSION_CHECK_ALTERNATIVES})\s*\.?\s*$`,
+  'i',
+);
 
 /** True when `text` is, word for word, one of the {@linkcode SESSION_CHECK_MESSAGES}. */
 export function isSessionCheckMessage(text: string): boolean {
@@ -175,6 +208,36 @@ export const SESSION_LOSS_RULES: readonly SessionLossRule[] = [
     body: 'message',
   },
   {
+    name: 'session-401',
+    family:
+      'servers whose session check answers 401 without a challenge: text "unknown session" (openai/codex#46158), rmcp "Unauthorized: Session not found"',
+    evidence: 'proof',
+    status: [401],
+    needsSessionId: true,
+    challenge: 'absent',
+    body: 'message',
+    says: isSessionCheckMessage,
+  },
+  {
+    name: 'worded-401',
+    family:
+      'other 401 answers (text, JSON, JSON-RPC) that name the lost session, not a sign-in ("session expired", {"error":"invalid_session"})',
+    evidence: 'suspicion',
+    status: [401],
+    needsSessionId: true,
+    body: 'message',
+  },
+  {
+    name: 'challenged-401',
+    family: 'servers whose sign-in layer challenges a session it no longer knows, though it accepted the same credentials on that session',
+    evidence: 'suspicion',
+    status: [401],
+    needsSessionId: true,
+    challenge: 'present',
+    needsAcceptedCredentials: true,
+    body: 'anything',
+  },
+  {
     name: 'jsonrpc-200',
     family: 'gateways and proxies that wrap the session error in 200 application/json',
     evidence: 'suspicion',
@@ -215,9 +278,22 @@ export const SESSION_LOSS_RULES: readonly SessionLossRule[] = [
 /** Answers that must never trigger a re-initialization. */
 export const NOT_SESSION_LOSS_RULES: readonly NotSessionLossRule[] = [
   {
+    name: 'invalid-token',
+    reason: 'the server refused the access token (error="invalid_token", RFC 6750): a sign-in problem, not session loss',
+    status: [401],
+    challengeErrors: ['invalid_token'],
+  },
+  {
+    name: 'sign-in-401',
+    reason: 'the server asks for a new sign-in (its answer names a login, a token or credentials): not session loss',
+    status: [401],
+    says: namesSignIn,
+  },
+  {
     name: 'auth',
     reason: 'authentication or authorization failure, not session loss: check the credentials (headers) you send',
     status: [401, 403],
+    afterLossRules: true,
   },
   {
     name: 'server-error',
@@ -239,10 +315,22 @@ export const NOT_SESSION_LOSS_RULES: readonly NotSessionLossRule[] = [
   },
 ];
 
+/** What a rule looks at besides the body: the status and what the request and the answer carried. */
+export interface AnswerFacts {
+  readonly status: number;
+  readonly hadSessionId: boolean;
+  /** The answer's `WWW-Authenticate` header (null: none). */
+  readonly challenge: string | null;
+  /** The session had accepted the credentials the request carried. */
+  readonly credentialsAccepted: boolean;
+}
+
 /** Whether `rule` matches; pure, so the table reads as data. */
-export function ruleMatches(rule: SessionLossRule, status: number, hadSessionId: boolean, message: () => ServerMessage): boolean {
-  if (!rule.status.includes(status)) return false;
-  if (rule.needsSessionId && !hadSessionId) return false;
+export function ruleMatches(rule: SessionLossRule, facts: AnswerFacts, message: () => ServerMessage): boolean {
+  if (!rule.status.includes(facts.status)) return false;
+  if (rule.needsSessionId && !facts.hadSessionId) return false;
+  if (rule.challenge !== undefined && (rule.challenge === 'present') !== (facts.challenge !== null)) return false;
+  if (rule.needsAcceptedCredentials && !facts.credentialsAccepted) return false;
   if (rule.body === 'anything' && rule.kind === undefined) return true;
   const body = message();
   if (rule.kind !== undefined && body.kind !== rule.kind) return false;
@@ -254,4 +342,19 @@ export function ruleMatches(rule: SessionLossRule, status: number, hadSessionId:
   if (rule.body === 'message' && (body.isJsonRpcResult || body.isJsonRpcRequest)) return false;
   if (rule.codes !== undefined && (body.code === undefined || !rule.codes.includes(body.code))) return false;
   return (rule.says ?? hasSessionLossWording)(body.text);
+}
+
+/** Whether the never-loss `rule` applies; pure, like {@linkcode ruleMatches}. */
+export function notLossRuleMatches(rule: NotSessionLossRule, facts: AnswerFacts, message: () => ServerMessage): boolean {
+  if (rule.status !== undefined && !rule.status.includes(facts.status)) return false;
+  if (rule.hadSessionId !== undefined && rule.hadSessionId !== facts.hadSessionId) return false;
+  if (rule.challengeErrors !== undefined) {
+    const error = challengeError(facts.challenge);
+    if (error === undefined || !rule.challengeErrors.includes(error)) return false;
+  }
+  if (rule.codes !== undefined) {
+    const { code } = message();
+    if (code === undefined || !rule.codes.includes(code)) return false;
+  }
+  return rule.says === undefined || rule.says(message().text);
 }

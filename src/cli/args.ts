@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
+import type { EraChoice } from '../upstream/negotiate.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
 import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
-import { ERA_HELP, ERA_OPTIONS, type EraChoice, parseEraArgs } from './era-args.js';
+import { ERA_HELP, ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { UsageError } from './usage-error.js';
+import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
 export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
 
@@ -27,6 +30,8 @@ Bridge options:
                              timeout from the sessions it drops (or start from BOUND, e.g. auto:15m
                              from probe --idle) and ping just before it (default: off)
   --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
+  --restart-window SECONDS   how long a request the server could not take (connection refused: a
+                             restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
   --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
@@ -51,6 +56,11 @@ ${OAUTH_HELP}
 Other:
   -h, --help                 this text
   -v, --version              the version
+
+Values:
+  a duration is a number with ms, s, m, h or d (500ms, 90s, 10m); a bare number is seconds (minutes
+  for --idle, milliseconds for --interval). A size is bytes, or a number with k, m or g (counted in
+  1024s, as KiB, MiB, GiB are) or KB, MB, GB (in 1000s): 512k, 8MiB, 1.5MB
 
 Examples:
   mcp-lifeline https://mcp.example.com/mcp --header 'Authorization: Bearer \${API_TOKEN}'
@@ -78,6 +88,7 @@ export type Command =
         readonly kind: 'bridge';
         readonly keepAlive: KeepAliveChoice | undefined;
         readonly requestTimeoutMs: number;
+        readonly restartWindowMs: number;
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
         readonly exitGraceMs: number;
@@ -106,6 +117,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   keepalive: { type: 'string' },
   'request-timeout': { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'max-message-size': { type: 'string' },
   'max-in-flight': { type: 'string' },
   'exit-grace': { type: 'string' },
@@ -152,9 +164,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     expectNoMore(rest);
     return {
       kind: 'demo',
-      durationMs: seconds('--duration', values.duration, 15),
-      intervalMs: integer('--interval', values.interval, 250, 0),
-      dropEvery: integer('--drop-every', values['drop-every'], 3, 1),
+      durationMs: parsedOr(values.duration, 15_000, (text) => parseSeconds('--duration', text)),
+      intervalMs: parsedOr(values.interval, 250, (text) => parseDuration('--interval', text, { bare: 'ms', zero: true })),
+      dropEvery: parsedOr(values['drop-every'], 3, (text) => parseCount('--drop-every', text, { min: 1 })),
       withoutLifeline: values['without-lifeline'] ?? false,
       color,
     };
@@ -168,7 +180,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const connection: Connection = {
     url: parseUrl(urlText),
     headers,
-    timeoutMs: seconds('--timeout', values.timeout, 10),
+    timeoutMs: parsedOr(values.timeout, 10_000, (text) => parseSeconds('--timeout', text)),
     oauth: parseOAuthFlags(values, headers, env),
   };
   if (probing) {
@@ -177,19 +189,25 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
       ...connection,
       json: values.json ?? false,
       color,
-      idle: values.idle === undefined ? undefined : { maxMs: duration('--idle', values.idle, 'm'), stepsMs: steps(values['idle-steps']) },
+      idle:
+        values.idle === undefined
+          ? undefined
+          : { maxMs: parseDuration('--idle', values.idle, { bare: 'm' }), stepsMs: steps(values['idle-steps']) },
     };
   }
   return {
     kind: 'bridge',
     ...connection,
     keepAlive: values.keepalive === undefined ? undefined : keepAlive(values.keepalive),
-    requestTimeoutMs: seconds('--request-timeout', values['request-timeout'], 300),
-    maxMessageBytes: size('--max-message-size', values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES),
-    maxInFlight: integer('--max-in-flight', values['max-in-flight'], 32, 1),
-    exitGraceMs: seconds('--exit-grace', values['exit-grace'], 30),
-    logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, 'info'),
-    logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, 'text'),
+    requestTimeoutMs: parsedOr(values['request-timeout'], 300_000, (text) => parseSeconds('--request-timeout', text)),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window']),
+    maxMessageBytes: parsedOr(values['max-message-size'], DEFAULT_MAX_MESSAGE_BYTES, (text) =>
+      parseSize('--max-message-size', text, { min: 1024 }),
+    ),
+    maxInFlight: parsedOr(values['max-in-flight'], 32, (text) => parseCount('--max-in-flight', text, { min: 1 })),
+    exitGraceMs: parsedOr(values['exit-grace'], 30_000, (text) => parseSeconds('--exit-grace', text)),
+    logLevel: parsedOr(values['log-level'], 'info', (text) => parseChoice('--log-level', text, LOG_LEVELS)),
+    logFormat: parsedOr(values['log-format'], 'text', (text) => parseChoice('--log-format', text, LOG_FORMATS)),
     ...parseEraArgs(values),
   };
 }
@@ -202,96 +220,19 @@ function expectNoMore(extra: readonly string[]): void {
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
 }
 
-/**
- * An http(s) URL, or a UsageError that says what is wrong with it. The URL itself is never
- * echoed: it may carry a token in its query. A user name or password in it is refused, since every
- * error would otherwise carry them: credentials belong in --header.
- */
-export function parseUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError('<url> is not a valid URL (expected e.g. https://mcp.example.com/mcp)');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`<url>: only http and https URLs are supported, not ${url.protocol.replace(':', '')}`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw new UsageError(
-      "<url> carries a user name or password; pass credentials with --header 'Authorization: Basic ${CREDENTIALS}' instead, " +
-        'so they never appear in logs or errors',
-    );
-  }
-  return url;
-}
-
-function seconds(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback * 1000;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
-  return Math.round(number * 1000);
-}
-
-function integer(flag: string, value: string | undefined, fallback: number, minimum: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < minimum)
-    throw new UsageError(`${flag} must be an integer of at least ${minimum}, got "${value}"`);
-  return number;
-}
-
-function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
-}
-
 /** `--keepalive`: a fixed interval, or `auto` (learn the idle timeout), optionally from a known bound. */
-export type KeepAliveChoice = number | 'auto' | { readonly auto: true; readonly initialBoundMs: number };
+type KeepAliveChoice = number | 'auto' | { readonly auto: true; readonly initialBoundMs: number };
 
 /** "300" (seconds), "auto", "auto:15m" (a bound from `probe --idle`). */
 function keepAlive(value: string): KeepAliveChoice {
   if (value === 'auto') return 'auto';
-  if (value.startsWith('auto:')) return { auto: true, initialBoundMs: duration('--keepalive auto:', value.slice(5), 's') };
-  return seconds('--keepalive', value, 0);
-}
-
-const UNIT_BYTES: Record<string, number> = {
-  '': 1,
-  b: 1,
-  kb: 1000,
-  kib: 1024,
-  mb: 1000 ** 2,
-  mib: 1024 ** 2,
-  gb: 1000 ** 3,
-  gib: 1024 ** 3,
-};
-
-/** "8MiB", "512KB", "1048576": a size in bytes, at least 1 KiB. */
-function size(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
-  const unit = UNIT_BYTES[match?.[2]?.toLowerCase() ?? 'x'];
-  const bytes = match === null || unit === undefined ? Number.NaN : Math.round(Number(match[1]) * unit);
-  if (!(bytes >= 1024)) throw new UsageError(`${flag} must be a size of at least 1KiB such as 8MiB or 512KB, got "${value}"`);
-  return bytes;
-}
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-
-/** "90s", "2m", "1.5h", or a bare number in `unit`. */
-function duration(flag: string, value: string, unit: keyof typeof UNIT_MS): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (match === null || Number(match[1]) <= 0) {
-    throw new UsageError(`${flag} must be a duration such as 30, 90s, 2m or 1h, got "${value}"`);
-  }
-  return Math.round(Number(match[1]) * UNIT_MS[(match[2] as keyof typeof UNIT_MS | undefined) ?? unit]);
+  if (value.startsWith('auto:')) return { auto: true, initialBoundMs: parseDuration('--keepalive auto:', value.slice(5)) };
+  return parseSeconds('--keepalive', value);
 }
 
 function steps(value: string | undefined): readonly number[] {
   if (value === undefined) return [];
-  const list = value.split(',').map((step) => duration('--idle-steps', step, 's'));
+  const list = value.split(',').map((step) => parseDuration('--idle-steps', step));
   if (list.length === 0) throw new UsageError('--idle-steps must list at least one duration');
   return list;
 }

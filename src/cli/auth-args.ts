@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SignInFlow } from '../auth/store-provider.js';
-import { parseUrl } from './args.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
 import { UsageError } from './usage-error.js';
+import { parseCount, parsedOr, parseSeconds, parseUrl } from './values.js';
 
 /** What the OAuth flags ask for; undefined (in `Command`) when OAuth is off. */
 export interface OAuthFlags {
@@ -59,8 +59,10 @@ export function parseOAuthFlags(values: OAuthValues, headers: Record<string, str
         : readJsonObject('--oauth-client-metadata', values['oauth-client-metadata']),
     clientMetadataUrl: metadataUrl,
     scope: values['oauth-scope'],
-    callbackPort: port(values['oauth-callback-port']),
-    signInTimeoutMs: positiveSeconds('--oauth-timeout', values['oauth-timeout'], 300),
+    callbackPort: parsedOr(values['oauth-callback-port'], 0, (text) =>
+      parseCount('--oauth-callback-port', text, { min: 1, max: 65_535, what: 'a port number' }),
+    ),
+    signInTimeoutMs: parsedOr(values['oauth-timeout'], 300_000, (text) => parseSeconds('--oauth-timeout', text)),
   };
 }
 
@@ -136,19 +138,4 @@ function readClientInfo(file: string): OAuthClientInformationMixed {
     throw new UsageError(`--oauth-client-info ${file}: "client_secret" must be a string`);
   }
   return info as unknown as OAuthClientInformationMixed;
-}
-
-function port(value: string | undefined): number {
-  if (value === undefined) return 0;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > 65_535)
-    throw new UsageError(`--oauth-callback-port must be a port number (1-65535), got "${value}"`);
-  return number;
-}
-
-function positiveSeconds(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback * 1000;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
-  return Math.round(number * 1000);
 }

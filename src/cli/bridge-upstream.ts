@@ -1,5 +1,6 @@
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream } from '../upstream/negotiate.js';
+import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import type { Upstream, UpstreamOptions, UpstreamSink } from '../upstream/upstream.js';
@@ -27,10 +28,18 @@ export function createBridgeUpstream(command: BridgeCommand, through: { sink: Up
         createStreamableHttpUpstream({
           ...options,
           maxMessageBytes: command.maxMessageBytes,
-          recovery: command.keepAlive === undefined ? undefined : { keepAlive: command.keepAlive },
+          recovery: {
+            restartWindow: command.restartWindowMs,
+            ...(command.keepAlive === undefined ? {} : { keepAlive: command.keepAlive }),
+          },
         }),
       legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
-      stateless: (options) => createStatelessUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
+      stateless: (options) =>
+        createStatelessUpstream({
+          ...options,
+          fetch: restartWindowFetch(options, command.restartWindowMs),
+          maxMessageSize: command.maxMessageBytes,
+        }),
     },
   });
 }

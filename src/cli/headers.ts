@@ -64,8 +64,3 @@ export function expandVariables(value: string, where: string, env: NodeJS.Proces
     return found;
   });
 }
-
-/** Header names whose values are secrets: never printed, even at debug level. */
-export function isSecretHeader(name: string): boolean {
-  return /^(authorization|proxy-authorization|cookie|x-api-key|api-key)$|token|secret|key/i.test(name);
-}

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { BridgeLog, BridgeLogFields } from '../bridge/bridge-log.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -6,14 +7,11 @@ export const LOG_FORMATS = ['text', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Structured fields of a log line; values must already be free of secrets. */
-export type LogFields = Record<string, string | number | boolean | undefined>;
+export type LogFields = BridgeLogFields;
 
-export interface Logger {
+/** The CLI's logger: the bridge's log, and what the gateway's `GatewayLog` asks for too. */
+export interface Logger extends BridgeLog {
   readonly level: LogLevel;
-  error(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  debug(message: string, fields?: LogFields): void;
 }
 
 /**

@@ -1,21 +1,14 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } from '../gateway/gateway-options.js';
-import { parseUrl } from './args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
-import {
-  byteSize,
-  durationMs,
-  readServeConfig,
-  type ServeConfig,
-  type ServeUpstreamConfig,
-  upstreamEra,
-  upstreamOAuth,
-} from './serve-config.js';
+import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
+import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
 import { UsageError } from './usage-error.js';
+import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
 /** Bound on each Redis command by default, in ms. */
-export const DEFAULT_STORE_TIMEOUT_MS = 2000;
+const DEFAULT_STORE_TIMEOUT_MS = 2000;
 
 export const SERVE_HELP = `mcp-lifeline serve: a recovering MCP gateway for hosts that take a URL.
 
@@ -48,7 +41,7 @@ Listening and security:
                                 "Authorization: Bearer TOKEN" (or X-MCP-Lifeline-Token)
   --allowed-host HOST           another Host header to accept, e.g. mcp.internal:8787 (repeatable; * for any)
   --allowed-origin ORIGIN       a browser origin to accept (CORS), e.g. https://app.example.com (repeatable)
-  --max-body SIZE               largest request body (default 4m; k and m suffixes)
+  --max-body SIZE               largest request body (default 4m)
   --max-message-size SIZE       largest upstream message passed on: a JSON answer or one SSE event (default 8m)
   --max-streams-per-session N   responses in progress per session and replica (default ${DEFAULT_GATEWAY_OPTIONS.maxStreamsPerSession})
   --max-sessions-per-caller N   live sessions per caller (default ${DEFAULT_GATEWAY_OPTIONS.maxSessionsPerCaller}; without --token-file the
@@ -73,10 +66,17 @@ Sessions and replicas:
 
 Operations:
   --timeout SECONDS             bound for requests the gateway sends on its own (default 10)
+  --restart-window SECONDS      how long a request an upstream could not take (connection refused: a
+                                restart, a redeploy) waits for it to come back; 0: not at all (default 30)
   --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
   --log-level LEVEL             error | warn | info | debug (default info), to stderr
   --log-format FORMAT           text | json (default text)
   Endpoints: /healthz, /readyz (store reachable), /metrics (Prometheus).
+
+Values (flags and config file alike):
+  a duration is a number with ms, s, m, h or d (500ms, 90s, 10m, 24h, 7d); a bare number is seconds.
+  A size is bytes, or a number with k, m or g (counted in 1024s, as KiB, MiB, GiB are) or KB, MB, GB
+  (in 1000s): 512k, 4m, 8MiB, 1.5MB
 
 Examples:
   mcp-lifeline serve https://mcp.atlassian.example/mcp --header 'Authorization: Token \${ATLASSIAN_API_TOKEN}'
@@ -132,6 +132,7 @@ const OPTIONS = {
   'session-max-age': { type: 'string' },
   'max-records': { type: 'string' },
   timeout: { type: 'string' },
+  ...RESTART_WINDOW_OPTION,
   'drain-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
@@ -181,39 +182,38 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     help: false,
     upstreams: uniqueNames(upstreams),
     host: values.host ?? base.host,
-    port: values.port === undefined ? base.port : integer('--port', values.port, 0, 65535),
+    port: parsedOr(values.port, base.port, (text) => parseCount('--port', text, { min: 0, max: 65535 })),
     store: values.store ?? base.store,
     storePrefix: values['store-prefix'] ?? base.storePrefix,
     keyFile: values['key-file'] ?? base.keyFile,
     tokenFile: values['token-file'] ?? base.tokenFile,
     allowedHosts: [...base.allowedHosts, ...(values['allowed-host'] ?? [])],
     allowedOrigins: [...base.allowedOrigins, ...(values['allowed-origin'] ?? [])],
-    maxBodyBytes: values['max-body'] === undefined ? base.maxBodyBytes : byteSize('--max-body', values['max-body']),
-    maxStreamsPerSession: orInteger('--max-streams-per-session', values['max-streams-per-session'], base.maxStreamsPerSession),
-    maxSessionsPerCaller: orInteger('--max-sessions-per-caller', values['max-sessions-per-caller'], base.maxSessionsPerCaller),
-    maxMessageBytes:
-      values['max-message-size'] === undefined ? base.maxMessageBytes : byteSize('--max-message-size', values['max-message-size']),
-    maxConnections:
-      values['max-connections'] === undefined ? base.maxConnections : integer('--max-connections', values['max-connections'], 1),
-    maxConnectionsPerAddress:
-      values['max-connections-per-address'] === undefined
-        ? base.maxConnectionsPerAddress
-        : integer('--max-connections-per-address', values['max-connections-per-address'], 1),
-    headersTimeoutMs: orDuration('--headers-timeout', values['headers-timeout'], base.headersTimeoutMs),
-    idleTimeoutMs: orDuration('--idle-timeout', values['idle-timeout'], base.idleTimeoutMs),
-    bodyTimeoutMs: orDuration('--body-timeout', values['body-timeout'], base.bodyTimeoutMs),
-    metricsPort: values['metrics-port'] === undefined ? base.metricsPort : integer('--metrics-port', values['metrics-port'], 0, 65535),
+    maxBodyBytes: parsedOr(values['max-body'], base.maxBodyBytes, (text) => parseSize('--max-body', text)),
+    maxStreamsPerSession: parsedOr(values['max-streams-per-session'], base.maxStreamsPerSession, count('--max-streams-per-session')),
+    maxSessionsPerCaller: parsedOr(values['max-sessions-per-caller'], base.maxSessionsPerCaller, count('--max-sessions-per-caller')),
+    maxMessageBytes: parsedOr(values['max-message-size'], base.maxMessageBytes, (text) => parseSize('--max-message-size', text)),
+    maxConnections: parsedOr(values['max-connections'], base.maxConnections, count('--max-connections')),
+    maxConnectionsPerAddress: parsedOr(
+      values['max-connections-per-address'],
+      base.maxConnectionsPerAddress,
+      count('--max-connections-per-address'),
+    ),
+    headersTimeoutMs: parsedOr(values['headers-timeout'], base.headersTimeoutMs, duration('--headers-timeout')),
+    idleTimeoutMs: parsedOr(values['idle-timeout'], base.idleTimeoutMs, duration('--idle-timeout')),
+    bodyTimeoutMs: parsedOr(values['body-timeout'], base.bodyTimeoutMs, duration('--body-timeout')),
+    metricsPort: parsedOr(values['metrics-port'], base.metricsPort, (text) => parseCount('--metrics-port', text, { min: 0, max: 65535 })),
     metricsHost: values['metrics-host'] ?? base.metricsHost,
-    storeTimeoutMs: orDuration('--store-timeout', values['store-timeout'], base.storeTimeoutMs),
-    sessionIdleTtlMs: values['session-ttl'] === undefined ? base.sessionIdleTtlMs : durationMs('--session-ttl', values['session-ttl']),
-    sessionMaxAgeMs:
-      values['session-max-age'] === undefined ? base.sessionMaxAgeMs : durationMs('--session-max-age', values['session-max-age']),
-    maxRecords: orInteger('--max-records', values['max-records'], base.maxRecords),
-    timeoutMs: values.timeout === undefined ? base.timeoutMs : durationMs('--timeout', values.timeout, 's'),
-    drainTimeoutMs:
-      values['drain-timeout'] === undefined ? base.drainTimeoutMs : durationMs('--drain-timeout', values['drain-timeout'], 's'),
-    logLevel: choice('--log-level', values['log-level'], LOG_LEVELS, base.logLevel),
-    logFormat: choice('--log-format', values['log-format'], LOG_FORMATS, base.logFormat),
+    storeTimeoutMs: parsedOr(values['store-timeout'], base.storeTimeoutMs, duration('--store-timeout')),
+    // A bare number is seconds, as in the config file's `sessionTtl` (it was read as ms before: issue 17).
+    sessionIdleTtlMs: parsedOr(values['session-ttl'], base.sessionIdleTtlMs, duration('--session-ttl')),
+    sessionMaxAgeMs: parsedOr(values['session-max-age'], base.sessionMaxAgeMs, duration('--session-max-age')),
+    maxRecords: parsedOr(values['max-records'], base.maxRecords, count('--max-records')),
+    timeoutMs: parsedOr(values.timeout, base.timeoutMs, (text) => parseSeconds('--timeout', text)),
+    restartWindowMs: restartWindowMs('--restart-window', values['restart-window'], base.restartWindowMs),
+    drainTimeoutMs: parsedOr(values['drain-timeout'], base.drainTimeoutMs, (text) => parseSeconds('--drain-timeout', text)),
+    logLevel: parsedOr(values['log-level'], base.logLevel, (text) => parseChoice('--log-level', text, LOG_LEVELS)),
+    logFormat: parsedOr(values['log-format'], base.logFormat, (text) => parseChoice('--log-format', text, LOG_FORMATS)),
   };
 }
 
@@ -246,25 +246,12 @@ function uniqueNames(upstreams: readonly ServeUpstreamConfig[]): ServeUpstreamCo
   });
 }
 
-function integer(flag: string, value: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < minimum || number > maximum) {
-    throw new UsageError(`${flag} must be an integer from ${minimum} to ${maximum}, got "${value}"`);
-  }
-  return number;
+/** Parses a count of at least 1. */
+function count(flag: string): (text: string) => number {
+  return (text) => parseCount(flag, text, { min: 1 });
 }
 
-function orInteger(flag: string, value: string | undefined, fallback: number): number {
-  return value === undefined ? fallback : integer(flag, value, 1);
-}
-
-/** A duration flag ("30s", "500ms"; a bare number is seconds), or the fallback. */
-function orDuration(flag: string, value: string | undefined, fallback: number): number {
-  return value === undefined ? fallback : durationMs(flag, value, 's');
-}
-
-function choice<T extends string>(flag: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
+/** Parses a duration; a bare number is seconds, as in the config file. */
+function duration(flag: string): (text: string) => number {
+  return (text) => parseDuration(flag, text);
 }

@@ -28,7 +28,7 @@ export interface ServeIo {
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
-export const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
+const SESSION_KEYS_ENV = 'MCP_LIFELINE_SESSION_KEYS';
 
 /** Runs `mcp-lifeline serve` until SIGTERM or SIGINT; resolves with the exit code. */
 export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<number> {
@@ -75,6 +75,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       sessionMaxAgeMs: command.sessionMaxAgeMs,
       maxRecords: command.maxRecords,
       timeoutMs: command.timeoutMs,
+      restartWindowMs: command.restartWindowMs,
       drainTimeoutMs: command.drainTimeoutMs,
       bodyTimeoutMs: command.bodyTimeoutMs,
       headersTimeoutMs: command.headersTimeoutMs,

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { UpstreamEraChoice } from '../gateway/message-route.js';
-import { parseUrl } from './args.js';
+import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
 import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
+import { parseChoice, parseDuration, parseSize, parseUrl } from './values.js';
 
 /** One upstream as the command line or the config file gives it. */
 export interface ServeUpstreamConfig {
@@ -17,7 +18,7 @@ export interface ServeUpstreamConfig {
   /** Sign in to this upstream as the gateway (a stored `mcp-lifeline login`, or client credentials). */
   readonly oauth: OAuthFlags | undefined;
   /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
-  readonly era: UpstreamEraChoice | undefined;
+  readonly era: EraChoice | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -47,6 +48,7 @@ export interface ServeConfig {
   readonly sessionMaxAgeMs?: number;
   readonly maxRecords?: number;
   readonly timeoutMs?: number;
+  readonly restartWindowMs?: number;
   readonly drainTimeoutMs?: number;
   readonly logLevel?: LogLevel;
   readonly logFormat?: LogFormat;
@@ -67,6 +69,7 @@ const TOP_LEVEL = new Set([
   'sessionMaxAge',
   'maxRecords',
   'timeout',
+  'restartWindow',
   'drainTimeout',
   'headersTimeout',
   'idleTimeout',
@@ -124,25 +127,28 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
     tokenFile: optional(root, 'tokenFile', 'string', where),
     allowedHosts: strings(root['allowedHosts'], `${where}: allowedHosts`),
     allowedOrigins: strings(root['allowedOrigins'], `${where}: allowedOrigins`),
-    maxBodyBytes: mapOptional(scalar(limits, 'maxBody', where), (value) => byteSize(`${where}: limits.maxBody`, value)),
+    maxBodyBytes: mapOptional(scalar(limits, 'maxBody', where), (value) => parseSize(`${where}: limits.maxBody`, value)),
     maxStreamsPerSession: optional(limits, 'maxStreamsPerSession', 'number', where),
     maxSessionsPerCaller: optional(limits, 'maxSessionsPerCaller', 'number', where),
-    maxMessageBytes: mapOptional(scalar(limits, 'maxMessageSize', where), (value) => byteSize(`${where}: limits.maxMessageSize`, value)),
+    maxMessageBytes: mapOptional(scalar(limits, 'maxMessageSize', where), (value) => parseSize(`${where}: limits.maxMessageSize`, value)),
     maxConnections: optional(limits, 'maxConnections', 'number', where),
     maxConnectionsPerAddress: optional(limits, 'maxConnectionsPerAddress', 'number', where),
-    headersTimeoutMs: mapOptional(scalar(root, 'headersTimeout', where), (value) => durationMs(`${where}: headersTimeout`, value, 's')),
-    idleTimeoutMs: mapOptional(scalar(root, 'idleTimeout', where), (value) => durationMs(`${where}: idleTimeout`, value, 's')),
-    bodyTimeoutMs: mapOptional(scalar(root, 'bodyTimeout', where), (value) => durationMs(`${where}: bodyTimeout`, value, 's')),
+    headersTimeoutMs: mapOptional(scalar(root, 'headersTimeout', where), (value) => parseDuration(`${where}: headersTimeout`, value)),
+    idleTimeoutMs: mapOptional(scalar(root, 'idleTimeout', where), (value) => parseDuration(`${where}: idleTimeout`, value)),
+    bodyTimeoutMs: mapOptional(scalar(root, 'bodyTimeout', where), (value) => parseDuration(`${where}: bodyTimeout`, value)),
     metricsPort: optional(root, 'metricsPort', 'number', where),
     metricsHost: optional(root, 'metricsHost', 'string', where),
-    storeTimeoutMs: mapOptional(scalar(root, 'storeTimeout', where), (value) => durationMs(`${where}: storeTimeout`, value, 's')),
-    sessionIdleTtlMs: mapOptional(scalar(root, 'sessionTtl', where), (value) => durationMs(`${where}: sessionTtl`, value, 's')),
-    sessionMaxAgeMs: mapOptional(scalar(root, 'sessionMaxAge', where), (value) => durationMs(`${where}: sessionMaxAge`, value, 's')),
+    storeTimeoutMs: mapOptional(scalar(root, 'storeTimeout', where), (value) => parseDuration(`${where}: storeTimeout`, value)),
+    sessionIdleTtlMs: mapOptional(scalar(root, 'sessionTtl', where), (value) => parseDuration(`${where}: sessionTtl`, value)),
+    sessionMaxAgeMs: mapOptional(scalar(root, 'sessionMaxAge', where), (value) => parseDuration(`${where}: sessionMaxAge`, value)),
     maxRecords: optional(root, 'maxRecords', 'number', where),
-    timeoutMs: mapOptional(scalar(root, 'timeout', where), (value) => durationMs(`${where}: timeout`, value, 's')),
-    drainTimeoutMs: mapOptional(scalar(root, 'drainTimeout', where), (value) => durationMs(`${where}: drainTimeout`, value, 's')),
-    logLevel: mapOptional(optional(root, 'logLevel', 'string', where), (level) => oneOf(level, LOG_LEVELS, `${where}: logLevel`)),
-    logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) => oneOf(format, LOG_FORMATS, `${where}: logFormat`)),
+    timeoutMs: mapOptional(scalar(root, 'timeout', where), (value) => parseDuration(`${where}: timeout`, value)),
+    restartWindowMs: mapOptional(scalar(root, 'restartWindow', where), (value) => restartWindowMs(`${where}: restartWindow`, value)),
+    drainTimeoutMs: mapOptional(scalar(root, 'drainTimeout', where), (value) => parseDuration(`${where}: drainTimeout`, value)),
+    logLevel: mapOptional(optional(root, 'logLevel', 'string', where), (level) => parseChoice(`${where}: logLevel`, level, LOG_LEVELS)),
+    logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) =>
+      parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
+    ),
     upstreams:
       root['upstreams'] === undefined
         ? undefined
@@ -186,7 +192,7 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
 export function upstreamEra(values: {
   readonly protocol?: string | undefined;
   readonly transport?: string | undefined;
-}): UpstreamEraChoice | undefined {
+}): EraChoice | undefined {
   if (values.protocol === undefined && values.transport === undefined) return undefined;
   const choice = parseEraArgs(values);
   return choice.protocol === '2025' && choice.transport === 'http' ? undefined : choice;
@@ -273,27 +279,4 @@ function scalar(data: Record<string, unknown>, key: string, where: string): stri
 
 function mapOptional<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
   return value === undefined ? undefined : map(value);
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], where: string): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${where} must be one of ${allowed.join(', ')}, got "${value}"`);
-}
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** "90s", "30m", "24h", "7d", or a bare number in `unit`. */
-export function durationMs(flag: string, value: string, unit: keyof typeof UNIT_MS = 'ms'): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (match === null || Number(match[1]) <= 0)
-    throw new UsageError(`${flag} must be a duration such as 30s, 10m, 24h or 7d, got "${value}"`);
-  return Math.round(Number(match[1]) * UNIT_MS[(match[2] as keyof typeof UNIT_MS | undefined) ?? unit]);
-}
-
-/** "4m", "512k", or bytes. */
-export function byteSize(flag: string, value: string): number {
-  const match = /^(\d+)([kKmM])?$/.exec(value.trim());
-  if (match === null || Number(match[1]) <= 0) throw new UsageError(`${flag} must be a size such as 512k or 4m, got "${value}"`);
-  const unit = match[2]?.toLowerCase();
-  return Number(match[1]) * (unit === 'm' ? 1024 * 1024 : unit === 'k' ? 1024 : 1);
 }

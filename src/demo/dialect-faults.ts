@@ -34,6 +34,12 @@ export interface DialectServerFaults {
   failPing?: number | undefined;
   /** Run the next tool calls, then end their event stream with a notification but no answer. */
   endWithoutAnswer?: boolean | undefined;
+  /**
+   * Forget each of the next `n` sessions `initialize` opens when its first tool call arrives, and
+   * answer that call as lost without running it: a redeploy whose first new session landed on the
+   * instance that was going away.
+   */
+  loseNewSessions?: number | undefined;
   /** Redirect requests whose JSON-RPC method or HTTP method is listed (only `count` of them, when given). */
   redirect?:
     | { rpcMethods?: readonly string[]; httpMethods?: readonly string[]; location: string; status?: number; count?: number }

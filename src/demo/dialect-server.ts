@@ -10,7 +10,6 @@ import { createToolServer, type ToolHost, type ToolSessionState } from './dialec
 import { DIALECTS, type Dialect } from './dialects.js';
 
 export type { Sabotage } from './dialect-answers.js';
-export type { DialectServerFaults } from './dialect-faults.js';
 
 /** Options of {@linkcode startDialectServer}. */
 export interface DialectServerOptions {
@@ -40,7 +39,7 @@ export interface DialectServerOptions {
 }
 
 /** What the server counted: the ground truth tests and the demo assert on. */
-export interface DialectServerCounters {
+interface DialectServerCounters {
   /** `initialize` requests that opened a session. */
   initializations: number;
   /** Runs of the non-idempotent `increment` tool. */
@@ -64,7 +63,7 @@ export interface DialectServerCounters {
 }
 
 /** Per-session state the server keeps, which a recovery must restore. */
-export interface SessionView {
+interface SessionView {
   readonly id: string;
   readonly logLevel: string | undefined;
   readonly subscriptions: readonly string[];
@@ -99,6 +98,8 @@ interface LiveSession extends ToolSessionState {
   readonly transport: StreamableHTTPServerTransport;
   readonly server: Server;
   lastSeen: number;
+  /** Forgotten at its first tool call (faults.loseNewSessions). */
+  doomed: boolean;
 }
 
 /**
@@ -298,6 +299,11 @@ class DialectServerCore implements ToolHost {
       return this.answerLost(req, res, requestIdOf(body));
     }
     if (session === undefined) return this.answerLost(req, res, requestIdOf(body));
+    if (session.doomed && isToolCall(body)) {
+      this.live.delete(sessionId as string);
+      void session.transport.close();
+      return this.answerLost(req, res, requestIdOf(body));
+    }
     if (faults.rejectSessions !== undefined && method !== 'DELETE') {
       if (faults.rejectSessions === 'requests' && requestIdOf(body) === undefined && method === 'POST') {
         res.writeHead(202).end();
@@ -337,7 +343,9 @@ class DialectServerCore implements ToolHost {
       enableJsonResponse: this.options.jsonResponse ?? false,
       onsessioninitialized: (id) => {
         counters.initializations += 1;
-        current = { transport, server, lastSeen: Date.now(), logLevel: undefined, subscriptions: new Set() };
+        const doomed = (faults.loseNewSessions ?? 0) > 0;
+        if (doomed) faults.loseNewSessions = (faults.loseNewSessions ?? 0) - 1;
+        current = { transport, server, lastSeen: Date.now(), logLevel: undefined, subscriptions: new Set(), doomed };
         this.live.set(id, current);
       },
     });

@@ -49,14 +49,17 @@ export const DIALECTS = {
     contentType: 'text/event-stream',
     body: `data: ${JSON.stringify({ message: 'Unknown session', status: 404 })}\n`,
   }),
+  /**
+   * An OAuth-protected server's session check: 401 text "unknown session" without a challenge
+   * (openai/codex#46158). Requests without a session are answered so too.
+   */
+  'session-401': () => ({ status: 401, contentType: 'text/plain; charset=utf-8', body: 'unknown session' }),
+  /** The same loss as a JSON-RPC error in a 401, in other words. */
+  'worded-401': (id) => json(401, rpcError(id, -32001, 'Session expired or invalid; re-initialize')),
+  /** The same loss as plain JSON in a 401 ({"error": "invalid_session"}). */
+  'json-401': () => json(401, { error: 'invalid_session', error_description: 'The session has expired' }),
   /** An answer no rule knows: `probe` must say "not recognised". */
   unrecognised: () => ({ status: 400, contentType: 'text/plain', body: 'Bad Request' }),
 } satisfies Record<string, Answer>;
 
 export type Dialect = keyof typeof DIALECTS;
-
-export const DIALECT_NAMES = Object.keys(DIALECTS) as Dialect[];
-
-export function isDialect(name: string): name is Dialect {
-  return Object.hasOwn(DIALECTS, name);
-}

@@ -25,11 +25,15 @@ export function isLifelineError(value: unknown): value is LifelineError {
   );
 }
 
+// The errors a fetch layer of ours throws at its caller (the middleware's, the sign-in's).
+const FETCH_LAYER_ERRORS: ReadonlySet<string> = new Set(['SessionRecoveryError', 'ServerUnreachableError', 'SignInError']);
+
 /**
  * An error of a layer mcp-lifeline puts beneath a fetch: the middleware's `SessionRecoveryError`
- * or the sign-in's `SignInError`. Its message says what happened and what to do, for the user as
- * it is; and it is no network failure, so nothing went out that could have run.
+ * and `ServerUnreachableError`, or the sign-in's `SignInError`. Its message says what happened and
+ * what to do, for the user as it is; and it is no network failure: only a `REPLAY_FAILED` may have
+ * left a request that ran.
  */
 export function isFetchLayerError(value: unknown): value is LifelineError {
-  return isLifelineError(value) && (value.name === 'SessionRecoveryError' || value.name === 'SignInError');
+  return isLifelineError(value) && FETCH_LAYER_ERRORS.has(value.name);
 }

@@ -1,18 +1,23 @@
 // The stable codes of every error mcp-lifeline throws, one union per family. `LifelineErrorCode`
 // is their union: what `isLifelineError()` promises about an error's `code`, for every error.
 
-/** Codes of `SessionRecoveryError`: the middleware could not hide a lost session. */
-export type SessionRecoveryErrorCode =
+/** Codes of the middleware's errors: `SessionRecoveryError` (a lost session it could not hide) and `ServerUnreachableError`. */
+export type MiddlewareErrorCode =
   /** The session was lost and the middleware could not open a new one. */
   | 'REINITIALIZE_FAILED'
   /** A new session was opened, but the rejected message could not be sent again. */
   | 'REPLAY_FAILED'
   /** The message's body was a stream, which cannot be sent twice. */
   | 'NOT_REPLAYABLE'
-  /** The server rejected the replayed message for its session too. */
+  /** The server rejected the replayed message on each new session too, up to `maxRecoveries`: it never ran. */
   | 'SESSION_LOST_AGAIN'
   /** Re-initialization failed too often in a row: it is not tried again before `retryAt`. */
-  | 'CIRCUIT_OPEN';
+  | 'CIRCUIT_OPEN'
+  /** The request could not be delivered, and the server did not come back within the restart window: it never ran (`ServerUnreachableError`). */
+  | 'SERVER_UNREACHABLE';
+
+/** Codes of `SessionRecoveryError`: the middleware could not hide a lost session. */
+export type SessionRecoveryErrorCode = Exclude<MiddlewareErrorCode, 'SERVER_UNREACHABLE'>;
 
 /** Codes of `SignInError` (`mcp-lifeline/oauth`): a sign-in failed, was refused, or may not start here. */
 export type SignInErrorCode =
@@ -22,7 +27,7 @@ export type SignInErrorCode =
   | 'SIGN_IN_TIMEOUT'
   /** The authorization server sent the user back with an error (`access_denied`, …). */
   | 'AUTHORIZATION_DENIED'
-  /** The callback's `state` is not the one this sign-in sent (RFC 6749 §10.12: a forged or stale callback). */
+  /** No longer thrown: a callback with another `state` (RFC 6749 §10.12: forged or stale) is answered 400 and ignored, and the sign-in waits on. Kept so code that names it compiles. */
   | 'STATE_MISMATCH'
   /** An issuer check failed: RFC 9207 `iss` in the callback, or RFC 8414 §3.3 metadata `issuer`. */
   | 'ISSUER_MISMATCH'
@@ -81,4 +86,4 @@ export type CliErrorCode =
   | 'PROBE_CONNECTION_FAILED';
 
 /** Stable machine-readable codes carried by every `LifelineError`: the union of the families above. */
-export type LifelineErrorCode = SessionRecoveryErrorCode | SignInErrorCode | TransportErrorCode | GatewayErrorCode | CliErrorCode;
+export type LifelineErrorCode = MiddlewareErrorCode | SignInErrorCode | TransportErrorCode | GatewayErrorCode | CliErrorCode;

@@ -1,9 +1,9 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { isLoopbackHost } from '../shared/loopback.js';
+import type { EraChoice } from '../upstream/negotiate.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
 import { GatewayConfigError } from './GatewayConfigError.js';
-import type { UpstreamEraChoice } from './message-route.js';
 import type { SessionStore } from './session-store.js';
 
 /** One remote MCP server behind the gateway. */
@@ -40,7 +40,7 @@ export interface GatewayUpstream {
    * sessions held by the replica that opened them.
    * @default undefined: 2025 Streamable HTTP, forwarded at the HTTP level with session recovery
    */
-  readonly era?: UpstreamEraChoice | undefined;
+  readonly era?: EraChoice | undefined;
 }
 
 /** Where the gateway reports what it does; the CLI writes it to stderr. Fields carry no secrets. */
@@ -107,6 +107,13 @@ export interface GatewayOptions {
   readonly maxRecords?: number | undefined;
   /** Bound, in ms, for requests the gateway sends on its own (re-initializations, DELETE at shutdown). @default 10 000 */
   readonly timeoutMs?: number | undefined;
+  /**
+   * How long, in ms, a request that could not be delivered to an upstream (connection refused,
+   * reset before any byte was written, a DNS name that stopped resolving) waits for the upstream to
+   * come back: a redeploy. Nothing that may have reached it is sent again. 0 turns it off.
+   * @default 30 000
+   */
+  readonly restartWindowMs?: number | undefined;
   /** How long a shutdown waits for requests in flight, in ms. @default 10 000 */
   readonly drainTimeoutMs?: number | undefined;
   /** How long a client may take to send a request body, in ms (then it is cut off). @default 30 000 */
@@ -141,6 +148,7 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   sessionMaxAgeMs: 7 * 24 * 60 * 60 * 1000, // 7 days
   maxRecords: 10_000,
   timeoutMs: 10_000, // 10 s
+  restartWindowMs: 30_000, // 30 s: a typical redeploy's gap
   drainTimeoutMs: 10_000, // 10 s
   bodyTimeoutMs: 30_000, // 30 s
   maxMessageBytes: 8 * 1024 * 1024, // 8 MiB, as the bridge's --max-message-size
@@ -162,6 +170,7 @@ export interface GatewaySettings {
   readonly sessionMaxAgeMs: number;
   readonly maxRecords: number;
   readonly timeoutMs: number;
+  readonly restartWindowMs: number;
   readonly drainTimeoutMs: number;
   readonly bodyTimeoutMs: number;
   readonly maxMessageBytes: number;
@@ -199,6 +208,7 @@ export function settingsWithDefaults(given: { readonly [K in keyof GatewaySettin
     sessionMaxAgeMs: pick('sessionMaxAgeMs', DEFAULT_GATEWAY_OPTIONS.sessionMaxAgeMs),
     maxRecords: pick('maxRecords', DEFAULT_GATEWAY_OPTIONS.maxRecords),
     timeoutMs: pick('timeoutMs', DEFAULT_GATEWAY_OPTIONS.timeoutMs),
+    restartWindowMs: pick('restartWindowMs', DEFAULT_GATEWAY_OPTIONS.restartWindowMs),
     drainTimeoutMs: pick('drainTimeoutMs', DEFAULT_GATEWAY_OPTIONS.drainTimeoutMs),
     bodyTimeoutMs: pick('bodyTimeoutMs', DEFAULT_GATEWAY_OPTIONS.bodyTimeoutMs),
     maxMessageBytes: pick('maxMessageBytes', DEFAULT_GATEWAY_OPTIONS.maxMessageBytes),
@@ -260,8 +270,9 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     headersTimeoutMs: resolved.headersTimeoutMs,
     idleTimeoutMs: resolved.idleTimeoutMs,
     metricsPort: resolved.metricsPort ?? 0,
+    restartWindowMs: resolved.restartWindowMs,
   })) {
-    const minimum = name === 'port' || name === 'metricsPort' ? 0 : 1;
+    const minimum = name === 'port' || name === 'metricsPort' || name === 'restartWindowMs' ? 0 : 1;
     if (!Number.isInteger(value) || value < minimum)
       throw new GatewayConfigError(`${name} must be an integer of at least ${minimum}, got ${value}`);
   }

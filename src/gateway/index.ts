@@ -3,7 +3,8 @@
 export type { GatewayErrorCode } from '../errors/error-codes.js';
 export { type CallerCredentials, LOCAL_CALLER, parseCallerTokens } from './caller-credentials.js';
 export { GatewayConfigError } from './GatewayConfigError.js';
-export { type CredentialUpdate, GATEWAY_TOKEN_HEADER, type Gateway, startGateway } from './gateway.js';
+export { type Gateway, startGateway } from './gateway.js';
+export { type CredentialUpdate, GATEWAY_TOKEN_HEADER } from './gateway-credentials.js';
 export type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 export {
   DEFAULT_GATEWAY_OPTIONS,

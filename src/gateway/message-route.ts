@@ -1,43 +1,13 @@
-import type { ServerResponse } from 'node:http';
-import { networkErrorText } from '../errors/network-error-text.js';
-import { type JsonRpcId, type JsonRpcMessage, idKey as keyOf, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
-import { scrubberForRequest } from '../shared/secret-scrubber.js';
-import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
-import { createNegotiatingUpstream, type ProtocolChoice, type TransportChoice } from '../upstream/negotiate.js';
-import { createStatelessUpstream } from '../upstream/stateless.js';
-import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
-import { type RawMessage, type Upstream, UpstreamError, type UpstreamSink } from '../upstream/upstream.js';
+import type { EraChoice } from '../upstream/negotiate.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
-import { newSessionKey, type SessionClaims, TokenTooLargeError } from './session-token.js';
-import type { RouteContext, RouteRequest, UpstreamRoute } from './upstream-route.js';
-
-/** Which era an upstream speaks, for {@linkcode createMessageRoute}. */
-export interface UpstreamEraChoice {
-  readonly protocol: ProtocolChoice;
-  readonly transport: TransportChoice;
-}
-
-/** One client session on this process, and its upstream of whatever era. */
-interface MessageSession {
-  readonly upstream: Upstream;
-  /** POSTs waiting for the answer to a request, by id. */
-  readonly waiters: Map<string, (message: JsonRpcMessage, raw: string | undefined) => void>;
-  /** The client's GET stream, where server requests and notifications go. */
-  stream: ServerResponse | undefined;
-  /** Server messages that came while no GET stream was open (bounded in count and bytes). */
-  readonly backlog: string[];
-  backlogBytes: number;
-  /** Called at the adapter's next `session-recovered` event. */
-  readonly onRecovered: (() => void)[];
-  /** Client requests (POSTs and the GET stream) in progress. */
-  open: number;
-}
-
-// Server requests and notifications held for a client that has not opened its GET stream yet:
-// at most this many, and at most `maxMessageBytes` in all.
-const BACKLOG_LIMIT = 256;
+import { createMessageSession, type MessageSession, upstreamErrorText } from './message-session.js';
+import { createMessageSessions } from './message-sessions.js';
+import type { RouteContext, RouteRequest, UpstreamRoute } from './route.js';
+import { upstreamScrubber } from './route-secrets.js';
+import { newSessionKey, TokenTooLargeError } from './session-token.js';
 
 /**
  * The route for upstreams that do not speak 2025 Streamable HTTP (or whose era is found out at the
@@ -52,139 +22,28 @@ const BACKLOG_LIMIT = 256;
  * replica, a restart) still opens: its upstream is rebuilt from the client's initialize params it
  * carries, as the pass-through route does.
  */
-export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraChoice, context: RouteContext): UpstreamRoute {
+export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, context: RouteContext): UpstreamRoute {
   const { options, store, tokens, metrics, ended, admission } = context;
   const { log } = options;
   const name = upstream.name;
   const where = describeUrl(upstream.url.href);
-  const sessions = new Map<string, MessageSession>();
-  const opening = new Map<string, Promise<MessageSession>>();
-  const secrets = scrubberForRequest(upstream.headers ?? {}, upstream.url);
   // Everything the upstream says reaches the client without the gateway's secrets.
-  const scrub = (text: string) => (upstream.scrub === undefined ? secrets.scrub(text) : upstream.scrub(secrets.scrub(text)));
-  const bound = options.maxMessageBytes;
-  let lastId = 0;
+  const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
+  const sessionContext = {
+    upstream,
+    era,
+    timeoutMs: options.timeoutMs,
+    restartWindowMs: options.restartWindowMs,
+    maxMessageBytes: options.maxMessageBytes,
+    scrub,
+    log,
+  };
+  const sessions = createMessageSessions(sessionContext, { where, metrics });
 
   // A session ended anywhere: this process lets go of its upstream session for it.
   ended.onEnded((key) => {
-    const session = sessions.get(key);
-    if (session === undefined) return;
-    sessions.delete(key);
-    void release(session);
+    void sessions.take(key)?.release();
   });
-
-  async function release(session: MessageSession): Promise<void> {
-    session.stream?.end();
-    await session.upstream.end().catch(() => {});
-    await session.upstream.close().catch(() => {});
-  }
-
-  function createSession(): MessageSession {
-    const session: MessageSession = {
-      upstream: undefined as unknown as Upstream,
-      waiters: new Map(),
-      stream: undefined,
-      backlog: [],
-      backlogBytes: 0,
-      onRecovered: [],
-      open: 0,
-    };
-    const sink: UpstreamSink = {
-      message(message, raw) {
-        const waiter =
-          message.method === undefined && message.id !== undefined && message.id !== null
-            ? session.waiters.get(keyOf(message.id))
-            : undefined;
-        if (waiter !== undefined) {
-          session.waiters.delete(keyOf(message.id as JsonRpcId));
-          waiter(message, rawText(raw));
-          return;
-        }
-        const text = scrub(rawText(raw) ?? JSON.stringify(message));
-        const event = `event: message\ndata: ${text}\n\n`;
-        if (session.stream !== undefined && !session.stream.destroyed) session.stream.write(event);
-        else if (session.backlog.length < BACKLOG_LIMIT && session.backlogBytes + event.length <= bound) {
-          session.backlog.push(event);
-          session.backlogBytes += event.length;
-        }
-      },
-      event(event) {
-        if (event.type === 'session-recovered') for (const wake of session.onRecovered.splice(0)) wake();
-        const fields = { upstream: name, type: event.type, ...event.fields };
-        if (event.level === 'error') log.error(scrub(event.message), fields);
-        else if (event.level === 'warn') log.warn(scrub(event.message), fields);
-        else if (event.level === 'info') log.info(scrub(event.message), fields);
-        else log.debug(scrub(event.message), fields);
-      },
-    };
-    (session as { upstream: Upstream }).upstream = createNegotiatingUpstream({
-      url: upstream.url,
-      headers: upstream.headers ?? {},
-      fetch: upstream.fetch ?? globalThis.fetch,
-      timeoutMs: options.timeoutMs,
-      sink,
-      protocol: era.protocol,
-      transport: era.transport,
-      // The gateway's message bound on every era (the adapters' own defaults are larger).
-      factories: {
-        streamableHttp: (adapter) => createStreamableHttpUpstream({ ...adapter, maxMessageBytes: bound }),
-        legacySse: (adapter) => createLegacySseUpstream({ ...adapter, maxMessageSize: bound }),
-        stateless: (adapter) => createStatelessUpstream({ ...adapter, maxMessageSize: bound }),
-      },
-    });
-    return session;
-  }
-
-  /** Sends messages and waits for the answers to the requests among them. */
-  async function exchange(session: MessageSession, messages: readonly JsonRpcMessage[], signal: AbortSignal): Promise<string[]> {
-    const answers: Promise<string>[] = [];
-    for (const message of messages) {
-      const isRequest = message.method !== undefined && message.id !== undefined && message.id !== null;
-      if (isRequest) {
-        const id = message.id as JsonRpcId;
-        answers.push(
-          new Promise<string>((resolve) => {
-            session.waiters.set(keyOf(id), (answer, raw) => resolve(raw ?? JSON.stringify(answer)));
-            signal.addEventListener('abort', () => session.waiters.delete(keyOf(id)), { once: true });
-          }),
-        );
-      }
-      try {
-        await sendOnce(session, message, signal);
-      } catch (error) {
-        if (!isRequest) throw error;
-        const id = message.id as JsonRpcId;
-        session.waiters.get(keyOf(id))?.(
-          { jsonrpc: '2.0', id, error: { code: -32000, message: `mcp-lifeline: ${scrub(errorText(error))}` } },
-          undefined,
-        );
-        session.waiters.delete(keyOf(id));
-      }
-    }
-    return Promise.all(answers);
-  }
-
-  /**
-   * Sends a message; when the adapter says it was not sent because its session is being recovered
-   * (the server restarted, its stream is re-opening), waits for the recovery (bounded) and sends it
-   * once more: the host should not see a gap the adapter closes a moment later.
-   */
-  async function sendOnce(session: MessageSession, message: JsonRpcMessage, signal: AbortSignal): Promise<void> {
-    try {
-      await session.upstream.send(message, { signal });
-    } catch (error) {
-      if (!(error instanceof UpstreamError) || error.mayHaveRun || signal.aborted) throw error;
-      const recovered = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), options.timeoutMs);
-        session.onRecovered.push(() => {
-          clearTimeout(timer);
-          resolve(true);
-        });
-      });
-      if (!recovered) throw error;
-      await session.upstream.send(message, { signal });
-    }
-  }
 
   async function open(request: RouteRequest, messages: JsonRpcMessage[], initialize: JsonRpcMessage): Promise<void> {
     const sid = newSessionKey();
@@ -208,7 +67,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       );
       return;
     }
-    const session = createSession();
+    const session = createMessageSession(sessionContext);
     const answers = await answer(request, session, messages);
     const failed = answers === undefined || (/"error"\s*:/.test(answers[0] ?? '') && !/"result"\s*:/.test(answers[0] ?? ''));
     if (failed) {
@@ -216,7 +75,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       await session.upstream.close();
       if (answers === undefined) return;
     } else {
-      sessions.set(key, session);
+      sessions.add(key, session);
       ended.opened(key);
       await store.put(key, {
         caller: request.caller,
@@ -230,43 +89,10 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       metrics.session(name, 'opened');
       log.debug('session opened', { upstream: name, era: session.upstream.era, session: redactSessionId(sid) });
     }
-    reply(request, answers, messages, failed ? undefined : token);
+    sendAnswers(request, answers, messages, { token: failed ? undefined : token, scrub });
   }
 
-  /** A session this process does not hold: rebuild its upstream from the client's initialize params. */
-  function sessionFor(key: string, claims: SessionClaims): Promise<MessageSession> {
-    const known = sessions.get(key);
-    if (known !== undefined) return Promise.resolve(known);
-    let pending = opening.get(key);
-    if (pending === undefined) {
-      pending = (async () => {
-        const session = createSession();
-        const id = `mcp-lifeline-gateway-initialize-${++lastId}`;
-        const signal = AbortSignal.timeout(options.timeoutMs * 2);
-        const [answer] = await exchange(
-          session,
-          [{ jsonrpc: '2.0', id, method: 'initialize', params: claims.initializeParams as Record<string, unknown> }],
-          signal,
-        );
-        if (answer === undefined || !/"result"\s*:/.test(answer)) {
-          await session.upstream.close();
-          throw new Error(`${where} refused to open the session again: ${(answer ?? 'no answer').slice(0, 200)}`);
-        }
-        await session.upstream.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-        sessions.set(key, session);
-        metrics.session(name, 'rebuilt');
-        log.info('session rebuilt from its session id', {
-          upstream: name,
-          era: session.upstream.era,
-          session: redactSessionId(claims.sid),
-        });
-        return session;
-      })().finally(() => opening.delete(key));
-      opening.set(key, pending);
-    }
-    return pending;
-  }
-
+  /** The answers to `messages`, or undefined when the client got a 502 instead (or went away). */
   async function answer(
     request: RouteRequest,
     session: MessageSession,
@@ -277,27 +103,19 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       if (!request.res.writableFinished) abort.abort();
     });
     try {
-      return await exchange(session, messages, abort.signal);
+      return await session.exchange(messages, abort.signal);
     } catch (error) {
       if (abort.signal.aborted) return undefined;
-      metrics.upstreamError(name);
-      const text = scrub(errorText(error));
-      log.warn(text, { upstream: name });
-      sendJson(request.res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
+      upstreamFailed(request, error);
       return undefined;
     }
   }
 
-  function reply(request: RouteRequest, answers: readonly string[], messages: readonly JsonRpcMessage[], token: string | undefined): void {
-    const headers: Record<string, string> = { ...request.answerHeaders, ...(token === undefined ? {} : { 'mcp-session-id': token }) };
-    if (answers.length === 0) {
-      request.res.writeHead(202, headers).end();
-      return;
-    }
-    const batch = request.body !== undefined && request.body.toString('utf8').trimStart().startsWith('[');
-    const text = scrub(batch || messages.length > 1 ? `[${answers.join(',')}]` : (answers[0] as string));
-    request.res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
-    request.res.end(text);
+  function upstreamFailed(request: RouteRequest, error: unknown): void {
+    metrics.upstreamError(name);
+    const text = scrub(upstreamErrorText(error));
+    log.warn(text, { upstream: name });
+    sendJson(request.res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
   }
 
   async function continueSession(request: RouteRequest, token: string): Promise<void> {
@@ -317,12 +135,9 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     }
     let session: MessageSession;
     try {
-      session = await sessionFor(key, claims);
+      session = await sessions.rebuilt(key, claims);
     } catch (error) {
-      metrics.upstreamError(name);
-      const text = scrub(errorText(error));
-      log.warn(text, { upstream: name });
-      sendJson(res, 502, jsonRpcError(-32000, `mcp-lifeline: ${text}`), request.answerHeaders);
+      upstreamFailed(request, error);
       return;
     }
     if (session.open >= options.maxStreamsPerSession) {
@@ -335,11 +150,11 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
       );
       return;
     }
-    session.open += 1;
+    const done = session.begin();
     try {
       await serveExchange(request, token, session);
     } finally {
-      session.open -= 1;
+      done();
     }
   }
 
@@ -351,29 +166,14 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
 
   async function serveExchange(request: RouteRequest, token: string, session: MessageSession): Promise<void> {
     const { req, res } = request;
-    if (req.method === 'GET') {
-      res.writeHead(200, {
-        ...request.answerHeaders,
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        'x-accel-buffering': 'no',
-      });
-      res.flushHeaders();
-      session.stream?.end();
-      session.stream = res;
-      for (const event of session.backlog.splice(0)) res.write(event);
-      session.backlogBytes = 0;
-      await new Promise<void>((resolve) => res.once('close', () => resolve()));
-      if (session.stream === res) session.stream = undefined;
-      return;
-    }
+    if (req.method === 'GET') return session.stream(res, request.answerHeaders);
     const messages = parseMessages(request.body);
     if (messages === undefined) {
       sendJson(res, 400, jsonRpcError(-32700, 'Parse error: the body is not JSON-RPC'), request.answerHeaders);
       return;
     }
     const answers = await answer(request, session, messages);
-    if (answers !== undefined) reply(request, answers, messages, token);
+    if (answers !== undefined) sendAnswers(request, answers, messages, { token, scrub });
   }
 
   return {
@@ -392,24 +192,32 @@ export function createMessageRoute(upstream: GatewayUpstream, era: UpstreamEraCh
     },
     terminate,
     async endSessions() {
-      const all = [...sessions.values()];
-      sessions.clear();
-      await Promise.all(
-        all.map(async (session) => {
-          session.stream?.end();
-          await session.upstream.end();
-          await session.upstream.close();
-        }),
-      );
+      const all = sessions.takeAll();
+      await Promise.all(all.map((session) => session.end()));
       return all.length;
     },
   };
 }
 
-/** A message's serialized form as text, whichever shape the upstream handed it in. */
-function rawText(raw: RawMessage | undefined): string | undefined {
-  if (raw === undefined || typeof raw === 'string') return raw;
-  return Buffer.concat(raw instanceof Uint8Array ? [raw] : [...raw]).toString('utf8');
+/** The answers to a POST: 202 when it held no request, else JSON (an array when the client sent a batch). */
+function sendAnswers(
+  request: RouteRequest,
+  answers: readonly string[],
+  messages: readonly JsonRpcMessage[],
+  options: { readonly token: string | undefined; readonly scrub: (text: string) => string },
+): void {
+  const headers: Record<string, string> = {
+    ...request.answerHeaders,
+    ...(options.token === undefined ? {} : { 'mcp-session-id': options.token }),
+  };
+  if (answers.length === 0) {
+    request.res.writeHead(202, headers).end();
+    return;
+  }
+  const batch = request.body?.toString('utf8').trimStart().startsWith('[') ?? false;
+  const text = options.scrub(batch || messages.length > 1 ? `[${answers.join(',')}]` : (answers[0] as string));
+  request.res.writeHead(200, { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  request.res.end(text);
 }
 
 function parseMessages(body: Buffer | undefined): JsonRpcMessage[] | undefined {
@@ -418,8 +226,4 @@ function parseMessages(body: Buffer | undefined): JsonRpcMessage[] | undefined {
   if (parsed instanceof NotJson) return undefined;
   const list = messagesIn(parsed);
   return list.every((item) => typeof item === 'object' && item !== null) ? (list as JsonRpcMessage[]) : undefined;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error && error.name === 'UpstreamError' ? error.message : networkErrorText(error);
 }

@@ -98,6 +98,16 @@ export function createRouteRecovery(
       case 'recovery-failed':
         log.warn(event.message, { upstream: name, code: event.code });
         return;
+      case 'server-unreachable':
+        log.warn('upstream unreachable: requests wait for it to come back', {
+          upstream: name,
+          reason: event.reason,
+          windowMs: event.windowMs,
+        });
+        return;
+      case 'server-reachable':
+        log.info('upstream reachable again', { upstream: name, downMs: event.downMs, tries: event.tries });
+        return;
       default:
         log.debug(event.type, { upstream: name });
     }
@@ -105,6 +115,7 @@ export function createRouteRecovery(
 
   return withSessionRecovery({
     timeout: options.timeoutMs,
+    restartWindow: options.restartWindowMs,
     onEvent: (event) => report(event),
     // The middleware keeps sessions in the order it met them: leave room beyond the store's cap.
     maxSessions: options.maxRecords * 2,

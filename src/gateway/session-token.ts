@@ -13,7 +13,7 @@ export interface SessionClaims {
 }
 
 /** Who may use a session id, and where: bound into the token, so it cannot be moved. */
-export interface TokenBinding {
+interface TokenBinding {
   readonly upstream: string;
   readonly caller: string;
 }
@@ -36,13 +36,13 @@ export class TokenTooLargeError extends LifelineError<'TOKEN_TOO_LARGE'> {
 }
 
 /** Session ids longer than this are refused: HTTP servers and proxies cap header sizes (8 KiB is common). */
-export const MAX_TOKEN_LENGTH = 4096;
+const MAX_TOKEN_LENGTH = 4096;
 /**
  * Largest client `initialize` params a session id carries, as JSON. Real ones are a few hundred
  * bytes; without a bound, params that compress well (a megabyte of one letter) would fit in a
  * short session id and cost every replica that opens it a megabyte.
  */
-export const MAX_PARAMS_BYTES = 64 * 1024;
+const MAX_PARAMS_BYTES = 64 * 1024;
 const VERSION = 1;
 const KEY_ID_BYTES = 4;
 const IV_BYTES = 12;

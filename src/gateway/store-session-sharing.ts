@@ -27,7 +27,7 @@ export interface StoreSessionSharingOptions {
 const DEFAULT_TOMBSTONE_MS = 7 * 24 * 60 * 60 * 1000; // the default session max age
 
 /** Why a shared recovery gave up. */
-export class SharedRecoveryError extends LifelineError<'SHARED_RECOVERY_FAILED'> {
+class SharedRecoveryError extends LifelineError<'SHARED_RECOVERY_FAILED'> {
   override name = 'SharedRecoveryError' as const;
 
   constructor(message: string, options?: { cause?: unknown }) {

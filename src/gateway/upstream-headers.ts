@@ -10,7 +10,7 @@ const PASSED_REQUEST_HEADERS = ['accept', 'content-type', 'last-event-id', 'mcp-
 const PASSED_ANSWER_HEADERS = ['content-type', 'cache-control', 'retry-after'];
 
 /** Whether a client's request header goes on to the upstream (besides the ones configured to). */
-export function isPassedRequestHeader(name: string): boolean {
+function isPassedRequestHeader(name: string): boolean {
   return PASSED_REQUEST_HEADERS.includes(name) || name.startsWith('mcp-param-');
 }
 

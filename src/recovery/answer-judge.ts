@@ -52,8 +52,9 @@ export class AnswerJudge {
     const { status } = response;
     if (response.ok || !this.candidateStatuses.has(status)) return { lost: false, response };
     const contentType = response.headers.get('content-type');
+    const challenge = response.headers.get('www-authenticate');
     const prefix = await readPrefix(response, this.context.config.peekBytes);
-    const verdict = this.lossIn(keeper, request, { status, contentType, body: prefix.text });
+    const verdict = this.lossIn(keeper, request, { status, contentType, body: prefix.text, challenge });
     if (verdict === undefined) return { lost: false, response: prefix.rebuild() };
     return { lost: true, verdict, status, rebuild: () => prefix.rebuild(), discard: () => prefix.discard() };
   }
@@ -62,9 +63,14 @@ export class AnswerJudge {
   lossIn(
     keeper: SessionKeeper,
     request: OutgoingRequest,
-    answer: { status: number; contentType: string | null; body: string },
+    answer: { status: number; contentType: string | null; body: string; challenge?: string | null },
   ): Lost | undefined {
-    const classified = classifySessionLoss({ method: request.method, hadSessionId: true, ...answer }, this.classifyOptions);
+    // Only a 401 asks whether the session had accepted these credentials (it copies the headers).
+    const credentialsAccepted = answer.status === 401 && keeper.credentialsAccepted(request.headers());
+    const classified = classifySessionLoss(
+      { method: request.method, hadSessionId: true, ...answer, credentialsAccepted },
+      this.classifyOptions,
+    );
     if (!classified.lost) return undefined;
     // Servers quote what they were sent (the id they did not find, a token): none of it reaches an
     // event, a log or an error.
@@ -115,8 +121,10 @@ export class AnswerJudge {
       headers: sessionHeaders,
       id: context.newId('ping'),
       timeout: context.config.timeout,
-      classify: (status, contentType, body) => {
-        const verdict = classifySessionLoss({ method: 'POST', hadSessionId: true, status, contentType, body }, this.classifyOptions);
+      classify: (status, contentType, body, challenge) => {
+        const credentialsAccepted = status === 401 && keeper.credentialsAccepted(headers);
+        const evidence = { method: 'POST', hadSessionId: true, status, contentType, body, challenge, credentialsAccepted };
+        const verdict = classifySessionLoss(evidence, this.classifyOptions);
         return verdict.lost ? verdict : undefined;
       },
     });

@@ -9,8 +9,11 @@ export interface Attempt {
   readonly sentAt: number;
   /** The server session id it went to. */
   readonly serverId: string | undefined;
-  /** The call went through a recovery before this sending: it gets no second one. */
-  readonly fresh: boolean;
+  /**
+   * Recoveries the call went through before this sending (0: sent as the client sent it). Bounded
+   * by option `maxRecoveries`.
+   */
+  readonly recoveries: number;
   /** It went to a session a recovery opened that had not answered yet. */
   readonly unproven: boolean;
   /** When it was sent, in milliseconds since the epoch (0 when no keep-alive needs it). */
@@ -18,14 +21,14 @@ export interface Attempt {
 }
 
 /** The sending of `request` on the session as it stands now. */
-export function attemptOn(keeper: SessionKeeper, request: OutgoingRequest, fresh: boolean): Attempt {
+export function attemptOn(keeper: SessionKeeper, request: OutgoingRequest, recoveries: number): Attempt {
   const { phase } = keeper;
   return {
     keeper,
     request,
     sentAt: keeper.attempts,
     serverId: keeper.serverId,
-    fresh,
+    recoveries,
     unproven: phase.kind === 'live' && !phase.proven,
     time: keeper.keepsAlive ? Date.now() : 0,
   };

@@ -215,6 +215,18 @@ export class EventReporter {
     });
   }
 
+  /** Requests to the server at `origin` could not be delivered: they wait for it (once per outage). */
+  serverUnreachable(origin: string, outage: { reason: string; windowMs: number }): void {
+    if (this.listener === undefined) return;
+    this.emit({ type: 'server-unreachable', url: origin, time: Date.now(), ...outage });
+  }
+
+  /** The server at `origin` answered again after an outage. */
+  serverReachable(origin: string, outage: { downMs: number; tries: number }): void {
+    if (this.listener === undefined) return;
+    this.emit({ type: 'server-reachable', url: origin, time: Date.now(), ...outage });
+  }
+
   private emit(event: LifelineEvent): void {
     try {
       this.listener?.(event);

@@ -13,7 +13,9 @@ export type LifelineEvent =
   | CircuitEvent
   | SessionAbandonedEvent
   | KeepAliveEvent
-  | KeepAliveFailedEvent;
+  | KeepAliveFailedEvent
+  | ServerUnreachableEvent
+  | ServerReachableEvent;
 
 interface EventBase {
   /** The MCP endpoint, without query string. */
@@ -189,4 +191,26 @@ export interface KeepAliveFailedEvent extends EventBase {
   readonly type: 'keepalive-failed';
   readonly sessionId: string;
   readonly reason: string;
+}
+
+/**
+ * Requests to the server could not be delivered (a refused connection, a connection reset before
+ * any byte was written, a DNS failure for a host that answered before): they wait for it, up to
+ * `restartWindow`. Once per outage. `url` is the server's origin.
+ */
+export interface ServerUnreachableEvent extends EventBase {
+  readonly type: 'server-unreachable';
+  /** Why, in words: "connection refused: the server is not listening (127.0.0.1:3001) (ECONNREFUSED)". */
+  readonly reason: string;
+  /** How long each request waits for the server at most, in milliseconds. */
+  readonly windowMs: number;
+}
+
+/** The server answered again after an outage: the requests that waited for it are sent. */
+export interface ServerReachableEvent extends EventBase {
+  readonly type: 'server-reachable';
+  /** How long it could not be reached, from the first failure to the first answer, in milliseconds. */
+  readonly downMs: number;
+  /** Tries that failed meanwhile (one request at a time tries the server). */
+  readonly tries: number;
 }

@@ -59,7 +59,8 @@ export interface SessionRecoveryOptions {
    */
   readonly rules?: readonly SessionLossRule[] | undefined;
   /**
-   * Answers that are never session loss, checked before `rules`.
+   * Answers that are never session loss, checked before `rules` (those marked `afterLossRules`:
+   * after them, for what no loss rule claimed).
    * @default NOT_SESSION_LOSS_RULES
    */
   readonly notLossRules?: readonly NotSessionLossRule[] | undefined;
@@ -97,6 +98,28 @@ export interface SessionRecoveryOptions {
    * @default { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 }
    */
   readonly circuit?: CircuitOptions | undefined;
+  /**
+   * Recoveries one request may go through. A replay the server rejects again with a certain loss
+   * (the new session never answered it, so it did not run) is recovered and replayed again, up to
+   * this many recoveries in all, within the request's own signal: a redeploy may hand the first
+   * new session to the instance that is going away. New sessions rejected before they ever
+   * answered still count towards `circuit`. Then the request fails with `SESSION_LOST_AGAIN`.
+   * @default 3
+   */
+  readonly maxRecoveries?: number | undefined;
+  /**
+   * How long, in milliseconds, a request that could not be delivered waits for the server to come
+   * back (a restart or a redeploy), bounded by the request's own signal: a refused connection, a
+   * connection reset before any byte of the request was written, or a DNS failure for a host that
+   * answered before. Nothing that may have reached the server is sent again. One request at a
+   * time tries the server again, with backoff and jitter (250 ms doubling to 1 s); the others
+   * wait for it and go as soon as it gets through. A server this middleware never reached fails
+   * at once (a wrong URL says so at once). Each outage is reported once (`server-unreachable`,
+   * then `server-reachable`); a request that waited in vain fails with `SERVER_UNREACHABLE`.
+   * `0` turns it off.
+   * @default 30_000
+   */
+  readonly restartWindow?: number | undefined;
   /**
    * Sessions shared by several processes through a store (the `serve` gateway's replicas). A
    * request naming a session this process has no record of is looked up there (`load`), a lost
@@ -163,6 +186,8 @@ export const DEFAULT_SESSION_RECOVERY_OPTIONS = {
   keepAlive: undefined,
   streamBackoff: { initialDelayMs: 1_000, maxDelayMs: 60_000 }, // 1 s doubling to 1 min: 7 GETs in the first minute, then 1
   circuit: { failures: 3, initialDelayMs: 1_000, maxDelayMs: 60_000 },
+  maxRecoveries: 3,
+  restartWindow: 30_000, // 30 s: a typical redeploy's gap
   sharing: undefined,
 } as const;
 
@@ -180,6 +205,8 @@ export interface ResolvedOptions {
   readonly keepAlive: KeepAlivePolicy;
   readonly streamBackoff: { readonly initialDelayMs: number; readonly maxDelayMs: number };
   readonly circuit: { readonly failures: number; readonly initialDelayMs: number; readonly maxDelayMs: number };
+  readonly maxRecoveries: number;
+  readonly restartWindow: number;
   readonly sharing: SessionSharing | undefined;
 }
 
@@ -204,10 +231,20 @@ export function resolveOptions(options: SessionRecoveryOptions): ResolvedOptions
       ...resolveBackoff('circuit', options.circuit, DEFAULT_SESSION_RECOVERY_OPTIONS.circuit),
       failures: options.circuit?.failures ?? DEFAULT_SESSION_RECOVERY_OPTIONS.circuit.failures,
     },
+    maxRecoveries: options.maxRecoveries ?? DEFAULT_SESSION_RECOVERY_OPTIONS.maxRecoveries,
+    restartWindow: options.restartWindow ?? DEFAULT_SESSION_RECOVERY_OPTIONS.restartWindow,
     sharing: options.sharing ?? DEFAULT_SESSION_RECOVERY_OPTIONS.sharing,
   };
   if (!Number.isInteger(resolved.circuit.failures) || resolved.circuit.failures < 1) {
     throw new TypeError(`withSessionRecovery: "circuit.failures" must be a positive integer, got ${String(resolved.circuit.failures)}`);
+  }
+  if (!Number.isInteger(resolved.maxRecoveries) || resolved.maxRecoveries < 1) {
+    throw new TypeError(`withSessionRecovery: "maxRecoveries" must be a positive integer, got ${String(resolved.maxRecoveries)}`);
+  }
+  if (typeof resolved.restartWindow !== 'number' || !Number.isFinite(resolved.restartWindow) || resolved.restartWindow < 0) {
+    throw new TypeError(
+      `withSessionRecovery: "restartWindow" must be a number of milliseconds, 0 or more, got ${String(resolved.restartWindow)}`,
+    );
   }
   requirePositive('timeout', resolved.timeout, 'milliseconds');
   requirePositive('peekBytes', resolved.peekBytes, 'bytes');

@@ -97,7 +97,7 @@ function describe(url: string, input: FetchInput, init: RequestInit): OutgoingRe
     init,
     method: (init.method ?? 'GET').toUpperCase(),
     body,
-    replayable: isReplayable(body),
+    replayable: isReplayableBody(body),
     signal: init.signal ?? undefined,
     headers() {
       headers ??= new Headers(init.headers ?? undefined);
@@ -110,7 +110,8 @@ function describe(url: string, input: FetchInput, init: RequestInit): OutgoingRe
   };
 }
 
-function isReplayable(body: RequestBody): boolean {
+/** Whether fetch can send `body` twice (strings, bytes, blobs, forms; not streams). */
+export function isReplayableBody(body: RequestBody): boolean {
   if (body === undefined || body === null || typeof body === 'string') return true;
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return true;
   if (body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData) return true;

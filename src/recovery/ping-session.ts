@@ -25,8 +25,11 @@ export interface PingPlan {
   readonly id: string;
   /** Bound for the whole exchange, in milliseconds. */
   readonly timeout: number;
-  /** The loss verdict for an answer on this session, or undefined when the answer is not a loss. */
-  readonly classify: (status: number, contentType: string | null, body: string) => Lost | undefined;
+  /**
+   * The loss verdict for an answer on this session, or undefined when the answer is not a loss.
+   * `challenge`: the answer's `WWW-Authenticate` (null when none).
+   */
+  readonly classify: (status: number, contentType: string | null, body: string, challenge: string | null) => Lost | undefined;
 }
 
 // Headers that describe the message that triggered the ping, not the session.
@@ -59,7 +62,7 @@ export async function pingSession(plan: PingPlan): Promise<SessionCheck> {
   if (!response.ok) {
     const prefix = await readPrefix(response, 4096);
     await prefix.discard();
-    const verdict = plan.classify(response.status, contentType, prefix.text);
+    const verdict = plan.classify(response.status, contentType, prefix.text, response.headers.get('www-authenticate'));
     if (verdict !== undefined) return { state: 'lost', verdict, status: response.status };
     return { state: 'unconfirmed', reason: `the ping was answered with HTTP ${response.status}` };
   }
@@ -69,12 +72,12 @@ export async function pingSession(plan: PingPlan): Promise<SessionCheck> {
       if (others.length < 4) others.push(data);
     });
     if (answer.result !== undefined) return { state: 'alive' };
-    const verdict = plan.classify(200, 'application/json', JSON.stringify({ jsonrpc: '2.0', id: plan.id, error: answer.error }));
+    const verdict = plan.classify(200, 'application/json', JSON.stringify({ jsonrpc: '2.0', id: plan.id, error: answer.error }), null);
     return verdict === undefined ? { state: 'alive' } : { state: 'lost', verdict, status: response.status };
   } catch (error) {
     // No answer to the ping: an error sent in its place may still name the loss ({"error": "…"}).
     for (const data of others) {
-      const verdict = plan.classify(200, 'application/json', data);
+      const verdict = plan.classify(200, 'application/json', data, null);
       if (verdict !== undefined) return { state: 'lost', verdict, status: response.status };
     }
     return { state: 'unconfirmed', reason: `the ping's answer could not be read: ${networkErrorText(error, plan.timeout)}` };

@@ -1,5 +1,6 @@
 import { AnswerJudge } from './answer-judge.js';
 import { AnswerWatch } from './answer-watch.js';
+import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import {
   type AnyFetch,
@@ -13,6 +14,7 @@ import {
 import { RecoveryContext } from './recovery-context.js';
 import { RecoveryFlight } from './recovery-flight.js';
 import { Replayer } from './replayer.js';
+import { RestartWindow } from './restart-window.js';
 import { SessionDirectory } from './session-directory.js';
 import { SessionExchange } from './session-exchange.js';
 import { keepAliveStarter } from './session-keep-alive.js';
@@ -32,7 +34,12 @@ import { endpointOf, initializeParamsOf } from './session-record.js';
  * a session, judging an answer, watching a successful one, single-flight recovery, replaying.
  */
 export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): AnyFetch {
-  const context = new RecoveryContext(next, config);
+  // Everything the middleware sends, the client's requests and its own, waits for a server that
+  // restarts (option `restartWindow`).
+  const events = new EventReporter(config.onEvent);
+  const window = new RestartWindow({ windowMs: config.restartWindow, events });
+  const deliver: AnyFetch = (input, init) => window.send(next, input, init);
+  const context = new RecoveryContext(deliver, config, events);
   const judge = new AnswerJudge(context);
   const flight = new RecoveryFlight(context);
   const watch = new AnswerWatch(context, judge);
@@ -45,12 +52,12 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
     const alias = headerOf(input, init, 'mcp-session-id');
     if (alias === null) {
       const initialize = isPost(input, init) ? initializeParamsOf(await postBody(input, init)) : undefined;
-      if (initialize === undefined) return next(input, init);
+      if (initialize === undefined) return deliver(input, init);
       return openSession(input, init, initialize.params);
     }
     let keeper = directory.find(alias);
     if (keeper === undefined && sharing !== undefined) keeper = await directory.load(alias, urlOf(input));
-    if (keeper === undefined || keeper.endpoint !== endpointOf(urlOf(input))) return next(input, init);
+    if (keeper === undefined || keeper.endpoint !== endpointOf(urlOf(input))) return deliver(input, init);
     const request = isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init);
     if (request.method === 'DELETE') return sessions.terminate(keeper, request);
     if (request.method === 'GET') return sessions.openStream(keeper, request);
@@ -59,7 +66,7 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions): 
 
   /** The client's own initialize: remember its params and the session the server issues. */
   async function openSession(input: FetchInput, init: RequestInit | undefined, params: unknown): Promise<Response> {
-    const response = await next(input, init);
+    const response = await deliver(input, init);
     const sessionId = response.headers.get('mcp-session-id');
     // No session id: a stateless server (or a 2026-07-28 one); nothing to recover, nothing kept.
     if (!response.ok || !sessionId) return response;

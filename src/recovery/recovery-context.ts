@@ -32,10 +32,10 @@ export class RecoveryContext {
   readonly events: EventReporter;
   private lastId = 0;
 
-  constructor(next: AnyFetch, config: ResolvedOptions) {
+  constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent)) {
     this.next = next;
     this.config = config;
-    this.events = new EventReporter(config.onEvent);
+    this.events = events;
   }
 
   /** A JSON-RPC id no client message uses, for the middleware's own requests. */

@@ -146,7 +146,7 @@ export class RecoveryFlight {
           events.sessionAdopted(request.url, { previous, serverId: outcome.state.serverId });
           return;
         }
-        keeper.replaced(outcome.result);
+        keeper.replaced(outcome.result, headers);
         events.reinitialized(request.url, { previous, result: outcome.result, started });
       },
       (error: unknown) => {

@@ -1,6 +1,7 @@
-// Replaying: a request whose loss is certain is sent again, at most once, on the session the
-// recovery opened, when the server's answer proves it was not executed (issue 8). What belonged
-// to the lost session (answers to its requests, its `notifications/initialized`) is dropped.
+// Replaying: a request whose loss is certain is sent again on the session the recovery opened,
+// when the server's answer proves it was not executed (issue 8); a replay that meets a certain
+// loss again is recovered again, up to `maxRecoveries` (issue 18). What belonged to the lost
+// session (answers to its requests, its `notifications/initialized`) is dropped.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import { isAnswer } from '../shared/json-rpc.js';
@@ -28,9 +29,11 @@ export class Replayer {
   }
 
   /**
-   * A certain loss: recover once for everyone who met it, then replay. A request sent to a session
-   * a recovery had just opened, and rejected before that session ever answered, is not recovered
-   * again (at most one recovery per call; the circuit counts it).
+   * A certain loss: recover once for everyone who met it, then replay. A replay the server rejects
+   * again with a certain loss never ran either: it is recovered and replayed again, up to
+   * `maxRecoveries` recoveries for the call (a redeploy whose first new session landed on the
+   * instance going away). A new session rejected before it ever answered is ended and counted by
+   * the circuit, which still stops a server that rejects every session.
    */
   async lost(attempt: Attempt, loss: { verdict: Lost; status: number; knownBy: KnownBy }): Promise<Response> {
     const { keeper, request } = attempt;
@@ -40,9 +43,15 @@ export class Replayer {
     keeper.idledOut(attempt.sentAt, attempt.time);
     if (request.signal?.aborted) throw request.signal.reason;
 
-    if (attempt.fresh && attempt.sentAt === keeper.attempts) {
-      this.flight.rejectedAtOnce(attempt, report);
-      throw context.fail(keeper, request, { code: 'SESSION_LOST_AGAIN', loss: report, reason: againText(report) });
+    if (attempt.recoveries > 0) {
+      if (attempt.sentAt === keeper.attempts) this.flight.rejectedAtOnce(attempt, report);
+      if (attempt.recoveries >= context.config.maxRecoveries) {
+        throw context.fail(keeper, request, {
+          code: 'SESSION_LOST_AGAIN',
+          loss: report,
+          reason: `${recoveriesText(attempt.recoveries)} before answering it, the last: ${againText(report)}; it never ran`,
+        });
+      }
     }
 
     const replayBody = replayableMessages(request);
@@ -65,19 +74,19 @@ export class Replayer {
       }
       throw error;
     }
-    return this.replay(keeper, request, { loss: report, body: replayBody });
+    return this.replay(keeper, request, { loss: report, body: replayBody, recoveries: attempt.recoveries + 1 });
   }
 
-  /** Sends the request again on the new session; a loss met again is not retried. */
+  /** Sends the request again on the new session; a certain loss met again goes back to {@linkcode lost}. */
   private async replay(
     keeper: SessionKeeper,
     request: OutgoingRequest,
-    resend: { loss: SessionLossReport; body: string | undefined },
+    resend: { loss: SessionLossReport; body: string | undefined; recoveries: number },
   ): Promise<Response> {
     const { context, judge } = this;
     const { loss } = resend;
     if (!request.replayable) throw context.fail(keeper, request, { code: 'NOT_REPLAYABLE', loss });
-    const attempt = attemptOn(keeper, request, true);
+    const attempt = attemptOn(keeper, request, resend.recoveries);
     let response: Response;
     try {
       response = await context.send(keeper, request, resend);
@@ -90,23 +99,17 @@ export class Replayer {
         cause: error,
       });
     }
-    // The replay met a loss again: not retried. The client gets SESSION_LOST_AGAIN in place of the
-    // server's bare "Session not found" (or the server's answer, when a ping shows it was the tool's).
-    const again = (verdict: Lost, status: number) => {
-      const report = lossReport(verdict, status);
-      this.flight.rejectedAtOnce(attempt, report);
-      return context.fail(keeper, request, { code: 'SESSION_LOST_AGAIN', loss, reason: againText(report) });
-    };
     if (!response.ok) {
       const classified = await judge.classify(keeper, request, response);
       if (!classified.lost) return this.replayed(keeper, request, context.finish(keeper, request, classified.response));
-      if ((await judge.confirmed(attempt, classified)) === undefined) {
-        return this.replayed(keeper, request, context.finish(keeper, request, classified.rebuild()));
-      }
+      const knownBy = await judge.confirmed(attempt, classified);
+      if (knownBy === undefined) return this.replayed(keeper, request, context.finish(keeper, request, classified.rebuild()));
       await classified.discard();
-      throw again(classified.verdict, classified.status);
+      return this.lost(attempt, { verdict: classified.verdict, status: classified.status, knownBy });
     }
-    const answer = this.watch.watch(attempt, context.finish(keeper, request, response), (verdict) => Promise.reject(again(verdict, 200)));
+    const answer = this.watch.watch(attempt, context.finish(keeper, request, response), (verdict, knownBy) =>
+      this.lost(attempt, { verdict, status: 200, knownBy }),
+    );
     return this.replayed(keeper, request, answer);
   }
 
@@ -128,6 +131,10 @@ function replayableMessages(request: OutgoingRequest): string | undefined | 'non
   if (kept.length === 0) return 'none';
   if (kept.length === messages.length) return undefined;
   return JSON.stringify(batch ? kept : kept[0]);
+}
+
+function recoveriesText(recoveries: number): string {
+  return recoveries === 1 ? 'the new session rejected it' : `${recoveries} new sessions in a row rejected it`;
 }
 
 function droppedReason(request: OutgoingRequest): 'response-to-lost-session' | 'initialized-notification' {

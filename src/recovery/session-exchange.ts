@@ -38,7 +38,7 @@ export class SessionExchange {
     keeper.clientSent(request);
     const fresh = keeper.phase.kind !== 'live';
     if (fresh) await parts.flight.beforeSending(keeper, request);
-    const attempt = attemptOn(keeper, request, fresh);
+    const attempt = attemptOn(keeper, request, fresh ? 1 : 0);
     const response = await context.send(keeper, request);
     // Successes skip classify (no await): they are watched as the client reads them.
     if (response.ok) return this.delivered(attempt, response);

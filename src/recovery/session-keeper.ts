@@ -6,6 +6,7 @@ import { noop } from '../shared/noop.js';
 import { textScrubber } from '../shared/redact.js';
 import { applyStateChange } from '../shared/session-state.js';
 import type { Circuit } from './circuit.js';
+import { credentialsTag } from './credentials-tag.js';
 import type { KeepAlive } from './keep-alive.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 import { stateChangesOf } from './session-record.js';
@@ -13,7 +14,7 @@ import type { NewServerSession, SessionSharing, SharedSessionState } from './ses
 import type { StreamBackoff } from './stream-backoff.js';
 
 /** Where a session stands: one of three phases, each with what only it knows. */
-export type SessionPhase =
+type SessionPhase =
   /**
    * The server session is in use. `proven`: it has answered successfully at least once. A session a
    * recovery opened that is rejected before it ever answered shows a server that keeps failing (issue 9).
@@ -30,6 +31,9 @@ export type SessionPhase =
    * shared store without a server session); `failure`: why the last re-initialization failed, when it did.
    */
   | { readonly kind: 'dead'; readonly loss: SessionLossReport | undefined; readonly failure: unknown };
+
+/** No credentials are known to have been accepted on the session (another process opened it). */
+const NONE_ACCEPTED = Symbol('none accepted');
 
 // Shared phase objects: the hot path (a successful answer) changes the phase without allocating.
 const LIVE_PROVEN: SessionPhase = Object.freeze({ kind: 'live', proven: true });
@@ -58,7 +62,7 @@ export interface SessionStart {
 }
 
 /** The circuit as a session's readers see it: they may ask, only the keeper changes it. */
-export type CircuitView = Pick<Circuit, 'failures' | 'blocked'>;
+type CircuitView = Pick<Circuit, 'failures' | 'blocked'>;
 
 /**
  * One MCP session as the client knows it, and the only code that changes it. The client keeps the
@@ -105,6 +109,11 @@ export interface SessionKeeper {
   answered(request: OutgoingRequest): boolean;
   /** The server answered something (the client's own initialize): returns true when this closed an open circuit. */
   serverAnswered(): boolean;
+  /**
+   * Whether the session accepted the credentials in `headers`: its last successful answer (or the
+   * initialize that opened it) came with the same ones. A 401 to them shows the session is gone.
+   */
+  credentialsAccepted(headers: Headers): boolean;
   /** A keep-alive ping sent at attempt `sentAt` was answered. */
   pingAnswered(sentAt: number): void;
   /**
@@ -123,8 +132,8 @@ export interface SessionKeeper {
   recoveryJoined(loss: SessionLossReport): Promise<void>;
   /** The freshest shared state (log level, subscriptions), taken before re-initializing with it. */
   tookSharedState(state: SharedSessionState): void;
-  /** The recovery opened a new server session. */
-  replaced(session: NewServerSession): void;
+  /** The recovery opened a new server session; its initialize was accepted with `credentials` (the headers it carried). */
+  replaced(session: NewServerSession, credentials?: Headers): void;
   /** Another process had already replaced the lost session: this one uses it. */
   adopted(state: SharedSessionState): void;
   /** The recovery failed: the next request re-initializes (or shares this failure, if sent before it). */
@@ -178,6 +187,9 @@ class Keeper implements SessionKeeper {
   private readonly stream: StreamBackoff;
   private readonly sharing: SessionSharing | undefined;
   private readonly keepAlive: KeepAlive | undefined;
+  // The headers of the last request the session answered successfully (a reference, no copy: the
+  // hot path stays free of allocations); their credentials are compared only when a 401 comes.
+  private acceptedHeaders: RequestInit['headers'] | typeof NONE_ACCEPTED;
 
   constructor(start: SessionStart) {
     this.alias = start.alias;
@@ -185,12 +197,14 @@ class Keeper implements SessionKeeper {
     this.initializeParams = start.initializeParams;
     this.serverId = start.alias;
     this.headerSource = start.headerSource;
+    this.acceptedHeaders = start.headerSource;
     this.circuit = start.circuit;
     this.stream = start.stream;
     this.sharing = start.sharing;
     this.keepAlive = start.keepAlive?.(this);
     const { shared } = start;
     if (shared !== undefined) {
+      this.acceptedHeaders = NONE_ACCEPTED;
       this.serverId = shared.serverId;
       this.protocolVersion = shared.protocolVersion;
       this.tookSharedState(shared);
@@ -220,11 +234,18 @@ class Keeper implements SessionKeeper {
     }
     if (this.phase === LIVE_UNPROVEN) this.phase = LIVE_PROVEN;
     if (this.keepAlive !== undefined) this.lastSuccessAt = Date.now();
+    this.acceptedHeaders = request.init.headers;
     return this.serverAnswered();
   }
 
   serverAnswered(): boolean {
     return this.circuit.failures !== 0 && this.circuit.succeeded();
+  }
+
+  credentialsAccepted(headers: Headers): boolean {
+    const accepted = this.acceptedHeaders;
+    if (accepted === NONE_ACCEPTED) return false;
+    return credentialsTag(accepted instanceof Headers ? accepted : new Headers(accepted ?? undefined)) === credentialsTag(headers);
   }
 
   pingAnswered(sentAt: number): void {
@@ -264,8 +285,9 @@ class Keeper implements SessionKeeper {
     for (const uri of state.subscriptions) this.subscriptions.add(uri);
   }
 
-  replaced(session: NewServerSession): void {
+  replaced(session: NewServerSession, credentials?: Headers): void {
     if (this.phase.kind !== 'recovering') return;
+    this.acceptedHeaders = credentials ?? NONE_ACCEPTED;
     this.serverId = session.sessionId;
     this.protocolVersion = session.protocolVersion;
     this.phase = LIVE_UNPROVEN;
@@ -276,6 +298,7 @@ class Keeper implements SessionKeeper {
   adopted(state: SharedSessionState): void {
     if (this.phase.kind !== 'recovering') return;
     this.tookSharedState(state);
+    // Another process opened it, with its caller's credentials: none are known accepted here.
     this.replaced({ sessionId: state.serverId, protocolVersion: state.protocolVersion });
   }
 

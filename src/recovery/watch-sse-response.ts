@@ -7,7 +7,7 @@ import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
  * the stream through at once, or a promise: of the stream to deliver instead, or of undefined to
  * let it through after all (a suspicion the session did not confirm). Never rejects.
  */
-export type FirstEventDecision = (text: string) => Promise<ReadableStream<Uint8Array> | undefined> | undefined;
+type FirstEventDecision = (text: string) => Promise<ReadableStream<Uint8Array> | undefined> | undefined;
 
 /** How a stream ended without answering every request it carried. */
 export interface StreamEnding {

@@ -4,10 +4,11 @@ import { createRecoveringFetch } from './recovering-fetch.js';
 
 /**
  * A fetch middleware that hides MCP session loss from the client. When a Streamable HTTP server
- * forgets the session (404, or one of the 400/200 dialects servers use instead), it
+ * forgets the session (404, or one of the 400/401/200 dialects servers use instead), it
  * re-initializes once for all waiting requests, restores the log level and subscriptions, and
- * sends each rejected message again at most once. Servers that issue no session id pass through
- * untouched.
+ * sends each rejected message again (once more on another new session if that one is lost too,
+ * up to `maxRecoveries`). A request the server could not take while it restarts waits for it
+ * (`restartWindow`). Servers that issue no session id pass through untouched.
  *
  * Plugs into the official SDKs' transports (`@modelcontextprotocol/sdk` v1,
  * `@modelcontextprotocol/client` v2) and composes with their `applyMiddlewares` and `withOAuth`.

@@ -13,11 +13,15 @@ export interface DiscoverAnswer {
 export type EraVerdict =
   /** A DiscoverResult offering a revision mcp-lifeline speaks: a 2026-07-28 server. */
   | { readonly kind: 'modern'; readonly discover: DiscoverAnswer; readonly evidence: string }
-  /** The endpoint reads POSTed JSON-RPC but not the modern way: a 2025-era Streamable HTTP server. */
-  | { readonly kind: 'legacy'; readonly evidence: string }
+  /**
+   * Speak the 2025 era: the endpoint reads POSTed JSON-RPC but not the modern way, or (`fallback`)
+   * nothing in the answer proves the 2026-07-28 era (a 401, a 5xx, a DiscoverResult of revisions
+   * mcp-lifeline does not speak), so the host's `initialize` decides.
+   */
+  | { readonly kind: 'legacy'; readonly evidence: string; readonly fallback?: true }
   /** POST is refused without a JSON-RPC answer (404, 405): no Streamable HTTP endpoint at this URL. */
   | { readonly kind: 'no-streamable-http'; readonly evidence: string; readonly status: number; readonly body: string }
-  /** Not era evidence (auth, server error, a modern server we cannot speak to): nothing is decided. */
+  /** No answer at all (a network failure, a timeout): nothing is decided. */
   | { readonly kind: 'error'; readonly message: string; readonly status?: number | undefined };
 
 /** The probe's outcome, before interpretation. */
@@ -28,9 +32,17 @@ export type DiscoverEvidence =
       readonly status: number;
       readonly result?: unknown;
       readonly error?: { readonly code?: unknown; readonly message?: unknown; readonly data?: unknown } | undefined;
+      /** The answer's `WWW-Authenticate` (null: none; undefined: not read). */
+      readonly challenge?: string | null | undefined;
     }
   /** The server answered with something else: an empty body, text, HTML. */
-  | { readonly kind: 'other'; readonly status: number; readonly contentType: string | null; readonly body: string };
+  | {
+      readonly kind: 'other';
+      readonly status: number;
+      readonly contentType: string | null;
+      readonly body: string;
+      readonly challenge?: string | null | undefined;
+    };
 
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 // Revisions are dates: anything before the first stateless one is a 2025-era (initialize) revision.
@@ -38,18 +50,19 @@ const OLDEST_MODERN_VERSION = '2026-07-28';
 
 /**
  * Reads a `server/discover` probe's answer strictly (2026-07-28 transports §Backward
- * Compatibility, versioning §Compatibility Matrix): only a DiscoverResult, or the server's own
- * word, makes a server modern; the 2025 era is chosen only on evidence (a 4xx or a JSON-RPC
- * error from an endpoint that reads JSON-RPC); 401/403 and 5xx are never era evidence.
+ * Compatibility, versioning §Compatibility Matrix): only a DiscoverResult offering a revision
+ * mcp-lifeline speaks makes a server modern. Any other answer falls back to the 2025 era, whose
+ * `initialize` then finds out what the endpoint is: on evidence (a 4xx or a JSON-RPC error from
+ * an endpoint that reads JSON-RPC), or for lack of proof (`fallback`: 401/403, which a server
+ * answers a request without a session, a 5xx, revisions it cannot speak).
  */
 export function classifyDiscoverAnswer(evidence: DiscoverEvidence): EraVerdict {
   const { status } = evidence;
   const said = describe(evidence);
   if (status === 401 || status === 403) {
-    return { kind: 'error', status, message: `the server refused the request (HTTP ${status}${said}): check the credentials sent` };
+    return fallback(`server/discover answered HTTP ${status}${said}${challengeText(evidence)}, which does not show a 2026-07-28 server`);
   }
-  if (status >= 500)
-    return { kind: 'error', status, message: `the server failed (HTTP ${status}${said}); that says nothing about its protocol era` };
+  if (status >= 500) return fallback(`server/discover answered HTTP ${status}${said}, which says nothing about the protocol era`);
   if (evidence.kind === 'other') {
     if (status === 404 || status === 405) {
       return { kind: 'no-streamable-http', status, body: evidence.body, evidence: `POST answered HTTP ${status}${said}` };
@@ -68,11 +81,9 @@ export function classifyDiscoverAnswer(evidence: DiscoverEvidence): EraVerdict {
   }
   const version = MODERN_PROTOCOL_VERSIONS.find((candidate) => supported.includes(candidate));
   if (version === undefined) {
-    return {
-      kind: 'error',
-      status,
-      message: `the server speaks ${supported.join(', ')}; mcp-lifeline speaks ${MODERN_PROTOCOL_VERSIONS.join(', ')} and the 2025 revisions`,
-    };
+    return fallback(
+      `server/discover offered ${supported.join(', ')}; mcp-lifeline speaks ${MODERN_PROTOCOL_VERSIONS.join(', ')} and the 2025 revisions`,
+    );
   }
   return { kind: 'modern', discover: { result, version }, evidence: `server/discover offered ${supported.join(', ')}` };
 }
@@ -85,11 +96,21 @@ function classifyError(error: { code?: unknown; data?: unknown }, status: number
     if (list.some((version) => version < OLDEST_MODERN_VERSION)) {
       return { kind: 'legacy', evidence: `server/discover was refused with -32022; the server supports ${list.join(', ')}` };
     }
-    if (list.length > 0) return { kind: 'error', status, message: `the server supports only ${list.join(', ')}${said}` };
+    if (list.length > 0) return fallback(`server/discover was refused with -32022: the server supports only ${list.join(', ')}${said}`);
   }
   // Any other JSON-RPC error, at 200 or 4xx (404 -32601 included): the endpoint reads JSON-RPC
   // and does not know server/discover, which every modern server implements.
   return { kind: 'legacy', evidence: `server/discover answered HTTP ${status}${said}` };
+}
+
+/** Not proof of the 2026-07-28 era: the host's initialize decides (the 2025 handshake says what the endpoint is). */
+function fallback(evidence: string): EraVerdict {
+  return { kind: 'legacy', evidence, fallback: true };
+}
+
+function challengeText(evidence: DiscoverEvidence): string {
+  if (evidence.challenge === undefined) return '';
+  return evidence.challenge === null ? ' without a challenge' : ' with a challenge';
 }
 
 function describe(evidence: DiscoverEvidence): string {

@@ -61,8 +61,9 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
   const { status } = response;
   const contentType = response.headers.get('content-type');
   const type = mediaType(contentType);
+  const challenge = response.headers.get('www-authenticate');
   if (type !== 'application/json' && type !== 'text/event-stream') {
-    return { kind: 'other', status, contentType, body: await readTextPrefix(response, 512) };
+    return { kind: 'other', status, contentType, body: await readTextPrefix(response, 512), challenge };
   }
   let answer: { result?: unknown; error?: Record<string, unknown> } | undefined;
   try {
@@ -76,8 +77,8 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
     });
   } catch (error) {
     if (!(error instanceof BodyFormatError)) throw error;
-    return { kind: 'other', status, contentType, body: `(${error.message})` };
+    return { kind: 'other', status, contentType, body: `(${error.message})`, challenge };
   }
-  if (answer === undefined) return { kind: 'other', status, contentType, body: '' };
-  return { kind: 'json-rpc', status, result: answer.result, error: answer.error };
+  if (answer === undefined) return { kind: 'other', status, contentType, body: '', challenge };
+  return { kind: 'json-rpc', status, result: answer.result, error: answer.error, challenge };
 }

@@ -18,7 +18,7 @@ export interface InputHost {
 }
 
 /** An input request that cannot reach this host, or that the host refused. */
-export class InputBridgeError extends LifelineError<'INPUT_NOT_BRIDGED'> {
+class InputBridgeError extends LifelineError<'INPUT_NOT_BRIDGED'> {
   override name = 'InputBridgeError' as const;
 
   constructor(message: string, options?: { cause?: unknown }) {

@@ -6,7 +6,7 @@ import { readMessageTexts } from '../shared/sse/read-event-stream.js';
  * One message read from a body: parsed, with its serialized form. `undefined` message: the text
  * was not a JSON-RPC message (reported so callers can say what the server sent instead).
  */
-export type BodyMessageHandler = (message: JsonRpcMessage, raw: string) => void;
+type BodyMessageHandler = (message: JsonRpcMessage, raw: string) => void;
 
 /** Options of {@linkcode readJsonRpcBody}. */
 export interface ReadBodyOptions {

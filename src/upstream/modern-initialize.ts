@@ -1,7 +1,7 @@
 import { META } from './modern-request.js';
 
 /** The 2025-era revisions a host may ask for, newest first. */
-export const LEGACY_PROTOCOL_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
+const LEGACY_PROTOCOL_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'];
 
 /**
  * The `initialize` answer a 2025 host gets from a 2026-07-28 server's DiscoverResult: the

@@ -18,6 +18,12 @@ export type TransportChoice = 'auto' | 'http' | 'sse';
 export const PROTOCOL_CHOICES: readonly ProtocolChoice[] = ['auto', '2025', '2026'];
 export const TRANSPORT_CHOICES: readonly TransportChoice[] = ['auto', 'http', 'sse'];
 
+/** An era and transport chosen for a server: the bridge's and serve's `--protocol`/`--transport`, an upstream's `era`. */
+export interface EraChoice {
+  readonly protocol: ProtocolChoice;
+  readonly transport: TransportChoice;
+}
+
 /** Options of {@linkcode createNegotiatingUpstream}. */
 export interface NegotiatingUpstreamOptions extends UpstreamOptions {
   /** @default 'auto' */
@@ -32,7 +38,7 @@ export interface NegotiatingUpstreamOptions extends UpstreamOptions {
 }
 
 /** The upstream of each era and transport. */
-export interface UpstreamFactories {
+interface UpstreamFactories {
   streamableHttp(options: UpstreamOptions): Upstream;
   legacySse(options: UpstreamOptions): Upstream;
   stateless(options: UpstreamOptions & { discover?: Extract<EraVerdict, { kind: 'modern' }>['discover'] }): Upstream;
@@ -50,16 +56,19 @@ interface Decision {
   readonly why: string;
   /** Chosen because POST found no Streamable HTTP endpoint: a failed SSE start says both. */
   readonly noStreamableHttp?: string | undefined;
+  /** Chosen because nothing proved the 2026-07-28 era: a failed initialize says what the probe saw too. */
+  readonly fallback?: string | undefined;
 }
 
 /**
  * The upstream behind `--protocol` and `--transport`. With `auto` it decides once, at the host's
  * `initialize`, from ONE `server/discover` probe classified strictly (see
  * `classifyDiscoverAnswer`): a DiscoverResult → 2026-07-28 stateless (the probe's answer is
- * reused, not asked again); evidence of a 2025 endpoint → Streamable HTTP with session recovery;
- * POST refused without JSON-RPC (404/405) → 2024-11-05 HTTP+SSE; 401/403, 5xx, timeouts and
- * network failures decide nothing and fail the `initialize` with the reason. The decision is
- * reported as an `era-decided` event; every message then goes to the chosen upstream.
+ * reused, not asked again); POST refused without JSON-RPC (404/405) → 2024-11-05 HTTP+SSE; any
+ * other answer (evidence of a 2025 endpoint, or nothing that proves 2026-07-28: 401/403, 5xx) →
+ * Streamable HTTP with session recovery, whose `initialize` finds out the rest; no answer at all
+ * (a timeout, a network failure) decides nothing and fails the `initialize` with the reason. The
+ * decision is reported as an `era-decided` event; every message then goes to the chosen upstream.
  */
 export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): Upstream {
   const protocol = options.protocol ?? 'auto';
@@ -89,6 +98,9 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
       case 'legacy':
         if (protocol === '2026')
           throw new UpstreamError(`${where} is not a 2026-07-28 server (${verdict.evidence})`, { mayHaveRun: false });
+        if (verdict.fallback === true) {
+          return { upstream: factories.streamableHttp(options), why: `${verdict.evidence}: trying initialize`, fallback: verdict.evidence };
+        }
         return { upstream: factories.streamableHttp(options), why: verdict.evidence };
       case 'no-streamable-http':
         if (transport === 'http' || protocol === '2026') {
@@ -152,9 +164,17 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
       try {
         await decision.upstream.send(message, sendOptions);
       } catch (error) {
-        if (decision.noStreamableHttp !== undefined && message.method === 'initialize' && error instanceof UpstreamError) {
+        if (message.method !== 'initialize' || !(error instanceof UpstreamError)) throw error;
+        if (decision.noStreamableHttp !== undefined) {
           throw new UpstreamError(`${decision.noStreamableHttp}; nor is it an HTTP+SSE endpoint: ${error.message}`, {
             mayHaveRun: false,
+            status: error.status,
+            cause: error,
+          });
+        }
+        if (decision.fallback !== undefined) {
+          throw new UpstreamError(`${error.message} (before it, ${scrub(decision.fallback)})`, {
+            mayHaveRun: error.mayHaveRun,
             status: error.status,
             cause: error,
           });

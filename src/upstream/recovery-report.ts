@@ -5,8 +5,8 @@ import type { UpstreamEvent } from './upstream.js';
  * What the recovery middleware did, as an upstream event for the log. One line per recovery at
  * `info` (`session recovered`, with the rule that recognised the loss); a suspicion the session
  * did not confirm, what the keep-alive learned, and the circuit closing at `info`; degraded
- * service (a stream backing off, the circuit opening, a broken answer stream, a partial restore)
- * at `warn`; the rest at `debug`. A failed recovery is `debug` here: the request it failed is
+ * service (a stream backing off, the circuit opening, a broken answer stream, a partial restore, a
+ * server that cannot be reached, once per outage) at `warn`; the rest at `debug`. A failed recovery is `debug` here: the request it failed is
  * answered, and logged once, by the host side. `lastLoss` is the loss a `reinitialized` answers.
  */
 export function recoveryReport(event: LifelineEvent, lastLoss: LifelineEvent | undefined): UpstreamEvent {
@@ -80,6 +80,20 @@ export function recoveryReport(event: LifelineEvent, lastLoss: LifelineEvent | u
             ? `the server forgot an idle session after at most ${seconds(event.idleMs ?? event.boundMs ?? event.intervalMs)} s: keep-alive pings after ${seconds(event.intervalMs)} s idle`
             : `keep-alive pings after ${seconds(event.intervalMs)} s idle`,
         fields: { boundMs: event.boundMs, intervalMs: event.intervalMs, source: event.source },
+      };
+    case 'server-unreachable':
+      return {
+        level: 'warn',
+        type,
+        message: `cannot reach the server (${event.reason}): requests wait up to ${seconds(event.windowMs)} s for it to come back`,
+        fields: { windowMs: event.windowMs },
+      };
+    case 'server-reachable':
+      return {
+        level: 'info',
+        type,
+        message: `the server answers again after ${seconds(event.downMs)} s`,
+        fields: { downMs: event.downMs, tries: event.tries },
       };
     case 'recovery-failed':
       return debug(type, event.message, { code: event.code });

@@ -39,7 +39,7 @@ export interface StatelessUpstreamOptions extends UpstreamOptions {
   readonly maxMessageSize?: number | undefined;
 }
 
-export const DEFAULT_MAX_INPUT_ROUNDS = 10;
+const DEFAULT_MAX_INPUT_ROUNDS = 10;
 const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 // Requests that change nothing on the server: a broken answer stream may be sent again
 // (2026-07-28 changelog #9 asks clients to re-issue; a tools/call is never re-issued).
@@ -193,10 +193,14 @@ class StatelessUpstream implements Upstream {
 
   private setLevel(request: JsonRpcMessage & { id: JsonRpcId }): void {
     if (this.server.capabilities()['logging'] === undefined) {
-      return this.fail(request.id, METHOD_NOT_FOUND, 'logging/setLevel: the server offers no logging');
+      this.fail(request.id, METHOD_NOT_FOUND, 'logging/setLevel: the server offers no logging');
+      return;
     }
     const level = request.params?.['level'];
-    if (typeof level !== 'string') return this.fail(request.id, -32602, 'logging/setLevel: params.level must be a string');
+    if (typeof level !== 'string') {
+      this.fail(request.id, -32602, 'logging/setLevel: params.level must be a string');
+      return;
+    }
     // Sent with every request from now on, as the envelope's logLevel.
     this.host.logLevel = level;
     this.answer(request.id, {});

@@ -1,7 +1,7 @@
 import { type HeaderDeclaration, scanHeaderDeclarations } from './mcp-param-headers.js';
 
 /** A tool definition the spec says a client must leave out, and why. */
-export interface RejectedTool {
+interface RejectedTool {
   readonly name: string;
   readonly reason: string;
 }

@@ -8,7 +8,7 @@ import type { JsonRpcMessage } from '../shared/json-rpc.js';
 export type RawMessage = string | Uint8Array | readonly Uint8Array[];
 
 /** The eras and transports an upstream can speak. */
-export type UpstreamEra = '2025-streamable-http' | '2024-http-sse' | '2026-stateless';
+type UpstreamEra = '2025-streamable-http' | '2024-http-sse' | '2026-stateless';
 
 /** What an upstream tells the side that drives it. */
 export interface UpstreamSink {

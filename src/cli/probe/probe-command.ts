@@ -28,7 +28,7 @@ export interface ProbeIO {
 }
 
 /** Exit code of a finished probe: 0 recognised (or stateless), 1 not recognised. */
-export function probeExitCode(report: ProbeReport): number {
+function probeExitCode(report: ProbeReport): number {
   return report.verdict.kind === 'not-recognised' ? EXIT.problem : EXIT.ok;
 }
 

@@ -192,7 +192,17 @@ export async function checkAnswer(
   await prefix.discard();
   enough.abort();
   const body = prefix.text;
-  const verdict = classifySessionLoss({ method: init.method, hadSessionId, status: response.status, contentType, body });
+  // The server accepted these credentials on the probe's own session: judged as the middleware
+  // judges a 401 to a client whose session it had accepted them on.
+  const verdict = classifySessionLoss({
+    method: init.method,
+    hadSessionId,
+    status: response.status,
+    contentType,
+    body,
+    challenge: response.headers.get('www-authenticate'),
+    credentialsAccepted: true,
+  });
   return {
     name,
     request,

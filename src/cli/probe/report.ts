@@ -73,7 +73,7 @@ export interface Check extends Exchange {
   readonly note: string | undefined;
 }
 
-export type VerdictKind = 'spec-404' | 'recognised-non-404' | 'stateless' | 'accepts-unknown-session' | 'not-recognised';
+type VerdictKind = 'spec-404' | 'recognised-non-404' | 'stateless' | 'accepts-unknown-session' | 'not-recognised';
 
 export interface Verdict {
   readonly kind: VerdictKind;

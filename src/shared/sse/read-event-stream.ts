@@ -2,7 +2,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { mediaType } from '../media-type.js';
 
 /** One SSE event with a `data:` field (its data may be empty): its type (`event:`), its data, its id (`id:`). */
-export type SseTextEvent = Pick<EventSourceMessage, 'event' | 'data' | 'id'>;
+type SseTextEvent = Pick<EventSourceMessage, 'event' | 'data' | 'id'>;
 
 /** How {@linkcode readEventStream} reads. */
 export interface EventStreamOptions {

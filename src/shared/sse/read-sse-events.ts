@@ -17,7 +17,7 @@ export interface SseEvent {
 }
 
 /** How {@linkcode readSseEvents} reports what it reads. */
-export interface SseHandlers {
+interface SseHandlers {
   /** An event that carries data (an event with empty data, e.g. a priming event, is not reported). */
   onEvent(event: SseEvent): void;
   /** An event grew past `maxEventBytes`: it was skipped to its end, never held. */

@@ -1,0 +1,49 @@
+import type { AnyFetch } from '../recovery/outgoing-request.js';
+import type { SessionStore } from './session-store.js';
+import { withSession } from './upstream-headers.js';
+
+// Upstream sessions ended at once at shutdown: a gateway may hold thousands, the upstream should not see them all at once.
+const SHUTDOWN_DELETES_AT_ONCE = 8;
+
+/**
+ * DELETE of an upstream session, bounded by `timeoutMs`: the upstream's answer (its body
+ * discarded), or the error that stopped it. Never throws: the session is over for the client
+ * whatever the upstream says.
+ */
+export async function deleteUpstreamSession(
+  http: AnyFetch,
+  request: { readonly url: string; readonly headers: Headers; readonly serverId: string; readonly timeoutMs: number },
+): Promise<Response | Error> {
+  const answer = await http(request.url, {
+    method: 'DELETE',
+    headers: withSession(request.headers, request.serverId),
+    signal: AbortSignal.timeout(request.timeoutMs),
+    redirect: 'manual',
+  }).catch((error: unknown) => error as Error);
+  if (answer instanceof Response) await answer.body?.cancel().catch(() => {});
+  return answer;
+}
+
+/**
+ * Ends the upstream session of every record in `store` under `prefix` (one route's), a few at a
+ * time; resolves with how many the upstream confirmed.
+ */
+export async function endStoredSessions(
+  http: AnyFetch,
+  store: SessionStore,
+  route: { readonly prefix: string; readonly url: string; readonly headers: Headers; readonly timeoutMs: number },
+): Promise<number> {
+  const keys = (await store.keys()).filter((key) => key.startsWith(route.prefix));
+  let count = 0;
+  for (let index = 0; index < keys.length; index += SHUTDOWN_DELETES_AT_ONCE) {
+    await Promise.all(
+      keys.slice(index, index + SHUTDOWN_DELETES_AT_ONCE).map(async (key) => {
+        const serverId = (await store.get(key))?.serverId;
+        if (serverId === undefined) return;
+        const answer = await deleteUpstreamSession(http, { ...route, serverId });
+        if (answer instanceof Response && answer.ok) count += 1;
+      }),
+    );
+  }
+  return count;
+}
