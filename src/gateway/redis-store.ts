@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 
 /** Options of {@linkcode createRedisStore}. */
@@ -107,7 +108,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
   // Connect in the background: a replica may start before Redis does; /readyz says when it can serve.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error as Error));
   // A store that is up is connected by the time the gateway starts (bounded: one command's bound).
-  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  await Promise.race([connected, sleep(timeoutMs, { onAbort: 'resolve', unref: true })]);
 
   const record = (key: string) => `${prefix}session:${key}`;
   const tombstone = (key: string) => `${prefix}ended:${key}`;

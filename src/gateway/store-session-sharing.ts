@@ -1,5 +1,6 @@
 import { LifelineError } from '../errors/LifelineError.js';
 import type { NewServerSession, SessionSharing, SharedRecovery, SharedSessionState } from '../recovery/session-sharing.js';
+import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 
 /** Options of {@linkcode createStoreSessionSharing}. */
@@ -103,7 +104,7 @@ export function createStoreSessionSharing(options: StoreSessionSharingOptions): 
           }
         }
         // Another replica is recovering this session: wait for it, then use what it opened.
-        while ((await store.isLocked(key)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, pollMs));
+        while ((await store.isLocked(key)) && Date.now() < deadline) await sleep(pollMs, { onAbort: 'resolve' });
         const session = await store.get(key);
         if (session?.serverId !== undefined && session.serverId !== lostServerId) return { kind: 'adopted', state: stateOf(session) };
         if (Date.now() >= deadline) {
