@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type Backoff, backoffDelay } from '../shared/backoff.js';
 import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 
@@ -38,6 +39,8 @@ interface RedisConnection {
 export const DEFAULT_REDIS_PREFIX = 'mcp-lifeline:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_HEARTBEAT_MS = 1000;
+/** How the Redis client reconnects: 50 ms doubling to 2 s. */
+const REDIS_RECONNECT: Backoff = { initialDelayMs: 50, maxDelayMs: 2000 };
 // Messages on the ended-sessions channel: an end (`e:` and the key), or a heartbeat.
 const ENDED_PREFIX = 'e:';
 const HEARTBEAT = 'h';
@@ -102,7 +105,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
     // While the connection is down, commands fail at once (the gateway answers 503) rather than
     // wait in a queue and run later, after the client was told they failed.
     disableOfflineQueue: true,
-    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => backoffDelay(REDIS_RECONNECT, retries) },
   }) as unknown as RedisConnection;
   client.on('error', (error) => options.onError?.(error));
   // Connect in the background: a replica may start before Redis does; /readyz says when it can serve.
