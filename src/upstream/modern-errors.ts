@@ -1,4 +1,4 @@
-import { LIFELINE_ERROR, METHOD_NOT_FOUND } from '../shared/json-rpc.js';
+import { LIFELINE_ERROR, METHOD_NOT_FOUND, NotJson, parseJson } from '../shared/json-rpc.js';
 import { excerpt } from '../shared/server-text.js';
 
 /** A JSON-RPC error for the host, in words that name the cause. */
@@ -63,12 +63,9 @@ export function modernErrorForHost(status: number, body: string, context: { read
 }
 
 function jsonRpcError(body: string): { code: number; message: string; data?: unknown } | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
-    const error = parsed.error;
-    if (typeof error?.code !== 'number') return undefined;
-    return { code: error.code, message: typeof error.message === 'string' ? error.message : '', data: error.data };
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(body);
+  if (parsed instanceof NotJson) return undefined;
+  const error = (parsed as { error?: { code?: unknown; message?: unknown; data?: unknown } } | null)?.error;
+  if (typeof error?.code !== 'number') return undefined;
+  return { code: error.code, message: typeof error.message === 'string' ? error.message : '', data: error.data };
 }
