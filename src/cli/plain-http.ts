@@ -1,5 +1,5 @@
-import { isLoopbackHost } from '../auth/sign-in-url.js';
-import { describeUrl } from '../recovery/redact.js';
+import { isLoopbackHost } from '../shared/loopback.js';
+import { describeUrl } from '../shared/redact.js';
 import { UsageError } from './usage-error.js';
 
 /** The flag that lets plain http reach another machine. */

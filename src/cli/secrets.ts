@@ -1,4 +1,4 @@
-import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { type SecretScrubber, scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { NetworkSettings } from './network-args.js';
 import { proxyCredentials } from './proxy-settings.js';
 
@@ -8,9 +8,7 @@ export function secretsOf(command: {
   readonly url: URL;
   readonly network?: NetworkSettings;
 }): SecretScrubber {
-  const secrets = createSecretScrubber();
-  for (const [name, value] of Object.entries(command.headers)) secrets.addHeader(name, value);
-  for (const value of command.url.searchParams.values()) secrets.add(value);
+  const secrets = scrubberForRequest(command.headers, command.url);
   if (command.network !== undefined) for (const secret of proxyCredentials(command.network.proxies)) secrets.add(secret);
   return secrets;
 }

@@ -5,7 +5,7 @@ import { LifelineError } from './LifelineError.js';
  * private CA), it has expired, or it was made for another host. The message names the host, the
  * reason and what fixes it; verification is never the thing to turn off, so it never says to.
  */
-export class CertificateError extends LifelineError {
+export class CertificateError extends LifelineError<'CERTIFICATE_NOT_ACCEPTED'> {
   override name = 'CertificateError';
   /** The host whose certificate was refused, e.g. `mcp.example.com:443`. */
   readonly host: string;

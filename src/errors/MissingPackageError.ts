@@ -5,7 +5,7 @@ import { LifelineError } from './LifelineError.js';
  * installed: the library and the bridge never need it, so a plain install leaves it out. The
  * message names the package, the feature, and the command that brings it.
  */
-export class MissingPackageError extends LifelineError {
+export class MissingPackageError extends LifelineError<'MISSING_PACKAGE'> {
   override name = 'MissingPackageError';
   /** The package to install, e.g. `@redis/client`. */
   readonly packageName: string;

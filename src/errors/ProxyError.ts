@@ -5,7 +5,7 @@ import { LifelineError } from './LifelineError.js';
  * refused to carry the request (HTTP 407 for credentials, 403 for its rules, 502 when it could not
  * reach the server). The message names the proxy (never its credentials), the host and what to do.
  */
-export class ProxyError extends LifelineError {
+export class ProxyError extends LifelineError<'PROXY_FAILED'> {
   override name = 'ProxyError';
   /** The proxy as logs name it: `http://proxy.example.com:3128 (HTTPS_PROXY)`. */
   readonly proxy: string;

@@ -1,6 +1,5 @@
-import { summarizeJsonRpc } from '../recovery/outgoing-request.js';
+import { type JsonRpcId, type JsonRpcMessage, summarizeJsonRpc } from '../shared/json-rpc.js';
 import type { ToolFilter } from '../upstream/tool-filter.js';
-import type { JsonRpcId, JsonRpcMessage } from '../upstream/upstream.js';
 import { sendJson } from './http-exchange.js';
 import type { RouteRequest } from './route.js';
 

@@ -1,18 +1,14 @@
-import {
-  type RecoveryErrorCode,
-  type RequestReport,
-  type SessionLossReport,
-  SessionRecoveryError,
-} from '../errors/SessionRecoveryError.js';
+import type { SessionRecoveryErrorCode } from '../errors/error-codes.js';
+import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { describeUrl } from '../shared/redact.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
-  readonly code: RecoveryErrorCode;
+  readonly code: SessionRecoveryErrorCode;
   readonly loss: SessionLossReport;
   /** Why, in words; scrubbed like any server text before it reaches the error. */
   readonly reason?: string | undefined;

@@ -1,7 +1,7 @@
-import { concatBytes } from '../recovery/concat-bytes.js';
-import { idKey } from './host-state.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { idKey, type JsonRpcMessage } from '../shared/json-rpc.js';
 import type { ToolFilter } from './tool-filter.js';
-import type { JsonRpcMessage, RawMessage, Upstream, UpstreamSink } from './upstream.js';
+import type { RawMessage, Upstream, UpstreamSink } from './upstream.js';
 
 /**
  * An upstream of any era behind a tool filter: the one place every message of the bridge and of

@@ -2,7 +2,7 @@
 // --allow-tool, serve's ignoreTools and allowTools per upstream). A convenience that keeps a tool
 // out of a model's reach, not a sandbox: a server may run anything on its own account, and a
 // client that reaches the server without mcp-lifeline is not filtered at all.
-import type { JsonRpcMessage } from './upstream.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** The patterns of a tool filter, as the user gave them. */
 export interface ToolFilterOptions {
