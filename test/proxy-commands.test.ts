@@ -50,8 +50,10 @@ describe('proxies: probe, sign-in and serve', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const bridge = await startHost(t, server.url, env);
     assert.equal(await call(bridge), '1');
-    assert.equal(server.authorizationServer.counters.tokens['refresh_token'], 1, 'the expired token was refreshed');
-    assert.equal(through('POST', '/token'), 2, 'the refresh went through the proxy');
+    // A 2 s token may expire again while a loaded machine starts the bridge: count, do not assume one.
+    const refreshes = server.authorizationServer.counters.tokens['refresh_token'] ?? 0;
+    assert.ok(refreshes >= 1, 'the expired token was refreshed');
+    assert.equal(through('POST', '/token'), 1 + refreshes, 'every refresh went through the proxy');
     await bridge.client.close();
 
     const logout = await runCli(['logout', server.url], env);
