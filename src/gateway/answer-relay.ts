@@ -27,6 +27,11 @@ export interface RelayOptions {
    * client's requests not answered yet (a POST's stream then ends with those errors).
    */
   readonly onOversized: () => string;
+  /**
+   * Rewrites the JSON-RPC text of the answer (a JSON body, or one event's data) before it is
+   * scrubbed: the tool filter. Returns its input when it changes nothing. @default undefined: none
+   */
+  readonly rewrite?: ((json: string) => string) | undefined;
 }
 
 const SSE_TYPE = /^text\/event-stream\b/i;
@@ -64,7 +69,7 @@ export async function relayAnswer(
   if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && response.body !== null) {
     // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
     // server to it). Read as text, the middleware checks it for a session error as it is read.
-    const text = await response.text();
+    const text = rewritten(await response.text(), options);
     const out = options.scrub === undefined ? text : options.scrub(text);
     res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
     res.end(out);
@@ -73,11 +78,11 @@ export async function relayAnswer(
   const body = await readWholeBody(response, options.maxMessageBytes);
   if (body === undefined) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
   let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
-  if (options.scrub !== undefined && bytes.byteLength > 0) {
+  if ((options.scrub !== undefined || (options.rewrite !== undefined && textual)) && bytes.byteLength > 0) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-    const scrubbed = options.scrub(text);
+    const out = scrubbed(textual ? rewritten(text, options) : text, options);
     // Unchanged: the bytes go out exactly as they came.
-    if (scrubbed !== text) bytes = Buffer.from(scrubbed, 'utf8');
+    if (out !== text) bytes = Buffer.from(out, 'utf8');
   }
   // 204 and 304 carry no body, and no length either (RFC 9110 §8.6).
   const bodyless = response.status === 204 || response.status === 304;
@@ -98,7 +103,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
       const { done, value } = await reader.read();
       if (done) {
         const rest = scanner.partial();
-        if (rest !== undefined) res.write(scrubbed(rest, options));
+        if (rest !== undefined) res.write(scrubbed(rewrittenEvent(rest, options), options));
         else if (pending > 0 && unanswered(options, answered).length > 0) return endWithErrors(res, options, answered);
         break;
       }
@@ -113,7 +118,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
           continue;
         }
         note(event, options, answered);
-        open = res.write(scrubbed(event, options));
+        open = res.write(scrubbed(rewrittenEvent(event, options), options));
       }
       // A POST's answer will not arrive whole: say so now rather than read the rest of it.
       if (pending > options.maxMessageBytes && options.requestIds.length > 0) return endWithErrors(res, options, answered);
@@ -144,6 +149,22 @@ function unanswered(options: RelayOptions, answered: ReadonlySet<JsonRpcId>): Js
 
 function scrubbed(text: string, options: RelayOptions): string {
   return options.scrub === undefined ? text : options.scrub(text);
+}
+
+function rewritten(text: string, options: RelayOptions): string {
+  return options.rewrite === undefined ? text : options.rewrite(text);
+}
+
+/** The event with its data rewritten (one `data:` line where the first one was, every other field kept). */
+function rewrittenEvent(event: string, options: RelayOptions): string {
+  if (options.rewrite === undefined) return event;
+  const data = eventData(event);
+  const next = options.rewrite(data);
+  if (next === data) return event;
+  const lines = event.split(/\r\n|\r|\n/);
+  const first = lines.findIndex((line) => line.startsWith('data:'));
+  const kept = lines.filter((line, index) => index === first || !line.startsWith('data:'));
+  return kept.map((line, index) => (index === first ? `data: ${next}` : line)).join('\n');
 }
 
 /** Notes which of the client's requests an event answers. */
