@@ -1,7 +1,7 @@
 import { isSignInError } from '../auth/SignInError.js';
 import { isLifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
-import { type AnyFetch, summarizeJsonRpc } from '../recovery/outgoing-request.js';
+import { type AnyFetch, type JsonRpcSummary, summarizeJsonRpc } from '../recovery/outgoing-request.js';
 import { readBoundedBody } from '../upstream/read-bounded-body.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
@@ -101,21 +101,27 @@ export function createPassThrough(
   }
 
   async function deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void> {
-    const summary = request.body === undefined ? undefined : summarizeJsonRpc(request.body.toString('utf8'));
-    const what = summary?.rpcMethod ?? request.req.method ?? 'GET';
+    // The request's JSON-RPC content is needed only to relay an event stream or to explain a failure:
+    // a JSON answer passes without the body being parsed again (the middleware parsed it once).
+    let summary: JsonRpcSummary | undefined;
+    const summarize = () => {
+      summary ??= summarizeJsonRpc(request.body?.toString('utf8'));
+      return summary;
+    };
+    const what = () => summarize().rpcMethod ?? request.req.method ?? 'GET';
     const tooLarge = () =>
-      `mcp-lifeline: upstream "${name}" (${where}) answered ${what} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
+      `mcp-lifeline: upstream "${name}" (${where}) answered ${what()} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
     const headers = clientAnswerHeaders(response, request.answerHeaders, { token, challenges: forwardsCredentials, scrub });
     try {
       await relayAnswer(request.res, response, headers, {
         maxMessageBytes: options.maxMessageBytes,
         scrub,
-        requestIds: request.req.method === 'POST' ? (summary?.requestIds ?? []) : [],
+        requestIds: () => (request.req.method === 'POST' ? summarize().requestIds : []),
         onOversized: () => {
           metrics.oversized(name);
           log.warn('an upstream message over the size limit was not passed on', {
             upstream: name,
-            request: what,
+            request: what(),
             limit: options.maxMessageBytes,
           });
           return tooLarge();
@@ -126,7 +132,7 @@ export function createPassThrough(
         metrics.oversized(name);
         log.warn('an upstream answer over the size limit was not passed on', {
           upstream: name,
-          request: what,
+          request: what(),
           limit: options.maxMessageBytes,
         });
         failed(request, 502, tooLarge());

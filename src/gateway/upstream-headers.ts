@@ -14,17 +14,22 @@ function isPassedRequestHeader(name: string): boolean {
   return PASSED_REQUEST_HEADERS.includes(name) || name.startsWith('mcp-param-');
 }
 
-/** The headers of a request to the upstream: the client's that pass, then the configured ones (which win). */
+/**
+ * The headers of a request to the upstream: the client's that pass, then the configured ones (which
+ * win), then `sessionId` (the gateway's key for the upstream session) when there is one.
+ */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
   forwarded: readonly string[],
   configured: Readonly<Record<string, string>>,
+  sessionId?: string,
 ): Headers {
   const headers = new Headers();
   for (const [header, value] of Object.entries(req.headers)) {
     if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers.set(header, value);
   }
   for (const [header, value] of Object.entries(configured)) headers.set(header, value);
+  if (sessionId !== undefined) headers.set('mcp-session-id', sessionId);
   return headers;
 }
 
@@ -49,15 +54,15 @@ export function clientAnswerHeaders(
   return headers;
 }
 
+/** A request header's value, when it was sent once and is not empty. */
+export function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 /** A copy of `headers` naming the upstream session `sessionId`. */
 export function withSession(headers: Headers, sessionId: string): Headers {
   const copy = new Headers(headers);
   copy.set('mcp-session-id', sessionId);
   return copy;
-}
-
-/** A request header's value, when it was sent once and is not empty. */
-export function headerValue(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

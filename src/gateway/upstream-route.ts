@@ -10,7 +10,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
-import { headerValue, upstreamRequestHeaders, withSession } from './upstream-headers.js';
+import { headerValue, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
  * Forwards a client's HTTP exchanges to one upstream, at the HTTP level: the method, the MCP
@@ -48,7 +48,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   );
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
   const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
-  const headersFor = (request: RouteRequest) => upstreamRequestHeaders(request.req, forwarded, configured);
+  const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -151,7 +151,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const done = here.begin(key, session, request.req.method === 'GET' ? request.res : undefined, upstreamExchange);
     try {
       // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
-      const response = await exchange.send(request, withSession(headersFor(request), key), recovering, upstreamExchange);
+      const response = await exchange.send(request, headersFor(request, key), recovering, upstreamExchange);
       if (response === undefined) return;
       await exchange.deliver(request, response, token);
     } finally {

@@ -40,10 +40,12 @@ export class AnswerWatch {
    */
   watch(attempt: Attempt, response: Response, onLossInside: OnLossInside): Response {
     const { config } = this.context;
-    if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
+    if (!config.checkSuccessfulAnswers || !response.ok) return response;
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
+    // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
+      if (response.body === null) return response;
       const original = response.body;
       let watched: ReadableStream<Uint8Array> | undefined;
       const stream = () => {

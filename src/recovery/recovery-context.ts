@@ -5,6 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
 import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
+import { WatchedResponse } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
@@ -31,6 +32,8 @@ export class RecoveryContext {
   readonly config: ResolvedOptions;
   readonly events: EventReporter;
   private lastId = 0;
+  // Signals requests were sent with: one met again is shared by requests (see ownSignal).
+  private readonly signalsSeen = new WeakSet<AbortSignal>();
 
   constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent)) {
     this.next = next;
@@ -56,13 +59,14 @@ export class RecoveryContext {
       (keeper.protocolVersion !== undefined && protocolVersion !== null && protocolVersion !== keeper.protocolVersion) ||
       dropEventId ||
       body !== undefined;
-    const signal = ownSignal(request.signal);
+    const signal = this.ownSignal(request.signal);
     // Called as a plain function, never as a method of this object: a browser's fetch throws
     // "Illegal invocation" when its receiver is not the global object.
     const { next } = this;
     if (!rewrite) return next(request.input, signal === undefined ? request.init : { ...request.init, signal });
 
-    const headers = new Headers(request.headers());
+    // One copy of the caller's headers (request.headers() is a copy of its own, kept unchanged).
+    const headers = new Headers(request.init.headers ?? undefined);
     if (keeper.serverId === undefined) headers.delete('mcp-session-id');
     else headers.set('mcp-session-id', keeper.serverId);
     if (keeper.protocolVersion !== undefined && protocolVersion !== null) headers.set('mcp-protocol-version', keeper.protocolVersion);
@@ -81,6 +85,23 @@ export class RecoveryContext {
   finish(keeper: SessionKeeper, request: OutgoingRequest, response: Response): Response {
     if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
     return present(keeper, response);
+  }
+
+  /**
+   * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
+   * to every request; undici adds an abort listener to it per request and drops it only when the
+   * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
+   * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback. A
+   * signal met for the first time is passed as it is (the gateway's and `AbortSignal.timeout()`
+   * are one per request): `AbortSignal.any` costs about as much as the pile-up it prevents.
+   */
+  private ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
+    if (!this.signalsSeen.has(signal)) {
+      this.signalsSeen.add(signal);
+      return signal;
+    }
+    return AbortSignal.any([signal]);
   }
 
   /** The error the client gets when recovery did not succeed, reported as `recovery-failed`. */
@@ -107,16 +128,11 @@ export function present(keeper: SessionKeeper, response: Response): Response {
   if (sent === null || sent === keeper.alias) return response;
   const headers = new Headers(response.headers);
   headers.set('mcp-session-id', keeper.alias);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
-}
-
-/**
- * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
- * to every request; undici adds an abort listener to it per request and drops it only when the
- * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
- * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback.
- */
-function ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
-  if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
-  return AbortSignal.any([signal]);
+  // The body is read through the server's answer when it is read: asking for it here would build
+  // a stream for an answer that is read whole (text()).
+  return new WatchedResponse(
+    response,
+    { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) },
+    headers,
+  );
 }

@@ -4,6 +4,15 @@ export interface WatchedBody {
   readonly stream: () => ReadableStream<Uint8Array> | null;
   /** The whole body as text, read once. */
   readonly text: () => Promise<string>;
+  /** The whole body as bytes, read once, when it may not be text; otherwise the text's UTF-8 bytes. */
+  readonly bytes?: () => Promise<Uint8Array>;
+}
+
+/** The status line and headers a {@linkcode WatchedResponse} answers with: another `Response`'s, or an HTTP client's. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Headers;
 }
 
 const encoder = new TextEncoder();
@@ -18,9 +27,13 @@ const encoder = new TextEncoder();
 export class WatchedResponse extends Response {
   #read: WatchedBody;
   #text: Promise<string> | undefined;
+  #bytes: Promise<Uint8Array> | undefined;
+  // Whether `body` was asked for: until then no stream exists, so none is locked (and none is made to say so).
+  #streamAsked = false;
 
-  constructor(original: Response, read: WatchedBody) {
-    super(null, { status: original.status, statusText: original.statusText, headers: original.headers });
+  /** `headers` replaces the head's (a copy with a header changed). */
+  constructor(head: ResponseHead, read: WatchedBody, headers: Headers = head.headers) {
+    super(null, { status: head.status, statusText: head.statusText, headers });
     this.#read = read;
   }
 
@@ -31,15 +44,22 @@ export class WatchedResponse extends Response {
       response.#text ??= response.#read.text();
       return response.#text;
     };
+    const bytes = (response: WatchedResponse): Promise<Uint8Array> => {
+      const read = response.#read.bytes;
+      if (read === undefined || response.#text !== undefined) return text(response).then((body) => encoder.encode(body));
+      response.#bytes ??= read();
+      return response.#bytes;
+    };
     Object.defineProperties(WatchedResponse.prototype, {
       body: {
         get(this: WatchedResponse) {
+          this.#streamAsked = true;
           return this.#read.stream();
         },
       },
       bodyUsed: {
         get(this: WatchedResponse) {
-          return this.#text !== undefined || this.#read.stream()?.locked === true;
+          return this.#text !== undefined || this.#bytes !== undefined || (this.#streamAsked && this.#read.stream()?.locked === true);
         },
       },
       text: {
@@ -54,17 +74,18 @@ export class WatchedResponse extends Response {
       },
       arrayBuffer: {
         value: async function (this: WatchedResponse) {
-          return encoder.encode(await text(this)).buffer;
+          const body = await bytes(this);
+          return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body.buffer : body.slice().buffer;
         },
       },
       bytes: {
-        value: async function (this: WatchedResponse) {
-          return encoder.encode(await text(this));
+        value: function (this: WatchedResponse) {
+          return bytes(this);
         },
       },
       blob: {
         value: async function (this: WatchedResponse) {
-          return new Blob([await text(this)], { type: this.headers.get('content-type') ?? '' });
+          return new Blob([await bytes(this)], { type: this.headers.get('content-type') ?? '' });
         },
       },
       formData: {

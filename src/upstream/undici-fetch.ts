@@ -1,5 +1,6 @@
 import { type Dispatcher, getGlobalDispatcher, request } from 'undici';
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { WatchedResponse } from '../recovery/watched-response.js';
 
 /** Statuses whose responses have no body (Fetch standard: null body status). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -38,9 +39,38 @@ export function createUndiciFetch(dispatcher: Dispatcher = getGlobalDispatcher()
       else if (value !== undefined) headers.append(name, value);
     }
     const empty = NULL_BODY.has(answer.statusCode) || method === 'HEAD';
-    if (empty) answer.body.resume();
-    return new Response(empty ? null : webStream(answer.body, signal), { status: answer.statusCode, headers });
+    if (empty) {
+      answer.body.resume();
+      return new Response(null, { status: answer.statusCode, headers });
+    }
+    return lazyBodyResponse(answer, headers, signal);
   };
+}
+
+/**
+ * A `Response` whose body stays undici's until it is read: text() and arrayBuffer() read it
+ * straight (what the SDKs, the gateway and the bridge do with a JSON answer), and a web stream is
+ * built only when `body` is asked for (an SSE answer). A `Response` constructed with a stream
+ * body costs a web stream and its machinery per answer (about a tenth of a call's CPU on loopback).
+ */
+function lazyBodyResponse(answer: Dispatcher.ResponseData, headers: Headers, signal: AbortSignal | undefined): Response {
+  const body = answer.body;
+  let stream: ReadableStream<Uint8Array> | undefined;
+  // Like fetch: a read that fails because the request was aborted rejects with the signal's reason.
+  const failed = (error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
+  };
+  return new WatchedResponse(
+    { status: answer.statusCode, statusText: '', headers },
+    {
+      stream: () => {
+        stream ??= webStream(body, signal);
+        return stream;
+      },
+      text: () => body.text().catch(failed),
+      bytes: () => body.arrayBuffer().then((buffer) => new Uint8Array(buffer), failed),
+    },
+  );
 }
 
 /** The body as a web stream pulled straight from undici's: one read per pull, no extra buffering. */
@@ -60,6 +90,8 @@ function webStream(body: Dispatcher.ResponseData['body'], signal: AbortSignal | 
       }
     },
     cancel(reason) {
+      // Cancelled before the first read (a body discarded unread): nothing listens for the abort error yet.
+      body.on('error', () => {});
       body.destroy(reason instanceof Error ? reason : undefined);
     },
   });
