@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
@@ -96,6 +96,16 @@ const LIMIT_KEYS = new Set([
  * `url` and header values and in `store` is read from the environment, as for `--header`, so secrets
  * stay out of the file. Unknown keys are errors (a typo would otherwise be silently ignored).
  */
+/**
+ * The YAML parser, loaded when a config file is read: every command parses its arguments through
+ * this module, and the bridge, which never reads a config file, would hold the parser (about 9 MB
+ * of resident memory) for hours. `require`, because argument parsing is synchronous.
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
+
 export function readServeConfig(path: string, env: NodeJS.ProcessEnv): ServeConfig {
   let text: string;
   try {
