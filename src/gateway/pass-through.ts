@@ -9,7 +9,7 @@ import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { jsonRpcError, jsonRpcErrors, sendJson } from './http-exchange.js';
 import type { RouteRequest } from './route.js';
 import { storeFailure } from './store-outage.js';
-import { clientAnswerHeaders } from './upstream-headers.js';
+import { clientAnswerHeaders, type RequestHeaders } from './upstream-headers.js';
 
 const SESSION_NOT_FOUND = -32001;
 // What of an upstream's refusal of the gateway's credentials is quoted in the error.
@@ -23,7 +23,7 @@ export interface PassThrough {
    * credentials refused) or went away. Rejects with a `StoreUnreachableError` when the store
    * failed it (the gateway answers 503). `abort` ends the upstream exchange (also when the client leaves).
    */
-  send(request: RouteRequest, headers: Headers, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
+  send(request: RouteRequest, headers: RequestHeaders, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
   /** Passes an upstream answer to the client as it arrives, bounded and scrubbed; `token` is the client's session id. */
   deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void>;
   /** Refuses a request before it reaches the upstream: counted, and answered with a JSON-RPC error. */
@@ -53,7 +53,7 @@ export function createPassThrough(
 
   async function send(
     request: RouteRequest,
-    headers: Headers,
+    headers: RequestHeaders,
     via: AnyFetch,
     abort = new AbortController(),
   ): Promise<Response | undefined> {

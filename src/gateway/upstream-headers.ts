@@ -23,13 +23,14 @@ export function upstreamRequestHeaders(
   forwarded: readonly string[],
   configured: Readonly<Record<string, string>>,
   sessionId?: string,
-): Headers {
-  const headers = new Headers();
+): Record<string, string> {
+  // A plain object, not a `Headers`: the HTTP client reads it as it is (a `Headers` is copied, sorted, on every read).
+  const headers: Record<string, string> = {};
   for (const [header, value] of Object.entries(req.headers)) {
-    if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers.set(header, value);
+    if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers[header] = value;
   }
-  for (const [header, value] of Object.entries(configured)) headers.set(header, value);
-  if (sessionId !== undefined) headers.set('mcp-session-id', sessionId);
+  for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
+  if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
   return headers;
 }
 
@@ -60,8 +61,11 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/** Request headers, as a `Headers` or a plain object. */
+export type RequestHeaders = Headers | Readonly<Record<string, string>>;
+
 /** A copy of `headers` naming the upstream session `sessionId`. */
-export function withSession(headers: Headers, sessionId: string): Headers {
+export function withSession(headers: RequestHeaders, sessionId: string): Headers {
   const copy = new Headers(headers);
   copy.set('mcp-session-id', sessionId);
   return copy;

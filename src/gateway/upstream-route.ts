@@ -10,7 +10,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
-import { headerValue, upstreamRequestHeaders } from './upstream-headers.js';
+import { headerValue, type RequestHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
  * Forwards a client's HTTP exchanges to one upstream, at the HTTP level: the method, the MCP
@@ -169,7 +169,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
    * Ends a session: the tombstone first (every replica refuses the session from then on, and lets
    * go of what it holds for it), then its upstream session, with the id the store has for it.
    */
-  async function terminate(key: string, headers = new Headers(configured)): Promise<void> {
+  async function terminate(key: string, headers: RequestHeaders = configured): Promise<void> {
     const record = await store.get(key);
     await ended.end(key);
     metrics.session(name, 'ended');
@@ -177,7 +177,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   }
 
   /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
-  async function endUpstream(headers: Headers, serverId: string): Promise<void> {
+  async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
     const answer = await deleteUpstreamSession(http, { url, headers, serverId, timeoutMs: options.timeoutMs });
     // 405: the server does not let clients end sessions; 404: it had forgotten it already.
     if (answer instanceof Response && answer.ok) return;

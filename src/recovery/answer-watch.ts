@@ -12,7 +12,7 @@ import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { sseReplacement } from './sse-replacement.js';
 import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
-import { readAllText, WatchedResponse } from './watched-response.js';
+import { readAllText, WatchedResponse, withHeaders } from './watched-response.js';
 
 /** Produces the answer to deliver instead of one that carried a confirmed loss. */
 export type OnLossInside = (verdict: Lost, knownBy: KnownBy) => Promise<Response>;
@@ -36,23 +36,25 @@ export class AnswerWatch {
 
   /**
    * A successful answer, watched for a session error inside it as the client reads it.
-   * `onLossInside` produces the answer to deliver instead of a confirmed loss.
+   * `onLossInside` produces the answer to deliver instead of a confirmed loss; `headers` replace
+   * the answer's (the client's session id shown in place of the server's).
    */
-  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside): Response {
+  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, headers?: Headers): Response {
     const { config } = this.context;
-    if (!config.checkSuccessfulAnswers || !response.ok) return response;
+    const unwatched = () => (headers === undefined ? response : withHeaders(response, headers));
+    if (!config.checkSuccessfulAnswers || !response.ok) return unwatched();
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
     // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
-      if (response.body === null) return response;
+      if (response.body === null) return unwatched();
       const original = response.body;
       let watched: ReadableStream<Uint8Array> | undefined;
       const stream = () => {
         watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
         return watched;
       };
-      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
+      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) }, headers);
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(
@@ -63,9 +65,10 @@ export class AnswerWatch {
           return this.judgeInside(attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
         },
         config.peekBytes,
+        headers,
       );
     }
-    return response;
+    return unwatched();
   }
 
   /** The client's GET stream failed: it is held back, and that is reported once per run of failures. */

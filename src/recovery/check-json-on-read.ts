@@ -19,7 +19,7 @@ const decoder = new TextDecoder();
  * body back only while it is at most `limit` bytes (a session error is small) and passes a larger
  * one on as it comes.
  */
-export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit: number): Response {
+export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit: number, headers?: Headers): Response {
   const checked = (body: string): string | Promise<string> => {
     const replacement = check(body);
     return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
@@ -37,7 +37,7 @@ export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit:
     // Once `body` was handed out, its readers read the checked stream: text() reads that one too
     // (checking the body a second time would cost a second decision on one answer).
     text: () => (patched && response.body !== null ? readText(response.body) : response.text().then(checked)),
-  });
+  }, headers);
 }
 
 /** The whole stream as text, read through its (patched) getReader. */

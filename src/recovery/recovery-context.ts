@@ -2,10 +2,10 @@ import type { LifelineErrorCode } from '../errors/LifelineError.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
-import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
+import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
 import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
-import { WatchedResponse } from './watched-response.js';
+import { withHeaders } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
@@ -65,13 +65,13 @@ export class RecoveryContext {
     const { next } = this;
     if (!rewrite) return next(request.input, signal === undefined ? request.init : { ...request.init, signal });
 
-    // One copy of the caller's headers (request.headers() is a copy of its own, kept unchanged).
-    const headers = new Headers(request.init.headers ?? undefined);
-    if (keeper.serverId === undefined) headers.delete('mcp-session-id');
-    else headers.set('mcp-session-id', keeper.serverId);
-    if (keeper.protocolVersion !== undefined && protocolVersion !== null) headers.set('mcp-protocol-version', keeper.protocolVersion);
+    // One plain copy of the caller's headers (a `Headers` costs a sorted copy each time it is read).
+    const headers = headerRecord(request.init.headers);
+    if (keeper.serverId === undefined) delete headers['mcp-session-id'];
+    else headers['mcp-session-id'] = keeper.serverId;
+    if (keeper.protocolVersion !== undefined && protocolVersion !== null) headers['mcp-protocol-version'] = keeper.protocolVersion;
     // An event id of the lost session means nothing to the new one (spec: ids are per session).
-    if (dropEventId) headers.delete('last-event-id');
+    if (dropEventId) delete headers['last-event-id'];
     return next(request.url, {
       ...request.init,
       method: request.method,
@@ -83,8 +83,13 @@ export class RecoveryContext {
 
   /** A server answer about to reach the client: the session's health noted, its id shown as the client knows it. */
   finish(keeper: SessionKeeper, request: OutgoingRequest, response: Response): Response {
-    if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
+    this.noteAnswer(keeper, request, response);
     return present(keeper, response);
+  }
+
+  /** The session's health, as a server answer shows it (the first part of {@linkcode finish}). */
+  noteAnswer(keeper: SessionKeeper, request: OutgoingRequest, response: Response): void {
+    if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
   }
 
   /**
@@ -124,15 +129,16 @@ export class RecoveryContext {
  * both consistent.)
  */
 export function present(keeper: SessionKeeper, response: Response): Response {
+  const headers = presentedHeaders(keeper, response);
+  return headers === undefined ? response : withHeaders(response, headers);
+}
+
+/** The headers {@linkcode present} shows instead of the server's; undefined when they are shown as they are. */
+export function presentedHeaders(keeper: SessionKeeper, response: Response): Headers | undefined {
   const sent = response.headers.get('mcp-session-id');
-  if (sent === null || sent === keeper.alias) return response;
+  if (sent === null || sent === keeper.alias) return undefined;
   const headers = new Headers(response.headers);
   headers.set('mcp-session-id', keeper.alias);
-  // The body is read through the server's answer when it is read: asking for it here would build
-  // a stream for an answer that is read whole (text()).
-  return new WatchedResponse(
-    response,
-    { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) },
-    headers,
-  );
+  return headers;
 }
+

@@ -1,3 +1,6 @@
+/** Headers as `Response` takes them (the DOM's `HeadersInit`). */
+export type HeaderFields = NonNullable<RequestInit['headers']>;
+
 /** How a {@linkcode WatchedResponse} reads its body. */
 export interface WatchedBody {
   /** The body as a stream, built on first use; the same object each time. */
@@ -12,7 +15,7 @@ export interface WatchedBody {
 export interface ResponseHead {
   readonly status: number;
   readonly statusText: string;
-  readonly headers: Headers;
+  readonly headers: HeaderFields;
 }
 
 const encoder = new TextEncoder();
@@ -31,9 +34,9 @@ export class WatchedResponse extends Response {
   // Whether `body` was asked for: until then no stream exists, so none is locked (and none is made to say so).
   #streamAsked = false;
 
-  /** `headers` replaces the head's (a copy with a header changed). */
-  constructor(head: ResponseHead, read: WatchedBody, headers: Headers = head.headers) {
-    super(null, { status: head.status, statusText: head.statusText, headers });
+  /** `headers`, when given, replace the head's (a copy with a header changed). */
+  constructor(head: ResponseHead, read: WatchedBody, headers: HeaderFields | undefined = head.headers) {
+    super(null, { status: head.status, statusText: head.statusText, headers: headers ?? head.headers });
     this.#read = read;
   }
 
@@ -105,6 +108,18 @@ export class WatchedResponse extends Response {
       },
     });
   }
+}
+
+/**
+ * `response` with other headers. The body is read through the server's answer when it is read:
+ * asking for it here would build a stream for an answer that is read whole (text()).
+ */
+export function withHeaders(response: Response, headers: Headers): Response {
+  return new WatchedResponse(
+    response,
+    { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) },
+    headers,
+  );
 }
 
 function streamOf(text: Promise<string>): ReadableStream<Uint8Array> {
