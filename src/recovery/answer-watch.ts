@@ -12,7 +12,7 @@ import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { sseReplacement } from './sse-replacement.js';
 import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
-import { readAllText, WatchedResponse, withHeaders } from './watched-response.js';
+import { readAllText, WatchedResponse } from './watched-response.js';
 
 /** Produces the answer to deliver instead of one that carried a confirmed loss. */
 export type OnLossInside = (verdict: Lost, knownBy: KnownBy) => Promise<Response>;
@@ -36,25 +36,31 @@ export class AnswerWatch {
 
   /**
    * A successful answer, watched for a session error inside it as the client reads it.
-   * `onLossInside` produces the answer to deliver instead of a confirmed loss; `headers` replace
-   * the answer's (the client's session id shown in place of the server's).
+   * `onLossInside` produces the answer to deliver instead of a confirmed loss; `sessionId` is shown
+   * in place of the server's (the client's session id).
    */
-  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, headers?: Headers): Response {
+  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, sessionId?: string): Response {
     const { config } = this.context;
-    const unwatched = () => (headers === undefined ? response : withHeaders(response, headers));
+    const unwatched = () => (sessionId === undefined ? response : WatchedResponse.rewatch(response, (inner) => inner, sessionId));
     if (!config.checkSuccessfulAnswers || !response.ok) return unwatched();
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
     // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
-      if (response.body === null) return unwatched();
-      const original = response.body;
-      let watched: ReadableStream<Uint8Array> | undefined;
-      const stream = () => {
-        watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
-        return watched;
-      };
-      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) }, headers);
+      return WatchedResponse.rewatch(
+        response,
+        (inner) => {
+          const original = inner.stream();
+          if (original === null) return inner;
+          let watched: ReadableStream<Uint8Array> | undefined;
+          const stream = () => {
+            watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
+            return watched;
+          };
+          return { stream, text: () => readAllText(stream().getReader()) };
+        },
+        sessionId,
+      );
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(
@@ -65,7 +71,7 @@ export class AnswerWatch {
           return this.judgeInside(attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
         },
         config.peekBytes,
-        headers,
+        sessionId,
       );
     }
     return unwatched();

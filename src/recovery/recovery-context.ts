@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
 import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
-import { withHeaders } from './watched-response.js';
+import { type WatchedBody, WatchedResponse } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
@@ -129,16 +129,14 @@ export class RecoveryContext {
  * both consistent.)
  */
 export function present(keeper: SessionKeeper, response: Response): Response {
-  const headers = presentedHeaders(keeper, response);
-  return headers === undefined ? response : withHeaders(response, headers);
+  const sessionId = presentedSessionId(keeper, response);
+  return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
 }
 
-/** The headers {@linkcode present} shows instead of the server's; undefined when they are shown as they are. */
-export function presentedHeaders(keeper: SessionKeeper, response: Response): Headers | undefined {
+/** The session id {@linkcode present} shows instead of the server's; undefined when the answer is shown as it is. */
+export function presentedSessionId(keeper: SessionKeeper, response: Response): string | undefined {
   const sent = response.headers.get('mcp-session-id');
-  if (sent === null || sent === keeper.alias) return undefined;
-  const headers = new Headers(response.headers);
-  headers.set('mcp-session-id', keeper.alias);
-  return headers;
+  return sent === null || sent === keeper.alias ? undefined : keeper.alias;
 }
 
+const sameRead = (inner: WatchedBody) => inner;

@@ -6,7 +6,7 @@ import type { AnswerJudge, Classified } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { present, presentedHeaders, type RecoveryContext } from './recovery-context.js';
+import { present, presentedSessionId, type RecoveryContext } from './recovery-context.js';
 import type { RecoveryFlight } from './recovery-flight.js';
 import type { Replayer } from './replayer.js';
 import type { SessionDirectory } from './session-directory.js';
@@ -96,7 +96,7 @@ export class SessionExchange {
       attempt,
       response,
       (verdict, knownBy) => parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
-      presentedHeaders(keeper, response),
+      presentedSessionId(keeper, response),
     );
   }
 

@@ -40,6 +40,28 @@ export class WatchedResponse extends Response {
     this.#read = read;
   }
 
+  /**
+   * `response` with its body read through `wrap(how it is read now)`, and `sessionId` shown in
+   * place of the server's when given. A `WatchedResponse` not read yet is changed in place, not
+   * wrapped again: a `Response` costs several µs to build (its headers are copied and checked),
+   * and an answer passes through several watchers (the HTTP client's, the session id's, the
+   * session error check).
+   */
+  static rewatch(response: Response, wrap: (inner: WatchedBody) => WatchedBody, sessionId?: string): Response {
+    if (response instanceof WatchedResponse && response.#text === undefined && response.#bytes === undefined && !response.#streamAsked) {
+      response.#read = wrap(response.#read);
+      // Its headers are its own (built with it, guard "response"), not the server's.
+      if (sessionId !== undefined) response.headers.set('mcp-session-id', sessionId);
+      return response;
+    }
+    let headers = response.headers;
+    if (sessionId !== undefined) {
+      headers = new Headers(response.headers);
+      headers.set('mcp-session-id', sessionId);
+    }
+    return new WatchedResponse(response, wrap(readOf(response)), headers);
+  }
+
   static {
     // Defined on the prototype (once): the DOM typings declare these as properties of Response,
     // which a class body may not override with methods or accessors.
@@ -110,16 +132,9 @@ export class WatchedResponse extends Response {
   }
 }
 
-/**
- * `response` with other headers. The body is read through the server's answer when it is read:
- * asking for it here would build a stream for an answer that is read whole (text()).
- */
-export function withHeaders(response: Response, headers: Headers): Response {
-  return new WatchedResponse(
-    response,
-    { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) },
-    headers,
-  );
+/** How a plain `Response`'s body is read, as a {@linkcode WatchedBody}. */
+function readOf(response: Response): WatchedBody {
+  return { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) };
 }
 
 function streamOf(text: Promise<string>): ReadableStream<Uint8Array> {
