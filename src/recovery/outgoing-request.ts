@@ -38,9 +38,11 @@ export function headerRecord(headers: RequestInit['headers']): Record<string, st
     // Like Headers.append: a repeated name holds the values joined.
     out[key] = out[key] === undefined ? value : `${out[key]}, ${value}`;
   };
-  if (typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers))
-    (headers as Headers).forEach((value, name) => add(name, value));
-  else if (Array.isArray(headers)) for (const [name, value] of headers) add(name as string, value as string);
+  if (typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, name) => {
+      add(name, value);
+    });
+  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name as string, value as string);
   else for (const name of Object.keys(headers)) add(name, (headers as Record<string, string>)[name] as string);
   return out;
 }
