@@ -2,9 +2,10 @@
 //
 // Speed and memory of mcp-lifeline, each figure against a baseline measured in the same run:
 // middleware overhead, bridge overhead (vs mcp-remote and direct HTTP), recovery cost, stampede,
-// cost growth with subscriptions and response size, the serve gateway (vs direct, one process and
-// two replicas on Redis). Servers run on 127.0.0.1 and are stopped by
-// the bench. Prints a table; writes bench/results.json.
+// cost growth with subscriptions and response size, the serve gateway (vs the bare pass-through
+// proxy, one replica and two on Redis, the time it adds to initialize). Servers run on 127.0.0.1
+// and are stopped by the bench. Prints a table, with the machine, Node version, date and load
+// average; writes bench/results.json.
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -29,23 +30,25 @@ const started = performance.now();
 const loadBefore = loadavg()[0] ?? Number.NaN;
 const figures: Figure[] = [];
 const scenarios: [string, () => Promise<Figure[]>][] = [
-  ['middleware overhead', () => middlewareOverhead(quick ? 500 : 3000)],
-  ['bridge overhead', () => bridgeOverhead({ calls: quick ? 200 : 600, rounds: quick ? 2 : 3 })],
+  ['middleware overhead', () => middlewareOverhead(quick ? 500 : 1500)],
+  ['bridge overhead', () => bridgeOverhead({ calls: quick ? 200 : 400, rounds: quick ? 2 : 3 })],
   ['bridge memory', () => bridgeMemory()],
   ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
   ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
-  ['subscriptions', () => subscriptionGrowth(quick ? 300 : 1500)],
+  ['subscriptions', () => subscriptionGrowth(quick ? 300 : 800)],
   ['response sizes', () => responseSizeGrowth(quick)],
   [
     'gateway',
     () =>
-      gatewayOverhead({ calls: quick ? 200 : 800, rounds: quick ? 2 : 3, initializes: quick ? 60 : 300, idleSessions: quick ? 200 : 1000 }),
+      gatewayOverhead({ calls: quick ? 200 : 600, rounds: quick ? 2 : 3, initializes: quick ? 60 : 200, idleSessions: quick ? 200 : 1000 }),
   ],
 ];
 // `--only NAME` runs the scenarios whose name contains NAME (e.g. `--only gateway`).
 for (const [name, run] of scenarios.filter(([name]) => values.only === undefined || name.includes(values.only))) {
   process.stderr.write(`bench: ${name}…\n`);
+  const began = performance.now();
   figures.push(...(await run()));
+  process.stderr.write(`bench: ${name} took ${Math.round((performance.now() - began) / 1000)} s\n`);
 }
 const seconds = Math.round((performance.now() - started) / 1000);
 const load = { before: loadBefore, after: loadavg()[0] ?? Number.NaN };
