@@ -2,13 +2,13 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
+import { GatewayConfigError } from '../gateway/GatewayConfigError.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
-import { GatewayConfigError } from '../gateway/gateway-options.js';
 import { createRedisStore, describeStoreUrl } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
-import { describeUrl } from '../recovery/redact.js';
-import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { describeUrl } from '../shared/redact.js';
+import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scrubber.js';
 import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -135,10 +135,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
 /** Every secret serve sends or holds: upstream header values, URL query values, the store's password. */
 function secretsOfServe(command: ServeCommand): SecretScrubber {
   const secrets = createSecretScrubber();
-  for (const upstream of command.upstreams) {
-    for (const [name, value] of Object.entries(upstream.headers)) secrets.addHeader(name, value);
-    for (const value of upstream.url.searchParams.values()) secrets.add(value);
-  }
+  for (const upstream of command.upstreams) secrets.addRequest(upstream.headers, upstream.url);
   if (command.store !== 'memory') {
     try {
       const password = decodeURIComponent(new URL(command.store).password);

@@ -1,12 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import { concatBytes } from '../recovery/concat-bytes.js';
-import type { JsonRpcId } from '../recovery/outgoing-request.js';
-import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
-import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { readWholeBody } from '../shared/read-whole-body.js';
+import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
-export class AnswerTooLargeError extends Error {
-  override name = 'AnswerTooLargeError';
+export class AnswerTooLargeError extends LifelineError<'ANSWER_TOO_LARGE'> {
+  override name = 'AnswerTooLargeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ANSWER_TOO_LARGE', message, options);
+  }
 }
 
 /** How one upstream answer reaches its client. */
@@ -68,13 +73,8 @@ export async function relayAnswer(
     res.end(out);
     return;
   }
-  let body: { chunks: Uint8Array[]; bytes: number };
-  try {
-    body = await readBoundedBody(response, options.maxMessageBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
-    throw error;
-  }
+  const body = await readWholeBody(response, options.maxMessageBytes);
+  if (body === undefined) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
   let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
   if (options.scrub !== undefined && bytes.byteLength > 0) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -166,18 +166,13 @@ function note(event: string, options: EventRelay, answered: Set<JsonRpcId>): voi
 
 function answeredIds(data: string): JsonRpcId[] {
   if (!/"(?:result|error)"/.test(data)) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return [];
-  }
+  const parsed = parseJson(data);
+  if (parsed instanceof NotJson) return [];
   const ids: JsonRpcId[] = [];
-  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (typeof message !== 'object' || message === null) continue;
-    const record = message as Record<string, unknown>;
-    const id = record['id'];
-    if (('result' in record || 'error' in record) && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  for (const message of messagesIn(parsed)) {
+    if (typeof message !== 'object' || message === null || !('result' in message || 'error' in message)) continue;
+    const id = idOf(message);
+    if (id !== null) ids.push(id);
   }
   return ids;
 }

@@ -1,8 +1,9 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import type { EraChoice } from '../upstream/negotiate.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
-import { isLoopbackAddress } from './origin-policy.js';
+import { GatewayConfigError } from './GatewayConfigError.js';
 import type { SessionStore } from './session-store.js';
 
 /** One remote MCP server behind the gateway. */
@@ -156,11 +157,6 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   metricsHost: '127.0.0.1',
 } as const;
 
-/** A mistake in the gateway's configuration; the CLI prints it and exits 2. */
-export class GatewayConfigError extends Error {
-  override name = 'GatewayConfigError';
-}
-
 /** The gateway's scalar settings, every default filled in (shared with the CLI's parsed command). */
 export interface GatewaySettings {
   readonly host: string;
@@ -237,8 +233,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxConnections,
     // Every caller of a loopback gateway comes from the same address.
     maxConnectionsPerAddress:
-      settings.maxConnectionsPerAddress ??
-      (isLoopbackAddress(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
+      settings.maxConnectionsPerAddress ?? (isLoopbackHost(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
     upstreams: options.upstreams,
     callers: options.callers,
     log: options.log ?? SILENT,
@@ -252,7 +247,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     if (names.has(upstream.name)) throw new GatewayConfigError(`upstream name "${upstream.name}" is used twice`);
     names.add(upstream.name);
   }
-  if (!isLoopbackAddress(resolved.host) && resolved.callers === undefined) {
+  if (!isLoopbackHost(resolved.host) && resolved.callers === undefined) {
     throw new GatewayConfigError(
       `refusing to listen on ${resolved.host} without a client credential: anyone who can reach it could use ` +
         'your upstream credentials. Give --token-file (clients then send "Authorization: Bearer <token>"), or listen on 127.0.0.1',

@@ -1,18 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { type JsonRpcId, type JsonRpcMessage, idKey as keyOf } from '../shared/json-rpc.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type EraChoice } from '../upstream/negotiate.js';
 import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
-import {
-  type JsonRpcId,
-  type JsonRpcMessage,
-  type RawMessage,
-  type Upstream,
-  UpstreamError,
-  type UpstreamSink,
-} from '../upstream/upstream.js';
+import { type RawMessage, type Upstream, UpstreamError, type UpstreamSink } from '../upstream/upstream.js';
 import type { GatewayLog, GatewayUpstream } from './gateway-options.js';
 
 // Server requests and notifications held for a client that has not opened its GET stream yet:
@@ -207,8 +201,4 @@ export function upstreamErrorText(error: unknown): string {
 function rawText(raw: RawMessage | undefined): string | undefined {
   if (raw === undefined || typeof raw === 'string') return raw;
   return Buffer.concat(raw instanceof Uint8Array ? [raw] : [...raw]).toString('utf8');
-}
-
-function keyOf(id: JsonRpcId): string {
-  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
 }

@@ -1,8 +1,8 @@
-import { isSignInError } from '../auth/SignInError.js';
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
-import { type AnyFetch, type JsonRpcSummary, summarizeJsonRpc } from '../recovery/outgoing-request.js';
-import { readBoundedBody } from '../upstream/read-bounded-body.js';
+import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
@@ -85,7 +85,7 @@ export function createPassThrough(
     }
     if ((response.status === 401 || response.status === 403) && !forwardsCredentials) {
       // The upstream refused the gateway's own credentials: the client cannot fix that, its operator can.
-      const said = (await readBoundedBody(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
+      const said = (await readTextPrefix(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
       const text = `${where} refused the gateway's credentials for upstream "${name}": HTTP ${response.status}${said ? ` "${said}"` : ''}. Check the headers configured for it.`;
       log.error(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
@@ -96,7 +96,7 @@ export function createPassThrough(
 
   /** A failure to reach the upstream, in words: a lost-session error or a sign-in error says it all itself. */
   function explain(error: unknown): string {
-    if (isLifelineError(error) || isSignInError(error)) return (error as Error).message;
+    if (isFetchLayerError(error)) return error.message;
     return `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
   }
 
@@ -140,7 +140,9 @@ export function createPassThrough(
       }
       // The answer broke off before any of it reached the client (or a recovery inside it failed).
       metrics.upstreamError(name);
-      const text = isLifelineError(error) ? error.message : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
+      const text = isFetchLayerError(error)
+        ? error.message
+        : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
       log.warn(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
     }

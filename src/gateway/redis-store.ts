@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { type Backoff, backoffDelay } from '../shared/backoff.js';
+import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 
 /** Options of {@linkcode createRedisStore}. */
@@ -37,6 +39,8 @@ interface RedisConnection {
 export const DEFAULT_REDIS_PREFIX = 'mcp-lifeline:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_HEARTBEAT_MS = 1000;
+/** How the Redis client reconnects: 50 ms doubling to 2 s. */
+const REDIS_RECONNECT: Backoff = { initialDelayMs: 50, maxDelayMs: 2000 };
 // Messages on the ended-sessions channel: an end (`e:` and the key), or a heartbeat.
 const ENDED_PREFIX = 'e:';
 const HEARTBEAT = 'h';
@@ -101,13 +105,13 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Sess
     // While the connection is down, commands fail at once (the gateway answers 503) rather than
     // wait in a queue and run later, after the client was told they failed.
     disableOfflineQueue: true,
-    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => backoffDelay(REDIS_RECONNECT, retries) },
   }) as unknown as RedisConnection;
   client.on('error', (error) => options.onError?.(error));
   // Connect in the background: a replica may start before Redis does; /readyz says when it can serve.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error as Error));
   // A store that is up is connected by the time the gateway starts (bounded: one command's bound).
-  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  await Promise.race([connected, sleep(timeoutMs, { onAbort: 'resolve', unref: true })]);
 
   const record = (key: string) => `${prefix}session:${key}`;
   const tombstone = (key: string) => `${prefix}ended:${key}`;

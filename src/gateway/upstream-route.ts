@@ -1,6 +1,6 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
 import { deleteUpstreamSession, endStoredSessions } from './end-upstream-session.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { initializeIn } from './http-exchange.js';

@@ -1,13 +1,15 @@
 // Watching a successful answer for a session error inside it (the `jsonrpc-200` and `sse-200`
 // dialects), without delaying or copying it: an SSE body is checked on its first event (and
 // answered if it ends without its answer), a small JSON body when the client reads it.
-import { mediaType } from '../classifier/server-message.js';
+
 import { networkErrorText } from '../errors/network-error-text.js';
+import type { JsonRpcId } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
 import type { AnswerJudge, KnownBy, Lost } from './answer-judge.js';
 import { lossReport } from './answer-judge.js';
 import type { Attempt } from './attempt.js';
 import { checkJsonOnRead } from './check-json-on-read.js';
-import { bodyText, type JsonRpcId, type OutgoingRequest } from './outgoing-request.js';
+import { bodyText, type OutgoingRequest } from './outgoing-request.js';
 import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { sseReplacement } from './sse-replacement.js';

@@ -1,5 +1,5 @@
-import { mediaType } from '../classifier/server-message.js';
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { mediaType } from '../shared/media-type.js';
 import { WatchedResponse } from './watched-response.js';
 
 /**

@@ -1,15 +1,15 @@
-import type { LifelineErrorCode } from '../errors/LifelineError.js';
+import type { SessionRecoveryErrorCode } from '../errors/error-codes.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { describeUrl } from '../shared/redact.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { type WatchedBody, WatchedResponse } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
-  readonly code: LifelineErrorCode;
+  readonly code: SessionRecoveryErrorCode;
   readonly loss: SessionLossReport;
   /** Why, in words; scrubbed like any server text before it reaches the error. */
   readonly reason?: string | undefined;

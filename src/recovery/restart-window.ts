@@ -4,9 +4,10 @@
 // it. Nothing that may have reached the server is sent again.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { ServerUnreachableError } from '../errors/ServerUnreachableError.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
 import type { EventReporter } from './event-reporter.js';
-import { type AnyFetch, bodyText, type FetchInput, isReplayableBody, isRequestInput, summarizeJsonRpc } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
+import { type AnyFetch, bodyText, type FetchInput, isReplayableBody, isRequestInput } from './outgoing-request.js';
 import { ServerReach } from './server-reach.js';
 import { undeliveredCause } from './undelivered.js';
 

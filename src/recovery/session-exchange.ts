@@ -2,6 +2,7 @@
 // way undici's RetryHandler takes the work its thin interceptor hands it.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { noop } from '../shared/noop.js';
 import type { AnswerJudge, Classified } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
@@ -20,8 +21,6 @@ export interface ExchangeParts {
   readonly replayer: Replayer;
   readonly directory: SessionDirectory;
 }
-
-const noop = () => {};
 
 /** Sends the client's requests on their sessions: POST, the GET stream, and DELETE. */
 export class SessionExchange {
