@@ -20,8 +20,8 @@ export interface RelayOptions {
   readonly maxMessageBytes: number;
   /** Removes the gateway's secrets from text the upstream wrote; undefined when there are none to remove. */
   readonly scrub: ((text: string) => string) | undefined;
-  /** The client's request ids (a POST); empty for a GET stream. */
-  readonly requestIds: readonly JsonRpcId[];
+  /** The client's request ids (a POST); empty for a GET stream. Asked for only when an event stream is relayed. */
+  readonly requestIds: () => readonly JsonRpcId[];
   /**
    * An event over the bound was dropped from an SSE stream; returns the error message for the
    * client's requests not answered yet (a POST's stream then ends with those errors).
@@ -34,6 +34,8 @@ export interface RelayOptions {
   readonly rewrite?: ((json: string) => string) | undefined;
 }
 
+// Statuses whose answers have no body (RFC 9110 §6.4.1).
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
 const SSE_TYPE = /^text\/event-stream\b/i;
 const TEXT_TYPE = /^(?:application\/json|text\/)/i;
 // Events up to this size are parsed to see which requests they answer; larger ones are looked at
@@ -62,11 +64,12 @@ export async function relayAnswer(
     res.writeHead(response.status, headers);
     // The client must see events as they come, not when a buffer fills.
     res.flushHeaders();
-    return relayEvents(res, response.body, options);
+    return relayEvents(res, response.body, { ...options, requestIds: options.requestIds() });
   }
   const declared = response.headers.get('content-length');
   const textual = TEXT_TYPE.test(response.headers.get('content-type') ?? '');
-  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && response.body !== null) {
+  // (Not `response.body`: asking for it would build a stream for an answer read whole.)
+  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && !NULL_BODY_STATUS.has(response.status)) {
     // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
     // server to it). Read as text, the middleware checks it for a session error as it is read.
     const text = rewritten(await response.text(), options);
@@ -90,8 +93,11 @@ export async function relayAnswer(
   res.end(bodyless ? undefined : bytes);
 }
 
+/** What the SSE relay is told: the relay's options, with the request ids read once. */
+type EventRelay = Omit<RelayOptions, 'requestIds'> & { readonly requestIds: readonly JsonRpcId[] };
+
 /** The SSE relay: complete events out, an oversized one dropped (ending a POST's stream with errors). */
-async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>, options: RelayOptions): Promise<void> {
+async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>, options: EventRelay): Promise<void> {
   const completed: (string | undefined)[] = [];
   const scanner = new SseEventScanner(options.maxMessageBytes, { onEvent: (text) => completed.push(text) });
   const answered = new Set<JsonRpcId>();
@@ -135,7 +141,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
 }
 
 /** Ends a POST's stream with an error for each of its requests not answered yet. */
-function endWithErrors(res: ServerResponse, options: RelayOptions, answered: ReadonlySet<JsonRpcId>): void {
+function endWithErrors(res: ServerResponse, options: EventRelay, answered: ReadonlySet<JsonRpcId>): void {
   const message = options.onOversized();
   for (const id of unanswered(options, answered)) {
     res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`);
@@ -143,20 +149,20 @@ function endWithErrors(res: ServerResponse, options: RelayOptions, answered: Rea
   res.end();
 }
 
-function unanswered(options: RelayOptions, answered: ReadonlySet<JsonRpcId>): JsonRpcId[] {
+function unanswered(options: EventRelay, answered: ReadonlySet<JsonRpcId>): JsonRpcId[] {
   return options.requestIds.filter((id) => !answered.has(id));
 }
 
-function scrubbed(text: string, options: RelayOptions): string {
+function scrubbed(text: string, options: Pick<RelayOptions, 'scrub'>): string {
   return options.scrub === undefined ? text : options.scrub(text);
 }
 
-function rewritten(text: string, options: RelayOptions): string {
+function rewritten(text: string, options: Pick<RelayOptions, 'rewrite'>): string {
   return options.rewrite === undefined ? text : options.rewrite(text);
 }
 
 /** The event with its data rewritten (one `data:` line where the first one was, every other field kept). */
-function rewrittenEvent(event: string, options: RelayOptions): string {
+function rewrittenEvent(event: string, options: Pick<RelayOptions, 'rewrite'>): string {
   if (options.rewrite === undefined) return event;
   const data = eventData(event);
   const next = options.rewrite(data);
@@ -168,7 +174,7 @@ function rewrittenEvent(event: string, options: RelayOptions): string {
 }
 
 /** Notes which of the client's requests an event answers. */
-function note(event: string, options: RelayOptions, answered: Set<JsonRpcId>): void {
+function note(event: string, options: EventRelay, answered: Set<JsonRpcId>): void {
   if (answered.size === options.requestIds.length) return;
   const data = eventData(event);
   if (data.length <= PARSED_EVENT_CHARS) {

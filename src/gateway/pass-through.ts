@@ -1,7 +1,7 @@
 import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { summarizeJsonRpc } from '../shared/json-rpc.js';
+import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
 import type { ToolFilter } from '../upstream/tool-filter.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
@@ -10,7 +10,7 @@ import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { jsonRpcError, jsonRpcErrors, sendJson } from './http-exchange.js';
 import type { RouteRequest } from './route.js';
 import { storeFailure } from './store-outage.js';
-import { clientAnswerHeaders } from './upstream-headers.js';
+import { clientAnswerHeaders, type RequestHeaders } from './upstream-headers.js';
 
 const SESSION_NOT_FOUND = -32001;
 // What of an upstream's refusal of the gateway's credentials is quoted in the error.
@@ -24,7 +24,7 @@ export interface PassThrough {
    * credentials refused) or went away. Rejects with a `StoreUnreachableError` when the store
    * failed it (the gateway answers 503). `abort` ends the upstream exchange (also when the client leaves).
    */
-  send(request: RouteRequest, headers: Headers, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
+  send(request: RouteRequest, headers: RequestHeaders, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
   /** Passes an upstream answer to the client as it arrives, bounded and scrubbed; `token` is the client's session id. */
   deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void>;
   /** Refuses a request before it reaches the upstream: counted, and answered with a JSON-RPC error. */
@@ -56,7 +56,7 @@ export function createPassThrough(
 
   async function send(
     request: RouteRequest,
-    headers: Headers,
+    headers: RequestHeaders,
     via: AnyFetch,
     abort = new AbortController(),
   ): Promise<Response | undefined> {
@@ -104,22 +104,29 @@ export function createPassThrough(
   }
 
   async function deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void> {
-    const summary = request.body === undefined ? undefined : summarizeJsonRpc(request.body.toString('utf8'));
-    const what = summary?.rpcMethod ?? request.req.method ?? 'GET';
+    // The request's JSON-RPC content is needed only to relay an event stream or to explain a failure:
+    // a JSON answer passes without the body being parsed again (the middleware parsed it once).
+    let summary: JsonRpcSummary | undefined;
+    const summarize = () => {
+      summary ??= summarizeJsonRpc(request.body?.toString('utf8'));
+      return summary;
+    };
+    const what = () => summarize().rpcMethod ?? request.req.method ?? 'GET';
     const tooLarge = () =>
-      `mcp-lifeline: upstream "${name}" (${where}) answered ${what} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
+      `mcp-lifeline: upstream "${name}" (${where}) answered ${what()} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
     const headers = clientAnswerHeaders(response, request.answerHeaders, { token, challenges: forwardsCredentials, scrub });
     try {
       await relayAnswer(request.res, response, headers, {
         maxMessageBytes: options.maxMessageBytes,
         scrub,
-        requestIds: request.req.method === 'POST' ? (summary?.requestIds ?? []) : [],
-        rewrite: tools === undefined ? undefined : listRewrite(tools, request.req.method, summary?.messages ?? []),
+        requestIds: () => (request.req.method === 'POST' ? summarize().requestIds : []),
+        // Only with a tool filter is the request's body read here (to know which answer is a list).
+        rewrite: tools === undefined ? undefined : listRewrite(tools, request.req.method, summarize().messages),
         onOversized: () => {
           metrics.oversized(name);
           log.warn('an upstream message over the size limit was not passed on', {
             upstream: name,
-            request: what,
+            request: what(),
             limit: options.maxMessageBytes,
           });
           return tooLarge();
@@ -130,7 +137,7 @@ export function createPassThrough(
         metrics.oversized(name);
         log.warn('an upstream answer over the size limit was not passed on', {
           upstream: name,
-          request: what,
+          request: what(),
           limit: options.maxMessageBytes,
         });
         failed(request, 502, tooLarge());

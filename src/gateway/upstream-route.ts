@@ -12,7 +12,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
-import { headerValue, upstreamRequestHeaders, withSession } from './upstream-headers.js';
+import { headerValue, type RequestHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
  * Forwards a client's HTTP exchanges to one upstream, at the HTTP level: the method, the MCP
@@ -58,7 +58,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   );
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
   const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
-  const headersFor = (request: RouteRequest) => upstreamRequestHeaders(request.req, forwarded, configured);
+  const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -161,7 +161,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const done = here.begin(key, session, request.req.method === 'GET' ? request.res : undefined, upstreamExchange);
     try {
       // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
-      const response = await exchange.send(request, withSession(headersFor(request), key), recovering, upstreamExchange);
+      const response = await exchange.send(request, headersFor(request, key), recovering, upstreamExchange);
       if (response === undefined) return;
       await exchange.deliver(request, response, token);
     } finally {
@@ -179,7 +179,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
    * Ends a session: the tombstone first (every replica refuses the session from then on, and lets
    * go of what it holds for it), then its upstream session, with the id the store has for it.
    */
-  async function terminate(key: string, headers = new Headers(configured)): Promise<void> {
+  async function terminate(key: string, headers: RequestHeaders = configured): Promise<void> {
     const record = await store.get(key);
     await ended.end(key);
     metrics.session(name, 'ended');
@@ -187,7 +187,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   }
 
   /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
-  async function endUpstream(headers: Headers, serverId: string): Promise<void> {
+  async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
     const answer = await deleteUpstreamSession(http, { url, headers, serverId, timeoutMs: options.timeoutMs });
     // 405: the server does not let clients end sessions; 404: it had forgotten it already.
     if (answer instanceof Response && answer.ok) return;

@@ -38,21 +38,31 @@ export class AnswerWatch {
 
   /**
    * A successful answer, watched for a session error inside it as the client reads it.
-   * `onLossInside` produces the answer to deliver instead of a confirmed loss.
+   * `onLossInside` produces the answer to deliver instead of a confirmed loss; `sessionId` is shown
+   * in place of the server's (the client's session id).
    */
-  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside): Response {
+  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, sessionId?: string): Response {
     const { config } = this.context;
-    if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
+    const unwatched = () => (sessionId === undefined ? response : WatchedResponse.rewatch(response, (inner) => inner, sessionId));
+    if (!config.checkSuccessfulAnswers || !response.ok) return unwatched();
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
+    // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
-      const original = response.body;
-      let watched: ReadableStream<Uint8Array> | undefined;
-      const stream = () => {
-        watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
-        return watched;
-      };
-      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
+      return WatchedResponse.rewatch(
+        response,
+        (inner) => {
+          const original = inner.stream();
+          if (original === null) return inner;
+          let watched: ReadableStream<Uint8Array> | undefined;
+          const stream = () => {
+            watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
+            return watched;
+          };
+          return { stream, text: () => readAllText(stream().getReader()) };
+        },
+        sessionId,
+      );
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(
@@ -63,9 +73,10 @@ export class AnswerWatch {
           return this.judgeInside(attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
         },
         config.peekBytes,
+        sessionId,
       );
     }
-    return response;
+    return unwatched();
   }
 
   /** The client's GET stream failed: it is held back, and that is reported once per run of failures. */

@@ -28,6 +28,27 @@ export function headerOf(input: FetchInput, init: RequestInit | undefined, name:
   return null;
 }
 
+/**
+ * A plain copy of what a fetch caller passed as headers, names in lower case (as `Headers` has
+ * them): cheaper to change and to read again than a `Headers`, whose every read is a sorted copy.
+ */
+export function headerRecord(headers: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined || headers === null) return out;
+  const add = (name: string, value: string) => {
+    const key = name.toLowerCase();
+    // Like Headers.append: a repeated name holds the values joined.
+    out[key] = out[key] === undefined ? value : `${out[key]}, ${value}`;
+  };
+  if (typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, name) => {
+      add(name, value);
+    });
+  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name as string, value as string);
+  else for (const name of Object.keys(headers)) add(name, (headers as Record<string, string>)[name] as string);
+  return out;
+}
+
 function readHeader(headers: HeadersLike, name: string): string | null {
   if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name);
   if (Array.isArray(headers)) {

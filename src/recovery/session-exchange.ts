@@ -7,7 +7,7 @@ import type { AnswerJudge, Classified } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { present, type RecoveryContext } from './recovery-context.js';
+import { present, presentedSessionId, type RecoveryContext } from './recovery-context.js';
 import type { RecoveryFlight } from './recovery-flight.js';
 import type { Replayer } from './replayer.js';
 import type { SessionDirectory } from './session-directory.js';
@@ -88,8 +88,14 @@ export class SessionExchange {
   /** A 2xx answer: delivered as it comes, watched for a session error inside it. */
   private delivered(attempt: Attempt, response: Response): Response {
     const { context, parts } = this;
-    return parts.watch.watch(attempt, context.finish(attempt.keeper, attempt.request, response), (verdict, knownBy) =>
-      parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
+    const { keeper, request } = attempt;
+    context.noteAnswer(keeper, request, response);
+    // The answer is shown with the client's session id by the watched answer itself: one wrapper, not two.
+    return parts.watch.watch(
+      attempt,
+      response,
+      (verdict, knownBy) => parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
+      presentedSessionId(keeper, response),
     );
   }
 
