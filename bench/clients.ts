@@ -40,13 +40,21 @@ export async function httpClient(
   return { client, pid: undefined, close: () => client.close() };
 }
 
-/** The SDK client as an MCP host, over stdio to `mcp-lifeline <url>` or `mcp-remote <url>`. */
-export async function bridgedClient(url: string, bridge: 'lifeline' | 'mcp-remote'): Promise<BenchClient> {
+/**
+ * The SDK client as an MCP host, over stdio to `mcp-lifeline <url>` or `mcp-remote <url>`;
+ * `nodeFlags` go before the script (`--cpu-prof`), `wrapper` runs node (`valgrind …`).
+ */
+export async function bridgedClient(
+  url: string,
+  bridge: 'lifeline' | 'mcp-remote',
+  options: { nodeFlags?: readonly string[]; wrapper?: readonly string[] } = {},
+): Promise<BenchClient> {
   const configDir = mkdtempSync(join(tmpdir(), 'bench-mcp-remote-'));
-  const args =
+  const script =
     bridge === 'lifeline' ? [LIFELINE_CLI, url, '--log-level', 'error'] : [MCP_REMOTE, url, '--transport', 'http-only', '--silent'];
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...(options.nodeFlags ?? []), ...script];
   const transport = new StdioClientTransport({
-    command: process.execPath,
+    command: command as string,
     args,
     env: { ...(process.env as Record<string, string>), MCP_REMOTE_CONFIG_DIR: configDir },
     stderr: 'ignore',

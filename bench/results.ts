@@ -19,13 +19,25 @@ export function renderTable(figures: readonly Figure[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function writeResults(path: string, figures: readonly Figure[], options: { quick: boolean; seconds: number }): void {
+/** The machine in a few words: cores, CPU model, memory, OS. */
+export function describeMachine(): string {
+  const model = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
+  return `${cpus().length} cores (${model}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${platform()} ${release()}`;
+}
+
+export function writeResults(
+  path: string,
+  figures: readonly Figure[],
+  options: { quick: boolean; seconds: number; load: { before: number; after: number } },
+): void {
   const [cpu] = cpus();
   const results = {
     date: new Date().toISOString(),
     commit: gitCommit(),
     quick: options.quick,
     seconds: options.seconds,
+    /** One-minute load average of the machine when the run started and ended (2 cores: above 2, other work competed). */
+    loadAverage: options.load,
     machine: { platform: platform(), release: release(), cpus: cpus().length, model: cpu?.model ?? 'unknown', memoryBytes: totalmem() },
     node: process.version,
     goalsMissed: figures.filter((item) => item.met === false).map((item) => `${item.scenario}: ${item.metric}`),

@@ -2,13 +2,15 @@
 //
 // Speed and memory of mcp-lifeline, each figure against a baseline measured in the same run:
 // middleware overhead, bridge overhead (vs mcp-remote and direct HTTP), recovery cost, stampede,
-// cost growth with subscriptions and response size, the serve gateway (vs direct, one process and
-// two replicas on Redis). Servers run on 127.0.0.1 and are stopped by
-// the bench. Prints a table; writes bench/results.json.
+// cost growth with subscriptions and response size, the serve gateway (vs the bare pass-through
+// proxy, one replica and two on Redis, the time it adds to initialize). Servers run on 127.0.0.1
+// and are stopped by the bench. Prints a table, with the machine, Node version, date and load
+// average; writes bench/results.json.
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Figure } from './figures.js';
-import { renderTable, writeResults } from './results.js';
+import { describeMachine, renderTable, writeResults } from './results.js';
 import { bridgeOverhead } from './scenario-bridge.js';
 import { bridgeMemory } from './scenario-bridge-memory.js';
 import { gatewayOverhead } from './scenario-gateway.js';
@@ -24,27 +26,36 @@ if ((globalThis as { gc?: unknown }).gc === undefined) {
 }
 
 const started = performance.now();
+// The machine is shared: its load average before and after says how far the figures can be trusted.
+const loadBefore = loadavg()[0] ?? Number.NaN;
 const figures: Figure[] = [];
 const scenarios: [string, () => Promise<Figure[]>][] = [
-  ['middleware overhead', () => middlewareOverhead(quick ? 500 : 3000)],
-  ['bridge overhead', () => bridgeOverhead(quick ? 300 : 2000)],
+  ['middleware overhead', () => middlewareOverhead(quick ? 500 : 1500)],
+  ['bridge overhead', () => bridgeOverhead({ calls: quick ? 200 : 400, rounds: quick ? 2 : 3 })],
   ['bridge memory', () => bridgeMemory()],
   ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
   ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
-  ['subscriptions', () => subscriptionGrowth(quick ? 300 : 1500)],
+  ['subscriptions', () => subscriptionGrowth(quick ? 300 : 800)],
   ['response sizes', () => responseSizeGrowth(quick)],
-  ['gateway', () => gatewayOverhead(quick ? 300 : 2000, quick ? 200 : 1000)],
+  [
+    'gateway',
+    () =>
+      gatewayOverhead({ calls: quick ? 200 : 600, rounds: quick ? 2 : 3, initializes: quick ? 60 : 200, idleSessions: quick ? 200 : 1000 }),
+  ],
 ];
 // `--only NAME` runs the scenarios whose name contains NAME (e.g. `--only gateway`).
 for (const [name, run] of scenarios.filter(([name]) => values.only === undefined || name.includes(values.only))) {
   process.stderr.write(`bench: ${name}…\n`);
+  const began = performance.now();
   figures.push(...(await run()));
+  process.stderr.write(`bench: ${name} took ${Math.round((performance.now() - began) / 1000)} s\n`);
 }
 const seconds = Math.round((performance.now() - started) / 1000);
+const load = { before: loadBefore, after: loadavg()[0] ?? Number.NaN };
 process.stdout.write(renderTable(figures));
 const path = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
-writeResults(path, figures, { quick, seconds });
+writeResults(path, figures, { quick, seconds, load });
 const missed = figures.filter((item) => item.met === false).length;
 process.stdout.write(
-  `\n${figures.length} figures in ${seconds} s on Node ${process.version}; ${missed} goal(s) not met; written to bench/results.json\n`,
+  `\n${figures.length} figures in ${seconds} s on Node ${process.version}, ${describeMachine()}, ${new Date().toISOString().slice(0, 10)}; load average ${load.before.toFixed(2)} before, ${load.after.toFixed(2)} after; ${missed} goal(s) not met; written to bench/results.json\n`,
 );

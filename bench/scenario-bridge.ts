@@ -1,11 +1,13 @@
 // 2. Bridge overhead: the official client as an MCP host over stdio to `mcp-lifeline <url>`, vs
 // to mcp-remote (what users pick today), vs the same client straight over HTTP; JSON and SSE
 // answers; one caller and eight. The server runs in a process of its own, as a remote server does.
+
+import { memoryOf } from '../test/helpers/processes.js';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, bridgedClient, httpClient, increment, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
-import { peakRss, throughput } from './measure.js';
-import { round } from './stats.js';
+import { throughput } from './measure.js';
+import { percentile, round } from './stats.js';
 
 // `direct*`: the same client over HTTP with a per-request signal (see perRequestSignal), the
 // stricter baseline; `direct` is the client as it ships.
@@ -14,9 +16,13 @@ type Mode = 'sequential' | 'concurrent';
 const ROUTES: readonly Route[] = ['direct', 'direct*', 'lifeline', 'mcp-remote'];
 const SCENARIO = '2. bridge overhead';
 
-export async function bridgeOverhead(calls: number): Promise<Figure[]> {
+export async function bridgeOverhead(options: { calls: number; rounds: number }): Promise<Figure[]> {
+  const { calls, rounds } = options;
   const figures: Figure[] = [];
-  const rss: Record<'lifeline' | 'mcp-remote', number[]> = { lifeline: [], 'mcp-remote': [] };
+  const rss: Record<'lifeline' | 'mcp-remote', { idle: number[]; peak: number[] }> = {
+    lifeline: { idle: [], peak: [] },
+    'mcp-remote': { idle: [], peak: [] },
+  };
   for (const format of ['SSE', 'JSON'] as const) {
     const server = await startServerProcess({ jsonResponse: format === 'JSON' });
     const rates = Object.fromEntries(ROUTES.map((route) => [route, { sequential: [] as number[], concurrent: [] as number[] }])) as Record<
@@ -24,9 +30,9 @@ export async function bridgeOverhead(calls: number): Promise<Figure[]> {
       Record<Mode, number[]>
     >;
     try {
-      // Two rounds in opposite orders, so that drift does not favour one route.
-      for (const order of [ROUTES, [...ROUTES].reverse()]) {
-        for (const route of order) {
+      // Rounds in rotated orders, so that drift does not favour one route; medians over the rounds.
+      for (let round = 0; round < rounds; round++) {
+        for (const route of ROUTES.map((_, index) => ROUTES[(index + round) % ROUTES.length] as Route)) {
           const client: BenchClient =
             route === 'direct'
               ? await httpClient(server.url, { lifeline: false })
@@ -34,12 +40,13 @@ export async function bridgeOverhead(calls: number): Promise<Figure[]> {
                 ? await httpClient(server.url, { lifeline: false, fetch: perRequestSignal })
                 : await bridgedClient(server.url, route);
           try {
+            const bridge = route === 'lifeline' || route === 'mcp-remote' ? route : undefined;
+            if (bridge !== undefined && client.pid !== undefined) rss[bridge].idle.push(memoryOf(client.pid).rssMiB);
             const call = increment(client.client);
             await throughput(call, Math.min(200, calls), 1);
             rates[route].sequential.push(await throughput(call, calls, 1));
             rates[route].concurrent.push(await throughput(call, calls, 8));
-            const peak = client.pid === undefined ? undefined : peakRss(client.pid);
-            if (peak !== undefined && (route === 'lifeline' || route === 'mcp-remote')) rss[route].push(peak);
+            if (bridge !== undefined && client.pid !== undefined) rss[bridge].peak.push(memoryOf(client.pid).peakMiB);
           } finally {
             await client.close();
           }
@@ -50,11 +57,13 @@ export async function bridgeOverhead(calls: number): Promise<Figure[]> {
     }
     figures.push(...rateFigures(format, rates));
   }
-  const lifelineRss = mean(rss.lifeline);
-  const remoteRss = mean(rss['mcp-remote']);
+  const lifelineRss = median(rss.lifeline.peak);
+  const remoteRss = median(rss['mcp-remote'].peak);
   figures.push(
-    figure(SCENARIO, 'peak RSS, mcp-lifeline process', Math.round(lifelineRss / 2 ** 20), 'MB'),
-    figure(SCENARIO, 'peak RSS, mcp-remote process', Math.round(remoteRss / 2 ** 20), 'MB'),
+    figure(SCENARIO, 'RSS after initialize, mcp-lifeline process', Math.round(median(rss.lifeline.idle)), 'MB'),
+    figure(SCENARIO, 'RSS after initialize, mcp-remote process', Math.round(median(rss['mcp-remote'].idle)), 'MB'),
+    figure(SCENARIO, 'peak RSS, mcp-lifeline process', Math.round(lifelineRss), 'MB'),
+    figure(SCENARIO, 'peak RSS, mcp-remote process', Math.round(remoteRss), 'MB'),
     figure(SCENARIO, 'ratio peak RSS lifeline / mcp-remote', round(lifelineRss / remoteRss), '×', {
       text: '≤ 0.6',
       met: lifelineRss <= 0.6 * remoteRss,
@@ -67,7 +76,7 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
   const figures: Figure[] = [];
   for (const mode of ['sequential', 'concurrent'] as const) {
     const label = `${format}, ${mode === 'sequential' ? '1 caller' : '8 callers'}`;
-    const [direct = 0, strict = 0, lifeline = 0, remote = 0] = ROUTES.map((route) => mean(rates[route][mode]));
+    const [direct = 0, strict = 0, lifeline = 0, remote = 0] = ROUTES.map((route) => median(rates[route][mode]));
     figures.push(
       figure(SCENARIO, `calls/s direct HTTP, ${label}`, Math.round(direct), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-lifeline, ${label}`, Math.round(lifeline), 'calls/s'),
@@ -86,6 +95,6 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
   return figures;
 }
 
-function mean(values: readonly number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+function median(values: readonly number[]): number {
+  return percentile(values, 0.5);
 }

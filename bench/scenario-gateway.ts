@@ -1,8 +1,7 @@
-// 6. Gateway overhead: the official client over HTTP straight to the upstream, vs through
-// `mcp-lifeline serve` (one process, memory store), vs through two `serve` replicas sharing a
-// redis-server (requests alternating between them, no affinity). Calls/s with 1 and 8 callers,
-// latency added at the median and p99, and the gateway's memory per idle session.
-import { type ChildProcess, spawn } from 'node:child_process';
+// 6. Gateway: `mcp-lifeline serve` against the floor of any Node gateway, the bare pass-through
+// proxy (bench/floor-proxy.ts, its own process), in one run with the alternatives interleaved:
+// calls/s with 1 and 8 callers, the CPU each hop spends per call, two replicas on Redis against
+// one, and the time serve adds to a session's initialize; a direct connection as the reference.
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,90 +12,74 @@ import { redisMissing, startRedis } from '../test/helpers/redis.js';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, LIFELINE_CLI, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
-import { compareLatency, throughput } from './measure.js';
-import { round } from './stats.js';
+import { throughput } from './measure.js';
+import { type NodeChild, startNodeChild } from './node-child.js';
+import { percentile, round } from './stats.js';
 
 const SCENARIO = '6. gateway (serve)';
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
+const CALLERS = [1, 8] as const;
 
-interface ServeChild {
-  readonly origin: string;
-  stop(): Promise<void>;
+/** One way to reach the upstream: its client, and the processes that carry the calls (whose CPU is counted). */
+interface Hop {
+  readonly name: 'direct' | 'proxy' | 'serve' | 'serve on Redis' | '2 replicas';
+  readonly client: BenchClient;
+  readonly processes: readonly NodeChild[];
 }
 
-export async function gatewayOverhead(calls: number, idleSessions: number): Promise<Figure[]> {
-  // The upstream in its own process, as in the bridge scenarios: the bench process holds the clients only.
+/** Calls/s of each hop per round and caller count, and the CPU its processes spent on those calls. */
+type Tally = Record<Hop['name'], { rates: Record<number, number[]>; cpuSeconds: number; calls: number }>;
+
+export async function gatewayOverhead(options: {
+  calls: number;
+  rounds: number;
+  initializes: number;
+  idleSessions: number;
+}): Promise<Figure[]> {
   const server = await startServerProcess({ jsonResponse: true });
   const keyFile = join(tmpdir(), `bench-serve-keys-${randomBytes(4).toString('hex')}`);
   writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
   const stops: (() => Promise<void>)[] = [];
   const figures: Figure[] = [];
   try {
-    // First, while this process holds no clients: the SDK clients leave listeners that undici drops
-    // from a FinalizationRegistry, after collections, so the heap would shrink under the measure.
-    const perSession = await memoryPerSession(server.url, idleSessions);
-    const single = await startServe([server.url]);
-    stops.push(single.stop);
-    const direct = await httpClient(server.url, { lifeline: false });
-    const gateway = await httpClient(`${single.origin}/mcp`, { lifeline: false });
-    stops.push(direct.close, gateway.close);
-    await warm(direct, gateway, calls);
-
-    // The stricter baseline (no listener pile-up on the SDK's signal, see perRequestSignal).
-    const strict = await httpClient(server.url, { lifeline: false, fetch: perRequestSignal });
-    stops.push(strict.close);
-    await warm(strict, gateway, calls);
-    for (const [label, ratio] of await rateRatios(strict, gateway, calls)) {
-      figures.push(figure(SCENARIO, `reference: serve / direct with per-request signals, ${label}`, round(ratio), '×'));
-    }
-
-    // What one hop through Node costs at all: the reference the serve ratios are read against.
-    const floor = await startChild([FLOOR_PROXY, server.url]);
-    stops.push(floor.stop);
-    const viaFloor = await httpClient(`${floor.origin}/mcp`, { lifeline: false });
-    stops.push(viaFloor.close);
-    await warm(strict, viaFloor, calls);
-    for (const [label, ratio] of await rateRatios(strict, viaFloor, calls)) {
-      figures.push(figure(SCENARIO, `reference: bare Node proxy / direct with per-request signals, ${label}`, round(ratio), '×'));
-    }
-
-    const rates = await rateRatios(direct, gateway, calls);
-    for (const [label, ratio, rate] of rates) {
-      figures.push(
-        figure(SCENARIO, `calls/s via serve, ${label}`, Math.round(rate), 'calls/s'),
-        figure(SCENARIO, `ratio serve / direct, ${label}`, round(ratio), '×', { text: '≥ 0.8', met: ratio >= 0.8 }),
-      );
-    }
-    const latency = await compareLatency(increment(direct.client), increment(gateway.client), { calls, warmup: 50 });
-    figures.push(
-      figure(SCENARIO, 'latency added at the median', round(latency.candidate.median - latency.baseline.median), 'ms'),
-      figure(SCENARIO, 'latency added at p99', round(latency.candidate.p99 - latency.baseline.p99), 'ms'),
-    );
-    figures.push(figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession), 'bytes'));
-
-    const missing = redisMissing();
-    if (missing !== undefined) {
-      process.stderr.write(`bench: ${missing}; skipping the replica figures\n`);
-      return figures;
-    }
-    const redis = await startRedis();
-    stops.push(redis.stop);
-    const replicas = await Promise.all([0, 1].map(() => startServe([server.url, '--store', redis.url, '--key-file', keyFile])));
-    for (const replica of replicas) stops.push(replica.stop);
-    let turn = 0;
-    const alternate: typeof fetch = (input, init) => {
-      const path = new URL(input instanceof Request ? input.url : input.toString()).pathname;
-      return fetch(`${replicas[turn++ % replicas.length]?.origin}${path}`, init);
+    // First, while this process holds no clients (see memoryPerSession).
+    const perSession = await memoryPerSession(server.url, options.idleSessions);
+    const hops: Hop[] = [];
+    const add = async (name: Hop['name'], processes: NodeChild[], client: Promise<BenchClient>) => {
+      for (const child of processes) stops.push(child.stop);
+      const opened = await client;
+      stops.push(opened.close);
+      hops.push({ name, client: opened, processes });
     };
-    const spread = await httpClient(`${replicas[0]?.origin}/mcp`, { lifeline: false, fetch: alternate });
-    stops.push(spread.close);
-    await warm(direct, spread, calls);
-    for (const [label, ratio, rate] of await rateRatios(direct, spread, calls)) {
-      figures.push(
-        figure(SCENARIO, `calls/s via 2 replicas on Redis, ${label}`, Math.round(rate), 'calls/s'),
-        figure(SCENARIO, `ratio 2 replicas / direct, ${label}`, round(ratio), '×', { text: '≥ 0.7', met: ratio >= 0.7 }),
-      );
+    // Every client sends with a per-request signal: the hop is what is measured, not the SDK's signal pile-up.
+    const client = (origin: string, fetch: typeof globalThis.fetch = perRequestSignal) =>
+      httpClient(`${origin}/mcp`, { lifeline: false, fetch });
+    const proxy = await startNodeChild([FLOOR_PROXY, server.url]);
+    const serve = await startNodeChild([LIFELINE_CLI, 'serve', server.url, '--port', '0']);
+    await add('direct', [], httpClient(server.url, { lifeline: false, fetch: perRequestSignal }));
+    await add('proxy', [proxy], client(proxy.origin));
+    await add('serve', [serve], client(serve.origin));
+    const missing = redisMissing();
+    if (missing !== undefined) process.stderr.write(`bench: ${missing}; skipping the replica figures\n`);
+    else {
+      const redis = await startRedis();
+      stops.push(redis.stop);
+      const onRedis = () => startNodeChild([LIFELINE_CLI, 'serve', server.url, '--store', redis.url, '--key-file', keyFile, '--port', '0']);
+      const single = await onRedis();
+      await add('serve on Redis', [single], client(single.origin));
+      const replicas = [await onRedis(), await onRedis()];
+      // Requests alternate between the replicas: no affinity, each finds the session through the store.
+      let turn = 0;
+      const alternate: typeof fetch = (input, init) => {
+        const path = new URL(input instanceof Request ? input.url : input.toString()).pathname;
+        return perRequestSignal(`${replicas[turn++ % replicas.length]?.origin}${path}`, init);
+      };
+      await add('2 replicas', replicas, client(replicas[0]?.origin as string, alternate));
     }
+    const tally = await interleavedRates(hops, options);
+    figures.push(...rateFigures(tally));
+    figures.push(...(await initializeFigures(server.url, { proxy: proxy.origin, serve: serve.origin }, options.initializes)));
+    figures.push(figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession), 'bytes'));
     return figures;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -105,32 +88,115 @@ export async function gatewayOverhead(calls: number, idleSessions: number): Prom
   }
 }
 
-async function warm(direct: BenchClient, candidate: BenchClient, calls: number): Promise<void> {
-  await throughput(increment(direct.client), Math.min(200, calls), 4);
-  await throughput(increment(candidate.client), Math.min(200, calls), 4);
-}
-
-/** Calls/s of the candidate and its ratio to direct, with 1 and 8 callers; two rounds in alternating order. */
-async function rateRatios(direct: BenchClient, candidate: BenchClient, calls: number): Promise<[string, number, number][]> {
-  const out: [string, number, number][] = [];
-  for (const [label, callers] of [
-    ['1 caller', 1],
-    ['8 callers', 8],
-  ] as const) {
-    const rates = { direct: [] as number[], candidate: [] as number[] };
-    for (const order of [
-      ['direct', 'candidate'],
-      ['candidate', 'direct'],
-    ] as const) {
-      for (const which of order) {
-        const client = which === 'direct' ? direct : candidate;
-        rates[which].push(await throughput(increment(client.client), calls, callers));
+/**
+ * Each round runs every hop with 1 and with 8 callers, the hops in a rotated order each round, so
+ * that drift (the other load on the machine) lands on all of them alike.
+ */
+async function interleavedRates(hops: readonly Hop[], options: { calls: number; rounds: number }): Promise<Tally> {
+  const tally = Object.fromEntries(hops.map((hop) => [hop.name, { rates: { 1: [], 8: [] }, cpuSeconds: 0, calls: 0 }])) as unknown as Tally;
+  for (const hop of hops) await throughput(increment(hop.client.client), Math.min(300, options.calls), 4);
+  for (let round = 0; round < options.rounds; round++) {
+    const order = hops.map((_, index) => hops[(index + round) % hops.length] as Hop);
+    for (const callers of CALLERS) {
+      for (const hop of order) {
+        const cpu = () => hop.processes.reduce((sum, child) => sum + child.cpuSeconds(), 0);
+        const before = cpu();
+        tally[hop.name].rates[callers]?.push(await throughput(increment(hop.client.client), options.calls, callers));
+        tally[hop.name].cpuSeconds += cpu() - before;
+        tally[hop.name].calls += options.calls;
       }
     }
-    const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
-    out.push([label, mean(rates.candidate) / mean(rates.direct), mean(rates.candidate)]);
   }
-  return out;
+  return tally;
+}
+
+function rateFigures(tally: Tally): Figure[] {
+  const figures: Figure[] = [];
+  const median = (values: readonly number[] | undefined) => percentile(values ?? [], 0.5);
+  for (const callers of CALLERS) {
+    const label = callers === 1 ? '1 caller' : '8 callers';
+    const rate = (name: Hop['name']) => median(tally[name]?.rates[callers]);
+    const serve = rate('serve');
+    const proxy = rate('proxy');
+    figures.push(
+      figure(SCENARIO, `calls/s direct (reference), ${label}`, Math.round(rate('direct')), 'calls/s'),
+      figure(SCENARIO, `calls/s via the bare proxy, ${label}`, Math.round(proxy), 'calls/s'),
+      figure(SCENARIO, `calls/s via serve, ${label}`, Math.round(serve), 'calls/s'),
+      figure(SCENARIO, `ratio serve / bare proxy, ${label}`, round(serve / proxy), '×', { text: '≥ 0.95', met: serve >= 0.95 * proxy }),
+      figure(SCENARIO, `reference: ratio serve / direct, ${label}`, round(serve / rate('direct')), '×'),
+    );
+    if (tally['2 replicas'] !== undefined) {
+      const two = rate('2 replicas');
+      const one = rate('serve on Redis');
+      figures.push(
+        figure(SCENARIO, `calls/s via 1 replica on Redis, ${label}`, Math.round(one), 'calls/s'),
+        figure(SCENARIO, `calls/s via 2 replicas on Redis, ${label}`, Math.round(two), 'calls/s'),
+        figure(SCENARIO, `ratio 2 replicas / 1 replica on Redis, ${label}`, round(two / one), '×', {
+          text: '≥ 0.9',
+          met: two >= 0.9 * one,
+        }),
+        figure(SCENARIO, `reference: ratio 2 replicas on Redis / serve (memory store), ${label}`, round(two / serve), '×'),
+      );
+    }
+  }
+  const cpuMs = (name: Hop['name']) => (tally[name].cpuSeconds / Math.max(1, tally[name].calls)) * 1000;
+  const serveCpu = cpuMs('serve');
+  const proxyCpu = cpuMs('proxy');
+  figures.push(
+    figure(SCENARIO, 'CPU per call, bare proxy process', round(proxyCpu), 'ms'),
+    figure(SCENARIO, 'CPU per call, serve process', round(serveCpu), 'ms'),
+    figure(SCENARIO, 'ratio CPU per call serve / bare proxy', round(serveCpu / proxyCpu), '×', {
+      text: '≤ 1.3',
+      met: serveCpu <= 1.3 * proxyCpu,
+    }),
+  );
+  if (tally['2 replicas'] !== undefined)
+    figures.push(figure(SCENARIO, 'CPU per call, 2 replicas on Redis (both processes)', round(cpuMs('2 replicas')), 'ms'));
+  return figures;
+}
+
+/**
+ * The time serve adds to a new session's `initialize` (the client's POST until its answer is read):
+ * direct, through the bare proxy and through serve, in alternating blocks; each session is ended
+ * (DELETE) after it was timed, outside the measure.
+ */
+async function initializeFigures(upstream: string, origins: { proxy: string; serve: string }, count: number): Promise<Figure[]> {
+  const targets = { direct: upstream, proxy: `${origins.proxy}/mcp`, serve: `${origins.serve}/mcp` };
+  const samples: Record<keyof typeof targets, number[]> = { direct: [], proxy: [], serve: [] };
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-initialize', version: '1' } },
+  });
+  const open = async (url: string): Promise<number> => {
+    const started = performance.now();
+    const answer = await fetch(url, { method: 'POST', headers, body });
+    await answer.text();
+    const elapsed = performance.now() - started;
+    const session = answer.headers.get('mcp-session-id');
+    if (session !== null) await (await fetch(url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } })).text();
+    return elapsed;
+  };
+  for (let i = 0; i < 20; i++) for (const url of Object.values(targets)) await open(url);
+  const block = 10;
+  while (samples.serve.length < count) {
+    for (const name of Object.keys(targets) as (keyof typeof targets)[]) {
+      for (let i = 0; i < block; i++) samples[name].push(await open(targets[name]));
+    }
+  }
+  const at = (name: keyof typeof samples, fraction: number) => percentile(samples[name], fraction);
+  const added = (fraction: number) => at('serve', fraction) - at('direct', fraction);
+  return [
+    figure(SCENARIO, 'initialize, median: direct', round(at('direct', 0.5)), 'ms'),
+    figure(SCENARIO, 'initialize, median: via the bare proxy', round(at('proxy', 0.5)), 'ms'),
+    figure(SCENARIO, 'initialize, median: via serve', round(at('serve', 0.5)), 'ms'),
+    figure(SCENARIO, 'time serve adds to initialize, median', round(added(0.5)), 'ms', { text: '< 1', met: added(0.5) < 1 }),
+    figure(SCENARIO, 'time serve adds to initialize, p99', round(added(0.99)), 'ms', { text: '< 1', met: added(0.99) < 1 }),
+    figure(SCENARIO, 'reference: serve - bare proxy at initialize, median', round(at('serve', 0.5) - at('proxy', 0.5)), 'ms'),
+    figure(SCENARIO, 'reference: serve - bare proxy at initialize, p99', round(at('serve', 0.99) - at('proxy', 0.99)), 'ms'),
+  ];
 }
 
 /**
@@ -177,38 +243,4 @@ async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<
   } finally {
     await gateway.shutdown('bench over');
   }
-}
-
-/** `mcp-lifeline serve` as a child process on a free port; resolves once it listens. */
-function startServe(args: readonly string[]): Promise<ServeChild> {
-  return startChild([LIFELINE_CLI, 'serve', ...args, '--port', '0']);
-}
-
-/** A Node script that logs `listening address=…` once it listens, as a child process. */
-async function startChild(args: readonly string[]): Promise<ServeChild> {
-  const child: ChildProcess = spawn(process.execPath, args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let text = '';
-  const origin = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start: ${text}`)), 15_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /listening address=(\S+)/.exec(text);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${text}`)));
-  });
-  return {
-    origin,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }

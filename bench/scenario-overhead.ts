@@ -1,7 +1,8 @@
 // 1. Middleware overhead: the same sequential tools/call through the official SDK client, plain
-// fetch vs withSessionRecovery, with JSON answers and with SSE answers. Every comparison uses a
-// fresh pair of clients, so both sides have the same history.
-import { startDialectServer } from '../src/demo/dialect-server.js';
+// fetch vs withSessionRecovery, with JSON answers and with SSE answers, the server in a process of
+// its own (as a remote server is: its work does not share the client's event loop). Every
+// comparison uses a fresh pair of clients, so both sides have the same history.
+import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
 import { allocatedBytes, compareLatency } from './measure.js';
@@ -11,7 +12,7 @@ export async function middlewareOverhead(calls: number): Promise<Figure[]> {
   const figures: Figure[] = [];
   for (const jsonResponse of [true, false]) {
     const mode = jsonResponse ? 'JSON' : 'SSE';
-    const server = await startDialectServer({ jsonResponse });
+    const server = await startServerProcess({ jsonResponse });
     const warmup = Math.min(300, calls / 5);
     const compare = async (baseline: () => Promise<BenchClient>, candidate: () => Promise<BenchClient>) => {
       const [a, b] = [await baseline(), await candidate()];

@@ -16,7 +16,16 @@ export {
   type SessionLossRule,
 } from './classifier/rules.js';
 export { hasSessionLossWording, SESSION_LOSS_WORDING } from './classifier/wording.js';
-export { isLifelineError, LifelineError, type LifelineErrorCode } from './errors/LifelineError.js';
+export type {
+  CliErrorCode,
+  GatewayErrorCode,
+  LifelineErrorCode,
+  MiddlewareErrorCode,
+  SessionRecoveryErrorCode,
+  SignInErrorCode,
+  TransportErrorCode,
+} from './errors/error-codes.js';
+export { isLifelineError, LifelineError } from './errors/LifelineError.js';
 export { ServerUnreachableError } from './errors/ServerUnreachableError.js';
 export { type RequestReport, type SessionLossReport, SessionRecoveryError } from './errors/SessionRecoveryError.js';
 export type {
@@ -39,7 +48,6 @@ export type {
   StreamBrokenEvent,
 } from './recovery/events.js';
 export {
-  type BackoffOptions,
   type CircuitOptions,
   DEFAULT_KEEP_ALIVE_AUTO,
   DEFAULT_SESSION_RECOVERY_OPTIONS,
@@ -48,12 +56,13 @@ export {
   type SessionRecoveryOptions,
 } from './recovery/options.js';
 export type { FetchLike, Middleware } from './recovery/outgoing-request.js';
-export { redactSessionId } from './recovery/redact.js';
 export type {
   NewServerSession,
   SessionSharing,
-  SessionStateChange,
   SharedRecovery,
   SharedSessionState,
 } from './recovery/session-sharing.js';
 export { withSessionRecovery } from './recovery/with-session-recovery.js';
+export type { BackoffOptions } from './shared/backoff.js';
+export { redactSessionId } from './shared/redact.js';
+export type { SessionStateChange } from './shared/session-state.js';

@@ -19,7 +19,7 @@ async function connected(t: TestContext, server?: SseServer) {
     fetch,
     timeoutMs: 2000,
     sink,
-    reconnect: { initialMs: 50, maxMs: 400 },
+    reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
   });
   t.after(() => upstream.close());
   await upstream.send(hostInitialize(1));

@@ -1,6 +1,7 @@
 // `mcp-lifeline serve` in one process: SDK v1 and v2 hosts (and mcp-remote, a real host CLI) talk
 // to the gateway over Streamable HTTP; upstreams are server-everything (restarted in a child
 // process) and the dialect server. Server-side counters prove that nothing ran twice.
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
@@ -17,8 +18,8 @@ import { serveInProcess } from '../examples/serve-embedded.js';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import type { Dialect } from '../src/demo/dialects.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
+import { GatewayConfigError } from '../src/gateway/GatewayConfigError.js';
 import { startGateway } from '../src/gateway/gateway.js';
-import { GatewayConfigError } from '../src/gateway/gateway-options.js';
 import { startMcpHandlerServer } from './fixtures/web-handler-server.js';
 import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { gatewayFor, newKey } from './helpers/gateway.js';

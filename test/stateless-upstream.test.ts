@@ -1,10 +1,11 @@
 // The 2026-07-28 stateless upstream for 2025 hosts, against the v2 SDK's createMcpHandler with
 // `legacy: 'reject'` (a 2026-only server), driven directly with a recording sink as the host.
 // Server-side counters and the recorded requests prove what was sent and what ran.
+
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import type { JsonRpcMessage } from '../src/shared/json-rpc.js';
 import { createStatelessUpstream } from '../src/upstream/stateless.js';
-import type { JsonRpcMessage } from '../src/upstream/upstream.js';
 import { type ModernServer, startModernServer } from './fixtures/modern-server.js';
 import { eventually } from './helpers/eventually.js';
 import { answerTo, hostInitialize, recordingSink } from './helpers/sink.js';
@@ -24,7 +25,7 @@ async function connect(
     fetch,
     timeoutMs: 3000,
     sink,
-    listenBackoff: { initialMs: 50, maxMs: 200 },
+    listenBackoff: { initialDelayMs: 50, maxDelayMs: 200 },
     maxInputRounds: options.maxInputRounds,
   });
   t.after(() => upstream.close());

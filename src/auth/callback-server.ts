@@ -1,18 +1,18 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serverText } from '../shared/server-text.js';
 import { checkResponseIssuer } from './issuer-checks.js';
 import { SignInError } from './SignInError.js';
-import { serverText } from './server-text.js';
 
 /** What the loopback callback received, after its checks. */
-export interface AuthorizationCallback {
+interface AuthorizationCallback {
   readonly code: string;
   readonly iss: string | undefined;
 }
 
 /** What the callback must match. */
-export interface CallbackExpectation {
+interface CallbackExpectation {
   /** The `state` this sign-in sent. */
   readonly state: string;
   /** The authorization server's issuer, for the RFC 9207 check. */

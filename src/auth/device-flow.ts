@@ -1,6 +1,7 @@
 import type { AuthorizationServerMetadata, OAuthClientInformationMixed, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { OAuthTokensSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { sleep } from '../shared/timers.js';
 import { SignInError } from './SignInError.js';
 import { checkSignInUrl } from './sign-in-url.js';
 import { DEVICE_CODE_GRANT } from './store-provider.js';
@@ -63,7 +64,7 @@ export async function runDeviceFlow(request: DeviceFlowRequest): Promise<OAuthTo
 
   for (;;) {
     // Never past the deadline, however long the interval.
-    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, expiresAt - Date.now()))));
+    await sleep(Math.min(intervalMs, Math.max(0, expiresAt - Date.now())), { onAbort: 'resolve' });
     if (Date.now() >= expiresAt) {
       throw new SignInError('SIGN_IN_TIMEOUT', `device sign-in not completed within ${Math.round(request.timeoutMs / 1000)} s`);
     }

@@ -1,6 +1,7 @@
 // The `mcp-lifeline/oauth` entry: Node-only (files, processes, a loopback server), so it is kept
 // out of the runtime-neutral root entry.
 
+export type { SignInErrorCode } from '../errors/error-codes.js';
 export { canonicalServerUrl } from './canonical-server-url.js';
 export { type Challenge, isInsufficientScope, readChallenge } from './challenge.js';
 export { configDir } from './config-dir.js';
@@ -24,7 +25,7 @@ export {
   type StoredTokens,
 } from './oauth-store.js';
 export { browserCommand, openBrowser } from './open-browser.js';
-export { isSignInError, SignInError, type SignInErrorCode } from './SignInError.js';
+export { isSignInError, SignInError } from './SignInError.js';
 export {
   DEFAULT_OAUTH_SESSION_OPTIONS,
   type OAuthEvent,

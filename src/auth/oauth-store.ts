@@ -34,7 +34,7 @@ export interface StoredGrant {
 }
 
 /** How the last sign-in attempt ended, so processes that waited for it learn its outcome. */
-export interface SignInOutcome {
+interface SignInOutcome {
   readonly at: number;
   readonly pid: number;
   readonly ok: boolean;
@@ -56,7 +56,7 @@ export interface ServerRecord {
 }
 
 /** The record as read, with the file's modification time to notice writes by other processes. */
-export interface ReadRecord {
+interface ReadRecord {
   readonly record: ServerRecord;
   readonly mtimeMs: number;
 }

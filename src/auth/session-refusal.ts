@@ -2,7 +2,7 @@
 // token: one that says the session is gone goes up to session recovery untouched, which opens a
 // new session with the same token (and, if that is refused too, comes back here as a sign-in).
 import { classifySessionLoss } from '../classifier/classify-session-loss.js';
-import { readPrefix } from '../recovery/read-prefix.js';
+import { readPrefix } from '../shared/read-prefix.js';
 
 const PEEK_BYTES = 4096;
 // Sessions whose accepted token is remembered; past this, the oldest is forgotten.

@@ -1,5 +1,5 @@
 import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import { serverText } from './server-text.js';
+import { serverText } from '../shared/server-text.js';
 
 /** The longest server-supplied text a sign-in error repeats. */
 const MAX_SAID = 300;

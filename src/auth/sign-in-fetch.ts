@@ -1,6 +1,6 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
-import { describeUrl } from '../recovery/redact.js';
-import { BodyTooLargeError, joinText, readBoundedBody } from '../upstream/read-bounded-text.js';
+import { readWholeText } from '../shared/read-whole-body.js';
+import { describeUrl } from '../shared/redact.js';
 import { SignInError } from './SignInError.js';
 import { checkSignInUrl } from './sign-in-url.js';
 
@@ -34,12 +34,8 @@ export function createSignInFetch(options: SignInFetchOptions): FetchLike {
     const timeout = AbortSignal.timeout(options.requestTimeoutMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     const response = await options.fetch(target.href, { ...init, redirect: 'manual', signal });
-    let body: string;
-    try {
-      const { chunks, bytes } = await readBoundedBody(response, maxDocumentBytes);
-      body = joinText(chunks, bytes);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
+    const body = await readWholeText(response, maxDocumentBytes);
+    if (body === undefined) {
       throw new SignInError(
         'DOCUMENT_TOO_LARGE',
         `the answer of ${describeUrl(target.href)} is larger than ${maxDocumentBytes} bytes, the bound for every sign-in document; refusing it`,

@@ -1,15 +1,5 @@
+import { isLoopbackHost } from '../shared/loopback.js';
 import { SignInError } from './SignInError.js';
-
-/**
- * Whether a URL's host is this machine: `localhost`, 127.0.0.0/8, `[::1]` (and 127.x written as
- * an IPv4-mapped IPv6 address). Takes `URL.hostname`, which is already lower-case and bracketed.
- */
-export function isLoopbackHost(hostname: string): boolean {
-  if (hostname === 'localhost' || hostname === '[::1]') return true;
-  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname)) return true;
-  // `new URL('http://[::ffff:127.0.0.1]/').hostname` is `[::ffff:7f00:1]`.
-  return /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(hostname);
-}
 
 /**
  * The URL rule of every sign-in (OAuth 2.1 §1.5, MCP authorization "Communication Security"):

@@ -48,7 +48,7 @@ export interface ProviderContext {
 }
 
 /** The resource the grant is for: the server's RFC 9728 `resource`, else its own URL. */
-export function resourceOf(record: ServerRecord): string {
+function resourceOf(record: ServerRecord): string {
   return record.discovery?.resourceMetadata?.resource ?? record.serverUrl;
 }
 
@@ -69,7 +69,7 @@ export function ensureGrant(record: ServerRecord): StoredGrant {
 }
 
 /** The SDK's view of stored tokens: without our timestamps, `expires_in` counted from now. */
-export function sdkTokens(grant: StoredGrant | undefined): OAuthTokens | undefined {
+function sdkTokens(grant: StoredGrant | undefined): OAuthTokens | undefined {
   const stored = grant?.tokens;
   if (stored === undefined) return undefined;
   const { obtained_at: _obtained, expires_at, ...tokens } = stored;

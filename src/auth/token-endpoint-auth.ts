@@ -1,5 +1,5 @@
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
-import { serverText } from './server-text.js';
+import { serverText } from '../shared/server-text.js';
 
 /**
  * Client authentication for requests the SDK does not make itself (device authorization,

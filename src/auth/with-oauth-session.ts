@@ -1,5 +1,6 @@
 import { challengeError } from '../classifier/sign-in-words.js';
 import { type FetchLike, headerOf, type Middleware } from '../recovery/outgoing-request.js';
+import { NotJson, parseJson } from '../shared/json-rpc.js';
 import { isBearerChallenge, isInsufficientScope, readChallenge } from './challenge.js';
 import type { OAuthSession } from './oauth-session.js';
 import { SignInError } from './SignInError.js';
@@ -132,11 +133,8 @@ function isInvalidToken(response: Response): boolean {
 function isUserRequest(request: AuthorizedRequest): boolean {
   if (request.method !== 'POST') return false;
   if (request.body === undefined || !request.body.includes('"ping"')) return true;
-  try {
-    return (JSON.parse(request.body) as { method?: unknown }).method !== 'ping';
-  } catch {
-    return true;
-  }
+  const parsed = parseJson(request.body);
+  return parsed instanceof NotJson || (parsed as { method?: unknown } | null)?.method !== 'ping';
 }
 
 interface CapturedRequest {

@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import type { JsonRpcMessage, RawMessage } from '../upstream/upstream.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import type { RawMessage } from '../upstream/upstream.js';
 
 /** Writes newline-delimited JSON-RPC to the host, honouring backpressure. */
 export interface HostWriter {

@@ -1,6 +1,6 @@
-import type { JsonRpcId, JsonRpcMessage, RawMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
+import { errorReply, INVALID_REQUEST, idKey, type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
+import type { RawMessage, Upstream, UpstreamEvent, UpstreamSink } from '../upstream/upstream.js';
 import { UpstreamError } from '../upstream/upstream.js';
-import { errorReply, INVALID_REQUEST } from './host-message.js';
 import type { HostWriter } from './host-writer.js';
 
 /** Options of {@linkcode createRelay}. */
@@ -56,8 +56,8 @@ export interface Relay {
 const QUEUE_HIGH_WATER = 1024;
 /** JSON-RPC code the official SDKs use for a request timeout (ErrorCode.RequestTimeout). */
 const REQUEST_TIMEOUT = -32001;
-/** Implementation-defined server error (JSON-RPC 2.0 §5.1): the server could not be reached or refused. */
-const UPSTREAM_FAILED = -32000;
+/** The server could not be reached or refused (JSON-RPC 2.0 §5.1's implementation-defined range). */
+const UPSTREAM_FAILED = LIFELINE_ERROR;
 
 /**
  * Gives every host request exactly one answer: the server's, or an error that says why none came
@@ -67,35 +67,51 @@ const UPSTREAM_FAILED = -32000;
  * second in-flight request with the same id, and drops answers nobody is waiting for.
  */
 export function createRelay(options: RelayOptions): Relay {
-  const { host, report } = options;
-  const pending = new Map<string, Pending>();
-  const byProgressToken = new Map<string | number, Pending>();
-  const queue: Pending[] = [];
-  let inFlight = 0;
-  let throttled = false;
-  let closed = false;
+  return new HostRelay(options);
+}
+
+/** The requests of one host on their way to one upstream, each to its one answer. */
+class HostRelay implements Relay {
+  private readonly options: RelayOptions;
+  private readonly upstream: Upstream;
+  // Host requests waiting for an answer, by id key; with a progress token, also by that token.
+  private readonly waiting = new Map<string, Pending>();
+  private readonly byProgressToken = new Map<string | number, Pending>();
+  // Requests beyond the in-flight cap, in the order the host sent them.
+  private readonly queue: Pending[] = [];
+  private inFlight = 0;
+  private throttled = false;
+  private closed = false;
   // Whether the host got a session; once opened, later failures are passing.
-  const session: { start: SessionStart } = { start: 'none' };
-  const initializeEnded = (opened: boolean) => {
-    if (session.start !== 'opened') session.start = opened ? 'opened' : 'failed';
-  };
-  const idleWaiters = new Set<() => void>();
+  private session: SessionStart = 'none';
+  private readonly idleWaiters = new Set<() => void>();
 
-  const upstream = options.createUpstream({
-    message: fromServer,
-    event: report,
-    ready: host.ready,
-  });
+  constructor(options: RelayOptions) {
+    this.options = options;
+    this.upstream = options.createUpstream({
+      message: (message, raw) => this.fromServer(message, raw),
+      event: options.report,
+      ready: options.host.ready,
+    });
+  }
 
-  function fromHost(message: JsonRpcMessage, raw: string): void {
-    if (closed) return;
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  get start(): SessionStart {
+    return this.session;
+  }
+
+  fromHost(message: JsonRpcMessage, raw: string): void {
+    if (this.closed) return;
     if (message.method !== undefined && message.id !== undefined && message.id !== null) {
-      request(message, message.id, raw);
+      this.request(message, message.id, raw);
       return;
     }
-    if (message.method === 'notifications/cancelled' && !cancelled(message)) return;
-    upstream.send(message, { raw }).catch((error: unknown) => {
-      report({
+    if (message.method === 'notifications/cancelled' && !this.cancelled(message)) return;
+    this.upstream.send(message, { raw }).catch((error: unknown) => {
+      this.options.report({
         level: 'warn',
         type: 'message-not-delivered',
         message: `could not pass ${message.method ?? 'an answer'} to the server: ${textOf(error)}`,
@@ -103,11 +119,43 @@ export function createRelay(options: RelayOptions): Relay {
     });
   }
 
-  function request(message: JsonRpcMessage, id: JsonRpcId, raw: string): void {
-    const key = keyOf(id);
-    if (pending.has(key)) {
+  settle(graceMs: number): Promise<boolean> {
+    if (this.waiting.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(wake);
+        resolve(value);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), graceMs);
+      this.idleWaiters.add(wake);
+    });
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const entry of [...this.waiting.values()]) {
+      this.finish(entry);
+      this.options.host.write(
+        errorReply(
+          entry.id,
+          UPSTREAM_FAILED,
+          `mcp-lifeline: ${reason} before the answer to ${entry.method} arrived; it may or may not have run`,
+        ),
+      );
+      entry.controller.abort(new UpstreamError(reason, { mayHaveRun: true }));
+    }
+    await this.upstream.end();
+    await this.upstream.close();
+  }
+
+  private request(message: JsonRpcMessage, id: JsonRpcId, raw: string): void {
+    const key = idKey(id);
+    if (this.waiting.has(key)) {
       // JSON-RPC 2.0 §4: ids identify requests; two in flight with one id could not be told apart.
-      host.write(
+      this.options.host.write(
         errorReply(
           id,
           INVALID_REQUEST,
@@ -128,38 +176,43 @@ export function createRelay(options: RelayOptions): Relay {
       timer: undefined,
       dispatched: false,
     };
-    pending.set(key, entry);
-    if (entry.progressToken !== undefined) byProgressToken.set(entry.progressToken, entry);
-    entry.timer = setTimeout(() => timedOut(entry), options.requestTimeoutMs);
-    if (inFlight < options.maxInFlight) {
-      dispatch(entry);
+    this.waiting.set(key, entry);
+    if (entry.progressToken !== undefined) this.byProgressToken.set(entry.progressToken, entry);
+    entry.timer = setTimeout(() => this.timedOut(entry), this.options.requestTimeoutMs);
+    if (this.inFlight < this.options.maxInFlight) {
+      this.dispatch(entry);
       return;
     }
-    queue.push(entry);
-    if (!throttled && queue.length >= QUEUE_HIGH_WATER) {
-      throttled = true;
-      options.throttle(true);
+    this.queue.push(entry);
+    if (!this.throttled && this.queue.length >= QUEUE_HIGH_WATER) {
+      this.throttled = true;
+      this.options.throttle(true);
     }
   }
 
-  function dispatch(entry: Pending): void {
+  private dispatch(entry: Pending): void {
     entry.dispatched = true;
-    inFlight += 1;
-    upstream.send(entry.message, { raw: entry.raw, signal: entry.controller.signal }).catch((error: unknown) => {
-      if (!isCurrent(entry)) return;
-      finish(entry);
+    this.inFlight += 1;
+    this.upstream.send(entry.message, { raw: entry.raw, signal: entry.controller.signal }).catch((error: unknown) => {
+      if (!this.isCurrent(entry)) return;
+      this.finish(entry);
       const text = textOf(error);
-      report({ level: 'error', type: 'request-failed', message: text, fields: { method: entry.method } });
-      host.write(errorReply(entry.id, UPSTREAM_FAILED, `mcp-lifeline: ${text}`));
-      if (entry.method === 'initialize') initializeEnded(false);
+      this.options.report({ level: 'error', type: 'request-failed', message: text, fields: { method: entry.method } });
+      this.options.host.write(errorReply(entry.id, UPSTREAM_FAILED, `mcp-lifeline: ${text}`));
+      if (entry.method === 'initialize') this.initializeEnded(false);
     });
   }
 
-  function fromServer(message: JsonRpcMessage, raw?: RawMessage): void {
+  /** The host's `initialize` got its answer: a session, or none (yet). */
+  private initializeEnded(opened: boolean): void {
+    if (this.session !== 'opened') this.session = opened ? 'opened' : 'failed';
+  }
+
+  private fromServer(message: JsonRpcMessage, raw?: RawMessage): void {
     if (message.method === undefined) {
-      const entry = message.id === undefined || message.id === null ? undefined : pending.get(keyOf(message.id));
+      const entry = message.id === undefined || message.id === null ? undefined : this.waiting.get(idKey(message.id));
       if (entry === undefined) {
-        report({
+        this.options.report({
           level: 'debug',
           type: 'answer-dropped',
           message: 'dropped an answer no host request is waiting for',
@@ -167,123 +220,79 @@ export function createRelay(options: RelayOptions): Relay {
         });
         return;
       }
-      finish(entry);
-      if (entry.method === 'initialize') initializeEnded(message.result !== undefined);
+      this.finish(entry);
+      if (entry.method === 'initialize') this.initializeEnded(message.result !== undefined);
     } else if (message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
-      const entry = token === undefined ? undefined : byProgressToken.get(token);
+      const entry = token === undefined ? undefined : this.byProgressToken.get(token);
       // MCP basic/lifecycle §Timeouts: progress may reset the timeout clock.
       entry?.timer?.refresh();
     }
-    host.write(message, raw);
+    this.options.host.write(message, raw);
   }
 
   /** The host cancelled a request: true when the server should hear of it (it was sent). */
-  function cancelled(message: JsonRpcMessage): boolean {
+  private cancelled(message: JsonRpcMessage): boolean {
     const requestId = (message.params as { requestId?: unknown } | undefined)?.requestId;
     if (typeof requestId !== 'string' && typeof requestId !== 'number') return true;
-    const entry = pending.get(keyOf(requestId));
+    const entry = this.waiting.get(idKey(requestId));
     if (entry === undefined) return true;
     // The host expects no answer to a cancelled request (MCP utilities/cancellation).
-    finish(entry);
+    this.finish(entry);
     if (!entry.dispatched) return false;
     // Abort after the notification is on its way, so the server hears the reason before the hang-up.
     queueMicrotask(() => entry.controller.abort(new UpstreamError('cancelled by the host', { mayHaveRun: true })));
     return true;
   }
 
-  function timedOut(entry: Pending): void {
-    if (!isCurrent(entry)) return;
-    finish(entry);
-    if (entry.method === 'initialize') initializeEnded(false);
-    const seconds = Math.round(options.requestTimeoutMs / 1000);
-    host.write(
+  private timedOut(entry: Pending): void {
+    if (!this.isCurrent(entry)) return;
+    this.finish(entry);
+    if (entry.method === 'initialize') this.initializeEnded(false);
+    const seconds = Math.round(this.options.requestTimeoutMs / 1000);
+    this.options.host.write(
       errorReply(
         entry.id,
         REQUEST_TIMEOUT,
-        `mcp-lifeline: no answer from ${options.where} to ${entry.method} within ${seconds} s (--request-timeout); ` +
+        `mcp-lifeline: no answer from ${this.options.where} to ${entry.method} within ${seconds} s (--request-timeout); ` +
           `${entry.dispatched ? 'the request was cancelled; it may or may not have run' : 'it was never sent'}`,
       ),
     );
     if (!entry.dispatched || entry.method === 'initialize') return;
-    upstream
+    this.upstream
       .send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: entry.id, reason: 'timed out in mcp-lifeline' } })
       .catch(() => {})
       .finally(() => entry.controller.abort(new UpstreamError('timed out', { mayHaveRun: true })));
   }
 
-  function isCurrent(entry: Pending): boolean {
-    return pending.get(keyOf(entry.id)) === entry;
+  private isCurrent(entry: Pending): boolean {
+    return this.waiting.get(idKey(entry.id)) === entry;
   }
 
-  function finish(entry: Pending): void {
-    pending.delete(keyOf(entry.id));
+  /** `entry` has its answer (or will get none): it leaves the books, and the next queued request may go. */
+  private finish(entry: Pending): void {
+    this.waiting.delete(idKey(entry.id));
     if (entry.timer !== undefined) clearTimeout(entry.timer);
-    if (entry.progressToken !== undefined && byProgressToken.get(entry.progressToken) === entry)
-      byProgressToken.delete(entry.progressToken);
+    if (entry.progressToken !== undefined && this.byProgressToken.get(entry.progressToken) === entry)
+      this.byProgressToken.delete(entry.progressToken);
     if (entry.dispatched) {
-      inFlight -= 1;
-      pump();
+      this.inFlight -= 1;
+      this.pump();
     } else {
-      const index = queue.indexOf(entry);
-      if (index !== -1) queue.splice(index, 1);
+      const index = this.queue.indexOf(entry);
+      if (index !== -1) this.queue.splice(index, 1);
     }
-    if (pending.size === 0) for (const wake of idleWaiters) wake();
+    if (this.waiting.size === 0) for (const wake of this.idleWaiters) wake();
   }
 
-  function pump(): void {
-    if (closed) return;
-    while (inFlight < options.maxInFlight && queue.length > 0) dispatch(queue.shift() as Pending);
-    if (throttled && queue.length < QUEUE_HIGH_WATER / 2) {
-      throttled = false;
-      options.throttle(false);
+  private pump(): void {
+    if (this.closed) return;
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) this.dispatch(this.queue.shift() as Pending);
+    if (this.throttled && this.queue.length < QUEUE_HIGH_WATER / 2) {
+      this.throttled = false;
+      this.options.throttle(false);
     }
   }
-
-  return {
-    fromHost,
-    get pending() {
-      return pending.size;
-    },
-    get start() {
-      return session.start;
-    },
-    settle(graceMs) {
-      if (pending.size === 0) return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const done = (value: boolean) => {
-          clearTimeout(timer);
-          idleWaiters.delete(wake);
-          resolve(value);
-        };
-        const wake = () => done(true);
-        const timer = setTimeout(() => done(false), graceMs);
-        idleWaiters.add(wake);
-      });
-    },
-    async close(reason) {
-      if (closed) return;
-      closed = true;
-      for (const entry of [...pending.values()]) {
-        finish(entry);
-        host.write(
-          errorReply(
-            entry.id,
-            UPSTREAM_FAILED,
-            `mcp-lifeline: ${reason} before the answer to ${entry.method} arrived; it may or may not have run`,
-          ),
-        );
-        entry.controller.abort(new UpstreamError(reason, { mayHaveRun: true }));
-      }
-      await upstream.end();
-      await upstream.close();
-    },
-  };
-}
-
-/** Ids 1 and "1" are different requests (JSON-RPC 2.0 §4). */
-function keyOf(id: JsonRpcId): string {
-  return typeof id === 'number' ? `n${id}` : `s${id}`;
 }
 
 function textOf(error: unknown): string {

@@ -1,8 +1,9 @@
 import type { Readable, Writable } from 'node:stream';
-import { describeUrl } from '../recovery/redact.js';
+import { errorReply, INVALID_REQUEST } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
 import type { Upstream, UpstreamSink } from '../upstream/upstream.js';
 import type { BridgeLog } from './bridge-log.js';
-import { errorReply, INVALID_REQUEST, oversizedText, parseHostLine, readOversized } from './host-message.js';
+import { oversizedText, parseHostLine, readOversized } from './host-message.js';
 import { createHostWriter } from './host-writer.js';
 import { readLines } from './line-reader.js';
 import { createRelay } from './relay.js';

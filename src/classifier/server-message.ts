@@ -1,4 +1,6 @@
-import { createParser } from 'eventsource-parser';
+import { NotJson, parseJson } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
+import { firstSseData } from '../shared/sse/read-event-stream.js';
 
 /** What a response body says, reduced to what the rules look at. */
 export interface ServerMessage {
@@ -18,23 +20,6 @@ export interface ServerMessage {
   readonly text: string;
 }
 
-/** Reads the content type's essence: `application/json; charset=utf-8` → `application/json`. */
-export function mediaType(contentType: string | null | undefined): string {
-  return (contentType ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
-}
-
-/** The data of the first SSE event that carries data, or undefined when none is complete yet. */
-function firstSseData(text: string): string | undefined {
-  let data: string | undefined;
-  const parser = createParser({
-    onEvent(event) {
-      if (data === undefined && event.data !== '') data = event.data;
-    },
-  });
-  parser.feed(text);
-  return data;
-}
-
 /** Interprets a (bounded) body so the rules can be written as data. */
 export function readServerMessage(contentType: string | null | undefined, body: string): ServerMessage {
   const type = mediaType(contentType);
@@ -47,18 +32,10 @@ export function readServerMessage(contentType: string | null | undefined, body: 
         : 'text';
   const payload = kind === 'sse' ? (firstSseData(body) ?? '') : body;
   const parsed = kind === 'text' ? undefined : parseJson(payload);
-  if (parsed === undefined) return plainText(kind, payload);
+  if (parsed === undefined || parsed instanceof NotJson) return plainText(kind, payload);
   // A batch answer: the first element speaks for it.
   const message = Array.isArray(parsed) ? parsed[0] : parsed;
   return describeJson(kind, message, payload);
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
 
 function describeJson(kind: ServerMessage['kind'], message: unknown, raw: string): ServerMessage {

@@ -1,15 +1,19 @@
 import { parseArgs } from 'node:util';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import type { ToolFilterOptions } from '../upstream/tool-filter.js';
 import { type AuthCommand, isAuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
 import { ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS, OAUTH_OPTIONS } from './oauth-options.js';
+import { checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { nearest, parseArgsMessage } from './suggest.js';
+import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
@@ -21,6 +25,8 @@ interface Connection {
   readonly oauth: OAuthFlags | undefined;
   /** Headers that carry no credential after expansion (an unset variable, say): warned about, never fatal. */
   readonly headerWarnings: readonly string[];
+  /** `--proxy` and `--ca-file`: how requests reach the server. */
+  readonly network: NetworkSettings;
 }
 
 export type Command =
@@ -42,6 +48,8 @@ export type Command =
         readonly logFormat: LogFormat;
         /** Where the log is also appended (`--log-file`). */
         readonly logFile: string | undefined;
+        /** `--ignore-tool` and `--allow-tool`: tools the host does not see or call. */
+        readonly tools: ToolFilterOptions;
       })
   | (Connection & {
       readonly kind: 'probe';
@@ -83,6 +91,9 @@ const OPTIONS = {
   'drop-every': { type: 'string' },
   'without-lifeline': { type: 'boolean' },
   ...ERA_OPTIONS,
+  'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
+  ...TOOL_FILTER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   ...OAUTH_OPTIONS,
@@ -138,13 +149,16 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
+  const url = parseUrl(urlText);
+  checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: probing ? 'probe' : '<url>' });
   const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
-    url: parseUrl(urlText),
+    url,
     headers,
     timeoutMs: parsedOr(values.timeout, 10_000, (text) => parseSeconds('--timeout', text)),
     oauth: parseOAuthFlags(values, headers, env),
     headerWarnings: warnings,
+    network: networkSettingsOf(values, env),
   };
   if (probing) {
     if (values['idle-steps'] !== undefined && values.idle === undefined)
@@ -178,6 +192,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     logFormat: parsedOr(values['log-format'], 'text', (text) => parseChoice('--log-format', text, LOG_FORMATS)),
     logFile: values['log-file'],
     ...parseEraArgs(values),
+    tools: toolFilterOf({ ignore: values['ignore-tool'], allow: values['allow-tool'] }),
   };
 }
 

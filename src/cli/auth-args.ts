@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SignInFlow } from '../auth/store-provider.js';
 import { collectHeaders } from './headers.js';
+import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
+import { checkPlainHttp } from './plain-http.js';
 import { parseArgsMessage } from './suggest.js';
 import { UsageError } from './usage-error.js';
 import { parseCount, parsedOr, parseSeconds, parseUrl } from './values.js';
@@ -79,9 +81,17 @@ export type AuthCommand =
       readonly headerWarnings: readonly string[];
       readonly force: boolean;
       readonly json: boolean;
+      readonly network: NetworkSettings;
     }
   | { readonly kind: 'status'; readonly url: URL | undefined; readonly json: boolean }
-  | { readonly kind: 'logout'; readonly url: URL | undefined; readonly all: boolean; readonly json: boolean };
+  | {
+      readonly kind: 'logout';
+      readonly url: URL | undefined;
+      readonly all: boolean;
+      readonly json: boolean;
+      /** Token revocation reaches the authorization server: `--proxy`, `--ca-file`. */
+      readonly network: NetworkSettings;
+    };
 
 const AUTH_COMMAND_NAMES = ['login', 'status', 'logout'] as const;
 
@@ -110,9 +120,11 @@ export function parseAuthCommand(
   const url = positionals[0] === undefined ? undefined : parseUrl(positionals[0]);
   const json = values.json ?? false;
   if (kind === 'status') return { kind, url, json };
+  // login and logout send requests: the server's initialize, a token revocation.
+  if (url !== undefined) checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: kind });
   if (kind === 'logout') {
     if (url === undefined && !values.all) throw new UsageError('logout: missing <url> (or --all)');
-    return { kind, url, all: values.all ?? false, json };
+    return { kind, url, all: values.all ?? false, json, network: networkSettingsOf(values, env) };
   }
   if (url === undefined) throw new UsageError('login: missing <url>');
   const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
@@ -120,7 +132,16 @@ export function parseAuthCommand(
     throw new UsageError('login: an Authorization header and a sign-in exclude each other (the sign-in sets it)');
   const oauth = parseOAuthFlags(values, headers, env);
   if (oauth === undefined) throw new UsageError('login: --no-oauth makes no sense here');
-  return { kind: 'login', url, oauth, headers, headerWarnings: warnings, force: values.force ?? false, json };
+  return {
+    kind: 'login',
+    url,
+    oauth,
+    headers,
+    headerWarnings: warnings,
+    force: values.force ?? false,
+    json,
+    network: networkSettingsOf(values, env),
+  };
 }
 
 const AUTH_OPTIONS = {
@@ -130,6 +151,8 @@ const AUTH_OPTIONS = {
   force: { type: 'boolean' },
   header: { type: 'string', multiple: true },
   'header-file': { type: 'string', multiple: true },
+  'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -96,7 +96,7 @@ async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthC
 }
 
 /** One stored sign-in, as `status` shows it: never a token. */
-export interface StatusEntry {
+interface StatusEntry {
   readonly serverUrl: string;
   readonly issuer: string;
   readonly resource: string;

@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { OAuthFlags } from './auth-args.js';
 import type { LogFormat, LogLevel } from './logger.js';
+import type { NetworkSettings } from './network-args.js';
+import type { NamedProxy } from './proxy-settings.js';
 
 /** What the background process is asked to do: the renewal a host request could not wait for. */
 export interface BackgroundSignIn {
@@ -19,6 +21,40 @@ export interface BackgroundSignIn {
   readonly stepUp: boolean;
   /** Where it appends its log: the bridge's --log-file (otherwise it says nothing: the bridges read its lease). */
   readonly log: { readonly file: string | undefined; readonly level: LogLevel; readonly format: LogFormat };
+  /** The bridge's way out (`--proxy`, `--ca-file`): the authorization server is reached as the MCP server is. */
+  readonly network: NetworkTask;
+}
+
+/** {@linkcode NetworkSettings} as JSON: proxy URLs as text. */
+interface NetworkTask {
+  readonly https: { readonly url: string; readonly from: string } | undefined;
+  readonly http: { readonly url: string; readonly from: string } | undefined;
+  readonly noProxy: string;
+  readonly caFiles: readonly string[];
+  readonly certificates: readonly string[];
+}
+
+/** The bridge's network settings, for the task. */
+export function networkTask(settings: NetworkSettings): NetworkTask {
+  const named = (proxy: NamedProxy | undefined) => (proxy === undefined ? undefined : { url: proxy.url.href, from: proxy.from });
+  const { proxies } = settings;
+  return {
+    https: named(proxies.https),
+    http: named(proxies.http),
+    noProxy: proxies.noProxy,
+    caFiles: settings.caFiles,
+    certificates: settings.certificates,
+  };
+}
+
+/** The task's network settings, as the background process applies them. */
+export function networkSettings(task: NetworkTask): NetworkSettings {
+  const named = (proxy: NetworkTask['https']) => (proxy === undefined ? undefined : { url: new URL(proxy.url), from: proxy.from });
+  return {
+    proxies: { https: named(task.https), http: named(task.http), noProxy: task.noProxy },
+    caFiles: task.caFiles,
+    certificates: task.certificates,
+  };
 }
 
 /** A background sign-in this process started. */

@@ -5,6 +5,7 @@ import { startDialectServer } from '../demo/dialect-server.js';
 import { DIALECTS, type Dialect } from '../demo/dialects.js';
 import type { LifelineEvent, SessionLostEvent } from '../recovery/events.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { sleep } from '../shared/timers.js';
 import { type Paint, painter } from './paint.js';
 import { plural } from './plural.js';
 
@@ -91,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       } catch (error) {
         print(`  ${paint.red('✗')} #${String(calls).padEnd(4)} increment failed: ${firstLine(error)}`);
       }
-      await sleep(options.intervalMs);
+      await sleep(options.intervalMs, { onAbort: 'resolve' });
     }
   } finally {
     await client.close().catch(() => {});
@@ -137,8 +138,4 @@ function printSummary(summary: DemoSummary, paint: Paint, print: (line: string) 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return (text.split('\n')[0] ?? '').slice(0, 160);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,7 +1,9 @@
 // The usage texts: `mcp-lifeline --help`, `mcp-lifeline <command> --help` and `mcp-lifeline help [command]`.
 import { ERA_HELP } from './era-args.js';
+import { NETWORK_HELP } from './network-args.js';
 import { OAUTH_HELP } from './oauth-options.js';
 import { SERVE_HELP } from './serve-args.js';
+import { TOOL_FILTER_HELP } from './tool-filter-args.js';
 
 /** What `help` can tell about: the whole CLI, or one command. */
 export const HELP_TOPICS = ['bridge', 'probe', 'demo', 'serve', 'login', 'status', 'logout', 'help', 'version'] as const;
@@ -21,7 +23,10 @@ export const COMMAND_LINES = `  mcp-lifeline <url> [options]          stdio brid
 const CONNECTION = `Connection options (bridge and probe):
   --header 'Name: value'     add a header to every request (repeatable); \${VAR} is read from the environment
   --header-file PATH         read "Name: value" lines from PATH (# starts a comment)
-  --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)`;
+  --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
+  --allow-http               allow a plain http:// <url> on another machine (refused by default: headers
+                             and tokens would cross the network unencrypted; localhost needs nothing)
+${NETWORK_HELP}`;
 
 const BRIDGE = `Bridge options:
   --keepalive SECONDS|auto[:BOUND]
@@ -40,6 +45,7 @@ const BRIDGE = `Bridge options:
   --oauth-request-wait SECONDS
                              how long a host request waits for a sign-in before it is answered with
                              what to do (default 20); the sign-in goes on in a process of its own
+${TOOL_FILTER_HELP}
 ${ERA_HELP}`;
 
 const PROBE = `Probe options:

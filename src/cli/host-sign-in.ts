@@ -9,11 +9,12 @@ import type { OAuthSession, RenewRequest } from '../auth/oauth-session.js';
 import { createOAuthStore, defaultStoreDirectory } from '../auth/oauth-store.js';
 import { isSignInError, SignInError } from '../auth/SignInError.js';
 import { DEFAULT_OAUTH_SESSION_OPTIONS } from '../auth/session-options.js';
-import { sleep } from '../recovery/timers.js';
+import { sleep } from '../shared/timers.js';
 import type { OAuthFlags } from './auth-args.js';
-import { type BackgroundSignIn, type StartedSignIn, startBackgroundSignIn } from './background-sign-in.js';
+import { type BackgroundSignIn, networkTask, type StartedSignIn, startBackgroundSignIn } from './background-sign-in.js';
 import { untilText } from './duration-text.js';
 import type { LogFormat, Logger, LogLevel } from './logger.js';
+import type { NetworkSettings } from './network-args.js';
 import { joinText, pendingText, promptMessage } from './sign-in-messages.js';
 
 /** How the bridge signs in for its host. */
@@ -26,6 +27,8 @@ export interface HostSignInOptions {
   readonly env: NodeJS.ProcessEnv;
   /** The bridge's log settings, which the background sign-in writes to its `--log-file` with. */
   readonly logSettings: { readonly file: string | undefined; readonly level: LogLevel; readonly format: LogFormat };
+  /** The bridge's `--proxy` and `--ca-file`, which the background sign-in uses too. */
+  readonly network: NetworkSettings;
 }
 
 // How often a waiting request looks at the lease; how long a started process may take to take it.
@@ -90,7 +93,7 @@ function createHostSignIn(session: OAuthSession, options: HostSignInOptions): Ho
       if (owner !== undefined) tell(owner);
       const until = owner?.prompt === undefined ? deadline + PROMPT_GRACE_MS : deadline;
       if (Date.now() >= until) return { released: false, owner };
-      await sleep(Math.max(0, Math.min(POLL_MS, until - Date.now())), undefined);
+      await sleep(Math.min(POLL_MS, until - Date.now()), { onAbort: 'resolve', unref: true });
     }
   }
 
@@ -111,7 +114,7 @@ function createHostSignIn(session: OAuthSession, options: HostSignInOptions): Ho
         // Still starting: it takes the lease in a moment.
         while (!background.ended && Date.now() < Math.min(deadline, background.at + START_BOUND_MS)) {
           if ((await leaseHolder(file)) !== undefined) return;
-          await sleep(POLL_MS, undefined);
+          await sleep(POLL_MS, { onAbort: 'resolve', unref: true });
         }
         return;
       }
@@ -140,6 +143,7 @@ function createHostSignIn(session: OAuthSession, options: HostSignInOptions): Ho
       rejected: request.rejected,
       stepUp: request.stepUp ?? false,
       log: options.logSettings,
+      network: networkTask(options.network),
     };
     const started = startBackgroundSignIn(task, options.env);
     const mine = { phase: 'started' as const, at: Date.now(), process: started, ended: false };

@@ -46,7 +46,7 @@ export function createOAuthFetch(session: OAuthSession, options: { interactive?:
 }
 
 /** What the bridge adds to its sign-in: a host's request waits for it only so long ({@linkcode signInForHost}). */
-export type ForHost = Pick<HostSignInOptions, 'requestWaitMs' | 'logSettings'>;
+export type ForHost = Pick<HostSignInOptions, 'requestWaitMs' | 'logSettings' | 'network'>;
 
 /**
  * `{ fetch }` for a bridge or probe command: signed in when OAuth is on, `{}` when it is off.

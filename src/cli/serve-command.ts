@@ -1,20 +1,25 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { MissingPackageError } from '../errors/MissingPackageError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
+import { GatewayConfigError, sharedStoreWithoutKeys } from '../gateway/GatewayConfigError.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
-import { GatewayConfigError, type GatewayOptions, resolveGatewayOptions, sharedStoreWithoutKeys } from '../gateway/gateway-options.js';
+import { type GatewayOptions, resolveGatewayOptions } from '../gateway/gateway-options.js';
 import { createRedisStore, describeStoreUrl } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
-import { describeUrl } from '../recovery/redact.js';
-import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { describeUrl } from '../shared/redact.js';
+import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scrubber.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import type { LogSink } from './log-file.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
 import { plural } from './plural.js';
+import { describeOutbound, proxyCredentials } from './proxy-settings.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
 import { recordSentCredentials } from './serve-sent-credentials.js';
@@ -31,6 +36,8 @@ export interface ServeIo {
   readonly env: NodeJS.ProcessEnv;
   /** Registers a signal handler (SIGTERM, SIGINT). */
   readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
+  /** The HTTP client upstreams are reached with (the command's proxy and CAs). @default undici's global dispatcher */
+  readonly outbound?: Dispatcher | undefined;
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
@@ -46,7 +53,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   for (const warning of command.warnings) log.warn(warning);
   const sessionKeys = readKeys(command, io.env, log);
   const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log);
-  const options = gatewayOptions(command, { log, env: io.env, sessionKeys, callers });
+  const options = gatewayOptions(command, { log, env: io.env, sessionKeys, callers, outbound: io.outbound });
   // Every refusal before the first connection: a store is never contacted for a gateway that will not start.
   try {
     resolveGatewayOptions(options);
@@ -77,12 +84,15 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       endpoint: (gateway.endpoints[upstream.name] ?? []).map((path) => `${gateway.origin}${path}`).join(' '),
       url: describeUrl(upstream.url.href),
       oauth,
+      tools: createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools })?.description,
     });
     if (oauth === 'none stored')
       log.warn(
         `upstream "${upstream.name}": no sign-in is stored for ${describeUrl(upstream.url.href)}; its requests fail until you run: mcp-lifeline login ${describeUrl(upstream.url.href)}`,
       );
   }
+  const network = describeOutbound(command.network.proxies, command.network.caFiles);
+  if (network !== undefined) log.info('network', network.fields);
   log.info('listening', {
     address: gateway.origin,
     metrics: gateway.metricsOrigin,
@@ -116,13 +126,19 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
 /** What `startGateway` is given, but the store: built before anything is connected, so it can be checked first. */
 function gatewayOptions(
   command: ServeCommand,
-  context: { log: Logger; env: NodeJS.ProcessEnv; sessionKeys: Uint8Array[] | undefined; callers: CallerCredentials | undefined },
+  context: {
+    log: Logger;
+    env: NodeJS.ProcessEnv;
+    sessionKeys: Uint8Array[] | undefined;
+    callers: CallerCredentials | undefined;
+    outbound: Dispatcher | undefined;
+  },
 ): GatewayOptions {
   const { log, env, sessionKeys, callers } = context;
   return {
     upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
       // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-      const http = createUndiciFetch();
+      const http = createUndiciFetch(context.outbound);
       if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
       // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
       const sent = recordSentCredentials(http);
@@ -172,10 +188,8 @@ async function describeSignIn(upstream: ServeCommand['upstreams'][number], env: 
 /** Every secret serve sends or holds: upstream header values, URL query values, the store's password. */
 function secretsOfServe(command: ServeCommand): SecretScrubber {
   const secrets = createSecretScrubber();
-  for (const upstream of command.upstreams) {
-    for (const [name, value] of Object.entries(upstream.headers)) secrets.addHeader(name, value);
-    for (const value of upstream.url.searchParams.values()) secrets.add(value);
-  }
+  for (const upstream of command.upstreams) secrets.addRequest(upstream.headers, upstream.url);
+  for (const secret of proxyCredentials(command.network.proxies)) secrets.add(secret);
   if (command.store !== 'memory') {
     try {
       const password = decodeURIComponent(new URL(command.store).password);
@@ -228,6 +242,10 @@ async function openStore(command: ServeCommand, log: Logger): Promise<SessionSto
     commandTimeoutMs: command.storeTimeoutMs,
     // The client retries on its own; the gateway says once when an outage starts and when it ends.
     onError: (error) => log.debug(`store connection: ${networkErrorText(error)}`, { store: describeStoreUrl(command.store) }),
+  }).catch((error: unknown) => {
+    // @redis/client is an optional peer dependency: say which package, and the npx line that brings it.
+    if (error instanceof MissingPackageError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
   });
   try {
     await store.ping();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
@@ -7,7 +7,7 @@ import { expandVariables, type HeaderSet, readHeaderLines } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
-import { parseChoice, parseDuration, parseSize, parseUrl } from './values.js';
+import { type ProxyChoice, parseChoice, parseDuration, parseProxyChoice, parseSize, parseToolPattern, parseUrl } from './values.js';
 
 /** One upstream as the command line or the config file gives it. */
 export interface ServeUpstreamConfig {
@@ -19,6 +19,12 @@ export interface ServeUpstreamConfig {
   readonly oauth: OAuthFlags | undefined;
   /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
   readonly era: EraChoice | undefined;
+  /** Tools hidden from clients (`ignoreTools`, `--ignore-tool`). */
+  readonly ignoreTools: readonly string[];
+  /** When not empty, the only tools clients see (`allowTools`, `--allow-tool`). */
+  readonly allowTools: readonly string[];
+  /** `allowHttp: true` on this upstream in the config file: plain http to another machine, on purpose. */
+  readonly allowHttp?: boolean | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -55,10 +61,19 @@ export interface ServeConfig {
   readonly logFile?: string;
   /** Upstream headers with no credential after expansion (see `HeaderSet.warnings`). */
   readonly warnings?: readonly string[];
+  /** Plain http to upstreams on other machines, for every upstream (`--allow-http`). */
+  readonly allowHttp?: boolean;
+  /** The proxy to reach upstreams through (`--proxy`): `env`, `off` or a URL. */
+  readonly proxy?: ProxyChoice;
+  /** CA files trusted besides Node's (`--ca-file`). */
+  readonly caFiles?: readonly string[];
 }
 
 const TOP_LEVEL = new Set([
   'upstreams',
+  'allowHttp',
+  'proxy',
+  'caFile',
   'host',
   'port',
   'store',
@@ -84,7 +99,18 @@ const TOP_LEVEL = new Set([
   'logFormat',
   'logFile',
 ]);
-const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth', 'protocol', 'transport']);
+const UPSTREAM_KEYS = new Set([
+  'name',
+  'url',
+  'headers',
+  'forwardHeaders',
+  'oauth',
+  'protocol',
+  'transport',
+  'ignoreTools',
+  'allowTools',
+  'allowHttp',
+]);
 const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
 const LIMIT_KEYS = new Set([
   'maxBody',
@@ -100,6 +126,16 @@ const LIMIT_KEYS = new Set([
  * `url` and header values and in `store` is read from the environment, as for `--header`, so secrets
  * stay out of the file. Unknown keys are errors (a typo would otherwise be silently ignored).
  */
+/**
+ * The YAML parser, loaded when a config file is read: every command parses its arguments through
+ * this module, and the bridge, which never reads a config file, would hold the parser (about 9 MB
+ * of resident memory) for hours. `require`, because argument parsing is synchronous.
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
+}
+
 export function readServeConfig(path: string, env: NodeJS.ProcessEnv): ServeConfig {
   let text: string;
   try {
@@ -154,6 +190,11 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
       parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
     ),
     logFile: optional(root, 'logFile', 'string', where),
+    allowHttp: optional(root, 'allowHttp', 'boolean', where),
+    proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) =>
+      parseProxyChoice(`${where}: proxy`, expandVariables(text, `${where}: proxy`, env)),
+    ),
+    caFiles: typeof root['caFile'] === 'string' ? [root['caFile']] : strings(root['caFile'], `${where}: caFile`),
   };
   const warnings: string[] = [];
   if (root['upstreams'] !== undefined) {
@@ -192,7 +233,16 @@ function upstream(data: unknown, where: string, context: { env: NodeJS.ProcessEn
         ? undefined
         : upstreamOAuth(item['oauth'], { headers, forwardHeaders, where, env }),
     era: upstreamEra({ protocol: optional(item, 'protocol', 'string', where), transport: optional(item, 'transport', 'string', where) }),
+    ...upstreamTools(item, where),
+    allowHttp: optional(item, 'allowHttp', 'boolean', where),
   };
+}
+
+/** `ignoreTools` and `allowTools`: lists of tool-name patterns, `*` for any run of characters. */
+function upstreamTools(item: Record<string, unknown>, where: string): Pick<ServeUpstreamConfig, 'ignoreTools' | 'allowTools'> {
+  const patterns = (key: string) =>
+    (strings(item[key], `${where}: ${key}`) ?? []).map((text) => parseToolPattern(`${where}: ${key}`, text));
+  return { ignoreTools: patterns('ignoreTools'), allowTools: patterns('allowTools') };
 }
 
 /**
@@ -268,16 +318,18 @@ function unknownKeys(data: Record<string, unknown>, known: Set<string>, where: s
   if (unknown !== undefined) throw new UsageError(`${where}: unknown key "${unknown}" (known: ${[...known].join(', ')})`);
 }
 
-function optional<T extends 'string' | 'number'>(
+type Scalar<T extends 'string' | 'number' | 'boolean'> = T extends 'string' ? string : T extends 'number' ? number : boolean;
+
+function optional<T extends 'string' | 'number' | 'boolean'>(
   data: Record<string, unknown>,
   key: string,
   type: T,
   where: string,
-): (T extends 'string' ? string : number) | undefined {
+): Scalar<T> | undefined {
   const value = data[key];
   if (value === undefined) return undefined;
-  if (typeof value !== type) throw new UsageError(`${where}: "${key}" must be a ${type}`);
-  return value as T extends 'string' ? string : number;
+  if (typeof value !== type) throw new UsageError(`${where}: "${key}" must be ${type === 'boolean' ? 'true or false' : `a ${type}`}`);
+  return value as Scalar<T>;
 }
 
 /** A duration or size, written as a number or a string such as "24h". */

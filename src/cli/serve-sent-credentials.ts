@@ -1,5 +1,5 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
-import { createSecretScrubber, type SecretScrubber } from '../recovery/secret-scrubber.js';
+import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scrubber.js';
 
 /** A fetch that notes the credentials it sends, and a scrub that removes them from text. */
 export interface SentCredentials {

@@ -10,7 +10,7 @@ export function promptMessage(where: string, prompt: SignInPrompt): { readonly l
   if (prompt.kind === 'device') {
     return {
       level: 'warn',
-      text: `sign in to ${where}: open ${prompt.verificationUri} on any device and enter the code ${prompt.userCode}; ${waits}`,
+      text: `sign in to ${where}: open ${prompt.verificationUri} on any device and enter the code ${prompt.userCode} (${waits})`,
     };
   }
   if (prompt.opened)

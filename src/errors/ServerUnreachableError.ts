@@ -7,8 +7,8 @@ import type { RequestReport } from './SessionRecoveryError.js';
  * restart window. The request never reached the server, so it did not run; `cause` holds the last
  * network error.
  */
-export class ServerUnreachableError extends LifelineError {
-  override name = 'ServerUnreachableError';
+export class ServerUnreachableError extends LifelineError<'SERVER_UNREACHABLE'> {
+  override name = 'ServerUnreachableError' as const;
   readonly request: RequestReport;
   /** How long the request waited for the server, in milliseconds. */
   readonly waitedMs: number;

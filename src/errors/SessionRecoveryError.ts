@@ -1,4 +1,5 @@
-import { LifelineError, type LifelineErrorCode } from './LifelineError.js';
+import type { SessionRecoveryErrorCode } from './error-codes.js';
+import { LifelineError } from './LifelineError.js';
 
 /** The session loss that started a recovery, as reported in errors. */
 export interface SessionLossReport {
@@ -17,28 +18,27 @@ export interface RequestReport {
   readonly rpcMethod: string | undefined;
 }
 
-const WHAT_HAPPENED: Record<LifelineErrorCode, string> = {
+const WHAT_HAPPENED: Record<SessionRecoveryErrorCode, string> = {
   REINITIALIZE_FAILED: 'Re-initializing the session failed',
   REPLAY_FAILED: 'A new session was opened, but sending the request again failed',
   NOT_REPLAYABLE: 'A new session was opened, but the request body is a stream and cannot be sent twice; send the request again',
   SESSION_LOST_AGAIN: 'A new session was opened, but the server rejected the request on it too; not retrying',
   CIRCUIT_OPEN: 'Not re-initializing, and the request was not sent',
-  SERVER_UNREACHABLE: 'The request could not be delivered',
 };
 
 /**
  * The server lost the MCP session and mcp-lifeline could not hide it. The message says what the
  * server answered, what was tried and why it failed; `cause` holds the underlying error.
  */
-export class SessionRecoveryError extends LifelineError {
-  override name = 'SessionRecoveryError';
+export class SessionRecoveryError extends LifelineError<SessionRecoveryErrorCode> {
+  override name = 'SessionRecoveryError' as const;
   readonly request: RequestReport;
   readonly loss: SessionLossReport;
   /** For `CIRCUIT_OPEN`: when a request may try to re-initialize again (milliseconds since the epoch). */
   readonly retryAt: number | undefined;
 
   constructor(
-    code: LifelineErrorCode,
+    code: SessionRecoveryErrorCode,
     details: { request: RequestReport; loss: SessionLossReport; reason?: string; retryAt?: number | undefined },
     options?: { cause?: unknown },
   ) {

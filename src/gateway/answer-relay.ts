@@ -1,12 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import { concatBytes } from '../recovery/concat-bytes.js';
-import type { JsonRpcId } from '../recovery/outgoing-request.js';
-import { eventData, SseEventScanner } from '../recovery/sse-event-scanner.js';
-import { BodyTooLargeError, readBoundedBody } from '../upstream/read-bounded-text.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { idOf, type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { readWholeBody } from '../shared/read-whole-body.js';
+import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /** An upstream answer (not an event stream) was larger than the gateway's message bound; nothing of it was sent. */
-export class AnswerTooLargeError extends Error {
-  override name = 'AnswerTooLargeError';
+export class AnswerTooLargeError extends LifelineError<'ANSWER_TOO_LARGE'> {
+  override name = 'AnswerTooLargeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ANSWER_TOO_LARGE', message, options);
+  }
 }
 
 /** How one upstream answer reaches its client. */
@@ -15,15 +20,22 @@ export interface RelayOptions {
   readonly maxMessageBytes: number;
   /** Removes the gateway's secrets from text the upstream wrote; undefined when there are none to remove. */
   readonly scrub: ((text: string) => string) | undefined;
-  /** The client's request ids (a POST); empty for a GET stream. */
-  readonly requestIds: readonly JsonRpcId[];
+  /** The client's request ids (a POST); empty for a GET stream. Asked for only when an event stream is relayed. */
+  readonly requestIds: () => readonly JsonRpcId[];
   /**
    * An event over the bound was dropped from an SSE stream; returns the error message for the
    * client's requests not answered yet (a POST's stream then ends with those errors).
    */
   readonly onOversized: () => string;
+  /**
+   * Rewrites the JSON-RPC text of the answer (a JSON body, or one event's data) before it is
+   * scrubbed: the tool filter. Returns its input when it changes nothing. @default undefined: none
+   */
+  readonly rewrite?: ((json: string) => string) | undefined;
 }
 
+// Statuses whose answers have no body (RFC 9110 §6.4.1).
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
 const SSE_TYPE = /^text\/event-stream\b/i;
 const TEXT_TYPE = /^(?:application\/json|text\/)/i;
 // Events up to this size are parsed to see which requests they answer; larger ones are looked at
@@ -52,32 +64,28 @@ export async function relayAnswer(
     res.writeHead(response.status, headers);
     // The client must see events as they come, not when a buffer fills.
     res.flushHeaders();
-    return relayEvents(res, response.body, options);
+    return relayEvents(res, response.body, { ...options, requestIds: options.requestIds() });
   }
   const declared = response.headers.get('content-length');
   const textual = TEXT_TYPE.test(response.headers.get('content-type') ?? '');
-  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && response.body !== null) {
+  // (Not `response.body`: asking for it would build a stream for an answer read whole.)
+  if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && !NULL_BODY_STATUS.has(response.status)) {
     // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
     // server to it). Read as text, the middleware checks it for a session error as it is read.
-    const text = await response.text();
+    const text = rewritten(await response.text(), options);
     const out = options.scrub === undefined ? text : options.scrub(text);
     res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
     res.end(out);
     return;
   }
-  let body: { chunks: Uint8Array[]; bytes: number };
-  try {
-    body = await readBoundedBody(response, options.maxMessageBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLargeError) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
-    throw error;
-  }
+  const body = await readWholeBody(response, options.maxMessageBytes);
+  if (body === undefined) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
   let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
-  if (options.scrub !== undefined && bytes.byteLength > 0) {
+  if ((options.scrub !== undefined || (options.rewrite !== undefined && textual)) && bytes.byteLength > 0) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-    const scrubbed = options.scrub(text);
+    const out = scrubbed(textual ? rewritten(text, options) : text, options);
     // Unchanged: the bytes go out exactly as they came.
-    if (scrubbed !== text) bytes = Buffer.from(scrubbed, 'utf8');
+    if (out !== text) bytes = Buffer.from(out, 'utf8');
   }
   // 204 and 304 carry no body, and no length either (RFC 9110 §8.6).
   const bodyless = response.status === 204 || response.status === 304;
@@ -85,8 +93,11 @@ export async function relayAnswer(
   res.end(bodyless ? undefined : bytes);
 }
 
+/** What the SSE relay is told: the relay's options, with the request ids read once. */
+type EventRelay = Omit<RelayOptions, 'requestIds'> & { readonly requestIds: readonly JsonRpcId[] };
+
 /** The SSE relay: complete events out, an oversized one dropped (ending a POST's stream with errors). */
-async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>, options: RelayOptions): Promise<void> {
+async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>, options: EventRelay): Promise<void> {
   const completed: (string | undefined)[] = [];
   const scanner = new SseEventScanner(options.maxMessageBytes, { onEvent: (text) => completed.push(text) });
   const answered = new Set<JsonRpcId>();
@@ -98,7 +109,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
       const { done, value } = await reader.read();
       if (done) {
         const rest = scanner.partial();
-        if (rest !== undefined) res.write(scrubbed(rest, options));
+        if (rest !== undefined) res.write(scrubbed(rewrittenEvent(rest, options), options));
         else if (pending > 0 && unanswered(options, answered).length > 0) return endWithErrors(res, options, answered);
         break;
       }
@@ -113,7 +124,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
           continue;
         }
         note(event, options, answered);
-        open = res.write(scrubbed(event, options));
+        open = res.write(scrubbed(rewrittenEvent(event, options), options));
       }
       // A POST's answer will not arrive whole: say so now rather than read the rest of it.
       if (pending > options.maxMessageBytes && options.requestIds.length > 0) return endWithErrors(res, options, answered);
@@ -130,7 +141,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
 }
 
 /** Ends a POST's stream with an error for each of its requests not answered yet. */
-function endWithErrors(res: ServerResponse, options: RelayOptions, answered: ReadonlySet<JsonRpcId>): void {
+function endWithErrors(res: ServerResponse, options: EventRelay, answered: ReadonlySet<JsonRpcId>): void {
   const message = options.onOversized();
   for (const id of unanswered(options, answered)) {
     res.write(`event: message\ndata: ${JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message } })}\n\n`);
@@ -138,16 +149,32 @@ function endWithErrors(res: ServerResponse, options: RelayOptions, answered: Rea
   res.end();
 }
 
-function unanswered(options: RelayOptions, answered: ReadonlySet<JsonRpcId>): JsonRpcId[] {
+function unanswered(options: EventRelay, answered: ReadonlySet<JsonRpcId>): JsonRpcId[] {
   return options.requestIds.filter((id) => !answered.has(id));
 }
 
-function scrubbed(text: string, options: RelayOptions): string {
+function scrubbed(text: string, options: Pick<RelayOptions, 'scrub'>): string {
   return options.scrub === undefined ? text : options.scrub(text);
 }
 
+function rewritten(text: string, options: Pick<RelayOptions, 'rewrite'>): string {
+  return options.rewrite === undefined ? text : options.rewrite(text);
+}
+
+/** The event with its data rewritten (one `data:` line where the first one was, every other field kept). */
+function rewrittenEvent(event: string, options: Pick<RelayOptions, 'rewrite'>): string {
+  if (options.rewrite === undefined) return event;
+  const data = eventData(event);
+  const next = options.rewrite(data);
+  if (next === data) return event;
+  const lines = event.split(/\r\n|\r|\n/);
+  const first = lines.findIndex((line) => line.startsWith('data:'));
+  const kept = lines.filter((line, index) => index === first || !line.startsWith('data:'));
+  return kept.map((line, index) => (index === first ? `data: ${next}` : line)).join('\n');
+}
+
 /** Notes which of the client's requests an event answers. */
-function note(event: string, options: RelayOptions, answered: Set<JsonRpcId>): void {
+function note(event: string, options: EventRelay, answered: Set<JsonRpcId>): void {
   if (answered.size === options.requestIds.length) return;
   const data = eventData(event);
   if (data.length <= PARSED_EVENT_CHARS) {
@@ -160,18 +187,13 @@ function note(event: string, options: RelayOptions, answered: Set<JsonRpcId>): v
 
 function answeredIds(data: string): JsonRpcId[] {
   if (!/"(?:result|error)"/.test(data)) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data);
-  } catch {
-    return [];
-  }
+  const parsed = parseJson(data);
+  if (parsed instanceof NotJson) return [];
   const ids: JsonRpcId[] = [];
-  for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (typeof message !== 'object' || message === null) continue;
-    const record = message as Record<string, unknown>;
-    const id = record['id'];
-    if (('result' in record || 'error' in record) && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+  for (const message of messagesIn(parsed)) {
+    if (typeof message !== 'object' || message === null || !('result' in message || 'error' in message)) continue;
+    const id = idOf(message);
+    if (id !== null) ids.push(id);
   }
   return ids;
 }

@@ -1,6 +1,6 @@
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import type { SessionStore } from './session-store.js';
-import { withSession } from './upstream-headers.js';
+import { type RequestHeaders, withSession } from './upstream-headers.js';
 
 // Upstream sessions ended at once at shutdown: a gateway may hold thousands, the upstream should not see them all at once.
 const SHUTDOWN_DELETES_AT_ONCE = 8;
@@ -12,7 +12,7 @@ const SHUTDOWN_DELETES_AT_ONCE = 8;
  */
 export async function deleteUpstreamSession(
   http: AnyFetch,
-  request: { readonly url: string; readonly headers: Headers; readonly serverId: string; readonly timeoutMs: number },
+  request: { readonly url: string; readonly headers: RequestHeaders; readonly serverId: string; readonly timeoutMs: number },
 ): Promise<Response | Error> {
   const answer = await http(request.url, {
     method: 'DELETE',
@@ -31,7 +31,7 @@ export async function deleteUpstreamSession(
 export async function endStoredSessions(
   http: AnyFetch,
   store: SessionStore,
-  route: { readonly prefix: string; readonly url: string; readonly headers: Headers; readonly timeoutMs: number },
+  route: { readonly prefix: string; readonly url: string; readonly headers: RequestHeaders; readonly timeoutMs: number },
 ): Promise<number> {
   const keys = (await store.keys()).filter((key) => key.startsWith(route.prefix));
   let count = 0;

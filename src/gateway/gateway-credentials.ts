@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { isLoopbackHost } from '../shared/loopback.js';
 import { type CallerCredentials, LOCAL_CALLER } from './caller-credentials.js';
-import { GatewayConfigError, type ResolvedGatewayOptions } from './gateway-options.js';
-import { isLoopbackAddress } from './origin-policy.js';
+import { GatewayConfigError } from './GatewayConfigError.js';
+import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { createSessionTokens, type SessionTokens } from './session-token.js';
 
 /** Where the gateway's own credential travels when `Authorization` belongs to the upstream. */
@@ -53,7 +54,7 @@ export function createGatewayCredentials(config: ResolvedGatewayOptions, session
       return match === null ? undefined : callers.identify(match[1] as string);
     },
     reload(update) {
-      if (update.callers === undefined && state.callers !== undefined && !isLoopbackAddress(config.host)) {
+      if (update.callers === undefined && state.callers !== undefined && !isLoopbackHost(config.host)) {
         throw new GatewayConfigError(`refusing to drop the client credentials of a gateway listening on ${config.host}`);
       }
       // Build first: a bad key list leaves the running configuration as it was.

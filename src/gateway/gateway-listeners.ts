@@ -2,13 +2,14 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import type { ConnectionGuard, ConnectionVerdict } from './connection-guard.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { admitted, type OpsContext } from './gateway-requests.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
 import { answerOps, isOpsPath } from './ops-endpoints.js';
-import { createOriginPolicy, isLoopbackAddress, type OriginPolicy } from './origin-policy.js';
+import { createOriginPolicy, type OriginPolicy } from './origin-policy.js';
 
 // At most one log line a minute about connections closed or refused at the caps.
 const CONNECTION_LOG_EVERY_MS = 60_000;
@@ -100,7 +101,7 @@ export async function startOpsListener(
   });
   guard.watch(server);
   const port = await listen(server, config.metricsPort, config.metricsHost, config.log);
-  const loopback = isLoopbackAddress(config.metricsHost);
+  const loopback = isLoopbackHost(config.metricsHost);
   rules.policy = createOriginPolicy({
     bindHost: config.metricsHost,
     port,

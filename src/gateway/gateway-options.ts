@@ -1,8 +1,10 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { isLoopbackHost } from '../shared/loopback.js';
 import type { EraChoice } from '../upstream/negotiate.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
-import { isLoopbackAddress } from './origin-policy.js';
+import { GatewayConfigError } from './GatewayConfigError.js';
 import type { SessionStore } from './session-store.js';
 
 /** One remote MCP server behind the gateway. */
@@ -40,6 +42,15 @@ export interface GatewayUpstream {
    * @default undefined: 2025 Streamable HTTP, forwarded at the HTTP level with session recovery
    */
   readonly era?: EraChoice | undefined;
+  /**
+   * Tools hidden from clients: each pattern is a whole tool name, `*` standing for any run of
+   * characters, letters in either case (as mcp-remote's `--ignore-tool`). A hidden tool is left out
+   * of every page of `tools/list`, and a `tools/call` of it is answered with a JSON-RPC error
+   * (-32602) and never sent. A convenience, not a sandbox. @default []
+   */
+  readonly ignoreTools?: readonly string[] | undefined;
+  /** When not empty, the only tools clients see and call (same patterns); `ignoreTools` still applies. @default [] */
+  readonly allowTools?: readonly string[] | undefined;
 }
 
 /** Where the gateway reports what it does; the CLI writes it to stderr. Fields carry no secrets. */
@@ -156,22 +167,6 @@ export const DEFAULT_GATEWAY_OPTIONS = {
   metricsHost: '127.0.0.1',
 } as const;
 
-/** A mistake in the gateway's configuration; the CLI prints it and exits 2. */
-export class GatewayConfigError extends Error {
-  override name = 'GatewayConfigError';
-}
-
-/**
- * The refusal of a store shared by replicas without session keys they share: each replica would
- * seal session ids with its own random key, and no other could open them. Checked by
- * `startGateway`, and by the CLI before it connects to the store.
- */
-export function sharedStoreWithoutKeys(kind: string): GatewayConfigError {
-  return new GatewayConfigError(
-    `a ${kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
-  );
-}
-
 /** The gateway's scalar settings, every default filled in (shared with the CLI's parsed command). */
 export interface GatewaySettings {
   readonly host: string;
@@ -248,8 +243,7 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     maxConnections,
     // Every caller of a loopback gateway comes from the same address.
     maxConnectionsPerAddress:
-      settings.maxConnectionsPerAddress ??
-      (isLoopbackAddress(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
+      settings.maxConnectionsPerAddress ?? (isLoopbackHost(settings.host) ? maxConnections : Math.max(1, Math.floor(maxConnections / 4))),
     upstreams: options.upstreams,
     callers: options.callers,
     log: options.log ?? SILENT,
@@ -262,8 +256,13 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     }
     if (names.has(upstream.name)) throw new GatewayConfigError(`upstream name "${upstream.name}" is used twice`);
     names.add(upstream.name);
+    try {
+      createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
+    } catch (error) {
+      throw new GatewayConfigError(`upstream "${upstream.name}": ${(error as Error).message}`);
+    }
   }
-  if (!isLoopbackAddress(resolved.host) && resolved.callers === undefined) {
+  if (!isLoopbackHost(resolved.host) && resolved.callers === undefined) {
     throw new GatewayConfigError(
       `refusing to listen on ${resolved.host} without a client credential: anyone who can reach it could use ` +
         'your upstream credentials. Give --token-file (clients then send "Authorization: Bearer <token>"), or listen on 127.0.0.1',

@@ -1,14 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { summarizeJsonRpc } from '../recovery/outgoing-request.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
 
 /** The client's request body was larger than the limit. */
-export class BodyTooLargeError extends Error {
-  override name = 'BodyTooLargeError';
+export class BodyTooLargeError extends LifelineError<'BODY_TOO_LARGE'> {
+  override name = 'BodyTooLargeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BODY_TOO_LARGE', message, options);
+  }
 }
 
 /** The client's request body did not arrive in time. */
-export class BodyTimeoutError extends Error {
-  override name = 'BodyTimeoutError';
+export class BodyTimeoutError extends LifelineError<'BODY_TIMEOUT'> {
+  override name = 'BodyTimeoutError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BODY_TIMEOUT', message, options);
+  }
 }
 
 /**

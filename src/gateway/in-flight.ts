@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { sleep } from '../shared/timers.js';
 
 /** The client requests a gateway is serving: what shutdown waits for. */
 export interface InFlight {
@@ -29,7 +30,7 @@ export function createInFlight(): InFlight {
       for (const exchange of exchanges) if (exchange.method === 'GET') exchange.res.end();
     },
     async settled(deadline) {
-      while (exchanges.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      while (exchanges.size > 0 && Date.now() < deadline) await sleep(POLL_MS, { onAbort: 'resolve' });
     },
   };
 }

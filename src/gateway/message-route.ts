@@ -1,6 +1,7 @@
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
+import { type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
 import type { EraChoice } from '../upstream/negotiate.js';
-import type { JsonRpcMessage } from '../upstream/upstream.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
 import { createMessageSession, type MessageSession, upstreamErrorText } from './message-session.js';
@@ -29,6 +30,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
   const where = describeUrl(upstream.url.href);
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
+  const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
   const sessionContext = {
     upstream,
     era,
@@ -37,6 +39,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
     maxMessageBytes: options.maxMessageBytes,
     scrub,
     log,
+    tools,
   };
   const sessions = createMessageSessions(sessionContext, { where, metrics });
 
@@ -222,11 +225,8 @@ function sendAnswers(
 
 function parseMessages(body: Buffer | undefined): JsonRpcMessage[] | undefined {
   if (body === undefined || body.length === 0) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    const list = Array.isArray(parsed) ? parsed : [parsed];
-    return list.every((item) => typeof item === 'object' && item !== null) ? (list as JsonRpcMessage[]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(body.toString('utf8'));
+  if (parsed instanceof NotJson) return undefined;
+  const list = messagesIn(parsed);
+  return list.every((item) => typeof item === 'object' && item !== null) ? (list as JsonRpcMessage[]) : undefined;
 }

@@ -1,4 +1,4 @@
-import { redactSessionId } from '../recovery/redact.js';
+import { redactSessionId } from '../shared/redact.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { createMessageSession, type MessageSession, type MessageSessionContext } from './message-session.js';
 import type { SessionClaims } from './session-token.js';

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isLoopbackHost } from '../shared/loopback.js';
 
 /** Which `Host` and `Origin` values the gateway answers (DNS-rebinding protection). */
 export interface OriginPolicy {
@@ -34,7 +35,7 @@ const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
   const anyHost = options.allowedHosts.includes('*');
   const anyOrigin = options.allowedOrigins.includes('*');
-  const loopback = isLoopbackAddress(options.bindHost);
+  const loopback = isLoopbackHost(options.bindHost);
   const exact = new Set<string>();
   const anyPort = new Set<string>();
   const add = (host: string) => {
@@ -74,12 +75,6 @@ export function createOriginPolicy(options: OriginPolicyOptions): OriginPolicy {
       return known(url.host);
     },
   };
-}
-
-/** Whether an address is loopback (127.0.0.0/8, ::1, localhost). */
-export function isLoopbackAddress(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === '::ffff:127.0.0.1';
 }
 
 function hostLiteral(host: string): string {

@@ -1,16 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import { isSignInError } from '../auth/SignInError.js';
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
-import { type AnyFetch, summarizeJsonRpc } from '../recovery/outgoing-request.js';
-import { readBoundedBody } from '../upstream/read-bounded-body.js';
+import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
+import type { ToolFilter } from '../upstream/tool-filter.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { jsonRpcError, jsonRpcErrors, sendJson } from './http-exchange.js';
 import type { RouteRequest } from './route.js';
 import { storeFailure } from './store-outage.js';
-import { clientAnswerHeaders } from './upstream-headers.js';
+import { clientAnswerHeaders, type RequestHeaders } from './upstream-headers.js';
 
 const SESSION_NOT_FOUND = -32001;
 // What of an upstream's refusal of the gateway's credentials is quoted in the error.
@@ -24,7 +25,7 @@ export interface PassThrough {
    * credentials refused) or went away. Rejects with a `StoreUnreachableError` when the store
    * failed it (the gateway answers 503). `abort` ends the upstream exchange (also when the client leaves).
    */
-  send(request: RouteRequest, headers: Headers, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
+  send(request: RouteRequest, headers: RequestHeaders, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
   /** Passes an upstream answer to the client as it arrives, bounded and scrubbed; `token` is the client's session id. */
   deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void>;
   /** Refuses a request before it reaches the upstream: counted, and answered with a JSON-RPC error. */
@@ -41,13 +42,15 @@ export interface PassThroughTarget {
   readonly forwardsCredentials: boolean;
   /** Removes the gateway's secrets; undefined when there are none. */
   readonly scrub: ((text: string) => string) | undefined;
+  /** The upstream's tool filter (`ignoreTools`, `allowTools`); undefined when it has none. */
+  readonly tools?: ToolFilter | undefined;
 }
 
 export function createPassThrough(
   target: PassThroughTarget,
   context: { readonly options: ResolvedGatewayOptions; readonly metrics: GatewayMetrics },
 ): PassThrough {
-  const { name, url, where, forwardsCredentials, scrub } = target;
+  const { name, url, where, forwardsCredentials, scrub, tools } = target;
   const { options, metrics } = context;
   const { log } = options;
   const scrubText = scrub ?? ((text: string) => text);
@@ -56,7 +59,7 @@ export function createPassThrough(
 
   async function send(
     request: RouteRequest,
-    headers: Headers,
+    headers: RequestHeaders,
     via: AnyFetch,
     abort = new AbortController(),
   ): Promise<Response | undefined> {
@@ -90,7 +93,7 @@ export function createPassThrough(
     }
     if ((response.status === 401 || response.status === 403) && !forwardsCredentials) {
       // The upstream refused the gateway's own credentials: the client cannot fix that, its operator can.
-      const said = (await readBoundedBody(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
+      const said = (await readTextPrefix(response, REFUSAL_QUOTE_BYTES).catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 160);
       const text = `${where} refused the gateway's credentials for upstream "${name}": HTTP ${response.status}${said ? ` "${said}"` : ''}. Check the headers configured for it.`;
       log.error(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
@@ -101,26 +104,34 @@ export function createPassThrough(
 
   /** A failure to reach the upstream, in words: a lost-session error or a sign-in error says it all itself. */
   function explain(error: unknown): string {
-    if (isLifelineError(error) || isSignInError(error)) return (error as Error).message;
+    if (isFetchLayerError(error)) return error.message;
     return `cannot reach ${where}: ${networkErrorText(error, options.timeoutMs)}`;
   }
 
   async function deliver(request: RouteRequest, response: Response, token: string | undefined): Promise<void> {
-    const summary = request.body === undefined ? undefined : summarizeJsonRpc(request.body.toString('utf8'));
-    const what = summary?.rpcMethod ?? request.req.method ?? 'GET';
+    // The request's JSON-RPC content is needed only to relay an event stream or to explain a failure:
+    // a JSON answer passes without the body being parsed again (the middleware parsed it once).
+    let summary: JsonRpcSummary | undefined;
+    const summarize = () => {
+      summary ??= summarizeJsonRpc(request.body?.toString('utf8'));
+      return summary;
+    };
+    const what = () => summarize().rpcMethod ?? request.req.method ?? 'GET';
     const tooLarge = () =>
-      `mcp-lifeline: upstream "${name}" (${where}) answered ${what} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
+      `mcp-lifeline: upstream "${name}" (${where}) answered ${what()} with a message larger than the ${options.maxMessageBytes}-byte limit (--max-message-size); it was not passed on`;
     const headers = clientAnswerHeaders(response, request.answerHeaders, { token, challenges: forwardsCredentials, scrub });
     try {
       await relayAnswer(request.res, response, headers, {
         maxMessageBytes: options.maxMessageBytes,
         scrub,
-        requestIds: request.req.method === 'POST' ? (summary?.requestIds ?? []) : [],
+        requestIds: () => (request.req.method === 'POST' ? summarize().requestIds : []),
+        // Only with a tool filter is the request's body read here (to know which answer is a list).
+        rewrite: tools === undefined ? undefined : listRewrite(tools, request.req.method, summarize().messages),
         onOversized: () => {
           metrics.oversized(name);
           log.warn('an upstream message over the size limit was not passed on', {
             upstream: name,
-            request: what,
+            request: what(),
             limit: options.maxMessageBytes,
           });
           return tooLarge();
@@ -132,7 +143,7 @@ export function createPassThrough(
         metrics.oversized(name);
         log.warn('an upstream answer over the size limit was not passed on', {
           upstream: name,
-          request: what,
+          request: what(),
           limit: options.maxMessageBytes,
         });
         failed(request, 502, tooLarge());
@@ -140,7 +151,9 @@ export function createPassThrough(
       }
       // The answer broke off before any of it reached the client (or a recovery inside it failed).
       metrics.upstreamError(name);
-      const text = isLifelineError(error) ? error.message : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
+      const text = isFetchLayerError(error)
+        ? error.message
+        : `${where} broke off its answer: ${networkErrorText(error, options.timeoutMs)}`;
       log.warn(scrubText(text), { upstream: name });
       failed(request, 502, `mcp-lifeline: ${text}`);
     }
@@ -166,4 +179,19 @@ export function createPassThrough(
   }
 
   return { send, deliver, refuse };
+}
+
+/**
+ * What of an answer the tool filter reads: every answer of a POST that holds a `tools/list`
+ * request; on a GET stream (which may carry answers again when a client resumes a broken POST
+ * stream), the answers that mention tools at all; nothing else.
+ */
+function listRewrite(
+  tools: ToolFilter,
+  method: string | undefined,
+  messages: readonly Record<string, unknown>[],
+): ((json: string) => string) | undefined {
+  if (method === 'GET') return (json) => (json.includes('"tools"') ? tools.filterAnswerText(json) : json);
+  if (messages.some((message) => message['method'] === 'tools/list')) return (json) => tools.filterAnswerText(json);
+  return undefined;
 }

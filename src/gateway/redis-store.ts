@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { importOptional } from '../errors/MissingPackageError.js';
+import { type Backoff, backoffDelay } from '../shared/backoff.js';
+import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
 
 /** Options of {@linkcode createRedisStore}. */
@@ -37,6 +40,8 @@ interface RedisConnection {
 export const DEFAULT_REDIS_PREFIX = 'mcp-lifeline:';
 const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 const DEFAULT_HEARTBEAT_MS = 1000;
+/** How the Redis client reconnects: 50 ms doubling to 2 s. */
+const REDIS_RECONNECT: Backoff = { initialDelayMs: 50, maxDelayMs: 2000 };
 // Messages on the ended-sessions channel: an end (`e:` and the key), or a heartbeat.
 const ENDED_PREFIX = 'e:';
 const HEARTBEAT = 'h';
@@ -88,26 +93,31 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 return 0`;
 
 /**
- * The session table in Redis or Valkey, shared by every replica. The client library (`redis`,
- * node-redis) is loaded only when this store is used. One database or a primary with replicas;
- * not Redis Cluster (scripts touch keys they compute).
+ * The session table in Redis or Valkey, shared by every replica. The client library
+ * (`@redis/client`, node-redis) is an optional peer dependency, loaded only when this store is
+ * used: without it, this rejects with a `MissingPackageError` naming it. One database or a primary
+ * with replicas; not Redis Cluster (scripts touch keys they compute).
  */
 export async function createRedisStore(options: RedisStoreOptions): Promise<SessionStore> {
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const { createClient } = await import('redis');
+  const { createClient } = await importOptional(
+    '@redis/client',
+    'the Redis session store (serve --store redis://…)',
+    () => import('@redis/client'),
+  );
   const client = createClient({
     url: options.url,
     // While the connection is down, commands fail at once (the gateway answers 503) rather than
     // wait in a queue and run later, after the client was told they failed.
     disableOfflineQueue: true,
-    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+    socket: { connectTimeout: timeoutMs, reconnectStrategy: (retries: number) => backoffDelay(REDIS_RECONNECT, retries) },
   }) as unknown as RedisConnection;
   client.on('error', (error) => options.onError?.(error));
   // Connect in the background: a replica may start before Redis does; /readyz says when it can serve.
   const connected = client.connect().catch((error: unknown) => options.onError?.(error as Error));
   // A store that is up is connected by the time the gateway starts (bounded: one command's bound).
-  await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  await Promise.race([connected, sleep(timeoutMs, { onAbort: 'resolve', unref: true })]);
 
   const record = (key: string) => `${prefix}session:${key}`;
   const tombstone = (key: string) => `${prefix}ended:${key}`;

@@ -1,9 +1,9 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { redactSessionId } from '../recovery/redact.js';
 import type { NewServerSession, SessionSharing, SharedSessionState } from '../recovery/session-sharing.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import { redactSessionId } from '../shared/redact.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { type SessionStore, StoreUnreachableError } from './session-store.js';

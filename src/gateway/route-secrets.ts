@@ -1,4 +1,4 @@
-import { createSecretScrubber } from '../recovery/secret-scrubber.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { GatewayUpstream } from './gateway-options.js';
 
 /**
@@ -10,9 +10,7 @@ import type { GatewayUpstream } from './gateway-options.js';
 export function upstreamScrubber(upstream: GatewayUpstream): ((text: string) => string) | undefined {
   const configured = upstream.headers ?? {};
   if (Object.keys(configured).length === 0 && upstream.url.search === '' && upstream.scrub === undefined) return undefined;
-  const secrets = createSecretScrubber();
-  for (const [header, value] of Object.entries(configured)) secrets.addHeader(header, value);
-  for (const value of upstream.url.searchParams.values()) secrets.add(value);
+  const secrets = scrubberForRequest(configured, upstream.url);
   const fetchSecrets = upstream.scrub;
   return fetchSecrets === undefined ? (text) => secrets.scrub(text) : (text) => fetchSecrets(secrets.scrub(text));
 }

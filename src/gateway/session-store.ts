@@ -1,4 +1,5 @@
-import type { SessionStateChange } from '../recovery/session-sharing.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import type { SessionStateChange } from '../shared/session-state.js';
 
 /**
  * One client session of the gateway, as every replica sees it. Never holds a secret: no token, no
@@ -26,8 +27,12 @@ export type StoredSessionChange =
   | { readonly kind: 'server-session'; readonly serverId: string | undefined; readonly protocolVersion: string | undefined };
 
 /** The store did not answer (unreachable, or past its command bound). */
-export class StoreUnreachableError extends Error {
-  override name = 'StoreUnreachableError';
+export class StoreUnreachableError extends LifelineError<'STORE_UNREACHABLE'> {
+  override name = 'StoreUnreachableError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORE_UNREACHABLE', message, options);
+  }
 }
 
 /** What a shared store reports as it happens (see {@linkcode SessionStore.watch}). */

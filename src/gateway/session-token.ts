@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { LifelineError } from '../errors/LifelineError.js';
 
 /** What a client-facing session id carries: enough to rebuild the session on any replica. */
 export interface SessionClaims {
@@ -26,8 +27,12 @@ export interface SessionTokens {
 }
 
 /** The initialize params are too large to travel in a session id header. */
-export class TokenTooLargeError extends Error {
-  override name = 'TokenTooLargeError';
+export class TokenTooLargeError extends LifelineError<'TOKEN_TOO_LARGE'> {
+  override name = 'TokenTooLargeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TOKEN_TOO_LARGE', message, options);
+  }
 }
 
 /** Session ids longer than this are refused: HTTP servers and proxies cap header sizes (8 KiB is common). */

@@ -1,4 +1,6 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import type { NewServerSession, SessionSharing, SharedRecovery, SharedSessionState } from '../recovery/session-sharing.js';
+import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession } from './session-store.js';
 
 /** Options of {@linkcode createStoreSessionSharing}. */
@@ -26,8 +28,12 @@ export interface StoreSessionSharingOptions {
 const DEFAULT_TOMBSTONE_MS = 7 * 24 * 60 * 60 * 1000; // the default session max age
 
 /** Why a shared recovery gave up. */
-class SharedRecoveryError extends Error {
-  override name = 'SharedRecoveryError';
+class SharedRecoveryError extends LifelineError<'SHARED_RECOVERY_FAILED'> {
+  override name = 'SharedRecoveryError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHARED_RECOVERY_FAILED', message, options);
+  }
 }
 
 /**
@@ -98,7 +104,7 @@ export function createStoreSessionSharing(options: StoreSessionSharingOptions): 
           }
         }
         // Another replica is recovering this session: wait for it, then use what it opened.
-        while ((await store.isLocked(key)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, pollMs));
+        while ((await store.isLocked(key)) && Date.now() < deadline) await sleep(pollMs, { onAbort: 'resolve' });
         const session = await store.get(key);
         if (session?.serverId !== undefined && session.serverId !== lostServerId) return { kind: 'adopted', state: stateOf(session) };
         if (Date.now() >= deadline) {

@@ -14,17 +14,23 @@ function isPassedRequestHeader(name: string): boolean {
   return PASSED_REQUEST_HEADERS.includes(name) || name.startsWith('mcp-param-');
 }
 
-/** The headers of a request to the upstream: the client's that pass, then the configured ones (which win). */
+/**
+ * The headers of a request to the upstream: the client's that pass, then the configured ones (which
+ * win), then `sessionId` (the gateway's key for the upstream session) when there is one.
+ */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
   forwarded: readonly string[],
   configured: Readonly<Record<string, string>>,
-): Headers {
-  const headers = new Headers();
+  sessionId?: string,
+): Record<string, string> {
+  // A plain object, not a `Headers`: the HTTP client reads it as it is (a `Headers` is copied, sorted, on every read).
+  const headers: Record<string, string> = {};
   for (const [header, value] of Object.entries(req.headers)) {
-    if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers.set(header, value);
+    if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers[header] = value;
   }
-  for (const [header, value] of Object.entries(configured)) headers.set(header, value);
+  for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
+  if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
   return headers;
 }
 
@@ -49,15 +55,18 @@ export function clientAnswerHeaders(
   return headers;
 }
 
-/** A copy of `headers` naming the upstream session `sessionId`. */
-export function withSession(headers: Headers, sessionId: string): Headers {
-  const copy = new Headers(headers);
-  copy.set('mcp-session-id', sessionId);
-  return copy;
-}
-
 /** A request header's value, when it was sent once and is not empty. */
 export function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Request headers, as a `Headers` or a plain object. */
+export type RequestHeaders = Headers | Readonly<Record<string, string>>;
+
+/** A copy of `headers` naming the upstream session `sessionId`. */
+export function withSession(headers: RequestHeaders, sessionId: string): Headers {
+  const copy = new Headers(headers);
+  copy.set('mcp-session-id', sessionId);
+  return copy;
 }

@@ -1,8 +1,10 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import { deleteUpstreamSession, endStoredSessions } from './end-upstream-session.js';
 import type { GatewayUpstream } from './gateway-options.js';
+import { refuseHiddenToolCalls } from './hidden-tool-calls.js';
 import { initializeIn } from './http-exchange.js';
 import { createPassThrough } from './pass-through.js';
 import type { RouteContext, RouteRequest, UpstreamRoute } from './route.js';
@@ -10,7 +12,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
-import { headerValue, upstreamRequestHeaders, withSession } from './upstream-headers.js';
+import { headerValue, type RequestHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
  * Forwards a client's HTTP exchanges to one upstream, at the HTTP level: the method, the MCP
@@ -41,14 +43,22 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     // A failure is the store's outage, logged once by the gateway; the next request touches again.
     touchRecord: (key) => store.touch(key).catch((error: unknown) => log.debug(`store: ${networkErrorText(error)}`, { upstream: name })),
   });
+  const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
   // What the upstream says may quote the gateway's own credentials: none of it reaches a client.
   const exchange = createPassThrough(
-    { name, url, where: describeUrl(url), forwardsCredentials: forwarded.includes('authorization'), scrub: upstreamScrubber(upstream) },
+    {
+      name,
+      url,
+      where: describeUrl(url),
+      forwardsCredentials: forwarded.includes('authorization'),
+      scrub: upstreamScrubber(upstream),
+      tools,
+    },
     { options, metrics },
   );
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
   const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
-  const headersFor = (request: RouteRequest) => upstreamRequestHeaders(request.req, forwarded, configured);
+  const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -151,7 +161,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const done = here.begin(key, session, request.req.method === 'GET' ? request.res : undefined, upstreamExchange);
     try {
       // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
-      const response = await exchange.send(request, withSession(headersFor(request), key), recovering, upstreamExchange);
+      const response = await exchange.send(request, headersFor(request, key), recovering, upstreamExchange);
       if (response === undefined) return;
       await exchange.deliver(request, response, token);
     } finally {
@@ -169,7 +179,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
    * Ends a session: the tombstone first (every replica refuses the session from then on, and lets
    * go of what it holds for it), then its upstream session, with the id the store has for it.
    */
-  async function terminate(key: string, headers = new Headers(configured)): Promise<void> {
+  async function terminate(key: string, headers: RequestHeaders = configured): Promise<void> {
     const record = await store.get(key);
     await ended.end(key);
     metrics.session(name, 'ended');
@@ -177,7 +187,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   }
 
   /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
-  async function endUpstream(headers: Headers, serverId: string): Promise<void> {
+  async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
     const answer = await deleteUpstreamSession(http, { url, headers, serverId, timeoutMs: options.timeoutMs });
     // 405: the server does not let clients end sessions; 404: it had forgotten it already.
     if (answer instanceof Response && answer.ok) return;
@@ -191,6 +201,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     // The upstream sessions live in the store: with a shared one, other replicas carry them on.
     localSessions: false,
     async handle(request) {
+      if (tools !== undefined && refuseHiddenToolCalls(request, tools)) return;
       const token = headerValue(request.req, 'mcp-session-id');
       if (token !== undefined) return continueSession(request, token);
       const params = request.req.method === 'POST' ? initializeIn(request.body) : undefined;

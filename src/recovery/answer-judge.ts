@@ -3,12 +3,12 @@
 import { classifySessionLoss, type SessionLossVerdict } from '../classifier/classify-session-loss.js';
 import { hasSessionLossWording } from '../classifier/wording.js';
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import { readPrefix } from '../shared/read-prefix.js';
+import { describeUrl } from '../shared/redact.js';
 import type { Attempt } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 import { pingSession, type SessionCheck } from './ping-session.js';
-import { readPrefix } from './read-prefix.js';
 import type { RecoveryContext } from './recovery-context.js';
-import { describeUrl } from './redact.js';
 import type { SessionKeeper } from './session-keeper.js';
 
 /** A verdict of loss. */

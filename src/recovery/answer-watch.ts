@@ -1,13 +1,15 @@
 // Watching a successful answer for a session error inside it (the `jsonrpc-200` and `sse-200`
 // dialects), without delaying or copying it: an SSE body is checked on its first event (and
 // answered if it ends without its answer), a small JSON body when the client reads it.
-import { mediaType } from '../classifier/server-message.js';
+
 import { networkErrorText } from '../errors/network-error-text.js';
+import type { JsonRpcId } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
 import type { AnswerJudge, KnownBy, Lost } from './answer-judge.js';
 import { lossReport } from './answer-judge.js';
 import type { Attempt } from './attempt.js';
 import { checkJsonOnRead } from './check-json-on-read.js';
-import { bodyText, type JsonRpcId, type OutgoingRequest } from './outgoing-request.js';
+import { bodyText, type OutgoingRequest } from './outgoing-request.js';
 import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { sseReplacement } from './sse-replacement.js';
@@ -36,21 +38,31 @@ export class AnswerWatch {
 
   /**
    * A successful answer, watched for a session error inside it as the client reads it.
-   * `onLossInside` produces the answer to deliver instead of a confirmed loss.
+   * `onLossInside` produces the answer to deliver instead of a confirmed loss; `sessionId` is shown
+   * in place of the server's (the client's session id).
    */
-  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside): Response {
+  watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, sessionId?: string): Response {
     const { config } = this.context;
-    if (!config.checkSuccessfulAnswers || !response.ok || response.body === null) return response;
+    const unwatched = () => (sessionId === undefined ? response : WatchedResponse.rewatch(response, (inner) => inner, sessionId));
+    if (!config.checkSuccessfulAnswers || !response.ok) return unwatched();
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
+    // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
-      const original = response.body;
-      let watched: ReadableStream<Uint8Array> | undefined;
-      const stream = () => {
-        watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
-        return watched;
-      };
-      return new WatchedResponse(response, { stream, text: () => readAllText(stream().getReader()) });
+      return WatchedResponse.rewatch(
+        response,
+        (inner) => {
+          const original = inner.stream();
+          if (original === null) return inner;
+          let watched: ReadableStream<Uint8Array> | undefined;
+          const stream = () => {
+            watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
+            return watched;
+          };
+          return { stream, text: () => readAllText(stream().getReader()) };
+        },
+        sessionId,
+      );
     }
     if (type === 'application/json' && !(Number(response.headers.get('content-length')) > config.peekBytes)) {
       return checkJsonOnRead(
@@ -61,9 +73,10 @@ export class AnswerWatch {
           return this.judgeInside(attempt, { contentType, text }, onLossInside)?.then((judged) => judged?.instead);
         },
         config.peekBytes,
+        sessionId,
       );
     }
-    return response;
+    return unwatched();
   }
 
   /** The client's GET stream failed: it is held back, and that is reported once per run of failures. */

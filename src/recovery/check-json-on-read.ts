@@ -1,5 +1,5 @@
-import { mediaType } from '../classifier/server-message.js';
-import { concatBytes } from './concat-bytes.js';
+import { concatBytes } from '../shared/concat-bytes.js';
+import { mediaType } from '../shared/media-type.js';
 import { WatchedResponse } from './watched-response.js';
 
 /**
@@ -19,25 +19,34 @@ const decoder = new TextDecoder();
  * body back only while it is at most `limit` bytes (a session error is small) and passes a larger
  * one on as it comes.
  */
-export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit: number): Response {
+export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit: number, sessionId?: string): Response {
   const checked = (body: string): string | Promise<string> => {
     const replacement = check(body);
     return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
   };
-  let patched = false;
-  return new WatchedResponse(response, {
-    stream: () => {
-      const body = response.body;
-      if (body !== null && !patched) {
-        patched = true;
-        readThroughOnUse(body, () => holdSmallBody(body, limit, checked));
-      }
-      return body;
+  return WatchedResponse.rewatch(
+    response,
+    (inner) => {
+      let patched = false;
+      return {
+        stream: () => {
+          const body = inner.stream();
+          if (body !== null && !patched) {
+            patched = true;
+            readThroughOnUse(body, () => holdSmallBody(body, limit, checked));
+          }
+          return body;
+        },
+        // Once `body` was handed out, its readers read the checked stream: text() reads that one too
+        // (checking the body a second time would cost a second decision on one answer).
+        text: () => {
+          const body = patched ? inner.stream() : null;
+          return body !== null ? readText(body) : inner.text().then(checked);
+        },
+      };
     },
-    // Once `body` was handed out, its readers read the checked stream: text() reads that one too
-    // (checking the body a second time would cost a second decision on one answer).
-    text: () => (patched && response.body !== null ? readText(response.body) : response.text().then(checked)),
-  });
+    sessionId,
+  );
 }
 
 /** The whole stream as text, read through its (patched) getReader. */

@@ -1,3 +1,5 @@
+import { backoffDelay } from '../shared/backoff.js';
+
 /**
  * Stops re-initializing a server that keeps failing (issue 9: an always-404 server cost two new
  * sessions a call). After `failures` failed recoveries in a row it opens for `initialDelayMs`,
@@ -34,7 +36,7 @@ export function createCircuit(options: {
       failures += 1;
       cause = why;
       if (failures < options.failures) return undefined;
-      const delay = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.min(failures - options.failures, 30));
+      const delay = backoffDelay(options, failures - options.failures);
       retryAt = now + delay;
       return { retryAt, failures };
     },

@@ -2,8 +2,8 @@
 // credentials, session ids are shortened, and server text arrives already scrubbed. A listener
 // that throws never fails the client's request; without a listener, no event is even built.
 import type { SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { describeUrl, redactSessionId } from '../shared/redact.js';
 import type { KeepAliveEvent, LifelineEvent, LossNotConfirmedEvent, MessageDroppedEvent, SessionAbandonedEvent } from './events.js';
-import { describeUrl, redactSessionId } from './redact.js';
 import type { HandshakeResult } from './reinitialize.js';
 
 /** The request an event is about: its URL, method and JSON-RPC method. */

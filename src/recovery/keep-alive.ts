@@ -1,5 +1,5 @@
+import { unref } from '../shared/timers.js';
 import type { KeepAlivePolicy } from './options.js';
-import { unref } from './timers.js';
 
 /** One session's keep-alive: when to ping, learned from the losses it sees. */
 export interface KeepAlive {
@@ -44,79 +44,100 @@ export interface KeepAlivePlan {
  * that loss gives a smaller bound. The timer is unref'd: it never keeps a process alive.
  */
 export function startKeepAlive(plan: KeepAlivePlan): KeepAlive {
-  const { policy } = plan;
-  let bound: number | undefined;
-  let interval: number | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let pinging = false;
-  let stopped = false;
-  let paused = false;
+  return new KeepAliveTimer(plan);
+}
 
-  const schedule = () => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (stopped || interval === undefined) return;
-    const due = Math.max(plan.lastSuccessAt() + interval - Date.now(), 0);
-    timer = setTimeout(tick, due);
-    unref(timer);
-  };
-  const tick = () => {
-    timer = undefined;
-    if (stopped || interval === undefined) return;
+/**
+ * The keep-alive's state: the bound learned, the interval it gives, the one timer, and whether a
+ * ping is out, it was stopped, or it paused because the client seemed closed.
+ */
+class KeepAliveTimer implements KeepAlive {
+  private readonly plan: KeepAlivePlan;
+  /** The smallest upper bound of the server's idle timeout seen so far (auto mode). */
+  private bound: number | undefined;
+  private interval: number | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private pinging = false;
+  private stopped = false;
+  private paused = false;
+
+  constructor(plan: KeepAlivePlan) {
+    this.plan = plan;
+    const { policy } = plan;
+    if (policy.mode === 'fixed') {
+      this.interval = policy.intervalMs;
+      plan.onInterval({ boundMs: undefined, intervalMs: this.interval, source: 'fixed', idleMs: undefined });
+      this.schedule();
+    } else if (policy.initialBoundMs !== undefined) {
+      this.setBound(policy.initialBoundMs, 'initial', undefined);
+    }
+  }
+
+  get intervalMs(): number | undefined {
+    return this.interval;
+  }
+
+  learned(idleMs: number): void {
+    if (idleMs > 0) this.setBound(idleMs, 'loss', idleMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimer();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.schedule();
+  }
+
+  private setBound(value: number, source: 'loss' | 'initial', idleMs: number | undefined): void {
+    const { policy } = this.plan;
+    if (policy.mode !== 'auto' || (this.bound !== undefined && value >= this.bound)) return;
+    this.bound = value;
+    this.interval = Math.max(policy.minIntervalMs, Math.floor(policy.fraction * value));
+    this.plan.onInterval({ boundMs: this.bound, intervalMs: this.interval, source, idleMs });
+    this.schedule();
+  }
+
+  /** The next look, when the session will have been idle for the interval. */
+  private schedule(): void {
+    this.clearTimer();
+    if (this.stopped || this.interval === undefined) return;
+    this.arm(Math.max(this.plan.lastSuccessAt() + this.interval - Date.now(), 0));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    const { plan, interval } = this;
+    if (this.stopped || interval === undefined) return;
     if (plan.over()) {
-      paused = true;
+      this.paused = true;
       return;
     }
     const idle = Date.now() - plan.lastSuccessAt();
     // Not idle long enough (a request went out since), or the session is being replaced: look again later.
-    if (idle < interval || !plan.usable() || pinging) {
-      if (idle >= interval) {
-        timer = setTimeout(tick, interval);
-        unref(timer);
-      } else {
-        schedule();
-      }
+    if (idle < interval || !plan.usable() || this.pinging) {
+      if (idle >= interval) this.arm(interval);
+      else this.schedule();
       return;
     }
-    pinging = true;
+    this.pinging = true;
     const done = () => {
-      pinging = false;
-      schedule();
+      this.pinging = false;
+      this.schedule();
     };
     plan.ping().then(done, done);
-  };
-  const setBound = (value: number, source: 'loss' | 'initial', idleMs: number | undefined) => {
-    if (policy.mode !== 'auto' || (bound !== undefined && value >= bound)) return;
-    bound = value;
-    interval = Math.max(policy.minIntervalMs, Math.floor(policy.fraction * value));
-    plan.onInterval({ boundMs: bound, intervalMs: interval, source, idleMs });
-    schedule();
-  };
-
-  if (policy.mode === 'fixed') {
-    interval = policy.intervalMs;
-    plan.onInterval({ boundMs: undefined, intervalMs: interval, source: 'fixed', idleMs: undefined });
-    schedule();
-  } else if (policy.initialBoundMs !== undefined) {
-    setBound(policy.initialBoundMs, 'initial', undefined);
   }
 
-  return {
-    learned(idleMs) {
-      if (idleMs > 0) setBound(idleMs, 'loss', idleMs);
-    },
-    stop() {
-      stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-    },
-    resume() {
-      if (!paused) return;
-      paused = false;
-      schedule();
-    },
-    get intervalMs() {
-      return interval;
-    },
-  };
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.tick(), ms);
+    unref(this.timer);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }

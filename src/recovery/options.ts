@@ -1,5 +1,6 @@
 import type { SessionLossVerdict } from '../classifier/classify-session-loss.js';
 import { NOT_SESSION_LOSS_RULES, type NotSessionLossRule, SESSION_LOSS_RULES, type SessionLossRule } from '../classifier/rules.js';
+import type { BackoffOptions } from '../shared/backoff.js';
 import type { LifelineEvent } from './events.js';
 import type { SessionSharing } from './session-sharing.js';
 
@@ -150,14 +151,6 @@ export interface KeepAliveAuto {
    * @default 0.5
    */
   readonly fraction?: number | undefined;
-}
-
-/** An exponential backoff: `initialDelayMs`, doubling up to `maxDelayMs`. */
-export interface BackoffOptions {
-  /** @default 1_000 */
-  readonly initialDelayMs?: number | undefined;
-  /** @default 60_000 */
-  readonly maxDelayMs?: number | undefined;
 }
 
 /** The circuit that stops re-initializing a server that keeps failing. */

@@ -1,3 +1,5 @@
+import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
+
 /** What `fetch` accepts as its first argument. */
 export type FetchInput = string | URL | Request;
 
@@ -24,6 +26,27 @@ export function headerOf(input: FetchInput, init: RequestInit | undefined, name:
   if (headers !== undefined && headers !== null) return readHeader(headers, name);
   if (typeof input === 'object' && 'headers' in input) return input.headers.get(name);
   return null;
+}
+
+/**
+ * A plain copy of what a fetch caller passed as headers, names in lower case (as `Headers` has
+ * them): cheaper to change and to read again than a `Headers`, whose every read is a sorted copy.
+ */
+export function headerRecord(headers: RequestInit['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined || headers === null) return out;
+  const add = (name: string, value: string) => {
+    const key = name.toLowerCase();
+    // Like Headers.append: a repeated name holds the values joined.
+    out[key] = out[key] === undefined ? value : `${out[key]}, ${value}`;
+  };
+  if (typeof (headers as Headers).forEach === 'function' && !Array.isArray(headers)) {
+    (headers as Headers).forEach((value, name) => {
+      add(name, value);
+    });
+  } else if (Array.isArray(headers)) for (const [name, value] of headers) add(name as string, value as string);
+  else for (const name of Object.keys(headers)) add(name, (headers as Record<string, string>)[name] as string);
+  return out;
 }
 
 function readHeader(headers: HeadersLike, name: string): string | null {
@@ -132,53 +155,4 @@ export function bodyLength(body: RequestBody): number {
   if (typeof body === 'string') return body.length;
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
   return Number.POSITIVE_INFINITY;
-}
-
-/** A JSON-RPC request id. */
-export type JsonRpcId = string | number;
-
-/** The JSON-RPC content of a POST body. */
-export interface JsonRpcSummary {
-  /** Parsed messages; empty when the body is not JSON-RPC. */
-  readonly messages: readonly Record<string, unknown>[];
-  /** Whether the body was a JSON array (a 2025-03-26 batch). */
-  readonly batch: boolean;
-  /** Method of the first request or notification. */
-  readonly rpcMethod: string | undefined;
-  /** Ids of the requests (messages that expect an answer). */
-  readonly requestIds: readonly JsonRpcId[];
-}
-
-const EMPTY_SUMMARY: JsonRpcSummary = { messages: [], batch: false, rpcMethod: undefined, requestIds: [] };
-
-/** Parses a body as JSON-RPC; never throws. */
-export function summarizeJsonRpc(text: string | undefined): JsonRpcSummary {
-  if (text === undefined || text === '') return EMPTY_SUMMARY;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return EMPTY_SUMMARY;
-  }
-  const batch = Array.isArray(parsed);
-  const messages = (batch ? (parsed as unknown[]) : [parsed]).filter(
-    (message): message is Record<string, unknown> => typeof message === 'object' && message !== null,
-  );
-  const withMethod = messages.find((message) => typeof message['method'] === 'string');
-  return {
-    messages,
-    batch,
-    rpcMethod: withMethod?.['method'] as string | undefined,
-    requestIds: messages.filter(isRequest).map((message) => message['id'] as JsonRpcId),
-  };
-}
-
-/** A message that expects an answer: it has a method and an id. */
-export function isRequest(message: Record<string, unknown>): boolean {
-  return typeof message['method'] === 'string' && (typeof message['id'] === 'string' || typeof message['id'] === 'number');
-}
-
-/** A client's answer to a server request: an id and a result or error, no method. */
-export function isResponse(message: Record<string, unknown>): boolean {
-  return message['method'] === undefined && ('result' in message || 'error' in message);
 }

@@ -1,7 +1,8 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import type { AnyFetch } from './outgoing-request.js';
 
 /** At most this many redirects are followed for one of the middleware's own requests (the SDK transports' limit). */
-export const MAX_OWN_REDIRECTS = 5;
+const MAX_OWN_REDIRECTS = 5;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -10,12 +11,12 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * redirected somewhere it does not follow. The message names the target without credentials,
  * query or fragment.
  */
-export class RedirectNotFollowedError extends Error {
-  override name = 'RedirectNotFollowedError';
+export class RedirectNotFollowedError extends LifelineError<'REDIRECT_NOT_FOLLOWED'> {
+  override name = 'RedirectNotFollowedError' as const;
   readonly status: number;
 
   constructor(message: string, status: number) {
-    super(message);
+    super('REDIRECT_NOT_FOLLOWED', message);
     this.status = status;
   }
 }
@@ -65,7 +66,7 @@ export async function sendOwnRequest(next: AnyFetch, url: string, init: RequestI
 }
 
 /** Whether `to` has the scheme, host and port of `from`, or is its https form, both on default ports (as the SDKs decide). */
-export function isWithinOrigin(from: URL, to: URL): boolean {
+function isWithinOrigin(from: URL, to: URL): boolean {
   if (from.protocol === to.protocol && from.hostname === to.hostname && from.port === to.port) return true;
   return from.hostname === to.hostname && from.protocol === 'http:' && from.port === '' && to.protocol === 'https:' && to.port === '';
 }

@@ -1,9 +1,9 @@
 import type { SessionLossVerdict } from '../classifier/classify-session-loss.js';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { readPrefix } from '../shared/read-prefix.js';
 import type { AnyFetch } from './outgoing-request.js';
 import { sendOwnRequest } from './own-request.js';
 import { readJsonRpcAnswer } from './read-answer.js';
-import { readPrefix } from './read-prefix.js';
 
 type Lost = SessionLossVerdict & { lost: true };
 

@@ -1,5 +1,6 @@
-import { createParser } from 'eventsource-parser';
-import { mediaType } from '../classifier/server-message.js';
+import { messagesIn, parseJson } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
+import { readMessageTexts } from '../shared/sse/read-event-stream.js';
 
 /** A JSON-RPC answer: exactly one of result and error is set. */
 export interface JsonRpcAnswer {
@@ -8,7 +9,7 @@ export interface JsonRpcAnswer {
 }
 
 // An initialize result or a subscribe answer is a few KiB; anything far larger is not what we asked for.
-const MAX_ANSWER_BYTES = 1024 * 1024;
+const MAX_ANSWER_CHARS = 1024 * 1024;
 
 /**
  * Reads the answer to request `id` from a POST response, JSON or SSE, and releases the stream as
@@ -16,54 +17,28 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
  * message (SSE event data, or the JSON body) that is not the answer, e.g. an error sent instead.
  */
 export async function readJsonRpcAnswer(response: Response, id: string, onOther?: (data: string) => void): Promise<JsonRpcAnswer> {
-  const type = mediaType(response.headers.get('content-type'));
-  const reader = response.body?.getReader();
-  if (reader === undefined) throw new Error(`the answer had no body (HTTP ${response.status})`);
-  const decoder = new TextDecoder();
-  let received = 0;
+  if (response.body === null) throw new Error(`the answer had no body (HTTP ${response.status})`);
   let found: JsonRpcAnswer | undefined;
-  const pick = (data: string) => {
-    const message = parse(data);
-    for (const candidate of Array.isArray(message) ? message : [message]) {
-      if (isAnswerTo(candidate, id)) found = candidate as JsonRpcAnswer;
-    }
-    if (found === undefined) onOther?.(data);
-  };
-  const parser = createParser({
-    onEvent: (event) => {
-      if (found === undefined && event.data !== '') pick(event.data);
+  await readMessageTexts(response, {
+    onText: (data) => {
+      if (found !== undefined) return;
+      for (const candidate of messagesIn(parseJson(data))) {
+        if (isAnswerTo(candidate, id)) found = candidate as JsonRpcAnswer;
+      }
+      if (found === undefined) onOther?.(data);
     },
-  });
-  let json = '';
-  try {
-    while (found === undefined) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      received += value.byteLength;
-      if (received > MAX_ANSWER_BYTES) throw new Error(`the answer exceeded ${MAX_ANSWER_BYTES} bytes`);
-      const chunk = decoder.decode(value, { stream: true });
-      if (type === 'text/event-stream') parser.feed(chunk);
-      else json += chunk;
-    }
+    maxChars: MAX_ANSWER_CHARS,
+    tooLarge: () => new Error(`the answer exceeded ${MAX_ANSWER_CHARS} characters`),
+    done: () => found !== undefined,
     // An event the stream ended inside (no blank line) is read too: servers that answer and close do that.
-    if (found === undefined && type === 'text/event-stream') parser.feed('\n\n');
-    if (found === undefined && type !== 'text/event-stream') pick(json);
-  } finally {
-    reader.cancel().catch(() => {});
-  }
+    completeLastEvent: true,
+  });
   if (found === undefined) {
+    const type = mediaType(response.headers.get('content-type'));
     const what = type === '' ? 'no content type' : `content type ${type}`;
     throw new Error(`the server sent no JSON-RPC answer to ${id} (${what})`);
   }
   return found;
-}
-
-function parse(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    return undefined;
-  }
 }
 
 function isAnswerTo(message: unknown, id: string): boolean {

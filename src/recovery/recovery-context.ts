@@ -1,14 +1,15 @@
-import type { LifelineErrorCode } from '../errors/LifelineError.js';
+import type { SessionRecoveryErrorCode } from '../errors/error-codes.js';
 import { type RequestReport, type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { describeUrl } from '../shared/redact.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
-import { type AnyFetch, headerOf, type OutgoingRequest } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
+import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
 import type { SessionKeeper } from './session-keeper.js';
+import { type WatchedBody, WatchedResponse } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
-  readonly code: LifelineErrorCode;
+  readonly code: SessionRecoveryErrorCode;
   readonly loss: SessionLossReport;
   /** Why, in words; scrubbed like any server text before it reaches the error. */
   readonly reason?: string | undefined;
@@ -31,6 +32,8 @@ export class RecoveryContext {
   readonly config: ResolvedOptions;
   readonly events: EventReporter;
   private lastId = 0;
+  // Signals requests were sent with: one met again is shared by requests (see ownSignal).
+  private readonly signalsSeen = new WeakSet<AbortSignal>();
 
   constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent)) {
     this.next = next;
@@ -56,18 +59,19 @@ export class RecoveryContext {
       (keeper.protocolVersion !== undefined && protocolVersion !== null && protocolVersion !== keeper.protocolVersion) ||
       dropEventId ||
       body !== undefined;
-    const signal = ownSignal(request.signal);
+    const signal = this.ownSignal(request.signal);
     // Called as a plain function, never as a method of this object: a browser's fetch throws
     // "Illegal invocation" when its receiver is not the global object.
     const { next } = this;
     if (!rewrite) return next(request.input, signal === undefined ? request.init : { ...request.init, signal });
 
-    const headers = new Headers(request.headers());
-    if (keeper.serverId === undefined) headers.delete('mcp-session-id');
-    else headers.set('mcp-session-id', keeper.serverId);
-    if (keeper.protocolVersion !== undefined && protocolVersion !== null) headers.set('mcp-protocol-version', keeper.protocolVersion);
+    // One plain copy of the caller's headers (a `Headers` costs a sorted copy each time it is read).
+    const headers = headerRecord(request.init.headers);
+    if (keeper.serverId === undefined) delete headers['mcp-session-id'];
+    else headers['mcp-session-id'] = keeper.serverId;
+    if (keeper.protocolVersion !== undefined && protocolVersion !== null) headers['mcp-protocol-version'] = keeper.protocolVersion;
     // An event id of the lost session means nothing to the new one (spec: ids are per session).
-    if (dropEventId) headers.delete('last-event-id');
+    if (dropEventId) delete headers['last-event-id'];
     return next(request.url, {
       ...request.init,
       method: request.method,
@@ -79,8 +83,30 @@ export class RecoveryContext {
 
   /** A server answer about to reach the client: the session's health noted, its id shown as the client knows it. */
   finish(keeper: SessionKeeper, request: OutgoingRequest, response: Response): Response {
-    if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
+    this.noteAnswer(keeper, request, response);
     return present(keeper, response);
+  }
+
+  /** The session's health, as a server answer shows it (the first part of {@linkcode finish}). */
+  noteAnswer(keeper: SessionKeeper, request: OutgoingRequest, response: Response): void {
+    if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
+  }
+
+  /**
+   * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
+   * to every request; undici adds an abort listener to it per request and drops it only when the
+   * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
+   * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback. A
+   * signal met for the first time is passed as it is (the gateway's and `AbortSignal.timeout()`
+   * are one per request): `AbortSignal.any` costs about as much as the pile-up it prevents.
+   */
+  private ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
+    if (!this.signalsSeen.has(signal)) {
+      this.signalsSeen.add(signal);
+      return signal;
+    }
+    return AbortSignal.any([signal]);
   }
 
   /** The error the client gets when recovery did not succeed, reported as `recovery-failed`. */
@@ -103,20 +129,14 @@ export class RecoveryContext {
  * both consistent.)
  */
 export function present(keeper: SessionKeeper, response: Response): Response {
-  const sent = response.headers.get('mcp-session-id');
-  if (sent === null || sent === keeper.alias) return response;
-  const headers = new Headers(response.headers);
-  headers.set('mcp-session-id', keeper.alias);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  const sessionId = presentedSessionId(keeper, response);
+  return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
 }
 
-/**
- * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
- * to every request; undici adds an abort listener to it per request and drops it only when the
- * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
- * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback.
- */
-function ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
-  if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
-  return AbortSignal.any([signal]);
+/** The session id {@linkcode present} shows instead of the server's; undefined when the answer is shown as it is. */
+export function presentedSessionId(keeper: SessionKeeper, response: Response): string | undefined {
+  const sent = response.headers.get('mcp-session-id');
+  return sent === null || sent === keeper.alias ? undefined : keeper.alias;
 }
+
+const sameRead = (inner: WatchedBody) => inner;

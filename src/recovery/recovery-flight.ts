@@ -6,6 +6,8 @@
 
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import { abortable } from '../shared/abortable.js';
+import { noop } from '../shared/noop.js';
 import type { Attempt } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 import { sendOwnRequest } from './own-request.js';
@@ -23,8 +25,6 @@ interface RestorableState {
 
 /** Why a session given up on is ended. */
 type AbandonReason = 'rejected-at-once' | 'handshake-failed';
-
-const noop = () => {};
 
 /** Re-initializes lost sessions, once per loss, and stops (the circuit) when the server keeps failing. */
 export class RecoveryFlight {
@@ -204,14 +204,4 @@ function countsAgainstServer(error: unknown): boolean {
 
 function unknownLoss(): SessionLossReport {
   return { rule: 'unknown', status: 0, serverMessage: '' };
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

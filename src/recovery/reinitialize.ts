@@ -1,13 +1,14 @@
+import { LifelineError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { readPrefix } from '../shared/read-prefix.js';
+import { redactIds } from '../shared/redact.js';
 import type { AnyFetch } from './outgoing-request.js';
 import { sendOwnRequest } from './own-request.js';
 import { type JsonRpcAnswer, readJsonRpcAnswer } from './read-answer.js';
-import { readPrefix } from './read-prefix.js';
-import { redactIds } from './redact.js';
 
 /** Why a re-initialization failed, in words, with the HTTP answer when there was one. */
-export class HandshakeFailure extends Error {
-  override name = 'HandshakeFailure';
+export class HandshakeFailure extends LifelineError<'HANDSHAKE_FAILED'> {
+  override name = 'HandshakeFailure' as const;
   /** The server's answer to the step that failed, when it answered with an error status. */
   readonly response: { readonly status: number; readonly headers: Headers } | undefined;
   /** The session `initialize` opened before a later step failed: abandoned, to be ended. */
@@ -17,7 +18,7 @@ export class HandshakeFailure extends Error {
     message: string,
     options: { cause?: unknown; response?: { status: number; headers: Headers } | undefined; openedSessionId?: string | undefined } = {},
   ) {
-    super(message, { cause: options.cause });
+    super('HANDSHAKE_FAILED', message, { cause: options.cause });
     this.response = options.response === undefined ? undefined : { status: options.response.status, headers: options.response.headers };
     this.openedSessionId = options.openedSessionId;
   }

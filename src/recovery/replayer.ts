@@ -4,10 +4,11 @@
 // session (answers to its requests, its `notifications/initialized`) is dropped.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type SessionLossReport, SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { isAnswer } from '../shared/json-rpc.js';
 import { type AnswerJudge, type KnownBy, type Lost, lossReport } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
-import { isResponse, type OutgoingRequest } from './outgoing-request.js';
+import type { OutgoingRequest } from './outgoing-request.js';
 import type { RecoveryContext } from './recovery-context.js';
 import { againText, type RecoveryFlight } from './recovery-flight.js';
 import type { HandshakeFailure } from './reinitialize.js';
@@ -126,7 +127,7 @@ function replayableMessages(request: OutgoingRequest): string | undefined | 'non
   if (request.method !== 'POST') return undefined;
   const { messages, batch } = request.messages();
   if (messages.length === 0) return undefined;
-  const kept = messages.filter((message) => !isResponse(message) && message['method'] !== 'notifications/initialized');
+  const kept = messages.filter((message) => !isAnswer(message) && message['method'] !== 'notifications/initialized');
   if (kept.length === 0) return 'none';
   if (kept.length === messages.length) return undefined;
   return JSON.stringify(batch ? kept : kept[0]);
@@ -137,7 +138,7 @@ function recoveriesText(recoveries: number): string {
 }
 
 function droppedReason(request: OutgoingRequest): 'response-to-lost-session' | 'initialized-notification' {
-  return request.messages().messages.some(isResponse) ? 'response-to-lost-session' : 'initialized-notification';
+  return request.messages().messages.some(isAnswer) ? 'response-to-lost-session' : 'initialized-notification';
 }
 
 function authRefusal(refused: { status: number; headers: Headers }, message: string): Response {

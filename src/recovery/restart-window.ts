@@ -4,9 +4,10 @@
 // it. Nothing that may have reached the server is sent again.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { ServerUnreachableError } from '../errors/ServerUnreachableError.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
 import type { EventReporter } from './event-reporter.js';
-import { type AnyFetch, bodyText, type FetchInput, isReplayableBody, isRequestInput, summarizeJsonRpc } from './outgoing-request.js';
-import { describeUrl } from './redact.js';
+import { type AnyFetch, bodyText, type FetchInput, isReplayableBody, isRequestInput } from './outgoing-request.js';
 import { ServerReach } from './server-reach.js';
 import { undeliveredCause } from './undelivered.js';
 
@@ -18,6 +19,7 @@ export class RestartWindow {
   private readonly windowMs: number;
   private readonly events: EventReporter;
   private readonly servers = new Map<string, ServerReach>();
+  private lastUrl: { readonly url: string; readonly origin: string | undefined } = { url: '', origin: undefined };
 
   constructor(options: { readonly windowMs: number; readonly events: EventReporter }) {
     this.windowMs = options.windowMs;
@@ -30,7 +32,7 @@ export class RestartWindow {
    */
   async send(next: AnyFetch, input: FetchInput, init?: RequestInit): Promise<Response> {
     const url = urlOf(input);
-    const origin = originOf(url);
+    const origin = this.originOf(url);
     if (origin === undefined) return next(input, init);
     const reach = this.reachOf(origin);
     const signal = init?.signal ?? (isRequestInput(input) ? input.signal : undefined) ?? undefined;
@@ -75,6 +77,12 @@ export class RestartWindow {
         if (now >= deadline()) throw this.gaveUp({ url, init, reach, failure, waitedMs: now - opened });
       }
     }
+  }
+
+  /** The origin of `url`; the last one is remembered (a client talks to one endpoint, and parsing a URL costs µs a call). */
+  private originOf(url: string): string | undefined {
+    if (url !== this.lastUrl.url) this.lastUrl = { url, origin: URL.canParse(url) ? new URL(url).origin : undefined };
+    return this.lastUrl.origin;
   }
 
   private reachOf(origin: string): ServerReach {
@@ -122,8 +130,4 @@ function canResend(input: FetchInput, init: RequestInit | undefined): boolean {
 
 function urlOf(input: FetchInput): string {
   return typeof input === 'string' ? input : 'href' in input ? input.href : input.url;
-}
-
-function originOf(url: string): string | undefined {
-  return URL.canParse(url) ? new URL(url).origin : undefined;
 }

@@ -2,11 +2,12 @@
 // way undici's RetryHandler takes the work its thin interceptor hands it.
 import { networkErrorText } from '../errors/network-error-text.js';
 import { SessionRecoveryError } from '../errors/SessionRecoveryError.js';
+import { noop } from '../shared/noop.js';
 import type { AnswerJudge, Classified } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { present, type RecoveryContext } from './recovery-context.js';
+import { present, presentedSessionId, type RecoveryContext } from './recovery-context.js';
 import type { RecoveryFlight } from './recovery-flight.js';
 import type { Replayer } from './replayer.js';
 import type { SessionDirectory } from './session-directory.js';
@@ -20,8 +21,6 @@ export interface ExchangeParts {
   readonly replayer: Replayer;
   readonly directory: SessionDirectory;
 }
-
-const noop = () => {};
 
 /** Sends the client's requests on their sessions: POST, the GET stream, and DELETE. */
 export class SessionExchange {
@@ -89,8 +88,14 @@ export class SessionExchange {
   /** A 2xx answer: delivered as it comes, watched for a session error inside it. */
   private delivered(attempt: Attempt, response: Response): Response {
     const { context, parts } = this;
-    return parts.watch.watch(attempt, context.finish(attempt.keeper, attempt.request, response), (verdict, knownBy) =>
-      parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
+    const { keeper, request } = attempt;
+    context.noteAnswer(keeper, request, response);
+    // The answer is shown with the client's session id by the watched answer itself: one wrapper, not two.
+    return parts.watch.watch(
+      attempt,
+      response,
+      (verdict, knownBy) => parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
+      presentedSessionId(keeper, response),
     );
   }
 

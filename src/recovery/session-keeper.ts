@@ -2,11 +2,13 @@
 // through `SessionKeeper`'s readonly fields and changes it only through the named transitions
 // below; the compiler holds that line (the class that writes is not exported).
 import type { SessionLossReport } from '../errors/SessionRecoveryError.js';
+import { noop } from '../shared/noop.js';
+import { textScrubber } from '../shared/redact.js';
+import { applyStateChange } from '../shared/session-state.js';
 import type { Circuit } from './circuit.js';
 import { credentialsTag } from './credentials-tag.js';
 import type { KeepAlive } from './keep-alive.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { textScrubber } from './redact.js';
 import { stateChangesOf } from './session-record.js';
 import type { NewServerSession, SessionSharing, SharedSessionState } from './session-sharing.js';
 import type { StreamBackoff } from './stream-backoff.js';
@@ -226,9 +228,7 @@ class Keeper implements SessionKeeper {
     const changes = stateChangesOf(request);
     if (changes !== undefined) {
       for (const change of changes) {
-        if (change.kind === 'log-level') this.logLevel = change.level;
-        else if (change.kind === 'subscribe') this.subscriptions.add(change.uri);
-        else this.subscriptions.delete(change.uri);
+        applyStateChange(this, change);
         this.sharing?.changed(this.alias, change);
       }
     }
@@ -348,5 +348,3 @@ class Keeper implements SessionKeeper {
     return textScrubber(headers, otherId === undefined ? [this.alias, this.serverId] : [this.alias, this.serverId, otherId]);
   }
 }
-
-function noop(): void {}

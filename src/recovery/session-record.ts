@@ -1,8 +1,9 @@
 // What is kept about sessions besides their keepers (session-keeper.ts): the table of sessions by
 // the id the client holds, and what a request's body says about a session (its initialize, the
 // state changes a recovery must restore).
-import { bodyLength, bodyText, type OutgoingRequest, type RequestBody, summarizeJsonRpc } from './outgoing-request.js';
-import type { SessionStateChange } from './session-sharing.js';
+import { summarizeJsonRpc } from '../shared/json-rpc.js';
+import { type SessionStateChange, stateChangeOf } from '../shared/session-state.js';
+import { bodyLength, bodyText, type OutgoingRequest, type RequestBody } from './outgoing-request.js';
 
 /** Sessions by the id the client holds. */
 export interface SessionTable<T> {
@@ -71,14 +72,4 @@ export function stateChangesOf(request: OutgoingRequest): SessionStateChange[] |
     if (change !== undefined) changes.push(change);
   }
   return changes;
-}
-
-function stateChangeOf(message: Record<string, unknown>): SessionStateChange | undefined {
-  const params = message['params'] as Record<string, unknown> | undefined;
-  if (message['method'] === 'logging/setLevel' && typeof params?.['level'] === 'string')
-    return { kind: 'log-level', level: params['level'] };
-  if (typeof params?.['uri'] !== 'string') return undefined;
-  if (message['method'] === 'resources/subscribe') return { kind: 'subscribe', uri: params['uri'] };
-  if (message['method'] === 'resources/unsubscribe') return { kind: 'unsubscribe', uri: params['uri'] };
-  return undefined;
 }

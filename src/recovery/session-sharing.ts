@@ -8,6 +8,7 @@
 //
 // Runtime-neutral on purpose: the interface is plain data and promises; the store behind it (and
 // its locks) belongs to the caller (src/gateway/store-session-sharing.ts).
+import type { SessionStateChange } from '../shared/session-state.js';
 
 /** What any process needs to carry on a session it did not open. */
 export interface SharedSessionState {
@@ -25,12 +26,6 @@ export interface SharedSessionState {
   /** Resource URIs subscribed and not since unsubscribed. */
   readonly subscriptions: readonly string[];
 }
-
-/** A change of session state the server accepted, which later recoveries must restore. */
-export type SessionStateChange =
-  | { readonly kind: 'log-level'; readonly level: string }
-  | { readonly kind: 'subscribe'; readonly uri: string }
-  | { readonly kind: 'unsubscribe'; readonly uri: string };
 
 /** What a re-initialization produced, as far as other processes need to know. */
 export interface NewServerSession {

@@ -1,4 +1,5 @@
-import { mediaType } from '../classifier/server-message.js';
+import { messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
 import type { OutgoingRequest } from './outgoing-request.js';
 
 const encoder = new TextEncoder();
@@ -41,12 +42,11 @@ function sseError(error: unknown, request: OutgoingRequest): ReadableStream<Uint
 }
 
 function toEvents(json: string): string {
-  try {
-    const parsed: unknown = JSON.parse(json);
-    return (Array.isArray(parsed) ? parsed : [parsed]).map((message) => frame(JSON.stringify(message))).join('');
-  } catch {
-    return frame(json.replace(/\r?\n/g, ''));
-  }
+  const parsed = parseJson(json);
+  if (parsed instanceof NotJson) return frame(json.replace(/\r?\n/g, ''));
+  return messagesIn(parsed)
+    .map((message) => frame(JSON.stringify(message)))
+    .join('');
 }
 
 function frame(data: string): string {

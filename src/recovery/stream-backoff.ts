@@ -1,4 +1,5 @@
-import { sleep } from './timers.js';
+import { backoffDelay } from '../shared/backoff.js';
+import { sleep } from '../shared/timers.js';
 
 /**
  * Holds back the client's GET stream while it keeps failing (issue 8: the SDK transports re-open
@@ -21,11 +22,11 @@ export function createStreamBackoff(options: { readonly initialDelayMs: number; 
     hold(signal) {
       const wait = until - Date.now();
       if (wait <= 0) return undefined;
-      return sleep(wait, signal);
+      return sleep(wait, { signal, onAbort: 'reject', unref: true });
     },
     failed(now) {
       failures += 1;
-      const delayMs = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.min(failures - 1, 30));
+      const delayMs = backoffDelay(options, failures - 1);
       until = now + delayMs;
       return { failures, delayMs, report: failures === 2 };
     },

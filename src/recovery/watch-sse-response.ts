@@ -1,12 +1,13 @@
-import type { JsonRpcId } from './outgoing-request.js';
-import { eventData, SseEventScanner } from './sse-event-scanner.js';
+import { type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { noop } from '../shared/noop.js';
+import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
 
 /**
  * Decides on the stream's first event that carries data (its raw text). Returns undefined to let
  * the stream through at once, or a promise: of the stream to deliver instead, or of undefined to
  * let it through after all (a suspicion the session did not confirm). Never rejects.
  */
-export type FirstEventDecision = (text: string) => Promise<ReadableStream<Uint8Array> | undefined> | undefined;
+type FirstEventDecision = (text: string) => Promise<ReadableStream<Uint8Array> | undefined> | undefined;
 
 /** How a stream ended without answering every request it carried. */
 export interface StreamEnding {
@@ -60,8 +61,6 @@ const MAX_TRACKED_EVENT_BYTES = 8 * 1024;
 const MAX_STRAY_CHARS = 4096;
 
 type ReadResult = { done: false; value: Uint8Array } | { done: true; value?: undefined };
-
-const noop = () => {};
 
 /**
  * Passes an SSE response through, chunk by chunk, never buffering beyond the opening bytes:
@@ -223,15 +222,13 @@ class WatchedChunks {
   }
 
   private noteMessages(data: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
+    const parsed = parseJson(data);
+    if (parsed instanceof NotJson) {
       this.invalid += 1; // not JSON: not an answer, and nothing a rule could read
       return;
     }
     const { requests } = this.watch;
-    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+    for (const message of messagesIn(parsed)) {
       if (typeof message !== 'object' || message === null) continue;
       const record = message as Record<string, unknown>;
       const answers = 'result' in record || 'error' in record;

@@ -1,9 +1,21 @@
+/** Headers as `Response` takes them (the DOM's `HeadersInit`). */
+export type HeaderFields = NonNullable<RequestInit['headers']>;
+
 /** How a {@linkcode WatchedResponse} reads its body. */
 export interface WatchedBody {
   /** The body as a stream, built on first use; the same object each time. */
   readonly stream: () => ReadableStream<Uint8Array> | null;
   /** The whole body as text, read once. */
   readonly text: () => Promise<string>;
+  /** The whole body as bytes, read once, when it may not be text; otherwise the text's UTF-8 bytes. */
+  readonly bytes?: () => Promise<Uint8Array>;
+}
+
+/** The status line and headers a {@linkcode WatchedResponse} answers with: another `Response`'s, or an HTTP client's. */
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: HeaderFields;
 }
 
 const encoder = new TextEncoder();
@@ -18,10 +30,36 @@ const encoder = new TextEncoder();
 export class WatchedResponse extends Response {
   #read: WatchedBody;
   #text: Promise<string> | undefined;
+  #bytes: Promise<Uint8Array> | undefined;
+  // Whether `body` was asked for: until then no stream exists, so none is locked (and none is made to say so).
+  #streamAsked = false;
 
-  constructor(original: Response, read: WatchedBody) {
-    super(null, { status: original.status, statusText: original.statusText, headers: original.headers });
+  /** `headers`, when given, replace the head's (a copy with a header changed). */
+  constructor(head: ResponseHead, read: WatchedBody, headers: HeaderFields | undefined = head.headers) {
+    super(null, { status: head.status, statusText: head.statusText, headers: headers ?? head.headers });
     this.#read = read;
+  }
+
+  /**
+   * `response` with its body read through `wrap(how it is read now)`, and `sessionId` shown in
+   * place of the server's when given. A `WatchedResponse` not read yet is changed in place, not
+   * wrapped again: a `Response` costs several µs to build (its headers are copied and checked),
+   * and an answer passes through several watchers (the HTTP client's, the session id's, the
+   * session error check).
+   */
+  static rewatch(response: Response, wrap: (inner: WatchedBody) => WatchedBody, sessionId?: string): Response {
+    if (response instanceof WatchedResponse && response.#text === undefined && response.#bytes === undefined && !response.#streamAsked) {
+      response.#read = wrap(response.#read);
+      // Its headers are its own (built with it, guard "response"), not the server's.
+      if (sessionId !== undefined) response.headers.set('mcp-session-id', sessionId);
+      return response;
+    }
+    let headers = response.headers;
+    if (sessionId !== undefined) {
+      headers = new Headers(response.headers);
+      headers.set('mcp-session-id', sessionId);
+    }
+    return new WatchedResponse(response, wrap(readOf(response)), headers);
   }
 
   static {
@@ -31,15 +69,22 @@ export class WatchedResponse extends Response {
       response.#text ??= response.#read.text();
       return response.#text;
     };
+    const bytes = (response: WatchedResponse): Promise<Uint8Array> => {
+      const read = response.#read.bytes;
+      if (read === undefined || response.#text !== undefined) return text(response).then((body) => encoder.encode(body));
+      response.#bytes ??= read();
+      return response.#bytes;
+    };
     Object.defineProperties(WatchedResponse.prototype, {
       body: {
         get(this: WatchedResponse) {
+          this.#streamAsked = true;
           return this.#read.stream();
         },
       },
       bodyUsed: {
         get(this: WatchedResponse) {
-          return this.#text !== undefined || this.#read.stream()?.locked === true;
+          return this.#text !== undefined || this.#bytes !== undefined || (this.#streamAsked && this.#read.stream()?.locked === true);
         },
       },
       text: {
@@ -54,17 +99,18 @@ export class WatchedResponse extends Response {
       },
       arrayBuffer: {
         value: async function (this: WatchedResponse) {
-          return encoder.encode(await text(this)).buffer;
+          const body = await bytes(this);
+          return body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body.buffer : body.slice().buffer;
         },
       },
       bytes: {
-        value: async function (this: WatchedResponse) {
-          return encoder.encode(await text(this));
+        value: function (this: WatchedResponse) {
+          return bytes(this);
         },
       },
       blob: {
         value: async function (this: WatchedResponse) {
-          return new Blob([await text(this)], { type: this.headers.get('content-type') ?? '' });
+          return new Blob([await bytes(this)], { type: this.headers.get('content-type') ?? '' });
         },
       },
       formData: {
@@ -84,6 +130,11 @@ export class WatchedResponse extends Response {
       },
     });
   }
+}
+
+/** How a plain `Response`'s body is read, as a {@linkcode WatchedBody}. */
+function readOf(response: Response): WatchedBody {
+  return { stream: () => response.body, text: () => response.text(), bytes: async () => new Uint8Array(await response.arrayBuffer()) };
 }
 
 function streamOf(text: Promise<string>): ReadableStream<Uint8Array> {

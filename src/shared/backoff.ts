@@ -1,3 +1,11 @@
+/** An exponential backoff: `initialDelayMs`, doubling up to `maxDelayMs`. */
+export interface BackoffOptions {
+  /** @default 1_000 */
+  readonly initialDelayMs?: number | undefined;
+  /** @default 60_000 */
+  readonly maxDelayMs?: number | undefined;
+}
+
 /** A backoff with every value set. */
 export interface Backoff {
   readonly initialDelayMs: number;
@@ -11,4 +19,14 @@ export function backoffDelay(backoff: Backoff, attempt: number): number {
   const base = Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** Math.min(Math.max(attempt, 0), 30));
   const jitter = backoff.jitter ?? 0;
   return jitter === 0 ? base : Math.round(base * (1 - jitter + Math.random() * jitter));
+}
+
+/** `options` with what they leave out taken from `defaults` (the jitter too). */
+export function withBackoffDefaults(options: BackoffOptions | undefined, defaults: Backoff): Backoff {
+  if (options === undefined) return defaults;
+  return {
+    initialDelayMs: options.initialDelayMs ?? defaults.initialDelayMs,
+    maxDelayMs: options.maxDelayMs ?? defaults.maxDelayMs,
+    jitter: defaults.jitter,
+  };
 }

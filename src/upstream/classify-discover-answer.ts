@@ -1,4 +1,4 @@
-import { excerpt } from './http-error-text.js';
+import { excerpt } from '../shared/server-text.js';
 import { MODERN_PROTOCOL_VERSIONS } from './modern-request.js';
 
 /** The server's `server/discover` answer as mcp-lifeline uses it. */

@@ -1,10 +1,10 @@
-import { mediaType } from '../classifier/server-message.js';
-import { describeUrl } from '../recovery/redact.js';
+import { mediaType } from '../shared/media-type.js';
+import { readTextPrefix } from '../shared/read-prefix.js';
+import { describeUrl } from '../shared/redact.js';
 import { classifyDiscoverAnswer, type DiscoverEvidence, type EraVerdict } from './classify-discover-answer.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
 import { BodyFormatError, readJsonRpcBody } from './json-rpc-body.js';
 import { MODERN_PROTOCOL_VERSION, stampEnvelope, standardHeaders } from './modern-request.js';
-import { readBoundedBody } from './read-bounded-body.js';
 import { followSameOriginRedirects } from './same-origin-redirects.js';
 
 /** What the probe needs: where, with which headers, and who asks (the host's initialize). */
@@ -63,7 +63,7 @@ async function readEvidence(response: Response): Promise<DiscoverEvidence> {
   const type = mediaType(contentType);
   const challenge = response.headers.get('www-authenticate');
   if (type !== 'application/json' && type !== 'text/event-stream') {
-    return { kind: 'other', status, contentType, body: await readBoundedBody(response, 512), challenge };
+    return { kind: 'other', status, contentType, body: await readTextPrefix(response, 512), challenge };
   }
   let answer: { result?: unknown; error?: Record<string, unknown> } | undefined;
   try {

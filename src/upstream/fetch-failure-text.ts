@@ -1,4 +1,4 @@
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 
 /**
@@ -12,5 +12,5 @@ export function fetchFailureText(error: unknown, timeoutMs?: number): string {
 
 /** A failure whose message is complete on its own (a sign-in error, a refused redirect). */
 export function speaksForItself(error: unknown): error is Error {
-  return isLifelineError(error) || (error instanceof Error && error.name === 'RedirectNotFollowedError');
+  return isFetchLayerError(error) || (error instanceof Error && error.name === 'RedirectNotFollowedError');
 }

@@ -1,16 +1,14 @@
-import type { JsonRpcMessage } from './upstream.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import { applyStateChange, type SessionState, stateChangeOf } from '../shared/session-state.js';
 
 /**
  * What the host established that a new session (or every stateless request) must carry again:
- * its own `initialize` params, the log level it set, the resources it subscribed to.
+ * its own `initialize` params, and the session state (log level, subscriptions) the middleware
+ * restores too.
  */
-export interface HostState {
+export interface HostState extends SessionState {
   /** The host's `initialize` params: replayed to open a new session, or mapped into each envelope. */
   initializeParams: Record<string, unknown> | undefined;
-  /** The last `logging/setLevel` level the server accepted. */
-  logLevel: string | undefined;
-  /** Resource URIs subscribed and not since unsubscribed. */
-  readonly subscriptions: Set<string>;
 }
 
 export function createHostState(): HostState {
@@ -19,10 +17,8 @@ export function createHostState(): HostState {
 
 /** Records the state a host request changed, once the server accepted it (as the middleware does). */
 export function recordAcceptedState(state: HostState, request: Pick<JsonRpcMessage, 'method' | 'params'>): void {
-  const params = request.params;
-  if (request.method === 'logging/setLevel' && typeof params?.['level'] === 'string') state.logLevel = params['level'];
-  else if (request.method === 'resources/subscribe' && typeof params?.['uri'] === 'string') state.subscriptions.add(params['uri']);
-  else if (request.method === 'resources/unsubscribe' && typeof params?.['uri'] === 'string') state.subscriptions.delete(params['uri']);
+  const change = stateChangeOf(request);
+  if (change !== undefined) applyStateChange(state, change);
 }
 
 /** The host's declared capabilities (from its `initialize`), or `{}` before it. */
@@ -35,9 +31,4 @@ export function hostCapabilities(state: HostState): Record<string, unknown> {
 export function hostProtocolVersion(state: HostState): string | undefined {
   const version = state.initializeParams?.['protocolVersion'];
   return typeof version === 'string' ? version : undefined;
-}
-
-/** A key for a JSON-RPC id that keeps `1` and `"1"` apart. */
-export function idKey(id: string | number | null | undefined): string {
-  return `${typeof id}:${String(id)}`;
 }

@@ -1,3 +1,5 @@
+import { excerpt } from '../shared/server-text.js';
+
 /**
  * Text for an HTTP error status from the MCP endpoint, in words a user can act on: the answer, the
  * likely cause, and what to do. `body` is an excerpt of what the server said (already scrubbed of
@@ -22,14 +24,4 @@ export function httpErrorText(status: number, body: string, where: string): stri
     default:
       return `${where} answered HTTP ${status}${said}`;
   }
-}
-
-/** A short, single-line excerpt of a body for an error message: tags and whitespace folded. */
-export function excerpt(body: string): string {
-  const text = body
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (text === '' || text === 'null') return '';
-  return ` "${text.length > 160 ? `${text.slice(0, 160)}…` : text}"`;
 }

@@ -1,4 +1,5 @@
-import type { JsonRpcMessage } from './upstream.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** One round of a multi round-trip request: what the server needs before it can finish. */
 export interface InputRequiredResult {
@@ -17,8 +18,12 @@ export interface InputHost {
 }
 
 /** An input request that cannot reach this host, or that the host refused. */
-class InputBridgeError extends Error {
-  override name = 'InputBridgeError';
+class InputBridgeError extends LifelineError<'INPUT_NOT_BRIDGED'> {
+  override name = 'InputBridgeError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INPUT_NOT_BRIDGED', message, options);
+  }
 }
 
 /**

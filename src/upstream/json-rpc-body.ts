@@ -1,7 +1,6 @@
-import { createParser } from 'eventsource-parser';
-import { mediaType } from '../classifier/server-message.js';
-import { isJsonRpcMessage } from './message-delivery.js';
-import type { JsonRpcMessage } from './upstream.js';
+import { LifelineError } from '../errors/LifelineError.js';
+import { isJsonRpcMessage, type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
+import { readMessageTexts } from '../shared/sse/read-event-stream.js';
 
 /**
  * One message read from a body: parsed, with its serialized form. `undefined` message: the text
@@ -22,8 +21,12 @@ export interface ReadBodyOptions {
 }
 
 /** A body could not be read as JSON-RPC. */
-export class BodyFormatError extends Error {
-  override name = 'BodyFormatError';
+export class BodyFormatError extends LifelineError<'INVALID_BODY'> {
+  override name = 'BodyFormatError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_BODY', message, options);
+  }
 }
 
 /**
@@ -33,69 +36,21 @@ export class BodyFormatError extends Error {
  * or a message is oversized or not JSON.
  */
 export async function readJsonRpcBody(response: Response, options: ReadBodyOptions): Promise<void> {
-  const sse = mediaType(response.headers.get('content-type')) === 'text/event-stream';
-  const reader = response.body?.getReader();
-  if (reader === undefined) return;
-  const decoder = new TextDecoder();
-  let json = '';
-  let failure: Error | undefined;
-  const deliver = (text: string) => {
-    for (const message of parseMessages(text)) options.onMessage(message, text);
-  };
-  const parser = createParser({
-    maxBufferSize: options.maxMessageSize,
-    onEvent(event) {
-      if (event.data === '' || failure !== undefined) return;
-      try {
-        deliver(event.data);
-      } catch (error) {
-        failure = error as Error;
-      }
+  await readMessageTexts(response, {
+    onText: (text) => {
+      for (const message of parseMessages(text)) options.onMessage(message, text);
     },
-    onError(error) {
-      if (error.type === 'max-buffer-size-exceeded')
-        failure = new BodyFormatError(`an event exceeded ${options.maxMessageSize} characters`);
-    },
+    maxChars: options.maxMessageSize,
+    tooLarge: (what) =>
+      new BodyFormatError(`${what === 'event' ? 'an event' : 'the answer'} exceeded ${options.maxMessageSize} characters`),
+    done: options.done,
+    ready: options.ready,
   });
-  try {
-    for (;;) {
-      if (options.done?.()) return;
-      const { done, value } = await reader.read();
-      if (done) break;
-      const text = decoder.decode(value, { stream: true });
-      if (sse) parser.feed(text);
-      else {
-        json += text;
-        if (json.length > options.maxMessageSize) throw new BodyFormatError(`the answer exceeded ${options.maxMessageSize} characters`);
-      }
-      if (failure !== undefined) throw failure;
-      const wait = options.ready?.();
-      if (wait !== undefined) await wait;
-    }
-    if (!sse && json.trim() !== '') deliver(json);
-  } finally {
-    reader.cancel().catch(() => {});
-  }
 }
 
 /** The JSON-RPC messages in a JSON text (one object or a batch). */
 export function parseMessages(text: string): JsonRpcMessage[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new BodyFormatError(`not JSON: ${text.slice(0, 120)}`);
-  }
-  const list = Array.isArray(parsed) ? parsed : [parsed];
-  return list.filter(isJsonRpcMessage);
-}
-
-/** An answer (result or error) rather than a request or notification. */
-export function isAnswer(message: JsonRpcMessage): boolean {
-  return message.method === undefined && ('result' in message || 'error' in message);
-}
-
-/** A request: it has a method and an id, and wants exactly one answer. */
-export function isRequest(message: JsonRpcMessage): message is JsonRpcMessage & { method: string; id: string | number } {
-  return typeof message.method === 'string' && message.id !== undefined && message.id !== null;
+  const parsed = parseJson(text);
+  if (parsed instanceof NotJson) throw new BodyFormatError(`not JSON: ${text.slice(0, 120)}`);
+  return messagesIn(parsed).filter(isJsonRpcMessage);
 }

@@ -1,10 +1,10 @@
-import { createParser } from 'eventsource-parser';
-import { mediaType } from '../classifier/server-message.js';
-import { describeUrl } from '../recovery/redact.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
+import { describeUrl } from '../shared/redact.js';
+import { responseExcerpt } from '../shared/server-text.js';
+import { readEventStream } from '../shared/sse/read-event-stream.js';
 import { fetchFailureText } from './fetch-failure-text.js';
 import { parseMessages } from './json-rpc-body.js';
-import { responseExcerpt } from './response-excerpt.js';
-import type { JsonRpcMessage } from './upstream.js';
 import { UpstreamError } from './upstream.js';
 
 /** An open 2024-11-05 HTTP+SSE stream, with the POST endpoint the server named on it. */
@@ -72,9 +72,7 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
     refuse = reject;
   });
   let known: URL | undefined;
-  let failure: Error | undefined;
-  const parser = createParser({
-    maxBufferSize: plan.maxEventSize,
+  const ended = readEventStream(response.body as ReadableStream<Uint8Array>, {
     onEvent(event) {
       if (event.event === 'endpoint') {
         if (known === undefined) known = endpointUrl(event.data, plan.url, refuse);
@@ -82,33 +80,12 @@ export async function openLegacySseStream(plan: OpenStreamPlan): Promise<LegacyS
         return;
       }
       if ((event.event ?? 'message') !== 'message' || event.data === '' || known === undefined) return;
-      try {
-        for (const message of parseMessages(event.data)) plan.onMessage(message, event.data);
-      } catch (error) {
-        failure = error as Error;
-      }
+      for (const message of parseMessages(event.data)) plan.onMessage(message, event.data);
     },
-    onError(error) {
-      if (error.type === 'max-buffer-size-exceeded') failure = new Error(`an event exceeded ${plan.maxEventSize} characters`);
-    },
+    maxEventChars: plan.maxEventSize,
+    tooLarge: () => new Error(`an event exceeded ${plan.maxEventSize} characters`),
+    ready: plan.ready,
   });
-
-  const ended = (async () => {
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        parser.feed(decoder.decode(value, { stream: true }));
-        if (failure !== undefined) throw failure;
-        const wait = plan.ready?.();
-        if (wait !== undefined) await wait;
-      }
-    } finally {
-      reader.cancel().catch(() => {});
-    }
-  })();
   // Ending before the endpoint event is a failure to open, reported by the await below.
   ended.then(
     () => refuse(new Error('the stream ended before naming its POST endpoint')),

@@ -1,6 +1,7 @@
+import { joinText } from '../shared/concat-bytes.js';
+import { isJsonRpcMessage, type JsonRpcId, type JsonRpcMessage, NotJson, parseJson } from '../shared/json-rpc.js';
 import { readMessageEnds } from './message-ends.js';
-import { joinText } from './read-bounded-text.js';
-import type { JsonRpcId, JsonRpcMessage, UpstreamSink } from './upstream.js';
+import type { UpstreamSink } from './upstream.js';
 
 /** Hands what the server sent to the sink, one JSON-RPC message at a time. */
 export interface MessageDelivery {
@@ -49,12 +50,8 @@ export function createMessageDelivery(options: {
       return true;
     },
     deliverText(text, pending) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        return false;
-      }
+      const parsed = parseJson(text);
+      if (parsed instanceof NotJson) return false;
       if (!Array.isArray(parsed)) {
         return deliverOne(parsed, foldLines(text), pending);
       }
@@ -124,16 +121,4 @@ function scrubError(message: JsonRpcMessage, error: NonNullable<JsonRpcMessage['
     }
   }
   return { ...message, error: { ...error, message: text, ...(data === undefined ? {} : { data }) } };
-}
-
-/** A JSON-RPC 2.0 request, notification or answer (JSON-RPC 2.0 §4–5). */
-export function isJsonRpcMessage(value: unknown): value is JsonRpcMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const message = value as Record<string, unknown>;
-  if (message['jsonrpc'] !== '2.0') return false;
-  const id = message['id'];
-  const validId = typeof id === 'string' || typeof id === 'number';
-  if (typeof message['method'] === 'string') return id === undefined || validId;
-  if (!validId && id !== null) return false;
-  return 'result' in message || (typeof message['error'] === 'object' && message['error'] !== null);
 }

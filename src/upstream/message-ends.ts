@@ -1,4 +1,4 @@
-import type { JsonRpcId } from './upstream.js';
+import type { JsonRpcId } from '../shared/json-rpc.js';
 
 /** What the two ends of a serialized JSON-RPC message say about it, without parsing the middle. */
 export interface MessageEnds {

@@ -1,4 +1,5 @@
-import { excerpt } from './http-error-text.js';
+import { LIFELINE_ERROR, METHOD_NOT_FOUND, NotJson, parseJson } from '../shared/json-rpc.js';
+import { excerpt } from '../shared/server-text.js';
 
 /** A JSON-RPC error for the host, in words that name the cause. */
 export interface HostError {
@@ -10,7 +11,6 @@ export interface HostError {
 const HEADER_MISMATCH = -32020;
 const MISSING_CLIENT_CAPABILITY = -32021;
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
-const METHOD_NOT_FOUND = -32601;
 
 /**
  * A non-2xx answer of a 2026-07-28 server, for a 2025 host: its JSON-RPC error kept (code and
@@ -22,7 +22,7 @@ export function modernErrorForHost(status: number, body: string, context: { read
   const prefix = `mcp-lifeline: ${context.where} refused ${context.method}`;
   if (error === undefined) {
     const hint = status === 401 || status === 403 ? ': check the credentials sent' : '';
-    return { code: -32000, message: `${prefix} with HTTP ${status}${excerpt(body)}${hint}` };
+    return { code: LIFELINE_ERROR, message: `${prefix} with HTTP ${status}${excerpt(body)}${hint}` };
   }
   const said = error.message === '' ? '' : ` "${error.message}"`;
   const data = error.data === undefined ? {} : { data: error.data };
@@ -63,12 +63,9 @@ export function modernErrorForHost(status: number, body: string, context: { read
 }
 
 function jsonRpcError(body: string): { code: number; message: string; data?: unknown } | undefined {
-  try {
-    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown; data?: unknown } };
-    const error = parsed.error;
-    if (typeof error?.code !== 'number') return undefined;
-    return { code: error.code, message: typeof error.message === 'string' ? error.message : '', data: error.data };
-  } catch {
-    return undefined;
-  }
+  const parsed = parseJson(body);
+  if (parsed instanceof NotJson) return undefined;
+  const error = (parsed as { error?: { code?: unknown; message?: unknown; data?: unknown } } | null)?.error;
+  if (typeof error?.code !== 'number') return undefined;
+  return { code: error.code, message: typeof error.message === 'string' ? error.message : '', data: error.data };
 }

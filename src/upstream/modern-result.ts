@@ -1,5 +1,5 @@
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 import { META } from './modern-request.js';
-import type { JsonRpcMessage } from './upstream.js';
 
 // Result fields a 2025 host does not know: the result kind and the cache hints (2026-07-28 §ResultType, §Caching).
 const MODERN_RESULT_FIELDS = ['resultType', 'ttlMs', 'cacheScope'];

@@ -1,12 +1,13 @@
-import { describeUrl } from '../recovery/redact.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
+import { describeUrl } from '../shared/redact.js';
+import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
-import { scrubberFor } from './header-secrets.js';
 import { httpErrorText } from './http-error-text.js';
 import { createLegacySseUpstream } from './legacy-sse.js';
 import { createStatelessUpstream } from './stateless.js';
 import { createStreamableHttpUpstream } from './streamable-http.js';
-import { type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
 
 /** Which protocol era to speak to the server: find out (`auto`), or the one named. */
@@ -76,7 +77,7 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
     throw new TypeError('protocol "2026" cannot use transport "sse": the 2026-07-28 revision has no HTTP+SSE transport');
   }
   const factories = { ...DEFAULT_FACTORIES, ...options.factories };
-  const scrub = scrubberFor(options.headers);
+  const scrub = scrubberForRequest(options.headers).scrub;
   const report = eventReporter(options.sink, scrub);
   const where = describeUrl(options.url.href);
   let chosen: Decision | undefined;

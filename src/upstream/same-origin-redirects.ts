@@ -1,6 +1,6 @@
 import type { AnyFetch, FetchLike } from '../recovery/outgoing-request.js';
 import { RedirectNotFollowedError, sendOwnRequest } from '../recovery/own-request.js';
-import { describeUrl } from '../recovery/redact.js';
+import { describeUrl } from '../shared/redact.js';
 
 /**
  * Follows redirects only within the endpoint's origin, for every request of the bridge, the probe

@@ -1,6 +1,8 @@
-import { mediaType } from '../classifier/server-message.js';
-import { sleep } from './sleep.js';
-import type { SseProgress } from './sse-events.js';
+import { backoffDelay } from '../shared/backoff.js';
+import { mediaType } from '../shared/media-type.js';
+import { noop } from '../shared/noop.js';
+import type { SseProgress } from '../shared/sse/read-sse-events.js';
+import { sleep } from '../shared/timers.js';
 import type { UpstreamEvent } from './upstream.js';
 
 /** How {@linkcode runServerStream} reaches the server and reports. */
@@ -42,12 +44,12 @@ export async function runServerStream(options: ServerStreamOptions): Promise<voi
     try {
       const response = await options.open(progress.lastEventId);
       if (response.status === 405) {
-        await response.body?.cancel().catch(() => {});
+        await response.body?.cancel().catch(noop);
         options.report({ level: 'debug', type: 'no-server-stream', message: 'the server offers no stream of its own (HTTP 405 to GET)' });
         return;
       }
       if (!response.ok || response.body === null || mediaType(response.headers.get('content-type')) !== 'text/event-stream') {
-        await response.body?.cancel().catch(() => {});
+        await response.body?.cancel().catch(noop);
         reason = `HTTP ${response.status} ${mediaType(response.headers.get('content-type')) || ''}`.trim();
       } else {
         const eventsBefore = progress.lastEventId;
@@ -80,9 +82,9 @@ export async function runServerStream(options: ServerStreamOptions): Promise<voi
         });
       }
     }
-    const backoff = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.max(0, failures - 1));
+    const backoff = backoffDelay(options, failures - 1);
     const delay =
       failures === 0 ? Math.min(options.maxDelayMs, progress.retryMs ?? options.initialDelayMs) : Math.max(backoff, progress.retryMs ?? 0);
-    await sleep(delay, options.signal);
+    await sleep(delay, { signal: options.signal, onAbort: 'resolve' });
   }
 }

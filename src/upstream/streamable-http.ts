@@ -1,21 +1,22 @@
-import { mediaType } from '../classifier/server-message.js';
-import { isLifelineError } from '../errors/LifelineError.js';
+import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import type { SessionRecoveryOptions } from '../recovery/options.js';
-import { describeUrl, redactSessionId } from '../recovery/redact.js';
-import { createSecretScrubber } from '../recovery/secret-scrubber.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import type { JsonRpcId, JsonRpcMessage } from '../shared/json-rpc.js';
+import { mediaType } from '../shared/media-type.js';
+import { readWholeText } from '../shared/read-whole-body.js';
+import { redactSessionId } from '../shared/redact.js';
+import type { SseProgress } from '../shared/sse/read-sse-events.js';
+import { sleep } from '../shared/timers.js';
 import { fetchFailureText, speaksForItself } from './fetch-failure-text.js';
-import { excerpt, httpErrorText } from './http-error-text.js';
+import { httpErrorText } from './http-error-text.js';
 import { createMessageDelivery, type MessageDelivery } from './message-delivery.js';
-import { type BodyBytes, BodyTooLargeError, joinText, readBoundedBody, readBoundedText } from './read-bounded-text.js';
 import { recoveryReport } from './recovery-report.js';
-import { followSameOriginRedirects } from './same-origin-redirects.js';
 import { runServerStream, type ServerStreamOptions } from './server-stream.js';
-import { sleep } from './sleep.js';
-import { readSseEvents, type SseEvent, type SseProgress } from './sse-events.js';
-import { type JsonRpcId, type JsonRpcMessage, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
+import { AnswerReader } from './streamable-http-answers.js';
+import { type SendOptions, type Upstream, UpstreamError, type UpstreamEvent, type UpstreamOptions } from './upstream.js';
+import { openUpstream, type UpstreamBasics } from './upstream-basics.js';
 
 /** Options of {@linkcode createStreamableHttpUpstream}. */
 export interface StreamableHttpUpstreamOptions extends UpstreamOptions {
@@ -33,12 +34,10 @@ export interface StreamableHttpUpstreamOptions extends UpstreamOptions {
 
 /** 8 MiB: below the 10 MiB stdin buffer of hosts built on the official SDKs, which drop longer lines. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
-/** Above this, a message is held as bytes and passed on without being parsed (only its ends are read). */
-const LARGE_MESSAGE_BYTES = 64 * 1024;
-/** Times a response stream that ended early is resumed from its last event id (spec: GET with Last-Event-ID). */
-const MAX_RESUMES = 3;
 const BODY_EXCERPT_BYTES = 4096;
 const LIST_CHANGED = ['tools', 'prompts', 'resources'] as const;
+
+type ServerCapabilities = Record<string, { listChanged?: boolean } | undefined>;
 
 /**
  * The 2025-era Streamable HTTP client behind the bridge and the gateway (MCP 2025-03-26 …
@@ -49,322 +48,255 @@ const LIST_CHANGED = ['tools', 'prompts', 'resources'] as const;
  * without waiting still gets them delivered in order.
  */
 export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOptions): Upstream {
-  const { url, sink } = options;
-  const endpoint = url.href;
-  const where = describeUrl(endpoint);
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const scrubber = createSecretScrubber();
-  for (const [name, value] of Object.entries(options.headers)) scrubber.addHeader(name, value);
-  const closing = new AbortController();
-  let lastLoss: LifelineEvent | undefined;
-  const fetchWithRecovery = withSessionRecovery({
-    ...options.recovery,
-    timeout: options.timeoutMs,
-    onEvent: (event) => onRecoveryEvent(event),
-  })(followSameOriginRedirects(options.fetch));
+  return new StreamableHttpUpstream(options);
+}
 
-  let sessionId: string | undefined;
-  let protocolVersion: string | undefined;
-  let serverCapabilities: Record<string, { listChanged?: boolean } | undefined> | undefined;
-  let initializeId: JsonRpcId | undefined;
-  let headers = requestHeaders();
+/**
+ * One host's session with a Streamable HTTP server: the session the server issued (its id and
+ * protocol version, which every request carries), the handshake later messages wait for, the
+ * server's stream. The answers are read by {@linkcode AnswerReader}.
+ */
+class StreamableHttpUpstream implements Upstream {
+  readonly era = '2025-streamable-http' as const;
+  private readonly options: StreamableHttpUpstreamOptions;
+  private readonly basics: UpstreamBasics;
+  private readonly endpoint: string;
+  private readonly fetchWithRecovery: (url: string, init: RequestInit) => Promise<Response>;
+  private readonly delivery: MessageDelivery;
+  private readonly answers: AnswerReader;
+  private sessionId: string | undefined;
+  private protocolVersion: string | undefined;
+  private serverCapabilities: ServerCapabilities | undefined;
+  // The host's initialize in flight: its answer says the protocol version and capabilities.
+  private initializeId: JsonRpcId | undefined;
+  private headers: Record<string, string>;
   // The handshake in flight (initialize, then notifications/initialized): later messages wait for it.
-  let handshake: Promise<unknown> | undefined;
-  let serverStream: Promise<void> | undefined;
-  let lastTraffic = Date.now();
+  private handshake: Promise<unknown> | undefined;
+  private serverStream: Promise<void> | undefined;
+  private lastLoss: LifelineEvent | undefined;
 
-  const delivery: MessageDelivery = createMessageDelivery({
-    sink,
-    scrub: (text) => scrubber.scrub(text),
-    onAnswer(message) {
-      if (message.id !== initializeId || initializeId === undefined) return;
-      initializeId = undefined;
-      const result = message.result as { protocolVersion?: unknown; capabilities?: typeof serverCapabilities } | undefined;
-      if (typeof result?.protocolVersion === 'string') protocolVersion = result.protocolVersion;
-      serverCapabilities = result?.capabilities;
-      headers = requestHeaders();
-    },
-  });
+  constructor(options: StreamableHttpUpstreamOptions) {
+    this.options = options;
+    this.basics = openUpstream(options);
+    this.endpoint = options.url.href;
+    this.headers = this.requestHeaders();
+    this.fetchWithRecovery = withSessionRecovery({
+      ...options.recovery,
+      timeout: options.timeoutMs,
+      onEvent: (event) => this.recoveryEvent(event),
+    })(this.basics.fetch);
+    this.delivery = createMessageDelivery({
+      sink: options.sink,
+      scrub: this.basics.scrub,
+      onAnswer: (message) => this.answered(message),
+    });
+    this.answers = new AnswerReader({
+      sink: options.sink,
+      delivery: this.delivery,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      where: this.basics.where,
+      timeoutMs: options.timeoutMs,
+      scrub: this.basics.scrub,
+      closing: this.basics.lifetime.signal,
+      resume: (progress, signal) => this.resume(progress, signal),
+      failure: (error, message) => this.failure(error, message),
+    });
+  }
 
-  function requestHeaders(): Record<string, string> {
+  async send(message: JsonRpcMessage, sendOptions: SendOptions = {}): Promise<void> {
+    this.basics.assertOpen();
+    if (this.handshake !== undefined) await this.handshake;
+    const step = message.method === 'initialize' || message.method === 'notifications/initialized';
+    if (!step) return this.exchange(message, sendOptions);
+    const done = this.exchange(message, sendOptions);
+    const settled = done.catch(() => {});
+    this.handshake = settled;
+    void settled.then(() => {
+      if (this.handshake === settled) this.handshake = undefined;
+    });
+    await done;
+    if (message.method === 'notifications/initialized') this.serverStream ??= this.openServerStream();
+  }
+
+  async end(): Promise<void> {
+    if (this.sessionId === undefined) return;
+    const ending = this.sessionId;
+    this.sessionId = undefined;
+    const endHeaders: Record<string, string> = { ...this.headers, 'mcp-session-id': ending };
+    delete endHeaders['content-type'];
+    const { timeoutMs, sink } = this.options;
+    try {
+      const response = await this.fetchWithRecovery(this.endpoint, {
+        method: 'DELETE',
+        headers: endHeaders,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await response.body?.cancel().catch(() => {});
+      sink.event({
+        level: 'debug',
+        type: 'session-ended',
+        message: 'session ended',
+        fields: { status: response.status, session: redactSessionId(ending) },
+      });
+    } catch (error) {
+      const text =
+        error instanceof Error && error.name === 'TimeoutError'
+          ? `the server did not confirm the session's end within ${timeoutMs} ms`
+          : this.failureText(error);
+      sink.event({ level: 'warn', type: 'session-end-failed', message: this.basics.scrub(text) });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.basics.lifetime.abort(new UpstreamError('the connection to the server is closed', { mayHaveRun: true }));
+    await this.serverStream;
+  }
+
+  /** Every request carries the session the server issued and the protocol version it agreed to. */
+  private requestHeaders(): Record<string, string> {
     const base: Record<string, string> = {
-      ...options.headers,
+      ...this.options.headers,
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     };
-    if (sessionId !== undefined) base['mcp-session-id'] = sessionId;
-    if (protocolVersion !== undefined) base['mcp-protocol-version'] = protocolVersion;
+    if (this.sessionId !== undefined) base['mcp-session-id'] = this.sessionId;
+    if (this.protocolVersion !== undefined) base['mcp-protocol-version'] = this.protocolVersion;
     return base;
   }
 
-  function onRecoveryEvent(event: LifelineEvent): void {
-    sink.event(scrubEvent(recoveryReport(event, lastLoss)));
-    if (event.type === 'session-lost') lastLoss = event;
-    if (event.type === 'reinitialized') announceListChanges(event.capabilities);
+  /** The host sent `initialize` (a second one, from a host that reconnects, starts a new session). */
+  private initializeSent(id: JsonRpcId): void {
+    this.initializeId = id;
+    this.sessionId = undefined;
+    this.protocolVersion = undefined;
+    this.headers = this.requestHeaders();
   }
 
-  function scrubEvent<T extends { message: string; fields?: Readonly<Record<string, string | number | boolean | undefined>> }>(
-    event: T,
-  ): T {
+  /** The server issued a session at initialize. */
+  private sessionIssued(id: string): void {
+    this.sessionId = id;
+    this.headers = this.requestHeaders();
+  }
+
+  /** Every answer, before the sink: the host's initialize answer says the version and capabilities. */
+  private answered(message: JsonRpcMessage): void {
+    if (message.id !== this.initializeId || this.initializeId === undefined) return;
+    this.initializeId = undefined;
+    const result = message.result as { protocolVersion?: unknown; capabilities?: ServerCapabilities } | undefined;
+    if (typeof result?.protocolVersion === 'string') this.protocolVersion = result.protocolVersion;
+    this.serverCapabilities = result?.capabilities;
+    this.headers = this.requestHeaders();
+  }
+
+  private recoveryEvent(event: LifelineEvent): void {
+    this.options.sink.event(this.scrubEvent(recoveryReport(event, this.lastLoss)));
+    if (event.type === 'session-lost') this.lastLoss = event;
+    if (event.type === 'reinitialized') this.announceListChanges(event.capabilities);
+  }
+
+  private scrubEvent<T extends Pick<UpstreamEvent, 'message' | 'fields'>>(event: T): T {
+    const { scrub } = this.basics;
     const fields =
       event.fields === undefined
         ? undefined
-        : Object.fromEntries(
-            Object.entries(event.fields).map(([key, value]) => [key, typeof value === 'string' ? scrubber.scrub(value) : value]),
-          );
-    return { ...event, message: scrubber.scrub(event.message), ...(fields === undefined ? {} : { fields }) };
+        : Object.fromEntries(Object.entries(event.fields).map(([key, value]) => [key, typeof value === 'string' ? scrub(value) : value]));
+    return { ...event, message: scrub(event.message), ...(fields === undefined ? {} : { fields }) };
   }
 
   /** After a recovery the server may have been redeployed with other lists: let the host refetch them. */
-  function announceListChanges(capabilities: unknown): void {
-    const current = (capabilities ?? {}) as typeof serverCapabilities & object;
+  private announceListChanges(capabilities: unknown): void {
+    const current = (capabilities ?? {}) as ServerCapabilities;
     for (const kind of LIST_CHANGED) {
-      if (current[kind]?.listChanged || serverCapabilities?.[kind]?.listChanged) {
-        delivery.deliver({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
+      if (current[kind]?.listChanged || this.serverCapabilities?.[kind]?.listChanged) {
+        this.delivery.deliver({ jsonrpc: '2.0', method: `notifications/${kind}/list_changed` });
       }
     }
-  }
-
-  async function send(message: JsonRpcMessage, sendOptions: { raw?: string | undefined; signal?: AbortSignal | undefined } = {}) {
-    if (closing.signal.aborted) throw new UpstreamError('the connection to the server is closed', { mayHaveRun: false });
-    lastTraffic = Date.now();
-    if (handshake !== undefined) await handshake;
-    const step = message.method === 'initialize' || message.method === 'notifications/initialized';
-    if (!step) return exchange(message, sendOptions);
-    const done = exchange(message, sendOptions);
-    const settled = done.catch(() => {});
-    handshake = settled;
-    void settled.then(() => {
-      if (handshake === settled) handshake = undefined;
-    });
-    await done;
-    if (message.method === 'notifications/initialized') serverStream ??= openServerStream();
   }
 
   /** One POST: the message out, whatever the server answers handed to the sink. */
-  async function exchange(message: JsonRpcMessage, sendOptions: { raw?: string | undefined; signal?: AbortSignal | undefined }) {
-    const isRequest = message.id !== undefined && message.id !== null && message.method !== undefined;
-    const isInitialize = isRequest && message.method === 'initialize';
-    if (isInitialize) {
-      initializeId = message.id as JsonRpcId;
-      // A second initialize (a host that reconnects) starts a new session.
-      sessionId = undefined;
-      protocolVersion = undefined;
-      headers = requestHeaders();
-    }
-    const signal = sendOptions.signal ?? closing.signal;
+  private async exchange(message: JsonRpcMessage, sendOptions: SendOptions): Promise<void> {
+    // Any id with any method (the gateway passes messages unvalidated): it waits for an answer.
+    const request = message.id !== undefined && message.id !== null && message.method !== undefined;
+    const isInitialize = request && message.method === 'initialize';
+    if (isInitialize) this.initializeSent(message.id as JsonRpcId);
+    const signal = sendOptions.signal ?? this.basics.lifetime.signal;
     let response: Response;
     try {
-      response = await fetchWithRecovery(endpoint, { method: 'POST', headers, body: sendOptions.raw ?? JSON.stringify(message), signal });
+      const body = sendOptions.raw ?? JSON.stringify(message);
+      response = await this.fetchWithRecovery(this.endpoint, { method: 'POST', headers: this.headers, body, signal });
     } catch (error) {
-      throw failure(error, message);
+      throw this.failure(error, message);
     }
-    lastTraffic = Date.now();
     if (isInitialize && response.ok) {
       const issued = response.headers.get('mcp-session-id');
-      if (issued !== null && issued !== '') {
-        sessionId = issued;
-        headers = requestHeaders();
-      }
+      if (issued !== null && issued !== '') this.sessionIssued(issued);
     }
     if (response.status === 202 || response.status === 204) {
       await response.body?.cancel().catch(() => {});
       return;
     }
-    if (!response.ok) throw await refusal(response, message);
-    const pending = new Set<JsonRpcId>(isRequest ? [message.id as JsonRpcId] : []);
+    if (!response.ok) throw await this.refusal(response, message);
+    const pending = new Set<JsonRpcId>(request ? [message.id as JsonRpcId] : []);
     const type = mediaType(response.headers.get('content-type'));
     if (type === 'text/event-stream' && response.body !== null) {
-      const reading = readResponseStream(response.body, pending, message, signal);
+      const reading = this.answers.readStream(response.body, pending, message, signal);
       // The handshake waits for its answer; everything else is read as it comes.
       if (isInitialize) await reading;
       else void reading;
       return;
     }
-    if (type === 'application/json' || type.endsWith('+json')) return readJsonAnswer(response, pending, message);
+    if (type === 'application/json' || type.endsWith('+json')) return this.answers.readJson(response, pending, message);
     await response.body?.cancel().catch(() => {});
     if (pending.size === 0) return;
     throw new UpstreamError(
-      `${where} answered ${message.method} with content type ${type || '(none)'}, not MCP (JSON or SSE): is this the MCP endpoint URL?`,
+      `${this.basics.where} answered ${message.method} with content type ${type || '(none)'}, not MCP (JSON or SSE): is this the MCP endpoint URL?`,
       { mayHaveRun: true, status: response.status },
     );
   }
 
-  async function readJsonAnswer(response: Response, pending: Set<JsonRpcId>, message: JsonRpcMessage): Promise<void> {
-    let text: string | undefined;
-    let body: BodyBytes | undefined;
-    try {
-      // A small body with a declared length is read with text(), which the middleware watches for
-      // a session error in a 200; a large one is held as bytes and passed on as they are.
-      const declared = Number(response.headers.get('content-length'));
-      if (declared > 0 && declared <= LARGE_MESSAGE_BYTES) text = await response.text();
-      else body = await readBoundedBody(response, maxMessageBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        sink.event({
-          level: 'warn',
-          type: 'message-too-large',
-          message: `dropped an answer larger than ${maxMessageBytes} bytes from the server`,
-        });
-        return answerMissing(
-          pending,
-          message,
-          `its answer was larger than the ${maxMessageBytes}-byte message limit (--max-message-size) and was dropped`,
-        );
-      }
-      throw failure(error, message);
-    }
-    if (body !== undefined && body.bytes <= LARGE_MESSAGE_BYTES) text = joinText(body.chunks, body.bytes);
-    const delivered =
-      text !== undefined
-        ? delivery.deliverText(text, pending)
-        : delivery.deliverBytes((body?.chunks ?? []).map(foldLineBreaks), body?.bytes ?? 0, pending);
-    if (!delivered && pending.size > 0) {
-      const start = text ?? joinText(body?.chunks.slice(0, 1) ?? [], 0);
-      return answerMissing(
-        pending,
-        message,
-        `the server answered with invalid JSON: ${excerpt(scrubber.scrub(start.slice(0, 200))).trim()}`,
-      );
-    }
-    if (pending.size > 0) answerMissing(pending, message, 'the server answered HTTP 200 without an answer to it');
-  }
-
-  /**
-   * Reads a POST's SSE answer. When it ends (or breaks) before the answer, it is resumed from its
-   * last event id where the server gave one (2025-11-25 lets servers close early and expects the
-   * client to resume with GET and Last-Event-ID); otherwise the request is answered with an error
-   * at once, instead of waiting for a timeout the server already made certain.
-   */
-  async function readResponseStream(
-    body: ReadableStream<Uint8Array>,
-    pending: Set<JsonRpcId>,
-    message: JsonRpcMessage,
-    signal: AbortSignal,
-  ) {
-    const progress: SseProgress = { lastEventId: undefined, retryMs: undefined };
-    const trouble = { invalid: 0, oversized: 0, broke: undefined as unknown };
-    let stream: ReadableStream<Uint8Array> | undefined = body;
-    for (let resumes = 0; stream !== undefined; resumes++) {
-      try {
-        await readSseEvents(stream, {
-          maxEventBytes: maxMessageBytes,
-          textLimit: LARGE_MESSAGE_BYTES,
-          progress,
-          handlers: eventHandlers(pending, trouble),
-        });
-        trouble.broke = undefined;
-      } catch (error) {
-        trouble.broke = error;
-      }
-      lastTraffic = Date.now();
-      if (pending.size === 0 || signal.aborted || closing.signal.aborted) return;
-      stream = undefined;
-      if (progress.lastEventId === undefined || resumes >= MAX_RESUMES) break;
-      try {
-        stream = await resume(progress, signal);
-      } catch (error) {
-        trouble.broke = error;
-      }
-    }
-    answerMissing(pending, message, streamTrouble(trouble));
-  }
-
-  function eventHandlers(pending: Set<JsonRpcId>, trouble: { invalid: number; oversized: number }) {
-    return {
-      onEvent: (event: SseEvent) => {
-        const delivered =
-          event.data !== undefined
-            ? delivery.deliverText(event.data, pending)
-            : delivery.deliverBytes(event.chunks ?? [], event.bytes, pending);
-        if (!delivered) trouble.invalid += 1;
-      },
-      onOversized: () => {
-        trouble.oversized += 1;
-        sink.event({
-          level: 'warn',
-          type: 'message-too-large',
-          message: `dropped a message larger than ${maxMessageBytes} bytes from the server`,
-        });
-      },
-      ready: sink.ready,
-    };
-  }
-
   /** GET with Last-Event-ID, after the delay the server asked for (bounded). */
-  async function resume(progress: SseProgress, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined> {
-    await sleep(Math.min(progress.retryMs ?? 0, options.timeoutMs), signal);
-    const resumeHeaders: Record<string, string> = { ...headers, accept: 'text/event-stream', 'last-event-id': progress.lastEventId ?? '' };
+  private async resume(progress: SseProgress, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined> {
+    await sleep(Math.min(progress.retryMs ?? 0, this.options.timeoutMs), { signal, onAbort: 'resolve' });
+    const resumeHeaders: Record<string, string> = {
+      ...this.headers,
+      accept: 'text/event-stream',
+      'last-event-id': progress.lastEventId ?? '',
+    };
     delete resumeHeaders['content-type'];
-    const response = await fetchWithRecovery(endpoint, { method: 'GET', headers: resumeHeaders, signal });
+    const response = await this.fetchWithRecovery(this.endpoint, { method: 'GET', headers: resumeHeaders, signal });
     if (response.ok && mediaType(response.headers.get('content-type')) === 'text/event-stream') return response.body ?? undefined;
     await response.body?.cancel().catch(() => {});
     throw new Error(`resuming the stream was answered with HTTP ${response.status}`);
   }
 
-  function streamTrouble(trouble: { invalid: number; oversized: number; broke: unknown }): string {
-    const parts = [
-      trouble.broke === undefined
-        ? 'the server ended the response stream without answering it'
-        : `the server's response stream broke before the answer arrived (${networkErrorText(trouble.broke, options.timeoutMs)})`,
-    ];
-    if (trouble.invalid > 0) parts.push(`${trouble.invalid} event(s) in it were not valid JSON`);
-    if (trouble.oversized > 0)
-      parts.push(`${trouble.oversized} message(s) in it exceeded the ${maxMessageBytes}-byte limit (--max-message-size) and were dropped`);
-    return parts.join('; ');
-  }
-
-  /** Answers each request still waiting with a JSON-RPC error that says what happened. */
-  function answerMissing(pending: Set<JsonRpcId>, message: JsonRpcMessage, why: string): void {
-    for (const id of pending) {
-      delivery.deliver({
-        jsonrpc: '2.0',
-        id,
-        error: {
-          code: -32000,
-          message: `mcp-lifeline: ${message.method ?? 'request'} to ${where}: ${why}; it may or may not have run, so it was not sent again`,
-        },
-      });
-    }
-    pending.clear();
-  }
-
-  function openServerStream(): Promise<void> {
+  private openServerStream(): Promise<void> {
+    const { serverStream } = this.options;
+    const closing = this.basics.lifetime.signal;
     return runServerStream({
       open: (lastEventId) => {
-        const streamHeaders: Record<string, string> = { ...headers, accept: 'text/event-stream' };
+        const streamHeaders: Record<string, string> = { ...this.headers, accept: 'text/event-stream' };
         delete streamHeaders['content-type'];
         if (lastEventId !== undefined) streamHeaders['last-event-id'] = lastEventId;
-        return fetchWithRecovery(endpoint, { method: 'GET', headers: streamHeaders, signal: closing.signal });
+        return this.fetchWithRecovery(this.endpoint, { method: 'GET', headers: streamHeaders, signal: closing });
       },
-      read: async (body, progress) => {
-        const handlers = eventHandlers(new Set(), { invalid: 0, oversized: 0 });
-        let events = 0;
-        const onEvent = handlers.onEvent;
-        handlers.onEvent = (event) => {
-          events += 1;
-          onEvent(event);
-        };
-        await readSseEvents(body, { maxEventBytes: maxMessageBytes, textLimit: LARGE_MESSAGE_BYTES, progress, handlers });
-        return events;
-      },
-      report: (event) => sink.event(scrubEvent(event)),
-      describe: (error) => scrubber.scrub(failureText(error)),
-      signal: closing.signal,
-      initialDelayMs: options.serverStream?.initialDelayMs ?? 1000,
-      maxDelayMs: options.serverStream?.maxDelayMs ?? 60_000,
+      read: (body, progress) => this.answers.readServerStream(body, progress),
+      report: (event) => this.options.sink.event(this.scrubEvent(event)),
+      describe: (error) => this.basics.scrub(this.failureText(error)),
+      signal: closing,
+      initialDelayMs: serverStream?.initialDelayMs ?? 1000,
+      maxDelayMs: serverStream?.maxDelayMs ?? 60_000,
     }).catch(() => {});
   }
 
   /** The server's refusal of a message, as an UpstreamError with its words (scrubbed). */
-  async function refusal(response: Response, message: JsonRpcMessage): Promise<UpstreamError> {
+  private async refusal(response: Response, message: JsonRpcMessage): Promise<UpstreamError> {
     let body = '';
     try {
-      body = (await readBoundedText(response, BODY_EXCERPT_BYTES)).slice(0, BODY_EXCERPT_BYTES);
+      body = ((await readWholeText(response, BODY_EXCERPT_BYTES)) ?? '').slice(0, BODY_EXCERPT_BYTES);
     } catch {
       // Too long or broken: the status says enough.
     }
-    const text = httpErrorText(response.status, scrubber.scrub(body), where);
+    const text = httpErrorText(response.status, this.basics.scrub(body), this.basics.where);
     const hint =
       message.method === 'initialize' && (response.status === 404 || response.status === 405)
         ? ' (an HTTP+SSE server of the 2024 era? try --transport sse)'
@@ -373,66 +305,20 @@ export function createStreamableHttpUpstream(options: StreamableHttpUpstreamOpti
     return new UpstreamError(`${text}${hint}`, { mayHaveRun: response.status >= 500, status: response.status });
   }
 
-  function failure(error: unknown, message: JsonRpcMessage): UpstreamError {
+  private failure(error: unknown, message: JsonRpcMessage): UpstreamError {
     if (error instanceof UpstreamError) return error;
-    const mayHaveRun = isLifelineError(error) ? error.code === 'REPLAY_FAILED' : !isRefusedConnection(error);
+    const mayHaveRun = isFetchLayerError(error) ? error.code === 'REPLAY_FAILED' : !isRefusedConnection(error);
     const text = speaksForItself(error)
       ? error.message
-      : `cannot reach ${where} for ${message.method ?? 'a message'}: ${failureText(error)}`;
-    return new UpstreamError(scrubber.scrub(text), { mayHaveRun, cause: error });
+      : `cannot reach ${this.basics.where} for ${message.method ?? 'a message'}: ${this.failureText(error)}`;
+    return new UpstreamError(this.basics.scrub(text), { mayHaveRun, cause: error });
   }
 
-  function failureText(error: unknown): string {
-    return fetchFailureText(error, options.timeoutMs);
+  private failureText(error: unknown): string {
+    return fetchFailureText(error, this.options.timeoutMs);
   }
-
-  return {
-    get era() {
-      return '2025-streamable-http' as const;
-    },
-    send,
-    async end() {
-      if (sessionId === undefined) return;
-      const ending = sessionId;
-      sessionId = undefined;
-      const endHeaders: Record<string, string> = { ...headers, 'mcp-session-id': ending };
-      delete endHeaders['content-type'];
-      try {
-        const response = await fetchWithRecovery(endpoint, {
-          method: 'DELETE',
-          headers: endHeaders,
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        await response.body?.cancel().catch(() => {});
-        sink.event({
-          level: 'debug',
-          type: 'session-ended',
-          message: 'session ended',
-          fields: { status: response.status, session: redactSessionId(ending) },
-        });
-      } catch (error) {
-        const text =
-          error instanceof Error && error.name === 'TimeoutError'
-            ? `the server did not confirm the session's end within ${options.timeoutMs} ms`
-            : failureText(error);
-        sink.event({ level: 'warn', type: 'session-end-failed', message: scrubber.scrub(text) });
-      }
-    },
-    async close() {
-      closing.abort(new UpstreamError('the connection to the server is closed', { mayHaveRun: true }));
-      await serverStream;
-    },
-  };
 }
 
 function isRefusedConnection(error: unknown): boolean {
   return /\((?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\)$/.test(networkErrorText(error));
-}
-
-/** JSON has line breaks only as whitespace (strings escape them): a space keeps the message on one stdio line. */
-function foldLineBreaks(chunk: Uint8Array): Uint8Array {
-  if (chunk.indexOf(0x0a) === -1 && chunk.indexOf(0x0d) === -1) return chunk;
-  const folded = Uint8Array.from(chunk);
-  for (let index = 0; index < folded.length; index++) if (folded[index] === 0x0a || folded[index] === 0x0d) folded[index] = 0x20;
-  return folded;
 }

@@ -1,5 +1,27 @@
-import { type Dispatcher, getGlobalDispatcher, request } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher } from 'undici';
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import { type HeaderFields, WatchedResponse } from '../recovery/watched-response.js';
+
+// Only undici's request() API, dispatched on the undici Agent Node's own fetch installs (the one
+// the fetch globals use anyway): the whole package adds about 10 MB of resident memory to a
+// bridge that talks to one server for hours, its request() API 0.4 MB. undici has no `exports`
+// map; its version is pinned by package.json and every exchange of the test suite goes through here.
+const requestApi = createRequire(import.meta.url)('undici/lib/api/api-request.js') as (
+  this: Dispatcher,
+  options: Dispatcher.RequestOptions,
+) => Promise<Dispatcher.ResponseData>;
+const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
+
+/** The process's undici dispatcher: the one `setGlobalDispatcher` installed, or Node's own (installed when the fetch globals load). */
+function globalDispatcher(): Dispatcher {
+  const installed = (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
+  if (installed !== undefined) return installed;
+  void globalThis.Response;
+  const own = (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
+  if (own !== undefined) return own;
+  return (createRequire(import.meta.url)('undici') as typeof import('undici')).getGlobalDispatcher();
+}
 
 /** Statuses whose responses have no body (Fetch standard: null body status). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -13,15 +35,22 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
  * more: no redirects followed (the caller handles them, same-origin only), no compression asked
  * for, no cookies, no CORS. Node only; the library entry never imports it.
  */
-export function createUndiciFetch(dispatcher: Dispatcher = getGlobalDispatcher()): FetchLike {
+export function createUndiciFetch(dispatcher: Dispatcher = globalDispatcher()): FetchLike {
+  // The last URL's origin and path (a client talks to one endpoint; parsing a URL costs µs a call).
+  let last: { readonly href: string; readonly origin: string; readonly path: string } = { href: '', origin: '', path: '' };
   return async function undiciFetch(input, init = {}) {
-    const url = typeof input === 'string' ? input : input.href;
+    const href = typeof input === 'string' ? input : input.href;
+    if (href !== last.href) {
+      const url = new URL(href);
+      last = { href, origin: url.origin, path: `${url.pathname}${url.search}` };
+    }
     const method = (init.method ?? 'GET').toUpperCase();
     const signal = init.signal ?? undefined;
     let answer: Dispatcher.ResponseData;
     try {
-      answer = await request(url, {
-        dispatcher,
+      answer = await requestApi.call(dispatcher, {
+        origin: last.origin,
+        path: last.path,
         method: method as Dispatcher.HttpMethod,
         headers: plainHeaders(init.headers),
         body: bodyOf(init.body),
@@ -32,15 +61,40 @@ export function createUndiciFetch(dispatcher: Dispatcher = getGlobalDispatcher()
       if (signal?.aborted) throw signal.reason;
       throw error;
     }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(answer.headers)) {
-      if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-      else if (value !== undefined) headers.append(name, value);
-    }
+    const headers = headersInit(answer.headers);
     const empty = NULL_BODY.has(answer.statusCode) || method === 'HEAD';
-    if (empty) answer.body.resume();
-    return new Response(empty ? null : webStream(answer.body, signal), { status: answer.statusCode, headers });
+    if (empty) {
+      answer.body.resume();
+      return new Response(null, { status: answer.statusCode, headers });
+    }
+    return lazyBodyResponse(answer, headers, signal);
   };
+}
+
+/**
+ * A `Response` whose body stays undici's until it is read: text() and arrayBuffer() read it
+ * straight (what the SDKs, the gateway and the bridge do with a JSON answer), and a web stream is
+ * built only when `body` is asked for (an SSE answer). A `Response` constructed with a stream
+ * body costs a web stream and its machinery per answer (about a tenth of a call's CPU on loopback).
+ */
+function lazyBodyResponse(answer: Dispatcher.ResponseData, headers: HeaderFields, signal: AbortSignal | undefined): Response {
+  const body = answer.body;
+  let stream: ReadableStream<Uint8Array> | undefined;
+  // Like fetch: a read that fails because the request was aborted rejects with the signal's reason.
+  const failed = (error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
+  };
+  return new WatchedResponse(
+    { status: answer.statusCode, statusText: '', headers },
+    {
+      stream: () => {
+        stream ??= webStream(body, signal);
+        return stream;
+      },
+      text: () => body.text().catch(failed),
+      bytes: () => body.arrayBuffer().then((buffer) => new Uint8Array(buffer), failed),
+    },
+  );
 }
 
 /** The body as a web stream pulled straight from undici's: one read per pull, no extra buffering. */
@@ -60,9 +114,24 @@ function webStream(body: Dispatcher.ResponseData['body'], signal: AbortSignal | 
       }
     },
     cancel(reason) {
+      // Cancelled before the first read (a body discarded unread): nothing listens for the abort error yet.
+      body.on('error', () => {});
       body.destroy(reason instanceof Error ? reason : undefined);
     },
   });
+}
+
+/** undici's answer headers as the `Response` takes them: the plain object itself, unless a header came more than once. */
+function headersInit(raw: Dispatcher.ResponseData['headers']): HeaderFields {
+  let plain = true;
+  for (const name in raw) if (typeof raw[name] !== 'string') plain = false;
+  if (plain) return raw as Record<string, string>;
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(raw)) {
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, item]);
+    else if (value !== undefined) pairs.push([name, value]);
+  }
+  return pairs;
 }
 
 function plainHeaders(headers: RequestInit['headers']): Record<string, string> {

@@ -1,19 +1,8 @@
 // The contract between a host-facing side (the stdio bridge, the `serve` gateway) and the remote
 // server, whatever era and transport the server speaks. Each era implements it in its own module:
 // 2025 Streamable HTTP with session recovery, 2024 HTTP+SSE, 2026-07-28 stateless.
-
-/** A JSON-RPC id. `null` appears only on errors answering a message whose id could not be read. */
-export type JsonRpcId = string | number;
-
-/** One JSON-RPC 2.0 message, as the host or the server sent it. */
-export interface JsonRpcMessage {
-  readonly jsonrpc: '2.0';
-  readonly id?: JsonRpcId | null;
-  readonly method?: string;
-  readonly params?: Record<string, unknown> | undefined;
-  readonly result?: unknown;
-  readonly error?: { readonly code: number; readonly message: string; readonly data?: unknown };
-}
+import { LifelineError } from '../errors/LifelineError.js';
+import type { JsonRpcMessage } from '../shared/json-rpc.js';
 
 /** A message as it was serialized: text, or the bytes (possibly in pieces) it arrived in. */
 export type RawMessage = string | Uint8Array | readonly Uint8Array[];
@@ -84,15 +73,15 @@ export interface Upstream {
 }
 
 /** Why a message could not be delivered: what the server said, or what failed, in words. */
-export class UpstreamError extends Error {
-  override name = 'UpstreamError';
+export class UpstreamError extends LifelineError<'UPSTREAM_FAILED'> {
+  override name = 'UpstreamError' as const;
   /** Whether the server may have executed the message (false when its answer proves it did not). */
   readonly mayHaveRun: boolean;
   /** The HTTP status the server answered with, if it answered. */
   readonly status: number | undefined;
 
   constructor(message: string, options: { mayHaveRun: boolean; status?: number | undefined; cause?: unknown }) {
-    super(message, { cause: options.cause });
+    super('UPSTREAM_FAILED', message, { cause: options.cause });
     this.mayHaveRun = options.mayHaveRun;
     this.status = options.status;
   }

@@ -1,4 +1,5 @@
-import type { JsonRpcMessage, UpstreamEvent, UpstreamSink } from '../../src/upstream/upstream.js';
+import type { JsonRpcMessage } from '../../src/shared/json-rpc.js';
+import type { UpstreamEvent, UpstreamSink } from '../../src/upstream/upstream.js';
 
 /** Records what an upstream delivers, and waits for it: the host side, reduced to what tests need. */
 export interface RecordingSink extends UpstreamSink {

@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { SecretScrubber } from '../../recovery/secret-scrubber.js';
+import type { SecretScrubber } from '../../shared/secret-scrubber.js';
 import { followSameOriginRedirects } from '../../upstream/same-origin-redirects.js';
 import type { Command } from '../args.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { classifySessionLoss } from '../../classifier/classify-session-loss.js';
+import { LifelineError } from '../../errors/LifelineError.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import type { FetchLike } from '../../recovery/outgoing-request.js';
 import { readJsonRpcAnswer } from '../../recovery/read-answer.js';
-import { readPrefix } from '../../recovery/read-prefix.js';
+import { readPrefix } from '../../shared/read-prefix.js';
 import type { Check, CheckName, Exchange } from './report.js';
 
 /** How the probe talks to the server: every request bounded by `timeoutMs`. */
@@ -22,8 +23,12 @@ export interface OpenedSession {
 }
 
 /** The server refused or failed the handshake: the probe cannot go on (exit 2). */
-export class ProbeConnectionError extends Error {
-  override name = 'ProbeConnectionError';
+export class ProbeConnectionError extends LifelineError<'PROBE_CONNECTION_FAILED'> {
+  override name = 'ProbeConnectionError' as const;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PROBE_CONNECTION_FAILED', message, options);
+  }
 }
 
 const EXCERPT_BYTES = 2048;

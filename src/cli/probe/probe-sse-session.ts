@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { networkErrorText } from '../../errors/network-error-text.js';
+import type { JsonRpcMessage } from '../../shared/json-rpc.js';
+import { sleep } from '../../shared/timers.js';
 import { openLegacySseStream } from '../../upstream/legacy-sse-stream.js';
-import type { JsonRpcMessage } from '../../upstream/upstream.js';
 import { checkAnswer, type ProbeTarget } from './probe-session.js';
 import type { Check, Exchange } from './report.js';
 
@@ -93,7 +94,7 @@ export async function probeSseSession(target: ProbeTarget, version: string): Pro
     // Closing the stream ends an HTTP+SSE session: its endpoint must now refuse messages.
     stream.close();
     await stream.ended.catch(() => {});
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100, { onAbort: 'resolve' });
     checks.push(
       await checkAnswer({ ...target, url: endpoint }, 'terminated-session', 'POST ping on its own session after closing the stream', {
         method: 'POST',

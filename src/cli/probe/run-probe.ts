@@ -1,5 +1,5 @@
 import { networkErrorText } from '../../errors/network-error-text.js';
-import { describeUrl, redactIds, redactSessionId } from '../../recovery/redact.js';
+import { describeUrl, redactIds, redactSessionId } from '../../shared/redact.js';
 import type { EraVerdict } from '../../upstream/classify-discover-answer.js';
 import { speaksForItself } from '../../upstream/fetch-failure-text.js';
 import { httpErrorText } from '../../upstream/http-error-text.js';

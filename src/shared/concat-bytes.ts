@@ -9,3 +9,10 @@ export function concatBytes(chunks: readonly Uint8Array[], size: number): Uint8A
   }
   return bytes;
 }
+
+const decoder = new TextDecoder();
+
+/** Chunks of UTF-8 decoded as one text (a character split across chunks is decoded whole). */
+export function joinText(chunks: readonly Uint8Array[], bytes: number): string {
+  return decoder.decode(concatBytes(chunks, bytes));
+}

@@ -1,4 +1,5 @@
 import { concatBytes } from './concat-bytes.js';
+import { noop } from './noop.js';
 
 /** The first bytes of a response body, read without losing the rest. */
 export interface BodyPrefix {
@@ -11,8 +12,6 @@ export interface BodyPrefix {
   /** Releases the rest of the body. */
   discard(): Promise<void>;
 }
-
-const noop = () => {};
 
 /**
  * Reads at most about `limit` bytes of `response`'s body (whole chunks, so possibly a little more).
@@ -69,4 +68,11 @@ function continueAfter(prefix: Uint8Array, reader: ReadableStreamDefaultReader<U
     },
     cancel: (reason) => reader.cancel(reason),
   });
+}
+
+/** The first `limit` bytes (about) of a body as text; the rest is released unread. */
+export async function readTextPrefix(response: Response, limit: number): Promise<string> {
+  const prefix = await readPrefix(response, limit);
+  await prefix.discard();
+  return prefix.text;
 }

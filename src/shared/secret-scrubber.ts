@@ -8,6 +8,11 @@ export interface SecretScrubber {
   add(value: string): void;
   /** Registers the secret parts of a header value: the whole value and, for `Scheme credentials`, the credentials. */
   addHeader(name: string, value: string): void;
+  /**
+   * Registers what a request sends: every header value (see `addHeader`; a session id is not
+   * hidden but shortened, by `redactIds`) and, with `url`, the values in its query (`?api_key=…`).
+   */
+  addRequest(headers: Headers | Readonly<Record<string, string>>, url?: URL): void;
   /** `text` with every registered secret replaced by `[redacted]`. */
   scrub(text: string): string;
 }
@@ -49,6 +54,14 @@ export function createSecretScrubber(values: Iterable<string> = []): SecretScrub
         }
       }
     },
+    addRequest(headers, url) {
+      const addOne = (value: string, name: string) => {
+        if (name.toLowerCase() !== 'mcp-session-id') scrubber.addHeader(name, value);
+      };
+      if (headers instanceof Headers) headers.forEach(addOne);
+      else for (const [name, value] of Object.entries(headers)) addOne(value, name);
+      if (url !== undefined) for (const value of url.searchParams.values()) scrubber.add(value);
+    },
     scrub(text) {
       if (secrets.size === 0 || text.length < MIN_SECRET_LENGTH) return text;
       pattern ??= new RegExp(
@@ -62,6 +75,13 @@ export function createSecretScrubber(values: Iterable<string> = []): SecretScrub
     },
   };
   for (const value of values) scrubber.add(value);
+  return scrubber;
+}
+
+/** A scrubber for what a request sends (see {@linkcode SecretScrubber.addRequest}). */
+export function scrubberForRequest(headers: Headers | Readonly<Record<string, string>>, url?: URL): SecretScrubber {
+  const scrubber = createSecretScrubber();
+  scrubber.addRequest(headers, url);
   return scrubber;
 }
 

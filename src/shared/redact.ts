@@ -1,4 +1,4 @@
-import { createSecretScrubber } from './secret-scrubber.js';
+import { scrubberForRequest } from './secret-scrubber.js';
 
 /**
  * Shortens a session id for events and logs: a session id is a bearer credential on many servers,
@@ -30,14 +30,10 @@ export function redactIds(text: string, ids: readonly (string | undefined)[]): s
 
 /**
  * What the middleware may repeat of a server's text: every header value it sent with `headers`
- * (and their common encodings, see {@linkcode createSecretScrubber}) replaced by `[redacted]`,
+ * (and their common encodings, see {@linkcode scrubberForRequest}) replaced by `[redacted]`,
  * and every full session id shortened (issue 9: servers quote request headers in error bodies).
  */
 export function textScrubber(headers: Headers | undefined, sessionIds: readonly (string | undefined)[]): (text: string) => string {
-  const secrets = createSecretScrubber();
-  headers?.forEach((value, name) => {
-    // Session ids are shortened, not hidden: the first characters help to match log lines.
-    if (name !== 'mcp-session-id') secrets.addHeader(name, value);
-  });
+  const secrets = scrubberForRequest(headers ?? {});
   return (text) => secrets.scrub(redactIds(text, sessionIds));
 }

@@ -1,0 +1,41 @@
+import { joinText } from './concat-bytes.js';
+import { noop } from './noop.js';
+
+/** A body read whole, as the chunks it arrived in. */
+export interface BodyBytes {
+  readonly chunks: Uint8Array[];
+  readonly bytes: number;
+}
+
+/**
+ * Reads a response body whole, as bytes, within `limit`: resolves undefined (the body released)
+ * as soon as it passes `limit` bytes, and before a byte is read when `Content-Length` says so; the
+ * caller says what a body over its bound means. Rejects when the body breaks.
+ */
+export async function readWholeBody(response: Response, limit: number): Promise<BodyBytes | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (declared > limit) {
+    await response.body?.cancel().catch(noop);
+    return undefined;
+  }
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  const reader = response.body?.getReader();
+  if (reader === undefined) return { chunks, bytes };
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { chunks, bytes };
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel().catch(noop);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
+
+/** The same, as text. */
+export async function readWholeText(response: Response, limit: number): Promise<string | undefined> {
+  const body = await readWholeBody(response, limit);
+  return body === undefined ? undefined : joinText(body.chunks, body.bytes);
+}
