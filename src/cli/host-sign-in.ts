@@ -157,6 +157,12 @@ function createHostSignIn(session: OAuthSession, options: HostSignInOptions): Ho
     );
   }
 
+  /** SIGN_IN_PENDING: what to do, and until when the sign-in waits (its own word, or its bound from its start). */
+  function pending(owner: LeaseOwner | undefined): SignInError {
+    const started = owner?.since ?? (state.background.phase === 'started' ? state.background.at : Date.now());
+    return new SignInError('SIGN_IN_PENDING', pendingText(where, owner, started + options.flags.signInTimeoutMs));
+  }
+
   return {
     async renew(request) {
       const deadline = Date.now() + options.requestWaitMs;
@@ -168,10 +174,10 @@ function createHostSignIn(session: OAuthSession, options: HostSignInOptions): Ho
         if (holder !== undefined && holder.owner?.purpose !== 'refresh' && holder.owner?.purpose !== 'logout') {
           const waited = await waitWhileSigningIn(deadline);
           seen = waited.owner ?? seen;
-          if (!waited.released) throw new SignInError('SIGN_IN_PENDING', pendingText(where, seen));
+          if (!waited.released) throw pending(seen);
           continue;
         }
-        if (Date.now() >= deadline) throw new SignInError('SIGN_IN_PENDING', pendingText(where, seen));
+        if (Date.now() >= deadline) throw pending(seen);
         try {
           // What a stored sign-in, another process's tokens or a refresh can give, within the bound.
           const token = await session.renew({ ...request, interactive: false, waitMs: deadline - Date.now() });

@@ -22,6 +22,15 @@ function logOutput(path: string | undefined): LogSink {
   return errors.sink;
 }
 
+/**
+ * Handles `signal` for as long as the process runs. Not `process.once`: proper-lockfile (the
+ * sign-in's lease) brings signal-exit, which re-raises a signal it finds no other listener for, and
+ * a once-listener is gone by the time it looks: the process would die mid-shutdown.
+ */
+function onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', handler: () => void): void {
+  process.on(signal, handler);
+}
+
 // Each command's code is loaded when that command runs: the bridge, which a host starts and keeps
 // for hours, never holds the demo server, the gateway or the probe in memory.
 async function main(argv: readonly string[]): Promise<number> {
@@ -53,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'probe': {
       // Ctrl-C is the user's from the first moment: --idle then reports what it found so far.
       const interrupt = new AbortController();
-      process.once('SIGINT', () => interrupt.abort());
+      onSignal('SIGINT', () => interrupt.abort());
       const [{ probeCommand }, { oauthFetchFor }, { createLogger }] = await Promise.all([
         import('./probe/probe-command.js'),
         import('./oauth-fetch.js'),
@@ -78,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
         stdout: process.stdout,
         stderr: command.help ? process.stderr : logOutput(command.logFile),
         env: process.env,
-        onSignal: (s, h) => process.once(s, h),
+        onSignal,
       });
     }
     case 'bridge': {
@@ -120,7 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
         log,
         createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: upstreamFetch }),
       });
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) onSignal(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));
       const end = await bridge.closed;

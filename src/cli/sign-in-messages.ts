@@ -28,10 +28,11 @@ export function promptMessage(where: string, prompt: SignInPrompt): { readonly l
 
 /**
  * The answer to a host request that a sign-in in progress could not serve in time: what to do
- * (the window, the URL, the code; or `mcp-lifeline login`), how long the sign-in waits, and that
- * the host's next connection will find it done.
+ * (the window, the URL, the code; or `mcp-lifeline login`), how long the sign-in waits (as it
+ * said, or `fallbackUntil` while it has not yet), and that the host's next connection will find
+ * it done.
  */
-export function pendingText(where: string, owner: LeaseOwner | undefined): string {
+export function pendingText(where: string, owner: LeaseOwner | undefined, fallbackUntil: number): string {
   const prompt = owner?.prompt;
   const action =
     prompt === undefined
@@ -41,10 +42,10 @@ export function pendingText(where: string, owner: LeaseOwner | undefined): strin
         : prompt.opened
           ? `finish it in the browser window opened at ${new Date(owner?.since ?? Date.now()).toTimeString().slice(0, 8)}`
           : `open ${prompt.url} in a browser on this machine (it comes back to port ${prompt.callbackPort})`;
-  const until = prompt?.expiresAt ?? owner?.until;
+  const until = prompt?.expiresAt ?? owner?.until ?? fallbackUntil;
   return (
     `sign-in to ${where} is waiting for you: ${action}, or run: mcp-lifeline login ${where}. ` +
-    `${until === undefined ? '' : `It waits until ${untilText(until)}. `}Then connect again (restart this server in your host)`
+    `It waits until ${untilText(until)}. Then connect again (restart this server in your host)`
   );
 }
 
