@@ -15,6 +15,9 @@
 const FLOORS = [['shared'], ['errors'], ['classifier'], ['recovery'], ['upstream'], ['auth'], ['bridge', 'gateway', 'demo'], ['cli']];
 const NEUTRAL_FLOORS = 4;
 const NODE_BUILTINS = require('node:module').builtinModules.filter((name) => !name.startsWith('_'));
+const OPTIONAL_PEERS = Object.entries(require('./package.json').peerDependenciesMeta ?? {})
+  .filter(([, meta]) => meta.optional)
+  .map(([name]) => name);
 
 const layering = FLOORS.flatMap((folders, floor) =>
   folders.map((folder) => {
@@ -70,6 +73,22 @@ module.exports = {
         reachable: true,
         path: [`^src/(${FLOORS.slice(NEUTRAL_FLOORS).flat().join('|')})/`, '^node:', `^(${NODE_BUILTINS.join('|').replaceAll('/', '\\/')})$`],
       },
+    },
+    {
+      name: 'root-entry-needs-only-its-parser',
+      comment:
+        'What the root entry reaches needs no package but eventsource-parser: a program that wants the middleware installs nothing else it loads (issue 19). Node-only and serve-only packages belong behind ./oauth, ./gateway or the CLI.',
+      severity: 'error',
+      from: { path: '^src/index\\.ts$' },
+      to: { reachable: true, path: '^node_modules/', pathNot: '^node_modules/eventsource-parser/' },
+    },
+    {
+      name: 'optional-peers-load-when-used',
+      comment:
+        'An optional peer dependency (package.json peerDependenciesMeta) is not installed with the package: import it only with import(), through importOptional (src/errors/MissingPackageError.ts), so its absence is a clear error when a feature needs it and nothing otherwise.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: `^node_modules/(${OPTIONAL_PEERS.join('|')})/`, dynamic: false },
     },
   ],
   options: {

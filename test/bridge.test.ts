@@ -213,7 +213,7 @@ describe('bridge: bad input gets a clear error, never a hang or a crash', () => 
     }
   });
 
-  it('a TLS error (self-signed certificate) is named as such', async (t) => {
+  it('a TLS error (self-signed certificate) is named as such, with its host and --ca-file', async (t) => {
     const { execFileSync } = await import('node:child_process');
     const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
@@ -250,7 +250,13 @@ describe('bridge: bad input gets a clear error, never a hang or a crash', () => 
     t.after(() => cli.stop());
     cli.send(INITIALIZE);
     const answer = await cli.waitForMessage((message) => message['id'] === 1);
-    assert.match(JSON.stringify(answer['error']), /TLS error: the server certificate was not accepted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    // Named with its host and what fixes it (issue 19), never "turn verification off".
+    assert.match(
+      JSON.stringify(answer['error']),
+      new RegExp(
+        `TLS error: the certificate of 127\\.0\\.0\\.1:${port} is not signed by a CA this machine trusts \\(DEPTH_ZERO_SELF_SIGNED_CERT: .*--ca-file PATH`,
+      ),
+    );
   });
 
   it('a malformed line on stdin: JSON-RPC parse error back, and the bridge keeps going', async (t) => {

@@ -42,6 +42,8 @@ function family(code: LifelineErrorCode): string {
     case 'REDIRECT_NOT_FOLLOWED':
     case 'HANDSHAKE_FAILED':
     case 'INPUT_NOT_BRIDGED':
+    case 'CERTIFICATE_NOT_ACCEPTED':
+    case 'PROXY_FAILED':
       return 'transport';
     case 'INVALID_GATEWAY_CONFIG':
     case 'STORE_UNREACHABLE':
@@ -50,6 +52,7 @@ function family(code: LifelineErrorCode): string {
     case 'BODY_TIMEOUT':
     case 'ANSWER_TOO_LARGE':
     case 'TOKEN_TOO_LARGE':
+    case 'MISSING_PACKAGE':
       return 'gateway';
     case 'USAGE':
     case 'PROBE_CONNECTION_FAILED':

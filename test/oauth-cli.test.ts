@@ -6,8 +6,18 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { createOAuthStore } from '../src/auth/oauth-store.js';
-import { CLI, INITIALIZE, spawnCli } from './helpers/bridge.js';
-import { BROWSER_SCRIPT, call, eventually, oauthSandbox, runCli, servers, startHost, storedRecord } from './helpers/oauth.js';
+import { INITIALIZE, spawnCli } from './helpers/bridge.js';
+import {
+  BROWSER_SCRIPT,
+  call,
+  eventually,
+  loginWithDevice,
+  oauthSandbox,
+  runCli,
+  servers,
+  startHost,
+  storedRecord,
+} from './helpers/oauth.js';
 
 describe('sign-in commands and flows', () => {
   it('--no-browser prints the URL to stderr and waits; changing headers later does not sign the user out', async (t) => {
@@ -82,27 +92,8 @@ describe('sign-in commands and flows', () => {
   it('login --device: the device flow (RFC 8628), the code entered elsewhere', async (t) => {
     const sandbox = await oauthSandbox(t);
     const server = await servers(t);
-    const child = spawn(process.execPath, [CLI, 'login', server.url, '--device', '--no-browser'], {
-      env: { ...process.env, ...sandbox.env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.after(() => child.kill());
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    await eventually('the device code on stderr', () => /open (\S+) on any device and enter the code (\S+)/.test(stderr));
-    const [, page, code] = /open (\S+) on any device and enter the code (\S+)/.exec(stderr) ?? [];
-    assert.ok(page && code);
-    const complete = new URL(page);
-    complete.searchParams.set('user_code', code);
-    const browser = spawn(process.execPath, [BROWSER_SCRIPT, complete.href], {
-      env: { ...process.env, ...sandbox.env() },
-      stdio: 'ignore',
-    });
-    await once(browser, 'exit');
-    const [exitCode] = (await once(child, 'exit')) as [number | null];
-    assert.equal(exitCode, 0, stderr);
+    const login = await loginWithDevice(t, server.url, { cli: sandbox.env(), browser: sandbox.env() });
+    assert.equal(login.code, 0, login.stderr);
     assert.equal(server.authorizationServer.counters.tokens['urn:ietf:params:oauth:grant-type:device_code'], 1);
     const host = await startHost(t, server.url, sandbox.env());
     assert.equal(await call(host), '1');

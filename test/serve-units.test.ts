@@ -190,21 +190,21 @@ describe('serve command line and config file', () => {
     assert.equal(two.sessionIdleTtlMs, 1_800_000);
     assert.equal(two.maxBodyBytes, 524_288);
     assert.deepEqual(
-      parseServeCommand(['http://h/mcp', 'http://h/mcp2']).upstreams.map((upstream) => upstream.name),
+      parseServeCommand(['https://h/mcp', 'https://h/mcp2']).upstreams.map((upstream) => upstream.name),
       ['h', 'h-2'],
     );
   });
 
   it('--protocol/--transport: 2025 over HTTP is the pass-through; anything else goes through the era adapters', () => {
-    assert.equal(parseServeCommand(['http://x/mcp']).upstreams[0]?.era, undefined);
-    assert.equal(parseServeCommand(['http://x/mcp', '--protocol', '2025', '--transport', 'http']).upstreams[0]?.era, undefined);
-    assert.deepEqual(parseServeCommand(['http://x/sse', '--transport', 'sse']).upstreams[0]?.era, { protocol: 'auto', transport: 'sse' });
-    assert.deepEqual(parseServeCommand(['http://x/mcp', '--protocol', 'auto']).upstreams[0]?.era, { protocol: 'auto', transport: 'auto' });
-    assert.throws(() => parseServeCommand(['http://x/mcp', '--protocol', '2026', '--transport', 'sse']), /no HTTP\+SSE transport/);
+    assert.equal(parseServeCommand(['https://x/mcp']).upstreams[0]?.era, undefined);
+    assert.equal(parseServeCommand(['https://x/mcp', '--protocol', '2025', '--transport', 'http']).upstreams[0]?.era, undefined);
+    assert.deepEqual(parseServeCommand(['https://x/sse', '--transport', 'sse']).upstreams[0]?.era, { protocol: 'auto', transport: 'sse' });
+    assert.deepEqual(parseServeCommand(['https://x/mcp', '--protocol', 'auto']).upstreams[0]?.era, { protocol: 'auto', transport: 'auto' });
+    assert.throws(() => parseServeCommand(['https://x/mcp', '--protocol', '2026', '--transport', 'sse']), /no HTTP\+SSE transport/);
   });
 
   it('the bounds of issue 16: message size, connections, timeouts, the metrics listener, the store timeout', () => {
-    const defaults = parseServeCommand(['http://x/mcp']);
+    const defaults = parseServeCommand(['https://x/mcp']);
     assert.deepEqual(
       [
         defaults.maxMessageBytes,
@@ -217,7 +217,7 @@ describe('serve command line and config file', () => {
       [8 * 1024 * 1024, 30_000, 5_000, 30_000, undefined, 2000],
     );
     const given = parseServeCommand([
-      'http://x/mcp',
+      'https://x/mcp',
       ...['--max-message-size', '512k', '--max-connections', '300', '--max-connections-per-address', '20'],
       ...['--headers-timeout', '2s', '--idle-timeout', '500ms', '--body-timeout', '10', '--store-timeout', '750ms'],
       ...['--metrics-port', '9464', '--metrics-host', '0.0.0.0'],
@@ -230,7 +230,7 @@ describe('serve command line and config file', () => {
     const file = tempFile(
       'bounds.yaml',
       [
-        'upstreams: [{ url: "http://x/mcp" }]',
+        'upstreams: [{ url: "https://x/mcp" }]',
         'limits: { maxMessageSize: 1m, maxConnections: 64, maxConnectionsPerAddress: 8 }',
         'headersTimeout: 5s',
         'idleTimeout: 2s',
@@ -249,19 +249,19 @@ describe('serve command line and config file', () => {
       [config.bodyTimeoutMs, config.storeTimeoutMs, config.metricsPort, config.metricsHost],
       [20_000, 1000, 9100, '127.0.0.2'],
     );
-    assert.throws(() => parseServeCommand(['http://x/mcp', '--max-connections', '0']), /--max-connections must be an integer from 1/);
-    assert.throws(() => parseServeCommand(['http://x/mcp', '--max-message-size', 'huge']), /--max-message-size must be a size/);
-    assert.throws(() => parseServeCommand(['http://x/mcp', '--headers-timeout', 'never']), /--headers-timeout must be a duration/);
+    assert.throws(() => parseServeCommand(['https://x/mcp', '--max-connections', '0']), /--max-connections must be an integer from 1/);
+    assert.throws(() => parseServeCommand(['https://x/mcp', '--max-message-size', 'huge']), /--max-message-size must be a size/);
+    assert.throws(() => parseServeCommand(['https://x/mcp', '--headers-timeout', 'never']), /--headers-timeout must be a duration/);
   });
 
   it('mistakes are usage errors that name the flag', () => {
     for (const [argv, message] of [
       [[], /missing <url>/],
       [['ftp://x/mcp'], /only http and https/],
-      [['http://x/mcp', '--port', 'eighty'], /--port must be an integer/],
-      [['http://x/mcp', '--session-ttl', 'soon'], /--session-ttl must be a duration/],
-      [['http://x/mcp', '--frobnicate'], /serve: Unknown option '--frobnicate'/],
-      [['http://x/mcp', '--name', 'a', '--name', 'b'], /2 --name for 1 URL/],
+      [['https://x/mcp', '--port', 'eighty'], /--port must be an integer/],
+      [['https://x/mcp', '--session-ttl', 'soon'], /--session-ttl must be a duration/],
+      [['https://x/mcp', '--frobnicate'], /serve: Unknown option '--frobnicate'/],
+      [['https://x/mcp', '--name', 'a', '--name', 'b'], /2 --name for 1 URL/],
     ] as const) {
       assert.throws(
         () => parseServeCommand(argv),
@@ -304,18 +304,18 @@ describe('serve command line and config file', () => {
   });
 
   it('config mistakes name the file and the key', () => {
-    const typo = tempFile('typo.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', header: {} }] }));
+    const typo = tempFile('typo.json', JSON.stringify({ upstreams: [{ url: 'https://x/mcp', header: {} }] }));
     assert.throws(() => parseServeCommand(['--config', typo]), /upstreams\[0\]: unknown key "header"/);
-    const machine = tempFile('oauth.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: { clientCredentials: true } }] }));
+    const machine = tempFile('oauth.json', JSON.stringify({ upstreams: [{ url: 'https://x/mcp', oauth: { clientCredentials: true } }] }));
     assert.throws(() => parseServeCommand(['--config', machine], {}), /needs MCP_LIFELINE_CLIENT_ID and MCP_LIFELINE_CLIENT_SECRET/);
     const both = tempFile(
       'both.json',
-      JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true, headers: { Authorization: 'Bearer x' } }] }),
+      JSON.stringify({ upstreams: [{ url: 'https://x/mcp', oauth: true, headers: { Authorization: 'Bearer x' } }] }),
     );
     assert.throws(() => parseServeCommand(['--config', both]), /"oauth" and an Authorization header exclude each other/);
     const stored = parseServeCommand([
       '--config',
-      tempFile('stored.json', JSON.stringify({ upstreams: [{ url: 'http://x/mcp', oauth: true }] })),
+      tempFile('stored.json', JSON.stringify({ upstreams: [{ url: 'https://x/mcp', oauth: true }] })),
     ]);
     assert.equal(stored.upstreams[0]?.oauth?.flow, 'browser');
     assert.equal(stored.upstreams[0]?.oauth?.openBrowser, false);

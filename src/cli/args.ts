@@ -1,13 +1,17 @@
 import { parseArgs } from 'node:util';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
+import type { ToolFilterOptions } from '../upstream/tool-filter.js';
 import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
 import { ERA_HELP, ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { NETWORK_HELP, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
+import { checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
+import { TOOL_FILTER_HELP, TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
@@ -23,6 +27,9 @@ Connection options (bridge and probe):
   --header 'Name: value'     add a header to every request (repeatable); \${VAR} is read from the environment
   --header-file PATH         read "Name: value" lines from PATH (# starts a comment)
   --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
+  --allow-http               allow a plain http:// <url> on another machine (refused by default: headers
+                             and tokens would cross the network unencrypted; localhost needs nothing)
+${NETWORK_HELP}
 
 Bridge options:
   --keepalive SECONDS|auto[:BOUND]
@@ -37,6 +44,7 @@ Bridge options:
   --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
   --log-level LEVEL          error | warn | info | debug (default info), written to stderr
   --log-format FORMAT        text | json (default text)
+${TOOL_FILTER_HELP}
 ${ERA_HELP}
 
 Probe options:
@@ -77,6 +85,8 @@ interface Connection {
   readonly timeoutMs: number;
   /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
   readonly oauth: OAuthFlags | undefined;
+  /** `--proxy` and `--ca-file`: how requests reach the server. */
+  readonly network: NetworkSettings;
 }
 
 export type Command =
@@ -94,6 +104,8 @@ export type Command =
         readonly exitGraceMs: number;
         readonly logLevel: LogLevel;
         readonly logFormat: LogFormat;
+        /** `--ignore-tool` and `--allow-tool`: tools the host does not see or call. */
+        readonly tools: ToolFilterOptions;
       })
   | (Connection & {
       readonly kind: 'probe';
@@ -133,6 +145,9 @@ const OPTIONS = {
   'drop-every': { type: 'string' },
   'without-lifeline': { type: 'boolean' },
   ...ERA_OPTIONS,
+  'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
+  ...TOOL_FILTER_OPTIONS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   ...OAUTH_OPTIONS,
@@ -176,12 +191,15 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
+  const url = parseUrl(urlText);
+  checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: probing ? 'probe' : '<url>' });
   const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
-    url: parseUrl(urlText),
+    url,
     headers,
     timeoutMs: parsedOr(values.timeout, 10_000, (text) => parseSeconds('--timeout', text)),
     oauth: parseOAuthFlags(values, headers, env),
+    network: networkSettingsOf(values, env),
   };
   if (probing) {
     return {
@@ -209,6 +227,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     logLevel: parsedOr(values['log-level'], 'info', (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], 'text', (text) => parseChoice('--log-format', text, LOG_FORMATS)),
     ...parseEraArgs(values),
+    tools: toolFilterOf({ ignore: values['ignore-tool'], allow: values['allow-tool'] }),
   };
 }
 

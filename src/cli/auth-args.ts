@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SignInFlow } from '../auth/store-provider.js';
+import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
+import { checkPlainHttp } from './plain-http.js';
 import { UsageError } from './usage-error.js';
 import { parseCount, parsedOr, parseSeconds, parseUrl } from './values.js';
 
@@ -75,9 +77,17 @@ export type AuthCommand =
       readonly headers: Record<string, string>;
       readonly force: boolean;
       readonly json: boolean;
+      readonly network: NetworkSettings;
     }
   | { readonly kind: 'status'; readonly url: URL | undefined; readonly json: boolean }
-  | { readonly kind: 'logout'; readonly url: URL | undefined; readonly all: boolean; readonly json: boolean };
+  | {
+      readonly kind: 'logout';
+      readonly url: URL | undefined;
+      readonly all: boolean;
+      readonly json: boolean;
+      /** Token revocation reaches the authorization server: `--proxy`, `--ca-file`. */
+      readonly network: NetworkSettings;
+    };
 
 export const AUTH_COMMANDS: ReadonlySet<string> = new Set(['login', 'status', 'logout']);
 
@@ -94,20 +104,29 @@ export function parseAuthCommand(kind: string, argv: readonly string[], env: Nod
   const url = positionals[0] === undefined ? undefined : parseUrl(positionals[0]);
   const json = values.json ?? false;
   if (kind === 'status') return { kind, url, json };
+  // login and logout send requests: the server's initialize, a token revocation.
+  if (url !== undefined) checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: kind });
   if (kind === 'logout') {
     if (url === undefined && !values.all) throw new UsageError('logout: missing <url> (or --all)');
-    return { kind, url, all: values.all ?? false, json };
+    return { kind, url, all: values.all ?? false, json, network: networkSettingsOf(values, env) };
   }
   if (url === undefined) throw new UsageError('login: missing <url>');
   const oauth = parseOAuthFlags(values, {}, env);
   if (oauth === undefined) throw new UsageError('login: --no-oauth makes no sense here');
-  return { kind: 'login', url, oauth, headers: {}, force: values.force ?? false, json };
+  return { kind: 'login', url, oauth, headers: {}, force: values.force ?? false, json, network: networkSettingsOf(values, env) };
 }
 
 function parseAuth(args: readonly string[]) {
   return parseArgs({
     args: [...args],
-    options: { ...OAUTH_OPTIONS, json: { type: 'boolean' }, all: { type: 'boolean' }, force: { type: 'boolean' } },
+    options: {
+      ...OAUTH_OPTIONS,
+      json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      force: { type: 'boolean' },
+      'allow-http': { type: 'boolean' },
+      ...NETWORK_OPTIONS,
+    },
     allowPositionals: true,
     strict: true,
   });

@@ -1,8 +1,10 @@
+import { createFilteredUpstream } from '../upstream/filtered-upstream.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream } from '../upstream/negotiate.js';
 import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { Upstream, UpstreamOptions, UpstreamSink } from '../upstream/upstream.js';
 import type { Command } from './args.js';
 
@@ -10,9 +12,16 @@ type BridgeCommand = Extract<Command, { kind: 'bridge' }>;
 
 /**
  * The upstream of `mcp-lifeline <url>`: the era and transport `--protocol` and `--transport`
- * choose (by default found out at the host's initialize), each with the bridge's bounds.
+ * choose (by default found out at the host's initialize), each with the bridge's bounds, behind
+ * the tool filter of `--ignore-tool` and `--allow-tool`.
  */
 export function createBridgeUpstream(command: BridgeCommand, through: { sink: UpstreamSink; fetch: UpstreamOptions['fetch'] }): Upstream {
+  return createFilteredUpstream(createToolFilter(command.tools), through.sink, (sink) =>
+    createEraUpstream(command, { sink, fetch: through.fetch }),
+  );
+}
+
+function createEraUpstream(command: BridgeCommand, through: { sink: UpstreamSink; fetch: UpstreamOptions['fetch'] }): Upstream {
   const { sink } = through;
   return createNegotiatingUpstream({
     url: command.url,

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
+import type { Dispatcher } from 'undici';
 import { HELP, parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
+import type { NetworkSettings } from './network-args.js';
+import { describeOutbound } from './proxy-settings.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
 
@@ -19,6 +22,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'login':
     case 'status':
     case 'logout': {
+      if (command.kind !== 'status')
+        await installOutbound(command.network, (line) => process.stderr.write(`mcp-lifeline ${command.kind}: ${line}\n`));
       const { runAuthCommand } = await import('./auth-commands.js');
       return runAuthCommand(command, { stdout: process.stdout, stderr: process.stderr, env: process.env });
     }
@@ -32,13 +37,15 @@ async function main(argv: readonly string[]): Promise<number> {
       return summary.passed ? EXIT.ok : EXIT.problem;
     }
     case 'probe': {
+      // Ctrl-C is the user's from the first moment: --idle then reports what it found so far.
+      const interrupt = new AbortController();
+      process.once('SIGINT', () => interrupt.abort());
       const [{ probeCommand }, { oauthFetchFor }, { createLogger }] = await Promise.all([
         import('./probe/probe-command.js'),
         import('./oauth-fetch.js'),
         import('./logger.js'),
+        installOutbound(command.network, (line) => process.stderr.write(`mcp-lifeline probe: ${line}\n`)),
       ]);
-      const interrupt = new AbortController();
-      process.once('SIGINT', () => interrupt.abort());
       return probeCommand(command, {
         stdout: process.stdout,
         stderr: process.stderr,
@@ -52,6 +59,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'serve': {
       const { serveCommand } = await import('./serve-command.js');
       return serveCommand(command, {
+        // Logged by serve itself, with its other startup lines.
+        outbound: command.help ? undefined : await installOutbound(command.network),
         stdout: process.stdout,
         stderr: process.stderr,
         env: process.env,
@@ -68,9 +77,12 @@ async function main(argv: readonly string[]): Promise<number> {
       ]);
       const secrets = secretsOf(command);
       const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      const outbound = await installOutbound(command.network);
+      const network = describeOutbound(command.network.proxies, command.network.caFiles);
+      if (network !== undefined) log.info('network', network.fields);
       // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
       // never a lost session) when the server wants OAuth.
-      const http = createUndiciFetch();
+      const http = createUndiciFetch(outbound);
       const oauth = command.oauth;
       const upstreamFetch =
         oauth === undefined ? http : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, { fetch: http });
@@ -86,6 +98,21 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT.ok;
     }
   }
+}
+
+/**
+ * The command's way to servers (its proxy, its extra CAs: outbound.ts), made undici's global
+ * dispatcher: Node's fetch reads it too, so every request the command makes follows it, the
+ * sign-in's and the SDK's included. Only commands that reach servers call this; the library never
+ * does. `say` gets the startup line naming the proxy (never its credentials), if there is one.
+ */
+async function installOutbound(network: NetworkSettings, say?: (line: string) => void): Promise<Dispatcher> {
+  const [{ createOutbound }, { setGlobalDispatcher }] = await Promise.all([import('./outbound.js'), import('undici')]);
+  const dispatcher = createOutbound(network, process.env);
+  setGlobalDispatcher(dispatcher);
+  const described = describeOutbound(network.proxies, network.caFiles);
+  if (described !== undefined) say?.(described.text);
+  return dispatcher;
 }
 
 main(process.argv.slice(2)).then(

@@ -20,6 +20,7 @@ export const OAUTH_HELP = `Sign-in (OAuth 2.1, for servers that answer 401 with 
   mcp-lifeline login <url>      sign in now, for every host on this machine
   mcp-lifeline status [<url>]   what is stored (--json)
   mcp-lifeline logout <url>     revoke (RFC 7009) and delete (--all: every server)
+  (login and logout also take --allow-http, --proxy and --ca-file, as the bridge does)
   --no-browser               print the sign-in URL instead of opening a browser ($BROWSER is honoured)
   --device                   sign in with the device flow (RFC 8628): a code to enter on any device
   --oauth-client-credentials no user: client_credentials with MCP_LIFELINE_CLIENT_ID/_SECRET or --oauth-client-info

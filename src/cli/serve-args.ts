@@ -2,8 +2,11 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_GATEWAY_OPTIONS, type GatewaySettings, settingsWithDefaults } from '../gateway/gateway-options.js';
 import { collectHeaders } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
+import { DIRECT, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
+import { ALLOW_HTTP_FLAG, checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
+import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
 
@@ -32,6 +35,14 @@ Upstreams:
                                 "mcp-lifeline login <url>" (refreshed as needed; never interactive)
   --oauth-client-credentials    sign in with the client credentials flow (MCP_LIFELINE_CLIENT_ID and
                                 MCP_LIFELINE_CLIENT_SECRET); no user involved
+  --ignore-tool PATTERN         hide the <url> upstreams' tools matching PATTERN from clients (repeatable; *
+                                is any run of characters, any case); a call to one is refused, never sent
+  --allow-tool PATTERN          show only their tools matching PATTERN (repeatable); --ignore-tool still applies
+  --allow-http                  allow plain http:// upstreams on other machines (refused by default: headers
+                                and tokens would cross the network unencrypted; localhost needs nothing)
+  --proxy env|off|URL           the proxy to reach upstreams and sign-in servers through: env (the default)
+                                reads HTTPS_PROXY, HTTP_PROXY, NO_PROXY; off: none; a URL: that one
+  --ca-file PATH                trust the CA certificates in PATH (PEM) besides Node's (repeatable)
   --config FILE                 JSON or YAML: several upstreams with their own headers (flags override it)
 
 Listening and security:
@@ -96,6 +107,8 @@ export interface ServeCommand extends GatewaySettings {
   readonly storeTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** `--proxy` and `--ca-file` (the config file's `proxy` and `caFile`): how upstreams are reached. */
+  readonly network: NetworkSettings;
 }
 
 const OPTIONS = {
@@ -108,6 +121,9 @@ const OPTIONS = {
   transport: { type: 'string' },
   'oauth-client-credentials': { type: 'boolean' },
   config: { type: 'string' },
+  'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
+  ...TOOL_FILTER_OPTIONS,
   host: { type: 'string' },
   port: { type: 'string' },
   'token-file': { type: 'string' },
@@ -149,7 +165,7 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const { values, positionals } = parsed;
   const config: ServeConfig = values.config === undefined ? {} : readServeConfig(values.config, env);
-  if (values.help) return { ...defaults(config), help: true, upstreams: [] };
+  if (values.help) return { ...defaults(config), help: true, upstreams: [], network: DIRECT };
 
   const names = values.name ?? [];
   if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
@@ -165,9 +181,19 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
         })
       : undefined;
   const era = upstreamEra({ protocol: values.protocol, transport: values.transport });
+  const tools = toolFilterOf({ ignore: values['ignore-tool'], allow: values['allow-tool'] });
   const fromFlags = positionals.map((text, index): ServeUpstreamConfig => {
     const url = parseUrl(text);
-    return { name: names[index] ?? url.hostname, url, headers, forwardHeaders, oauth, era };
+    return {
+      name: names[index] ?? url.hostname,
+      url,
+      headers,
+      forwardHeaders,
+      oauth,
+      era,
+      ignoreTools: tools.ignore ?? [],
+      allowTools: tools.allow ?? [],
+    };
   });
   const upstreams = [...(config.upstreams ?? []), ...fromFlags].map((upstream) =>
     // Flags apply to every upstream; a config file's own headers win for its upstreams.
@@ -175,12 +201,26 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   );
   if (upstreams.length === 0)
     throw new UsageError('serve: missing <url> (or --config FILE with "upstreams"). Run mcp-lifeline serve --help');
+  const allowHttp = values['allow-http'] === true || config.allowHttp === true;
+  for (const upstream of upstreams) {
+    const configured = !fromFlags.includes(upstream);
+    checkPlainHttp(upstream.url, {
+      allowed: allowHttp || upstream.allowHttp === true,
+      where: `serve: upstream "${upstream.name}"`,
+      how: configured ? `set "allowHttp: true" on it in ${values.config} (or pass ${ALLOW_HTTP_FLAG})` : undefined,
+    });
+  }
   const base = defaults(config);
   return {
     ...base,
     kind: 'serve',
     help: false,
     upstreams: uniqueNames(upstreams),
+    network: networkSettingsOf(values, env, {
+      proxy: config.proxy,
+      caFiles: config.caFiles,
+      where: values.config === undefined ? undefined : `--config ${values.config}`,
+    }),
     host: values.host ?? base.host,
     port: parsedOr(values.port, base.port, (text) => parseCount('--port', text, { min: 0, max: 65535 })),
     store: values.store ?? base.store,
@@ -222,7 +262,7 @@ function parse(args: string[]) {
 }
 
 /** Everything but the upstreams, from the config file or the defaults. */
-function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help'> {
+function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help' | 'network'> {
   return {
     ...settingsWithDefaults(config),
     kind: 'serve',

@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { MissingPackageError } from '../errors/MissingPackageError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
 import { GatewayConfigError } from '../gateway/GatewayConfigError.js';
@@ -9,10 +11,12 @@ import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../shared/redact.js';
 import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scrubber.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import { describeOutbound, proxyCredentials } from './proxy-settings.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
 import { recordSentCredentials } from './serve-sent-credentials.js';
@@ -25,6 +29,8 @@ export interface ServeIo {
   readonly env: NodeJS.ProcessEnv;
   /** Registers a signal handler (SIGTERM, SIGINT). */
   readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
+  /** The HTTP client upstreams are reached with (the command's proxy and CAs). @default undici's global dispatcher */
+  readonly outbound?: Dispatcher | undefined;
 }
 
 /** The environment variable that may hold the session-id keys (one a line, or comma separated). */
@@ -45,7 +51,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     gateway = await startGateway({
       upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
         // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-        const http = createUndiciFetch();
+        const http = createUndiciFetch(io.outbound);
         if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
         // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
         const sent = recordSentCredentials(http);
@@ -100,8 +106,11 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
       url: describeUrl(upstream.url.href),
       oauth:
         upstream.oauth === undefined ? undefined : upstream.oauth.flow === 'client-credentials' ? 'client credentials' : 'stored sign-in',
+      tools: createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools })?.description,
     });
   }
+  const network = describeOutbound(command.network.proxies, command.network.caFiles);
+  if (network !== undefined) log.info('network', network.fields);
   log.info('listening', {
     address: gateway.origin,
     metrics: gateway.metricsOrigin,
@@ -136,6 +145,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
 function secretsOfServe(command: ServeCommand): SecretScrubber {
   const secrets = createSecretScrubber();
   for (const upstream of command.upstreams) secrets.addRequest(upstream.headers, upstream.url);
+  for (const secret of proxyCredentials(command.network.proxies)) secrets.add(secret);
   if (command.store !== 'memory') {
     try {
       const password = decodeURIComponent(new URL(command.store).password);
@@ -189,6 +199,10 @@ async function openStore(command: ServeCommand, log: Logger): Promise<SessionSto
     commandTimeoutMs: command.storeTimeoutMs,
     // The client retries on its own; the gateway says once when an outage starts and when it ends.
     onError: (error) => log.debug(`store connection: ${networkErrorText(error)}`, { store: describeStoreUrl(command.store) }),
+  }).catch((error: unknown) => {
+    // @redis/client is an optional peer dependency: say which package, and the npx line that brings it.
+    if (error instanceof MissingPackageError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
   });
   try {
     await store.ping();

@@ -7,7 +7,7 @@ import { collectHeaders, expandVariables } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
-import { parseChoice, parseDuration, parseSize, parseUrl } from './values.js';
+import { type ProxyChoice, parseChoice, parseDuration, parseProxyChoice, parseSize, parseToolPattern, parseUrl } from './values.js';
 
 /** One upstream as the command line or the config file gives it. */
 export interface ServeUpstreamConfig {
@@ -19,6 +19,12 @@ export interface ServeUpstreamConfig {
   readonly oauth: OAuthFlags | undefined;
   /** Its era and transport when not plain 2025 Streamable HTTP (served at the message level). */
   readonly era: EraChoice | undefined;
+  /** Tools hidden from clients (`ignoreTools`, `--ignore-tool`). */
+  readonly ignoreTools: readonly string[];
+  /** When not empty, the only tools clients see (`allowTools`, `--allow-tool`). */
+  readonly allowTools: readonly string[];
+  /** `allowHttp: true` on this upstream in the config file: plain http to another machine, on purpose. */
+  readonly allowHttp?: boolean | undefined;
 }
 
 /** What a config file may set; every field optional, flags override. */
@@ -52,10 +58,19 @@ export interface ServeConfig {
   readonly drainTimeoutMs?: number;
   readonly logLevel?: LogLevel;
   readonly logFormat?: LogFormat;
+  /** Plain http to upstreams on other machines, for every upstream (`--allow-http`). */
+  readonly allowHttp?: boolean;
+  /** The proxy to reach upstreams through (`--proxy`): `env`, `off` or a URL. */
+  readonly proxy?: ProxyChoice;
+  /** CA files trusted besides Node's (`--ca-file`). */
+  readonly caFiles?: readonly string[];
 }
 
 const TOP_LEVEL = new Set([
   'upstreams',
+  'allowHttp',
+  'proxy',
+  'caFile',
   'host',
   'port',
   'store',
@@ -80,7 +95,18 @@ const TOP_LEVEL = new Set([
   'logLevel',
   'logFormat',
 ]);
-const UPSTREAM_KEYS = new Set(['name', 'url', 'headers', 'forwardHeaders', 'oauth', 'protocol', 'transport']);
+const UPSTREAM_KEYS = new Set([
+  'name',
+  'url',
+  'headers',
+  'forwardHeaders',
+  'oauth',
+  'protocol',
+  'transport',
+  'ignoreTools',
+  'allowTools',
+  'allowHttp',
+]);
 const OAUTH_KEYS = new Set(['clientCredentials', 'scope', 'clientMetadataUrl']);
 const LIMIT_KEYS = new Set([
   'maxBody',
@@ -159,6 +185,11 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
     logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) =>
       parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
     ),
+    allowHttp: optional(root, 'allowHttp', 'boolean', where),
+    proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) =>
+      parseProxyChoice(`${where}: proxy`, expandVariables(text, `${where}: proxy`, env)),
+    ),
+    caFiles: typeof root['caFile'] === 'string' ? [root['caFile']] : strings(root['caFile'], `${where}: caFile`),
     upstreams:
       root['upstreams'] === undefined
         ? undefined
@@ -191,7 +222,16 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
         ? undefined
         : upstreamOAuth(item['oauth'], { headers, forwardHeaders, where, env }),
     era: upstreamEra({ protocol: optional(item, 'protocol', 'string', where), transport: optional(item, 'transport', 'string', where) }),
+    ...upstreamTools(item, where),
+    allowHttp: optional(item, 'allowHttp', 'boolean', where),
   };
+}
+
+/** `ignoreTools` and `allowTools`: lists of tool-name patterns, `*` for any run of characters. */
+function upstreamTools(item: Record<string, unknown>, where: string): Pick<ServeUpstreamConfig, 'ignoreTools' | 'allowTools'> {
+  const patterns = (key: string) =>
+    (strings(item[key], `${where}: ${key}`) ?? []).map((text) => parseToolPattern(`${where}: ${key}`, text));
+  return { ignoreTools: patterns('ignoreTools'), allowTools: patterns('allowTools') };
 }
 
 /**
@@ -267,16 +307,18 @@ function unknownKeys(data: Record<string, unknown>, known: Set<string>, where: s
   if (unknown !== undefined) throw new UsageError(`${where}: unknown key "${unknown}" (known: ${[...known].join(', ')})`);
 }
 
-function optional<T extends 'string' | 'number'>(
+type Scalar<T extends 'string' | 'number' | 'boolean'> = T extends 'string' ? string : T extends 'number' ? number : boolean;
+
+function optional<T extends 'string' | 'number' | 'boolean'>(
   data: Record<string, unknown>,
   key: string,
   type: T,
   where: string,
-): (T extends 'string' ? string : number) | undefined {
+): Scalar<T> | undefined {
   const value = data[key];
   if (value === undefined) return undefined;
-  if (typeof value !== type) throw new UsageError(`${where}: "${key}" must be a ${type}`);
-  return value as T extends 'string' ? string : number;
+  if (typeof value !== type) throw new UsageError(`${where}: "${key}" must be ${type === 'boolean' ? 'true or false' : `a ${type}`}`);
+  return value as Scalar<T>;
 }
 
 /** A duration or size, written as a number or a string such as "24h". */

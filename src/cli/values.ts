@@ -148,3 +148,42 @@ export function parseChoice<T extends string>(name: string, text: string, allowe
   if ((allowed as readonly string[]).includes(text)) return text as T;
   throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got "${text}"`);
 }
+
+/**
+ * A tool-name pattern (`--ignore-tool`, `--allow-tool`, serve's `ignoreTools`, `allowTools`): a
+ * name, `*` standing for any run of characters. Only an empty one is refused.
+ */
+export function parseToolPattern(name: string, text: string): string {
+  if (text.trim() === '') throw new UsageError(`${name} needs a tool name or a pattern such as "delete_*", got "${text}"`);
+  return text;
+}
+
+/** Where requests go: through the proxy the environment names (`env`), straight (`off`), or through `url`. */
+export type ProxyChoice = { readonly kind: 'env' } | { readonly kind: 'off' } | { readonly kind: 'url'; readonly url: URL };
+
+/** `--proxy` (serve's `proxy`): `env`, `off`, or a proxy URL (see {@linkcode parseProxyUrl}). */
+export function parseProxyChoice(name: string, text: string): ProxyChoice {
+  const value = text.trim();
+  if (value === 'env' || value === 'off') return { kind: value };
+  return { kind: 'url', url: parseProxyUrl(name, value, 'off, env or ') };
+}
+
+/**
+ * A proxy URL, from `--proxy` or a variable of the environment (`HTTPS_PROXY`…), which `name` then
+ * names. Without a scheme it is http, as curl reads `proxy.example.com:3128`. The value is never
+ * echoed: a proxy URL may carry a password.
+ */
+export function parseProxyUrl(name: string, text: string, alternatives = ''): URL {
+  const value = text.trim();
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
+  } catch {
+    throw new UsageError(`${name} must be ${alternatives}a proxy URL such as http://proxy.example.com:3128; the value given is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${name}: only http:// and https:// proxies are supported, not ${url.protocol.replace(':', '')}://`);
+  }
+  if (url.hostname === '') throw new UsageError(`${name}: the proxy URL names no host`);
+  return url;
+}

@@ -59,7 +59,11 @@ export type TransportErrorCode =
   /** A step of a re-initialization failed (the cause of a `REINITIALIZE_FAILED`). */
   | 'HANDSHAKE_FAILED'
   /** An input request of a 2026-07-28 server cannot reach the host, or the host refused it. */
-  | 'INPUT_NOT_BRIDGED';
+  | 'INPUT_NOT_BRIDGED'
+  /** A server's TLS certificate was not accepted (an unknown CA, expired, another host's): a `CertificateError` naming the host (the CLI's requests). */
+  | 'CERTIFICATE_NOT_ACCEPTED'
+  /** The proxy could not be reached, or refused to carry the request (HTTP 407, 403, 502…): a `ProxyError` naming it (the CLI's requests). */
+  | 'PROXY_FAILED';
 
 /** Codes of the `serve` gateway's errors (`mcp-lifeline/gateway`). */
 export type GatewayErrorCode =
@@ -76,7 +80,9 @@ export type GatewayErrorCode =
   /** An upstream answer that is not an event stream is larger than the message bound (`--max-message-size`). */
   | 'ANSWER_TOO_LARGE'
   /** A client's `initialize` params are too large to travel in a session id. */
-  | 'TOKEN_TOO_LARGE';
+  | 'TOKEN_TOO_LARGE'
+  /** A feature needs an optional package that is not installed (the Redis store: `@redis/client`); a `MissingPackageError`. */
+  | 'MISSING_PACKAGE';
 
 /** Codes of the command line's errors. */
 export type CliErrorCode =

@@ -9,6 +9,10 @@ export function networkErrorText(error: unknown, timeoutMs?: number): string {
   if (!(error instanceof Error)) return String(error);
   if (error.name === 'TimeoutError') return timeoutMs === undefined ? 'no answer in time' : `no answer within ${timeoutMs} ms`;
   if (error.name === 'AbortError') return 'the request was cancelled before an answer arrived';
+  // The CLI's words for a failure on the way to a server (a refused certificate, a failed proxy)
+  // name the host and what to do: said as they are, not looked through to the system's code.
+  const said = saidInFull(error);
+  if (said !== undefined) return said.message;
   const cause = causeOf(error);
   const code = cause instanceof Error && ownCode(cause) ? undefined : cause?.code;
   if (typeof code === 'string') return `${describeCode(code, locationOf(cause))} (${code})`;
@@ -41,6 +45,17 @@ function causeOf(error: Error): SystemErrorLike | undefined {
     current = candidate.cause ?? (candidate as { errors?: unknown[] }).errors?.[0];
   }
   return deepest;
+}
+
+const SAID_IN_FULL: ReadonlySet<string> = new Set(['CERTIFICATE_NOT_ACCEPTED', 'PROXY_FAILED']);
+
+function saidInFull(error: Error): Error | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (isLifelineError(current) && SAID_IN_FULL.has(current.code)) return current;
+    current = current.cause ?? (current as { errors?: unknown[] }).errors?.[0];
+  }
+  return undefined;
 }
 
 /**

@@ -27,6 +27,11 @@ export interface RelayOptions {
    * client's requests not answered yet (a POST's stream then ends with those errors).
    */
   readonly onOversized: () => string;
+  /**
+   * Rewrites the JSON-RPC text of the answer (a JSON body, or one event's data) before it is
+   * scrubbed: the tool filter. Returns its input when it changes nothing. @default undefined: none
+   */
+  readonly rewrite?: ((json: string) => string) | undefined;
 }
 
 // Statuses whose answers have no body (RFC 9110 §6.4.1).
@@ -67,7 +72,7 @@ export async function relayAnswer(
   if (textual && declared !== null && Number(declared) <= options.maxMessageBytes && !NULL_BODY_STATUS.has(response.status)) {
     // The usual JSON answer: its length is known and within the bound (the HTTP client holds the
     // server to it). Read as text, the middleware checks it for a session error as it is read.
-    const text = await response.text();
+    const text = rewritten(await response.text(), options);
     const out = options.scrub === undefined ? text : options.scrub(text);
     res.writeHead(response.status, { ...headers, 'content-length': String(Buffer.byteLength(out)) });
     res.end(out);
@@ -76,11 +81,11 @@ export async function relayAnswer(
   const body = await readWholeBody(response, options.maxMessageBytes);
   if (body === undefined) throw new AnswerTooLargeError(`larger than the ${options.maxMessageBytes}-byte limit`);
   let bytes: Uint8Array = concatBytes(body.chunks, body.bytes);
-  if (options.scrub !== undefined && bytes.byteLength > 0) {
+  if ((options.scrub !== undefined || (options.rewrite !== undefined && textual)) && bytes.byteLength > 0) {
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-    const scrubbed = options.scrub(text);
+    const out = scrubbed(textual ? rewritten(text, options) : text, options);
     // Unchanged: the bytes go out exactly as they came.
-    if (scrubbed !== text) bytes = Buffer.from(scrubbed, 'utf8');
+    if (out !== text) bytes = Buffer.from(out, 'utf8');
   }
   // 204 and 304 carry no body, and no length either (RFC 9110 §8.6).
   const bodyless = response.status === 204 || response.status === 304;
@@ -104,7 +109,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
       const { done, value } = await reader.read();
       if (done) {
         const rest = scanner.partial();
-        if (rest !== undefined) res.write(scrubbed(rest, options));
+        if (rest !== undefined) res.write(scrubbed(rewrittenEvent(rest, options), options));
         else if (pending > 0 && unanswered(options, answered).length > 0) return endWithErrors(res, options, answered);
         break;
       }
@@ -119,7 +124,7 @@ async function relayEvents(res: ServerResponse, body: ReadableStream<Uint8Array>
           continue;
         }
         note(event, options, answered);
-        open = res.write(scrubbed(event, options));
+        open = res.write(scrubbed(rewrittenEvent(event, options), options));
       }
       // A POST's answer will not arrive whole: say so now rather than read the rest of it.
       if (pending > options.maxMessageBytes && options.requestIds.length > 0) return endWithErrors(res, options, answered);
@@ -150,6 +155,22 @@ function unanswered(options: EventRelay, answered: ReadonlySet<JsonRpcId>): Json
 
 function scrubbed(text: string, options: Pick<RelayOptions, 'scrub'>): string {
   return options.scrub === undefined ? text : options.scrub(text);
+}
+
+function rewritten(text: string, options: Pick<RelayOptions, 'rewrite'>): string {
+  return options.rewrite === undefined ? text : options.rewrite(text);
+}
+
+/** The event with its data rewritten (one `data:` line where the first one was, every other field kept). */
+function rewrittenEvent(event: string, options: Pick<RelayOptions, 'rewrite'>): string {
+  if (options.rewrite === undefined) return event;
+  const data = eventData(event);
+  const next = options.rewrite(data);
+  if (next === data) return event;
+  const lines = event.split(/\r\n|\r|\n/);
+  const first = lines.findIndex((line) => line.startsWith('data:'));
+  const kept = lines.filter((line, index) => index === first || !line.startsWith('data:'));
+  return kept.map((line, index) => (index === first ? `data: ${next}` : line)).join('\n');
 }
 
 /** Notes which of the client's requests an event answers. */

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LifelineEvent } from '../recovery/events.js';
+import { createMetricsRegistry, PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 
 /** Why the gateway refused a request before forwarding it; a label of `mcp_lifeline_refused_total`. */
 export type RefusalReason =
@@ -21,7 +21,8 @@ export type RefusalReason =
 
 /** The gateway's Prometheus metrics, in a registry of their own (several gateways may share a process). */
 export interface GatewayMetrics {
-  readonly registry: Registry;
+  /** The content type of {@linkcode render}'s text (Prometheus text format 0.0.4). */
+  readonly contentType: string;
   /** One finished HTTP exchange with the client; `seconds` until its response ended. */
   request(upstream: string, method: string, status: number, seconds: number): void;
   refused(reason: RefusalReason): void;
@@ -44,99 +45,82 @@ export interface GatewayMetrics {
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 export function createGatewayMetrics(): GatewayMetrics {
-  const registry = new Registry();
-  const registers = [registry];
-  const requests = new Counter({
+  const registry = createMetricsRegistry();
+  const requests = registry.counter({
     name: 'mcp_lifeline_requests_total',
     help: 'HTTP requests from clients, by upstream, method and status',
     labelNames: ['upstream', 'method', 'status'],
-    registers,
   });
-  const latency = new Histogram({
+  const latency = registry.histogram({
     name: 'mcp_lifeline_request_duration_seconds',
     help: 'Time from a client request to the end of its response (POST and DELETE; GET streams are long-lived and not timed)',
     labelNames: ['upstream', 'method'],
     buckets: LATENCY_BUCKETS,
-    registers,
   });
-  const refusals = new Counter({
+  const refusals = registry.counter({
     name: 'mcp_lifeline_refused_total',
     help: 'Requests refused before reaching an upstream, by reason',
     labelNames: ['reason'],
-    registers,
   });
-  const losses = new Counter({
+  const losses = registry.counter({
     name: 'mcp_lifeline_session_losses_total',
     help: 'Answers in which an upstream showed it had lost the session, by upstream and classifier rule',
     labelNames: ['upstream', 'rule'],
-    registers,
   });
-  const recoveries = new Counter({
+  const recoveries = registry.counter({
     name: 'mcp_lifeline_recoveries_total',
     help: 'Upstream sessions re-initialized by this replica',
     labelNames: ['upstream'],
-    registers,
   });
-  const replays = new Counter({
+  const replays = registry.counter({
     name: 'mcp_lifeline_replays_total',
     help: 'Requests sent again on a new upstream session after the old one rejected them',
     labelNames: ['upstream'],
-    registers,
   });
-  const failures = new Counter({
+  const failures = registry.counter({
     name: 'mcp_lifeline_recovery_failures_total',
     help: 'Requests whose session loss could not be hidden, by upstream, rule of the loss and error code',
     labelNames: ['upstream', 'rule', 'code'],
-    registers,
   });
-  const broken = new Counter({
+  const broken = registry.counter({
     name: 'mcp_lifeline_stream_breaks_total',
     help: 'Requests whose SSE answer broke mid-stream and were answered with an error at once',
     labelNames: ['upstream'],
-    registers,
   });
-  const upstreamErrors = new Counter({
+  const upstreamErrors = registry.counter({
     name: 'mcp_lifeline_upstream_errors_total',
     help: 'Requests that could not be delivered to an upstream (network errors, timeouts)',
     labelNames: ['upstream'],
-    registers,
   });
-  const sessions = new Counter({
+  const sessions = registry.counter({
     name: 'mcp_lifeline_sessions_total',
     help: 'Client sessions opened, rebuilt from their session id (store emptied or expired), and ended',
     labelNames: ['upstream', 'event'],
-    registers,
   });
-  const streams = new Gauge({
+  const streams = registry.gauge({
     name: 'mcp_lifeline_open_responses',
     help: 'Client responses in progress on this replica (POST answers and GET streams)',
-    registers,
   });
-  const oversized = new Counter({
+  const oversized = registry.counter({
     name: 'mcp_lifeline_oversized_messages_total',
     help: 'Upstream messages over the size limit (--max-message-size) that were not passed on, by upstream',
     labelNames: ['upstream'],
-    registers,
   });
-  const evicted = new Counter({
+  const evicted = registry.counter({
     name: 'mcp_lifeline_connections_evicted_total',
     help: 'Idle connections closed to make room for a new one at a connection cap',
-    registers,
   });
   let openConnections: () => number = () => 0;
-  new Gauge({
+  registry.gauge({
     name: 'mcp_lifeline_open_connections',
     help: 'Client connections open on this replica, over every listener',
-    registers,
-    collect() {
-      this.set(openConnections());
-    },
+    collect: () => openConnections(),
   });
   // The rule of the latest loss per upstream, to label failures that follow it.
   const lastRule = new Map<string, string>();
 
   return {
-    registry,
+    contentType: PROMETHEUS_CONTENT_TYPE,
     request(upstream, method, status, seconds) {
       requests.inc({ upstream, method, status: String(status) });
       if (method !== 'GET') latency.observe({ upstream, method }, seconds);
@@ -172,6 +156,6 @@ export function createGatewayMetrics(): GatewayMetrics {
     countConnections(open) {
       openConnections = open;
     },
-    render: () => registry.metrics(),
+    render: async () => registry.render(),
   };
 }

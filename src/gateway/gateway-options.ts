@@ -1,6 +1,7 @@
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { isLoopbackHost } from '../shared/loopback.js';
 import type { EraChoice } from '../upstream/negotiate.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { CallerCredentials } from './caller-credentials.js';
 import { defaultMaxConnections } from './connection-guard.js';
 import { GatewayConfigError } from './GatewayConfigError.js';
@@ -41,6 +42,15 @@ export interface GatewayUpstream {
    * @default undefined: 2025 Streamable HTTP, forwarded at the HTTP level with session recovery
    */
   readonly era?: EraChoice | undefined;
+  /**
+   * Tools hidden from clients: each pattern is a whole tool name, `*` standing for any run of
+   * characters, letters in either case (as mcp-remote's `--ignore-tool`). A hidden tool is left out
+   * of every page of `tools/list`, and a `tools/call` of it is answered with a JSON-RPC error
+   * (-32602) and never sent. A convenience, not a sandbox. @default []
+   */
+  readonly ignoreTools?: readonly string[] | undefined;
+  /** When not empty, the only tools clients see and call (same patterns); `ignoreTools` still applies. @default [] */
+  readonly allowTools?: readonly string[] | undefined;
 }
 
 /** Where the gateway reports what it does; the CLI writes it to stderr. Fields carry no secrets. */
@@ -246,6 +256,11 @@ export function resolveGatewayOptions(options: GatewayOptions): ResolvedGatewayO
     }
     if (names.has(upstream.name)) throw new GatewayConfigError(`upstream name "${upstream.name}" is used twice`);
     names.add(upstream.name);
+    try {
+      createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
+    } catch (error) {
+      throw new GatewayConfigError(`upstream "${upstream.name}": ${(error as Error).message}`);
+    }
   }
   if (!isLoopbackHost(resolved.host) && resolved.callers === undefined) {
     throw new GatewayConfigError(

@@ -1,6 +1,7 @@
 // `mcp-lifeline/gateway`: the `serve` gateway as a library (Node only). Re-exports only.
 
 export type { GatewayErrorCode } from '../errors/error-codes.js';
+export { MissingPackageError } from '../errors/MissingPackageError.js';
 export { type CallerCredentials, LOCAL_CALLER, parseCallerTokens } from './caller-credentials.js';
 export { GatewayConfigError } from './GatewayConfigError.js';
 export { type Gateway, startGateway } from './gateway.js';

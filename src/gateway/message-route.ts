@@ -1,6 +1,7 @@
 import { type JsonRpcMessage, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
 import type { EraChoice } from '../upstream/negotiate.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { jsonRpcError, sendJson } from './http-exchange.js';
 import { createMessageSession, type MessageSession, upstreamErrorText } from './message-session.js';
@@ -29,6 +30,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
   const where = describeUrl(upstream.url.href);
   // Everything the upstream says reaches the client without the gateway's secrets.
   const scrub = upstreamScrubber(upstream) ?? ((text: string) => text);
+  const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
   const sessionContext = {
     upstream,
     era,
@@ -37,6 +39,7 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
     maxMessageBytes: options.maxMessageBytes,
     scrub,
     log,
+    tools,
   };
   const sessions = createMessageSessions(sessionContext, { where, metrics });
 

@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type JsonRpcId, type JsonRpcMessage, idKey as keyOf } from '../shared/json-rpc.js';
+import { createFilteredUpstream } from '../upstream/filtered-upstream.js';
 import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream, type EraChoice } from '../upstream/negotiate.js';
 import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
 import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
+import type { ToolFilter } from '../upstream/tool-filter.js';
 import { type RawMessage, type Upstream, UpstreamError, type UpstreamSink } from '../upstream/upstream.js';
 import type { GatewayLog, GatewayUpstream } from './gateway-options.js';
 
@@ -49,6 +51,8 @@ export interface MessageSessionContext {
   /** Removes the gateway's secrets from what the upstream says. */
   readonly scrub: (text: string) => string;
   readonly log: GatewayLog;
+  /** The upstream's tool filter; undefined when it has none. */
+  readonly tools: ToolFilter | undefined;
 }
 
 export function createMessageSession(context: MessageSessionContext): MessageSession {
@@ -90,22 +94,24 @@ export function createMessageSession(context: MessageSessionContext): MessageSes
       log[event.level](scrub(event.message), fields);
     },
   };
-  const adapter = createNegotiatingUpstream({
-    url: upstream.url,
-    headers: upstream.headers ?? {},
-    fetch: upstream.fetch ?? globalThis.fetch,
-    timeoutMs,
-    sink,
-    protocol: era.protocol,
-    transport: era.transport,
-    factories: {
-      streamableHttp: (options) =>
-        createStreamableHttpUpstream({ ...options, maxMessageBytes: bound, recovery: { restartWindow: restartWindowMs } }),
-      legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: bound }),
-      stateless: (options) =>
-        createStatelessUpstream({ ...options, fetch: restartWindowFetch(options, restartWindowMs), maxMessageSize: bound }),
-    },
-  });
+  const adapter = createFilteredUpstream(context.tools, sink, (filtered) =>
+    createNegotiatingUpstream({
+      url: upstream.url,
+      headers: upstream.headers ?? {},
+      fetch: upstream.fetch ?? globalThis.fetch,
+      timeoutMs,
+      sink: filtered,
+      protocol: era.protocol,
+      transport: era.transport,
+      factories: {
+        streamableHttp: (options) =>
+          createStreamableHttpUpstream({ ...options, maxMessageBytes: bound, recovery: { restartWindow: restartWindowMs } }),
+        legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: bound }),
+        stateless: (options) =>
+          createStatelessUpstream({ ...options, fetch: restartWindowFetch(options, restartWindowMs), maxMessageSize: bound }),
+      },
+    }),
+  );
 
   async function exchange(messages: readonly JsonRpcMessage[], signal: AbortSignal): Promise<string[]> {
     const answers: Promise<string>[] = [];

@@ -24,7 +24,7 @@ export async function answerOps(
   if (path === '/healthz') return sendText(res, 200, 'ok\n');
   if (path === '/metrics') {
     const text = await context.metrics.render();
-    res.writeHead(200, { 'content-type': context.metrics.registry.contentType });
+    res.writeHead(200, { 'content-type': context.metrics.contentType });
     res.end(text);
     return;
   }

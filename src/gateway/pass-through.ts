@@ -3,6 +3,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
+import type { ToolFilter } from '../upstream/tool-filter.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
@@ -40,13 +41,15 @@ export interface PassThroughTarget {
   readonly forwardsCredentials: boolean;
   /** Removes the gateway's secrets; undefined when there are none. */
   readonly scrub: ((text: string) => string) | undefined;
+  /** The upstream's tool filter (`ignoreTools`, `allowTools`); undefined when it has none. */
+  readonly tools?: ToolFilter | undefined;
 }
 
 export function createPassThrough(
   target: PassThroughTarget,
   context: { readonly options: ResolvedGatewayOptions; readonly metrics: GatewayMetrics },
 ): PassThrough {
-  const { name, url, where, forwardsCredentials, scrub } = target;
+  const { name, url, where, forwardsCredentials, scrub, tools } = target;
   const { options, metrics } = context;
   const { log } = options;
   const scrubText = scrub ?? ((text: string) => text);
@@ -117,6 +120,8 @@ export function createPassThrough(
         maxMessageBytes: options.maxMessageBytes,
         scrub,
         requestIds: () => (request.req.method === 'POST' ? summarize().requestIds : []),
+        // Only with a tool filter is the request's body read here (to know which answer is a list).
+        rewrite: tools === undefined ? undefined : listRewrite(tools, request.req.method, summarize().messages),
         onOversized: () => {
           metrics.oversized(name);
           log.warn('an upstream message over the size limit was not passed on', {
@@ -168,4 +173,19 @@ export function createPassThrough(
   }
 
   return { send, deliver, refuse };
+}
+
+/**
+ * What of an answer the tool filter reads: every answer of a POST that holds a `tools/list`
+ * request; on a GET stream (which may carry answers again when a client resumes a broken POST
+ * stream), the answers that mention tools at all; nothing else.
+ */
+function listRewrite(
+  tools: ToolFilter,
+  method: string | undefined,
+  messages: readonly Record<string, unknown>[],
+): ((json: string) => string) | undefined {
+  if (method === 'GET') return (json) => (json.includes('"tools"') ? tools.filterAnswerText(json) : json);
+  if (messages.some((message) => message['method'] === 'tools/list')) return (json) => tools.filterAnswerText(json);
+  return undefined;
 }

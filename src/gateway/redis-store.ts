@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { importOptional } from '../errors/MissingPackageError.js';
 import { type Backoff, backoffDelay } from '../shared/backoff.js';
 import { sleep } from '../shared/timers.js';
 import type { SessionStore, StoredSession, StoredSessionChange, StoreLock, StoreWatcher } from './session-store.js';
@@ -92,14 +93,19 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 return 0`;
 
 /**
- * The session table in Redis or Valkey, shared by every replica. The client library (`redis`,
- * node-redis) is loaded only when this store is used. One database or a primary with replicas;
- * not Redis Cluster (scripts touch keys they compute).
+ * The session table in Redis or Valkey, shared by every replica. The client library
+ * (`@redis/client`, node-redis) is an optional peer dependency, loaded only when this store is
+ * used: without it, this rejects with a `MissingPackageError` naming it. One database or a primary
+ * with replicas; not Redis Cluster (scripts touch keys they compute).
  */
 export async function createRedisStore(options: RedisStoreOptions): Promise<SessionStore> {
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const { createClient } = await import('redis');
+  const { createClient } = await importOptional(
+    '@redis/client',
+    'the Redis session store (serve --store redis://…)',
+    () => import('@redis/client'),
+  );
   const client = createClient({
     url: options.url,
     // While the connection is down, commands fail at once (the gateway answers 503) rather than

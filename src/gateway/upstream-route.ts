@@ -1,8 +1,10 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
+import { createToolFilter } from '../upstream/tool-filter.js';
 import { deleteUpstreamSession, endStoredSessions } from './end-upstream-session.js';
 import type { GatewayUpstream } from './gateway-options.js';
+import { refuseHiddenToolCalls } from './hidden-tool-calls.js';
 import { initializeIn } from './http-exchange.js';
 import { createPassThrough } from './pass-through.js';
 import type { RouteContext, RouteRequest, UpstreamRoute } from './route.js';
@@ -41,9 +43,17 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     // A failure is the store's outage, logged once by the gateway; the next request touches again.
     touchRecord: (key) => store.touch(key).catch((error: unknown) => log.debug(`store: ${networkErrorText(error)}`, { upstream: name })),
   });
+  const tools = createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools });
   // What the upstream says may quote the gateway's own credentials: none of it reaches a client.
   const exchange = createPassThrough(
-    { name, url, where: describeUrl(url), forwardsCredentials: forwarded.includes('authorization'), scrub: upstreamScrubber(upstream) },
+    {
+      name,
+      url,
+      where: describeUrl(url),
+      forwardsCredentials: forwarded.includes('authorization'),
+      scrub: upstreamScrubber(upstream),
+      tools,
+    },
     { options, metrics },
   );
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
@@ -191,6 +201,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     // The upstream sessions live in the store: with a shared one, other replicas carry them on.
     localSessions: false,
     async handle(request) {
+      if (tools !== undefined && refuseHiddenToolCalls(request, tools)) return;
       const token = headerValue(request.req, 'mcp-session-id');
       if (token !== undefined) return continueSession(request, token);
       const params = request.req.method === 'POST' ? initializeIn(request.body) : undefined;

@@ -150,3 +150,33 @@ export async function signedInHost(
   assert.equal(await call(host), '1');
   return { sandbox, server, host };
 }
+
+/**
+ * `mcp-lifeline login <url> --device --no-browser` with `env`, the code entered by the test browser
+ * (run with `browserEnv`, as a user's browser elsewhere is); resolves with the exit code and stderr.
+ */
+export async function loginWithDevice(
+  t: TestContext,
+  url: string,
+  env: { cli: Record<string, string>; browser: Record<string, string> },
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'login', url, '--device', '--no-browser'], {
+    env: { ...process.env, ...env.cli },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => child.kill());
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const prompt = /open (\S+) on any device and enter the code (\S+)/;
+  await eventually('the device code on stderr', () => prompt.test(stderr));
+  const [, page, code] = prompt.exec(stderr) ?? [];
+  assert.ok(page && code);
+  const complete = new URL(page);
+  complete.searchParams.set('user_code', code);
+  const browser = spawn(process.execPath, [BROWSER_SCRIPT, complete.href], { env: { ...process.env, ...env.browser }, stdio: 'ignore' });
+  await once(browser, 'exit');
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  return { code: exitCode, stderr };
+}
