@@ -69,8 +69,9 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
   }
   const newest = Buffer.from(keys[0] as Uint8Array);
   const newestId = keyId(newest);
-  // Opening is on every request: remember recent results (a token opens the same way every time).
-  const opened = new Map<string, SessionClaims>();
+  // Opening is on every request: remember recent results (a token opens the same way every time,
+  // and for one binding only). Keyed by the token alone: no key string built per request.
+  const opened = new Map<string, { readonly binding: TokenBinding; readonly claims: SessionClaims }>();
 
   return {
     seal(claims, binding) {
@@ -95,13 +96,16 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
     },
     open(token, binding) {
       if (token.length > MAX_TOKEN_LENGTH) return undefined;
-      const cacheKey = `${binding.upstream}\0${binding.caller}\0${token}`;
-      const cached = opened.get(cacheKey);
-      if (cached !== undefined) return cached;
+      const cached = opened.get(token);
+      if (cached !== undefined) {
+        const sealedFor = cached.binding;
+        // Sealed for another caller or upstream: it opens for that one only (and the decryption says no).
+        return sealedFor.upstream === binding.upstream && sealedFor.caller === binding.caller ? cached.claims : undefined;
+      }
       const claims = decrypt(token, binding);
       if (claims === undefined) return undefined;
       if (opened.size >= CACHE_LIMIT) opened.clear();
-      opened.set(cacheKey, claims);
+      opened.set(token, { binding: { upstream: binding.upstream, caller: binding.caller }, claims });
       return claims;
     },
   };
