@@ -7,7 +7,7 @@ import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-cre
 import { GatewayConfigError, sharedStoreWithoutKeys } from '../gateway/GatewayConfigError.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
 import { type GatewayOptions, resolveGatewayOptions } from '../gateway/gateway-options.js';
-import { createRedisStore, describeStoreUrl } from '../gateway/redis-store.js';
+import { createRedisStore, describeStoreUrl, loadRedisClient } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../shared/redact.js';
@@ -57,11 +57,15 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   // Every refusal before the first connection: a store is never contacted for a gateway that will not start.
   try {
     resolveGatewayOptions(options);
-    if (command.store !== 'memory' && !REDIS_URL.test(command.store))
-      throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
-    if (command.store !== 'memory' && sessionKeys === undefined) throw sharedStoreWithoutKeys('redis');
+    if (command.store !== 'memory') {
+      if (!REDIS_URL.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
+      // The package first: the line that brings it (npx -p … -p @redis/client) is what the user needs next.
+      await loadRedisClient();
+      if (sessionKeys === undefined) throw sharedStoreWithoutKeys('redis');
+    }
   } catch (error) {
-    if (error instanceof GatewayConfigError) throw new UsageError(`serve: ${error.message}`);
+    // @redis/client is an optional peer dependency: say which package, and the npx line that brings it.
+    if (error instanceof GatewayConfigError || error instanceof MissingPackageError) throw new UsageError(`serve: ${error.message}`);
     throw error;
   }
   const store = await openStore(command, log);
