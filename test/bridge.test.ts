@@ -170,7 +170,8 @@ describe('bridge: bad input gets a clear error, never a hang or a crash', () => 
       cli.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'ping' }));
       await cli.waitForMessage((message) => message['id'] === 2);
       cli.child.stdin?.end();
-      assert.equal(await cli.exited, 0);
+      // The host never got a session: exit 2 (docs/reference/cli.md#exit-codes).
+      assert.equal(await cli.exited, 2);
     } finally {
       await cli.stop();
     }

@@ -12,7 +12,7 @@ import { startModernServer } from './fixtures/modern-server.js';
 import { startSseServer } from './fixtures/sse-server.js';
 import { INITIALIZE, spawnCli } from './helpers/bridge.js';
 import { forwardProxy, httpsServer, NO_PROXY_ENV } from './helpers/corporate.js';
-import { call, runCli, startHost } from './helpers/oauth.js';
+import { call, oauthSandbox, runCli, servers, startHost } from './helpers/oauth.js';
 import { makeTestCa } from './helpers/test-ca.js';
 
 describe('proxies: the bridge', () => {
@@ -78,6 +78,25 @@ describe('proxies: the bridge', () => {
     assert.ok(proxy.log.tunnels.includes(host), JSON.stringify(proxy.log));
     assert.match(named.stderr(), /network httpsProxy="http:\/\/127\.0\.0\.1:\d+ \(--proxy\)"/);
     assert.equal(server.counters.rpcMethods['tools/call'], 3, 'each call ran once');
+  });
+
+  it("the bridge's first sign-in, in a process of its own, reaches the authorization server through --proxy URL too", async (t) => {
+    const sandbox = await oauthSandbox(t);
+    const server = await servers(t);
+    const { issuer } = server.authorizationServer;
+    const proxy = await forwardProxy(t);
+    // The proxy given as a flag, not in the environment: the background sign-in gets it from the bridge.
+    const bridge = await startHost(t, server.url, { ...sandbox.env(), ...NO_PROXY_ENV }, ['--proxy', proxy.url]);
+    assert.equal(await call(bridge), '1');
+    assert.match(bridge.stderr(), /signing in to .* in a process of its own/);
+    const through = (method: string, path: string) => proxy.log.requests.filter((request) => request === `${method} ${issuer}${path}`);
+    assert.equal(through('POST', '/token').length, 1, proxy.log.requests.join('\n'));
+    assert.equal(through('POST', '/reg').length, 1, 'the registration too');
+    assert.ok(
+      proxy.log.requests.some((request) => request.startsWith(`GET ${issuer}/.well-known/`)),
+      'the discovery too',
+    );
+    assert.equal(server.authorizationServer.counters.authorizations, 1);
   });
 
   it('a proxy that wants credentials, or that is not there: the error names the proxy (never its password) and what to do', async (t) => {

@@ -5,7 +5,7 @@
 // behaviour is tested here on small fixtures, against the built package through a symlink.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { checkBlocks } from '../scripts/check-doc-blocks.js';
 import { checkLinks } from '../scripts/check-doc-links.js';
 import { updateReference } from '../scripts/docs-reference.js';
 import { anchors, codeBlocks, headingSlug, links, publishedMarkdown, readMarkdown } from '../scripts/markdown.js';
+import { HELP_TOPICS, helpText } from '../src/cli/help.js';
 import { builtPath } from './helpers/processes.js';
 
 const ROOT = builtPath('../..', import.meta.url);
@@ -48,9 +49,8 @@ describe('docs: the published Markdown', () => {
   it('a header with ${VAR} is shown in single quotes everywhere: README, docs/, and the CLI help', () => {
     const doubleQuoted = /--header[= ]"[^"\n]*\$\{/;
     const texts = publishedMarkdown(ROOT).map((file) => [file, readMarkdown(ROOT, file)] as const);
-    for (const args of [['--help'], ['serve', '--help']]) {
-      texts.push([`mcp-lifeline ${args.join(' ')}`, execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })]);
-    }
+    texts.push(['mcp-lifeline --help', execFileSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' })]);
+    for (const topic of HELP_TOPICS) texts.push([`mcp-lifeline help ${topic}`, helpText(topic)]);
     // cmd.exe is the exception: it expands %VAR%, never ${VAR}, and knows no single quotes.
     const offending = texts.flatMap(([where, text]) =>
       text
@@ -61,6 +61,39 @@ describe('docs: the published Markdown', () => {
     );
     assert.deepEqual(offending, []);
     assert.match(texts.find(([where]) => where === 'README.md')?.[1] ?? '', /--header 'Authorization: Bearer \$\{API_TOKEN\}'/);
+  });
+});
+
+describe('docs: shell recipes', () => {
+  it('every recipe that writes a file under ~ works on a fresh machine (its directory is made first)', () => {
+    // The lines a recipe needs, run as they are with an empty HOME: only commands that touch files.
+    const runnable = /^(mkdir|chmod|openssl rand|echo|printf|touch|umask)\b/;
+    const recipes = publishedMarkdown(ROOT).flatMap((file) =>
+      codeBlocks(file, readMarkdown(ROOT, file))
+        .filter((block) => block.lang === 'sh' || block.lang === 'bash')
+        .flatMap((block) => {
+          const lines = block.code.split('\n');
+          return lines.flatMap((line, index) => {
+            const target = /(?:^|\s)>>? *(~\/\S+)/.exec(line)?.[1];
+            if (target === undefined) return [];
+            return [
+              { where: `${file}:${block.line + 1 + index}`, target, script: lines.slice(0, index + 1).filter((l) => runnable.test(l)) },
+            ];
+          });
+        }),
+    );
+    assert.ok(recipes.length >= 2, `${recipes.length} recipes`);
+    for (const recipe of recipes) {
+      const home = mkdtempSync(join(tmpdir(), 'lifeline-home-'));
+      try {
+        execFileSync('sh', ['-ec', recipe.script.join('\n')], { env: { PATH: process.env['PATH'] ?? '', HOME: home }, stdio: 'pipe' });
+        assert.ok(statSync(join(home, recipe.target.slice(2))).isFile(), `${recipe.where}: ${recipe.target} was not written`);
+      } catch (error) {
+        assert.fail(`${recipe.where}: ${(error as { stderr?: Buffer }).stderr?.toString() ?? String(error)}`);
+      } finally {
+        rmSync(home, { recursive: true, force: true });
+      }
+    }
   });
 });
 

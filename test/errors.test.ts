@@ -25,6 +25,7 @@ function family(code: LifelineErrorCode): string {
       return 'recovery';
     case 'SIGN_IN_REQUIRED':
     case 'SIGN_IN_TIMEOUT':
+    case 'SIGN_IN_PENDING':
     case 'AUTHORIZATION_DENIED':
     case 'STATE_MISMATCH':
     case 'ISSUER_MISMATCH':

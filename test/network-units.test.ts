@@ -102,7 +102,7 @@ describe('--proxy and --ca-file on every command that sends requests', () => {
       assert.equal(command.network.proxies.https, undefined);
       assert.equal(command.network.certificates.length, 1);
     }
-    for (const kind of ['login', 'logout']) {
+    for (const kind of ['login', 'logout'] as const) {
       const command = parseAuthCommand(kind, [url, ...flags], {});
       assert.ok('network' in command);
       assert.deepEqual(command.network.caFiles, [ca.certPath]);

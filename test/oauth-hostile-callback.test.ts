@@ -4,15 +4,13 @@
 // escapes in error texts). Real oidc-provider where a well-behaved server is needed, the
 // scriptable test/fixtures/hostile-oauth-server.ts where a hostile one is.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { createOAuthStore } from '../src/auth/index.js';
 import type { Route } from './fixtures/hostile-oauth-server.js';
 import { escapeRegExp, hostileServer, MACHINE, selfServed, sessionFor } from './helpers/hostile-oauth.js';
 import { oauthSandbox, runCli, servers, storedRecord } from './helpers/oauth.js';
+import { freePort } from './helpers/processes.js';
 
 const POSIX = process.platform !== 'win32';
 
@@ -199,11 +197,3 @@ describe('what a hostile authorization server puts in its answers', () => {
     assert.ok(error.message.length < 600, `${error.message.length} characters`);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

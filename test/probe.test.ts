@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { painter } from '../src/cli/paint.js';
+import { renderText } from '../src/cli/probe/render-text.js';
+import type { ProbeReport } from '../src/cli/probe/report.js';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import type { Dialect } from '../src/demo/dialects.js';
 import { startSdkSessionServer } from './fixtures/sdk-session-server.js';
@@ -36,6 +39,8 @@ describe('probe: real servers', () => {
     assert.equal(checks['terminated-session']?.status, 404);
     assert.equal(checks['terminated-session']?.rule, 'spec-404');
     assert.equal(json?.['verdict'].kind, 'recognised-non-404');
+    // One tool, said in the singular.
+    assert.equal(json?.['liveCheck'].excerpt, '1 tool');
   });
 });
 
@@ -124,7 +129,7 @@ describe('probe: fixture servers', () => {
     assert.equal(text.code, 1);
     assert.match(
       text.stdout,
-      /Not recognised: .*Please report it, with this evidence: POST ping with a never-issued session id: 400 Bad Request/,
+      /Not recognised: .*Please report it at https:\/\/github\.com\/mcp-lifeline\/mcp-lifeline\/issues with the --json report, or this evidence: POST ping with a never-issued session id: 400 Bad Request/,
     );
     assert.match(text.stdout, /HTTP 400 text\/plain → not recognised as session loss/);
     const { code, json } = await probe(server.url, ['--json']);
@@ -183,6 +188,12 @@ describe('probe --idle', () => {
     assert.equal(json?.['idle'].diedAfterMs, 2000);
     assert.equal(json?.['idle'].rule, 'spec-404');
     assert.match(json?.['idle'].summary, /the idle timeout is between 1 s and 2 s/);
+    // The bound it found, as the bridge's --keepalive takes it, in the JSON and on the terminal.
+    assert.equal(json?.['idle'].keepalive, 'auto:2s');
+    assert.match(
+      renderText(json as ProbeReport, painter(false)),
+      /keep sessions alive from the start: mcp-lifeline http:\/\/127\.0\.0\.1:\d+\/mcp --keepalive auto:2s/,
+    );
     assert.deepEqual(server.sessions(), []);
   });
 
@@ -191,6 +202,7 @@ describe('probe --idle', () => {
     t.after(() => server.close());
     const { stdout } = await probe(server.url, ['--idle=1s', '--idle-steps', '200ms,400ms']);
     assert.match(stdout, /Idle timeout\n\s+tried 0.2 s, 0.4 s\n\s+The session survived 0.4 s idle/);
+    assert.doesNotMatch(stdout, /--keepalive/, 'no timeout found: nothing to suggest');
     assert.deepEqual(server.sessions(), []);
   });
 

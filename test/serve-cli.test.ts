@@ -159,6 +159,8 @@ describe('serve CLI', () => {
       const run = spawnSync(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { encoding: 'utf8', timeout: 15_000 });
       assert.equal(run.status, 2, run.stderr);
       assert.match(run.stderr, message);
+      // One line: nothing is contacted (no "store not reachable yet") before a refusal.
+      assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
     });
   }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { startHostileServer } from './fixtures/hostile-server.js';
-import { textOf } from './helpers/clients.js';
+import { startSdkSessionServer } from './fixtures/sdk-session-server.js';
+import { connectClient, SDKS, textOf } from './helpers/clients.js';
 import { gatewayFor, startServe } from './helpers/gateway.js';
 import { openRawSession } from './helpers/raw-session.js';
 
@@ -122,4 +123,27 @@ describe('serve: idle and slow connections', () => {
     assert.match(refused, /too many connections; try again shortly/);
     assert.match(await gateway.metrics.render(), /mcp_lifeline_refused_total\{reason="connections"\} 1/);
   });
+});
+
+describe('serve: shutdown', () => {
+  for (const sdk of SDKS) {
+    it(`right after the only client (SDK ${sdk}) closed, shutdown returns at once: nothing is in flight`, async (t) => {
+      const upstream = await startSdkSessionServer();
+      t.after(() => upstream.close());
+      const warnings: string[] = [];
+      const gateway = await gatewayFor(t, {
+        upstreams: [{ name: 'sdk', url: new URL(upstream.url) }],
+        log: { error() {}, warn: (message) => warnings.push(message), info() {}, debug() {} },
+      });
+      const client = await connectClient(sdk, gateway.url);
+      assert.equal(textOf(await client.callTool('increment')), '1');
+      await client.close();
+      const started = performance.now();
+      await gateway.shutdown('test');
+      const ms = performance.now() - started;
+      // The drain bound is 10 s: a GET stream the client left must not hold shutdown for it.
+      assert.ok(ms < 3000, `shutdown took ${Math.round(ms)} ms`);
+      assert.deepEqual(warnings, []);
+    });
+  }
 });

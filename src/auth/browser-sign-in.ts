@@ -25,6 +25,7 @@ export async function runBrowserSignIn(context: SignInContext, request: SignInRe
     const metadata = discovery.authorizationServerMetadata as Record<string, unknown> | undefined;
     // Expected before the browser opens, so no answer can arrive unexpected; until then, and
     // after a wrong one, only this sign-in's `state` (or the timeout) ends the wait.
+    const expiresAt = Date.now() + config.signInTimeoutMs;
     const answer = callback.waitForCode({
       state,
       issuer: typeof metadata?.['issuer'] === 'string' ? metadata['issuer'] : undefined,
@@ -39,7 +40,7 @@ export async function runBrowserSignIn(context: SignInContext, request: SignInRe
       state,
       scope: request.scope,
       hideTokens: true,
-      redirect: (url) => sendUserTo(context, url),
+      redirect: (url) => sendUserTo(context, url, { callbackPort: callback.port, expiresAt }),
     });
     const options = {
       serverUrl,
@@ -83,19 +84,25 @@ async function dropUnfitClient(context: SignInContext, scope: string | undefined
   await context.save(record);
 }
 
-async function sendUserTo(context: SignInContext, url: URL): Promise<void> {
+/** Where the user comes back to, and until when the callback waits: for the prompt. */
+interface CallbackWait {
+  readonly callbackPort: number;
+  readonly expiresAt: number;
+}
+
+async function sendUserTo(context: SignInContext, url: URL, wait: CallbackWait): Promise<void> {
   // The authorization endpoint was checked at discovery; the URL built from it is checked again
   // before it is shown or opened (https:, or http: on loopback: never file:, smb:, a custom scheme).
   checkSignInUrl('authorization URL', url);
   if (!context.config.openBrowser) {
-    context.prompt({ kind: 'browser', url: url.href, opened: false });
+    context.prompt({ kind: 'browser', url: url.href, opened: false, ...wait });
     return;
   }
   try {
     await openBrowser(url.href, context.config.env);
-    context.prompt({ kind: 'browser', url: url.href, opened: true });
+    context.prompt({ kind: 'browser', url: url.href, opened: true, ...wait });
   } catch (error) {
     if (isSignInError(error)) throw error;
-    context.prompt({ kind: 'browser', url: url.href, opened: false, reason: signInErrorText(error) });
+    context.prompt({ kind: 'browser', url: url.href, opened: false, reason: signInErrorText(error), ...wait });
   }
 }

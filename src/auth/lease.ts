@@ -1,7 +1,8 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { lock } from 'proper-lockfile';
+import { check, lock } from 'proper-lockfile';
 import { SignInError } from './SignInError.js';
+import type { SignInPrompt } from './session-options.js';
 
 // One lease per server covers sign-in and refresh, across every process of the user (three hosts
 // starting the same server, a bridge restarted while a sign-in is open). proper-lockfile takes it
@@ -18,6 +19,16 @@ export interface LeaseOwner {
   readonly purpose: string;
   /** Since when, in ms since the epoch. */
   readonly since: number;
+  /** When the holder gives up at the latest (a sign-in's bound), in ms since the epoch. */
+  readonly until?: number | undefined;
+  /** What the holder waits for the user to do: a sign-in's prompt (the URL to open, a code to enter). */
+  readonly prompt?: SignInPrompt | undefined;
+}
+
+/** The lease, as its holder sees it. */
+export interface HeldLease {
+  /** Tells the processes that wait more about this holder: its bound, what the user must do. */
+  describe(detail: Pick<LeaseOwner, 'until' | 'prompt'>): Promise<void>;
 }
 
 /** Options of {@linkcode withLease}. */
@@ -42,7 +53,7 @@ const DEFAULT_POLL_MS = 100;
  * most `waitMs` for another holder. Throws a `LEASE_TIMEOUT` {@linkcode SignInError} when the
  * wait runs out.
  */
-export async function withLease<T>(file: string, options: LeaseOptions, work: () => Promise<T>): Promise<T> {
+export async function withLease<T>(file: string, options: LeaseOptions, work: (lease: HeldLease) => Promise<T>): Promise<T> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const staleMs = options.staleMs ?? DEFAULT_LEASE_STALE_MS;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
@@ -78,15 +89,43 @@ export async function withLease<T>(file: string, options: LeaseOptions, work: ()
     }
   }
   const ownerFile = `${file}.owner`;
-  await writeFile(ownerFile, JSON.stringify({ pid: process.pid, purpose: options.purpose, since: Date.now() } satisfies LeaseOwner), {
-    mode: 0o600,
-  }).catch(() => {});
+  let owner: LeaseOwner = { pid: process.pid, purpose: options.purpose, since: Date.now() };
+  // Whole or not at all: a waiter never reads half a file.
+  let writing = writeOwner(ownerFile, owner);
+  const lease: HeldLease = {
+    describe(detail) {
+      owner = { ...owner, ...detail };
+      const next = owner;
+      writing = writing.then(() => writeOwner(ownerFile, next));
+      return writing;
+    },
+  };
   try {
-    return await work();
+    return await work(lease);
   } finally {
+    await writing;
     await rm(ownerFile, { force: true }).catch(() => {});
     await release().catch(() => {});
   }
+}
+
+/**
+ * Who holds the lease on `file` now: undefined when nobody does (a lease whose holder died is
+ * free once stale); `owner` is undefined in the moment between taking a lease and saying who took it.
+ */
+export async function leaseHolder(
+  file: string,
+  staleMs = DEFAULT_LEASE_STALE_MS,
+): Promise<{ readonly owner: LeaseOwner | undefined } | undefined> {
+  const held = await check(file, { realpath: false, lockfilePath: `${file}.lock`, stale: staleMs }).catch(() => false);
+  return held ? { owner: await readOwner(file) } : undefined;
+}
+
+async function writeOwner(ownerFile: string, owner: LeaseOwner): Promise<void> {
+  const temporary = `${ownerFile}.${process.pid}.tmp`;
+  await writeFile(temporary, JSON.stringify(owner), { mode: 0o600 })
+    .then(() => rename(temporary, ownerFile))
+    .catch(() => rm(temporary, { force: true }).catch(() => {}));
 }
 
 async function readOwner(file: string): Promise<LeaseOwner | undefined> {

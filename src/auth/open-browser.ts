@@ -41,13 +41,17 @@ export function browserCommand(
   return { command: 'xdg-open', args: [url] };
 }
 
+/** How long an opener that fails (`BROWSER=false`, `xdg-open` without a display) has to say so. */
+const OPENER_VERDICT_MS = 1000;
+
 /**
- * Starts the browser on `url` and resolves once the command started (not when the user is done).
+ * Starts the browser on `url` and resolves once the command runs (not when the user is done).
  * Only `https:` URLs, and `http:` ones on a loopback host, are opened: any other (`file:`, `smb:`,
  * a custom scheme) is refused with an `INSECURE_ENDPOINT` SignInError naming its scheme, before
  * anything starts. The URL is passed as one argument, never through a shell. The browser gets no
  * stdio of ours: the stdio bridge's stdout carries JSON-RPC only. Rejects when the command cannot
- * be started (not installed, no display).
+ * be started (not installed), or exits with a failure within a second (`BROWSER=false`, no
+ * display): then no window opened, and the user must be told so.
  */
 export async function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const { href } = checkSignInUrl('browser URL', url);
@@ -63,8 +67,18 @@ export async function openBrowser(url: string, env: NodeJS.ProcessEnv = process.
     const child = spawn(command, [...args], { stdio: 'ignore', detached: true, env });
     child.once('error', (error) => reject(new Error(`cannot start the browser (${command}): ${error.message}`)));
     child.once('spawn', () => {
-      child.unref();
-      resolve();
+      // An opener hands the URL to a browser and exits 0, or keeps running as the browser: either
+      // is a window. One that exits with a failure opened nothing.
+      const verdict = setTimeout(() => {
+        child.removeAllListeners('exit');
+        child.unref();
+        resolve();
+      }, OPENER_VERDICT_MS);
+      child.once('exit', (code, signal) => {
+        clearTimeout(verdict);
+        if (code === 0) resolve();
+        else reject(new Error(`the browser command (${command}) ${code === null ? `was killed (${signal})` : `exited with code ${code}`}`));
+      });
     });
   });
 }

@@ -12,14 +12,28 @@ export type SignInPrompt =
       readonly url: string;
       /** Whether a browser was started on it; when false, the user must open it. */
       readonly opened: boolean;
-      /** Why no browser was started, when none was. */
+      /** Why no browser was started, when none was (undefined with `openBrowser: false`). */
       readonly reason?: string | undefined;
+      /** The loopback port the browser comes back to (`http://127.0.0.1:<port>/callback`): the one to forward over ssh. */
+      readonly callbackPort: number;
+      /** When the sign-in stops waiting for the user, in ms since the epoch. */
+      readonly expiresAt: number;
     }
   | ({ readonly kind: 'device' } & DevicePrompt);
 
 /** What a session reports besides prompts. Never carries a token. */
 export type OAuthEvent =
-  | { readonly type: 'waiting'; readonly pid: number | undefined; readonly purpose: string | undefined }
+  /**
+   * Another process holds the lease (a sign-in, a refresh): this one waits for its outcome. `until`
+   * is when that process gives up at the latest, `prompt` what it asks the user to do (when known).
+   */
+  | {
+      readonly type: 'waiting';
+      readonly pid: number | undefined;
+      readonly purpose: string | undefined;
+      readonly until: number | undefined;
+      readonly prompt: SignInPrompt | undefined;
+    }
   | { readonly type: 'token-adopted' }
   | { readonly type: 'refreshed'; readonly ms: number }
   | { readonly type: 'refresh-rejected'; readonly message: string }

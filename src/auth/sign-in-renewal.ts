@@ -24,6 +24,11 @@ export interface RenewRequest {
   readonly interactive: boolean;
   /** A 403 `insufficient_scope`: authorize anew for the union of the scopes. */
   readonly stepUp?: boolean | undefined;
+  /**
+   * At most this long, in ms, for another process that holds the lease (its sign-in or refresh);
+   * then a `LEASE_TIMEOUT` SignInError. @default signInTimeoutMs + 30_000
+   */
+  readonly waitMs?: number | undefined;
 }
 
 /** The outcome of {@linkcode OAuthSession.signIn}. */
@@ -101,7 +106,11 @@ export class SignInRenewal {
         this.active = signIn;
       },
       emit: plan.emit,
-      prompt: plan.prompt,
+      // Told to the user, and to the processes waiting for this sign-in (through the lease).
+      prompt: (prompt) => {
+        stored.describeLease({ until: prompt.expiresAt, prompt });
+        plan.prompt(prompt);
+      },
     };
   }
 
@@ -145,8 +154,10 @@ export class SignInRenewal {
     }
     const tokens = currentGrant(await stored.load())?.tokens;
     if (tokens !== undefined && tokens.access_token !== request.rejected && !stored.expiresSoon(tokens)) return tokens.access_token;
-    const attempt = stored.underLease(request.interactive ? 'sign-in' : 'refresh', (record, waited) =>
-      this.renewHeld(record, waited, request),
+    const attempt = stored.underLease(
+      request.interactive ? 'sign-in' : 'refresh',
+      (record, waited) => this.renewHeld(record, waited, request),
+      request.waitMs,
     );
     this.renewing = attempt;
     try {
@@ -272,6 +283,7 @@ export class SignInRenewal {
     const { serverUrl, config, stored, emit } = this.plan;
     if (this.lastFailure !== undefined && Date.now() - this.lastFailure.at < config.signInCooldownMs) throw this.lastFailure.error;
     const started = Date.now();
+    stored.describeLease({ until: started + config.signInTimeoutMs });
     emit({ type: 'sign-in-started', flow: config.flow, scope: request.scope });
     try {
       const token =

@@ -2,7 +2,7 @@ import type { OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.
 import type { OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { checkDiscovery, discoverSignIn } from './discovery.js';
-import { withLease } from './lease.js';
+import { type HeldLease, type LeaseOwner, withLease } from './lease.js';
 import { emptyRecord, type OAuthStore, type ServerRecord, type StoredTokens } from './oauth-store.js';
 import type { OAuthEvent, ResolvedSessionOptions } from './session-options.js';
 import { currentGrant } from './store-provider.js';
@@ -30,7 +30,8 @@ export interface StoredSignInPlan {
 export class StoredSignIn {
   private cached: { record: ServerRecord; mtimeMs: number | undefined; checkedAt?: number } | undefined;
   // Inside our own lease: the record in memory is the truth, and no refresh may start from tokens().
-  private holdingLease = false;
+  // Waiting processes read what the lease says of this holder (its bound, the user's prompt).
+  private held: HeldLease | undefined;
   private exclusive: Promise<unknown> = Promise.resolve();
   private readonly plan: StoredSignInPlan;
 
@@ -40,12 +41,17 @@ export class StoredSignIn {
 
   /** Whether this process holds the lease now (an operation under it is running). */
   get leased(): boolean {
-    return this.holdingLease;
+    return this.held !== undefined;
+  }
+
+  /** Tells the processes waiting for this one's lease until when it waits for the user, and what it asks. */
+  describeLease(detail: Pick<LeaseOwner, 'until' | 'prompt'>): void {
+    this.held?.describe(detail).catch(() => {});
   }
 
   async load(): Promise<ServerRecord> {
     const { store, serverUrl } = this.plan;
-    if (this.holdingLease && this.cached !== undefined) return this.cached.record;
+    if (this.held !== undefined && this.cached !== undefined) return this.cached.record;
     // Every request asks for the token: the store is looked at (a stat) at most once a second, not
     // per request. What another process wrote in that second is found when the server answers 401:
     // renewing reads the store again under the lease.
@@ -97,38 +103,49 @@ export class StoredSignIn {
     return Date.now() >= tokens.expires_at - ahead;
   }
 
-  /** Runs `work` holding the lease, one operation at a time in this process, on a freshly read record. */
-  underLease<T>(purpose: string, work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>): Promise<T> {
-    const run = () => this.runLeased(purpose, work);
+  /**
+   * Runs `work` holding the lease, one operation at a time in this process, on a freshly read
+   * record; waits at most `waitMs` for another process's lease (`LEASE_TIMEOUT` after it).
+   */
+  underLease<T>(
+    purpose: string,
+    work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>,
+    waitMs = this.plan.config.signInTimeoutMs + 30_000,
+  ): Promise<T> {
+    const run = () => this.runLeased(purpose, work, waitMs);
     const result = this.exclusive.then(run, run);
     this.exclusive = result.catch(() => {});
     return result;
   }
 
-  private runLeased<T>(purpose: string, work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>): Promise<T> {
-    const { config, emit } = this.plan;
+  private runLeased<T>(
+    purpose: string,
+    work: (record: ServerRecord, waited: { since: number } | undefined) => Promise<T>,
+    waitMs: number,
+  ): Promise<T> {
+    const { emit } = this.plan;
     let waited: { since: number } | undefined;
     const since = Date.now();
     return withLease(
       this.plan.store.fileOf(this.plan.serverUrl),
       {
-        waitMs: config.signInTimeoutMs + 30_000,
+        waitMs,
         purpose,
         onWait: (owner) => {
           waited = { since };
-          emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose });
+          emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose, until: owner?.until, prompt: owner?.prompt });
         },
       },
-      async () => {
+      async (lease) => {
         try {
           // Another process may have written while we waited: read it again, then keep it in memory.
           // (load() reads the store: no recheck window applies to an empty cache.)
           this.cached = undefined;
           const record = await this.load();
-          this.holdingLease = true;
+          this.held = lease;
           return await work(record, waited);
         } finally {
-          this.holdingLease = false;
+          this.held = undefined;
         }
       },
     );

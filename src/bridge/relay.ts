@@ -19,6 +19,13 @@ export interface RelayOptions {
   readonly throttle: (paused: boolean) => void;
 }
 
+/**
+ * Whether the host got a session: `none` until its first `initialize` is answered; `failed` when
+ * every `initialize` so far failed (the server could not be reached, refused, answered with an
+ * error, or a sign-in is still needed); `opened` once one succeeded, for good.
+ */
+type SessionStart = 'none' | 'failed' | 'opened';
+
 /** A host request on its way: it gets exactly one answer, from the server or from the relay. */
 interface Pending {
   readonly id: JsonRpcId;
@@ -41,6 +48,8 @@ export interface Relay {
   close(reason: string): Promise<void>;
   /** Requests still waiting for an answer. */
   readonly pending: number;
+  /** Whether the host got a session (the bridge's exit code tells it). */
+  readonly start: SessionStart;
 }
 
 /** Requests queued beyond the in-flight cap before the host is asked to slow down. */
@@ -73,6 +82,8 @@ class HostRelay implements Relay {
   private inFlight = 0;
   private throttled = false;
   private closed = false;
+  // Whether the host got a session; once opened, later failures are passing.
+  private session: SessionStart = 'none';
   private readonly idleWaiters = new Set<() => void>();
 
   constructor(options: RelayOptions) {
@@ -86,6 +97,10 @@ class HostRelay implements Relay {
 
   get pending(): number {
     return this.waiting.size;
+  }
+
+  get start(): SessionStart {
+    return this.session;
   }
 
   fromHost(message: JsonRpcMessage, raw: string): void {
@@ -184,7 +199,13 @@ class HostRelay implements Relay {
       const text = textOf(error);
       this.options.report({ level: 'error', type: 'request-failed', message: text, fields: { method: entry.method } });
       this.options.host.write(errorReply(entry.id, UPSTREAM_FAILED, `mcp-lifeline: ${text}`));
+      if (entry.method === 'initialize') this.initializeEnded(false);
     });
+  }
+
+  /** The host's `initialize` got its answer: a session, or none (yet). */
+  private initializeEnded(opened: boolean): void {
+    if (this.session !== 'opened') this.session = opened ? 'opened' : 'failed';
   }
 
   private fromServer(message: JsonRpcMessage, raw?: RawMessage): void {
@@ -200,6 +221,7 @@ class HostRelay implements Relay {
         return;
       }
       this.finish(entry);
+      if (entry.method === 'initialize') this.initializeEnded(message.result !== undefined);
     } else if (message.method === 'notifications/progress') {
       const token = (message.params as { progressToken?: string | number } | undefined)?.progressToken;
       const entry = token === undefined ? undefined : this.byProgressToken.get(token);
@@ -226,6 +248,7 @@ class HostRelay implements Relay {
   private timedOut(entry: Pending): void {
     if (!this.isCurrent(entry)) return;
     this.finish(entry);
+    if (entry.method === 'initialize') this.initializeEnded(false);
     const seconds = Math.round(this.options.requestTimeoutMs / 1000);
     this.options.host.write(
       errorReply(

@@ -30,10 +30,20 @@ export interface StdioBridgeOptions {
   readonly stdout?: Writable | undefined;
 }
 
+/** How a bridge ended. */
+interface BridgeEnd {
+  /**
+   * The host never got a session: every `initialize` it sent failed (the server could not be
+   * reached, refused, is no MCP endpoint, or a sign-in is still needed), each answered with the
+   * reason. The bridge served on after each (the host may try again) until stdin closed.
+   */
+  readonly failedToStart: boolean;
+}
+
 /** A running bridge. */
 export interface StdioBridge {
   /** Resolves once the bridge has shut down. */
-  readonly closed: Promise<void>;
+  readonly closed: Promise<BridgeEnd>;
   /**
    * Shuts down: with `drain`, first lets requests in flight finish (bounded by `exitGraceMs`);
    * then answers what is left, ends the upstream session and closes both sides.
@@ -91,8 +101,8 @@ export function startStdioBridge(options: StdioBridgeOptions): StdioBridge {
     onEnd: () => void shutdown('stdin closed', { drain: true }),
   });
 
-  let markClosed: () => void = () => {};
-  const closed = new Promise<void>((resolve) => {
+  let markClosed: (end: BridgeEnd) => void = () => {};
+  const closed = new Promise<BridgeEnd>((resolve) => {
     markClosed = resolve;
   });
   let closing: Promise<void> | undefined;
@@ -102,11 +112,13 @@ export function startStdioBridge(options: StdioBridgeOptions): StdioBridge {
       if (how.drain === true && relay.pending > 0) {
         const settled = await relay.settle(options.exitGraceMs);
         if (!settled)
-          log.warn(`${relay.pending} request(s) still had no answer ${Math.round(options.exitGraceMs / 1000)} s after stdin closed`);
+          log.warn(
+            `${relay.pending} ${relay.pending === 1 ? 'request' : 'requests'} still had no answer ${Math.round(options.exitGraceMs / 1000)} s after stdin closed`,
+          );
       }
       await relay.close(`mcp-lifeline is shutting down (${reason})`);
       await host.flushed();
-      markClosed();
+      markClosed({ failedToStart: relay.start === 'failed' });
     })();
     return closing;
   };

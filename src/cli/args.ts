@@ -2,82 +2,20 @@ import { parseArgs } from 'node:util';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../upstream/streamable-http.js';
 import type { ToolFilterOptions } from '../upstream/tool-filter.js';
-import { AUTH_COMMANDS, type AuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
-import { ERA_HELP, ERA_OPTIONS, parseEraArgs } from './era-args.js';
+import { type AuthCommand, isAuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
+import { ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
+import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
-import { NETWORK_HELP, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
-import { OAUTH_HELP, OAUTH_OPTIONS } from './oauth-options.js';
+import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
+import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS, OAUTH_OPTIONS } from './oauth-options.js';
 import { checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { parseServeCommand, type ServeCommand } from './serve-args.js';
-import { TOOL_FILTER_HELP, TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
+import { nearest, parseArgsMessage } from './suggest.js';
+import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
-
-export const HELP = `mcp-lifeline: keeps MCP clients working when a remote server forgets their session.
-
-Usage:
-  mcp-lifeline <url> [options]          stdio bridge: MCP over stdio to the host, Streamable HTTP to <url>
-  mcp-lifeline probe <url> [options]    tell how <url> signals a lost session
-  mcp-lifeline demo [options]           watch recovery live on an embedded server
-  mcp-lifeline serve <url>… [options]   recovering gateway for hosts that take a URL (serve --help)
-
-Connection options (bridge and probe):
-  --header 'Name: value'     add a header to every request (repeatable); \${VAR} is read from the environment
-  --header-file PATH         read "Name: value" lines from PATH (# starts a comment)
-  --timeout SECONDS          bound for requests mcp-lifeline sends on its own (default 10)
-  --allow-http               allow a plain http:// <url> on another machine (refused by default: headers
-                             and tokens would cross the network unencrypted; localhost needs nothing)
-${NETWORK_HELP}
-
-Bridge options:
-  --keepalive SECONDS|auto[:BOUND]
-                             ping after SECONDS without traffic; auto: learn the server's idle
-                             timeout from the sessions it drops (or start from BOUND, e.g. auto:15m
-                             from probe --idle) and ping just before it (default: off)
-  --request-timeout SECONDS  bound for each host request; progress resets it (default 300)
-  --restart-window SECONDS   how long a request the server could not take (connection refused: a
-                             restart, a redeploy) waits for it to come back; 0: not at all (default 30)
-  --max-message-size SIZE    largest message either way, e.g. 8MiB, 512KB (default 8MiB)
-  --max-in-flight N          host requests sent to the server at once; the rest wait (default 32)
-  --exit-grace SECONDS       after stdin closes, time for requests in flight to finish (default 30)
-  --log-level LEVEL          error | warn | info | debug (default info), written to stderr
-  --log-format FORMAT        text | json (default text)
-${TOOL_FILTER_HELP}
-${ERA_HELP}
-
-Probe options:
-  --json                     print the report as JSON
-  --idle[=MAX]               also measure the idle timeout, up to MAX minutes (default 60)
-  --idle-steps LIST          idle intervals to try, e.g. 1s,2s,4s (default 1m,2m,4m,8m,…)
-  --no-color                 no colour, even on a terminal
-
-Demo options:
-  --duration SECONDS         how long the client calls tools (default 15)
-  --interval MS              pause between calls (default 250)
-  --drop-every N             the server drops every session after N calls (default 3)
-  --without-lifeline         the same client without mcp-lifeline, for contrast
-
-${OAUTH_HELP}
-
-Other:
-  -h, --help                 this text
-  -v, --version              the version
-
-Values:
-  a duration is a number with ms, s, m, h or d (500ms, 90s, 10m); a bare number is seconds (minutes
-  for --idle, milliseconds for --interval). A size is bytes, or a number with k, m or g (counted in
-  1024s, as KiB, MiB, GiB are) or KB, MB, GB (in 1000s): 512k, 8MiB, 1.5MB
-
-Examples:
-  mcp-lifeline https://mcp.example.com/mcp --header 'Authorization: Bearer \${API_TOKEN}'
-  mcp-lifeline https://mcp.atlassian.example/mcp --header-file ~/.config/atlassian.headers --keepalive 300
-  mcp-lifeline probe https://mcp.example.com/mcp --json
-  mcp-lifeline demo --without-lifeline
-
-Exit codes: 0 ok, 1 problem found (probe: not recognised; demo: a call failed or ran twice),
-2 usage or connection error, 3 internal error.`;
 
 interface Connection {
   readonly url: URL;
@@ -85,12 +23,14 @@ interface Connection {
   readonly timeoutMs: number;
   /** Sign-in for servers that answer 401; undefined when off (--no-oauth, or an Authorization header). */
   readonly oauth: OAuthFlags | undefined;
+  /** Headers that carry no credential after expansion (an unset variable, say): warned about, never fatal. */
+  readonly headerWarnings: readonly string[];
   /** `--proxy` and `--ca-file`: how requests reach the server. */
   readonly network: NetworkSettings;
 }
 
 export type Command =
-  | { readonly kind: 'help' }
+  | { readonly kind: 'help'; readonly topic: HelpTopic }
   | { readonly kind: 'version' }
   | AuthCommand
   | (Connection &
@@ -102,8 +42,12 @@ export type Command =
         readonly maxMessageBytes: number;
         readonly maxInFlight: number;
         readonly exitGraceMs: number;
+        /** `--oauth-request-wait`: how long a host request waits for a sign-in before it is answered with what to do. */
+        readonly signInRequestWaitMs: number;
         readonly logLevel: LogLevel;
         readonly logFormat: LogFormat;
+        /** Where the log is also appended (`--log-file`). */
+        readonly logFile: string | undefined;
         /** `--ignore-tool` and `--allow-tool`: tools the host does not see or call. */
         readonly tools: ToolFilterOptions;
       })
@@ -135,6 +79,8 @@ const OPTIONS = {
   'exit-grace': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'log-file': { type: 'string' },
+  'oauth-request-wait': { type: 'string' },
   json: { type: 'boolean' },
   idle: { type: 'string' },
   'idle-steps': { type: 'string' },
@@ -155,24 +101,35 @@ const OPTIONS = {
 
 const DEFAULT_IDLE_MAX_MINUTES = 60;
 
+/** The words that name a command; anything else in their place is the bridge's <url>. */
+const COMMANDS = ['probe', 'demo', 'serve', 'login', 'status', 'logout', 'help', 'version'] as const;
+
 /** Parses argv (without node and the script) into a command; throws UsageError on mistakes. */
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Command {
-  if (AUTH_COMMANDS.has(argv[0] ?? '')) return parseAuthCommand(argv[0] ?? '', argv.slice(1), env);
-  if (argv[0] === 'serve') return parseServeCommand(argv.slice(1), env);
+  const word = argv[0] ?? '';
+  if (word === 'help') return helpCommand(argv.slice(1));
+  if (word === 'version') {
+    if (argv.slice(1).some((arg) => arg === '--help' || arg === '-h')) return { kind: 'help', topic: 'version' };
+    expectNoMore(argv.slice(1));
+    return { kind: 'version' };
+  }
+  if (isAuthCommand(word)) return parseAuthCommand(word, argv.slice(1), env);
+  if (word === 'serve') return parseServeCommand(argv.slice(1), env);
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(args);
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+    throw new UsageError(parseArgsMessage(error, OPTIONS));
   }
   const { values, positionals } = parsed;
-  if (values.help) return { kind: 'help' };
+  const [first, ...rest] = positionals;
+  if (values.help)
+    return { kind: 'help', topic: first === undefined ? 'general' : first === 'probe' || first === 'demo' ? first : 'bridge' };
   if (values.version) return { kind: 'version' };
 
-  const [first, ...rest] = positionals;
-  if (first === undefined) throw new UsageError('missing <url> (or a command: probe, demo). Run mcp-lifeline --help');
+  if (first === undefined) throw new UsageError(`missing <url> or a command:\n${COMMAND_LINES}\nRun mcp-lifeline --help for every option`);
   const color = values['no-color'] ? false : values.color ? true : undefined;
 
   if (first === 'demo') {
@@ -188,20 +145,24 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
   }
 
   const probing = first === 'probe';
+  if (!probing) refuseUnknownCommand(first);
   const [urlText, ...extra] = probing ? rest : positionals;
   if (urlText === undefined) throw new UsageError('probe: missing <url>');
   expectNoMore(extra);
   const url = parseUrl(urlText);
   checkPlainHttp(url, { allowed: values['allow-http'] ?? false, where: probing ? 'probe' : '<url>' });
-  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
+  const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const connection: Connection = {
     url,
     headers,
     timeoutMs: parsedOr(values.timeout, 10_000, (text) => parseSeconds('--timeout', text)),
     oauth: parseOAuthFlags(values, headers, env),
+    headerWarnings: warnings,
     network: networkSettingsOf(values, env),
   };
   if (probing) {
+    if (values['idle-steps'] !== undefined && values.idle === undefined)
+      throw new UsageError('probe: --idle-steps is used only with --idle: add --idle (or --idle=MAX) to measure the idle timeout');
     return {
       kind: 'probe',
       ...connection,
@@ -224,11 +185,41 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     ),
     maxInFlight: parsedOr(values['max-in-flight'], 32, (text) => parseCount('--max-in-flight', text, { min: 1 })),
     exitGraceMs: parsedOr(values['exit-grace'], 30_000, (text) => parseSeconds('--exit-grace', text)),
+    signInRequestWaitMs: parsedOr(values['oauth-request-wait'], DEFAULT_SIGN_IN_REQUEST_WAIT_MS, (text) =>
+      parseSeconds('--oauth-request-wait', text),
+    ),
     logLevel: parsedOr(values['log-level'], 'info', (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], 'text', (text) => parseChoice('--log-format', text, LOG_FORMATS)),
+    logFile: values['log-file'],
     ...parseEraArgs(values),
     tools: toolFilterOf({ ignore: values['ignore-tool'], allow: values['allow-tool'] }),
   };
+}
+
+/** `help [command]`: the general usage, or one command's. */
+function helpCommand(argv: readonly string[]): Command {
+  const [topic, ...extra] = argv;
+  expectNoMore(extra);
+  if (topic === undefined || topic === '--help' || topic === '-h') return { kind: 'help', topic: 'general' };
+  const known = HELP_TOPICS.find((name) => name === topic);
+  if (known !== undefined) return { kind: 'help', topic: known };
+  const guess = nearest(topic, HELP_TOPICS);
+  throw new UsageError(
+    `help: no command "${topic}"${guess === undefined ? '' : `: did you mean \`${guess}\`?`} (commands: ${HELP_TOPICS.join(', ')})`,
+  );
+}
+
+/**
+ * The bridge's <url> is any word that is not a command. A bare word (no dot, colon or slash) is
+ * no URL: it is a mistyped command, or a host name without its scheme.
+ */
+function refuseUnknownCommand(word: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(word) || word.toLowerCase() === 'localhost') return;
+  const guess = nearest(word, COMMANDS);
+  if (guess !== undefined) throw new UsageError(`unknown command "${word}": did you mean \`${guess}\`?`);
+  throw new UsageError(
+    `unknown command "${word}": the commands are ${COMMANDS.join(', ')}; for the bridge, give an http(s) URL such as https://${word}/mcp`,
+  );
 }
 
 function parse(args: string[]) {

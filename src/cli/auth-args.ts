@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { OAuthClientInformationMixed } from '@modelcontextprotocol/sdk/shared/auth.js';
 import type { SignInFlow } from '../auth/store-provider.js';
+import { collectHeaders } from './headers.js';
 import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { OAUTH_OPTIONS } from './oauth-options.js';
 import { checkPlainHttp } from './plain-http.js';
+import { parseArgsMessage } from './suggest.js';
 import { UsageError } from './usage-error.js';
 import { parseCount, parsedOr, parseSeconds, parseUrl } from './values.js';
 
@@ -74,7 +76,9 @@ export type AuthCommand =
       readonly kind: 'login';
       readonly url: URL;
       readonly oauth: OAuthFlags;
+      /** Sent with the request that asks the server for its challenge (not to the authorization server). */
       readonly headers: Record<string, string>;
+      readonly headerWarnings: readonly string[];
       readonly force: boolean;
       readonly json: boolean;
       readonly network: NetworkSettings;
@@ -89,17 +93,29 @@ export type AuthCommand =
       readonly network: NetworkSettings;
     };
 
-export const AUTH_COMMANDS: ReadonlySet<string> = new Set(['login', 'status', 'logout']);
+const AUTH_COMMAND_NAMES = ['login', 'status', 'logout'] as const;
 
-/** Parses `login|status|logout …` (argv after the command word). */
-export function parseAuthCommand(kind: string, argv: readonly string[], env: NodeJS.ProcessEnv): AuthCommand {
+/** Whether `word` is `login`, `status` or `logout`. */
+export function isAuthCommand(word: string): word is (typeof AUTH_COMMAND_NAMES)[number] {
+  return (AUTH_COMMAND_NAMES as readonly string[]).includes(word);
+}
+
+/** Parses `login|status|logout …` (argv after the command word); `--help` asks for the command's usage. */
+export function parseAuthCommand(
+  kind: 'login' | 'status' | 'logout',
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): AuthCommand | { readonly kind: 'help'; readonly topic: 'login' | 'status' | 'logout' } {
   let parsed: ReturnType<typeof parseAuth>;
   try {
     parsed = parseAuth(argv);
   } catch (error) {
-    throw new UsageError(`${kind}: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+    throw new UsageError(`${kind}: ${parseArgsMessage(error, AUTH_OPTIONS)}`);
   }
   const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help', topic: kind };
+  if (kind !== 'login' && (values.header !== undefined || values['header-file'] !== undefined))
+    throw new UsageError(`${kind}: --header and --header-file are for login only`);
   if (positionals.length > 1) throw new UsageError(`${kind}: unexpected argument "${positionals[1]}"`);
   const url = positionals[0] === undefined ? undefined : parseUrl(positionals[0]);
   const json = values.json ?? false;
@@ -111,25 +127,37 @@ export function parseAuthCommand(kind: string, argv: readonly string[], env: Nod
     return { kind, url, all: values.all ?? false, json, network: networkSettingsOf(values, env) };
   }
   if (url === undefined) throw new UsageError('login: missing <url>');
-  const oauth = parseOAuthFlags(values, {}, env);
+  const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
+  if (Object.keys(headers).some((name) => name.toLowerCase() === 'authorization'))
+    throw new UsageError('login: an Authorization header and a sign-in exclude each other (the sign-in sets it)');
+  const oauth = parseOAuthFlags(values, headers, env);
   if (oauth === undefined) throw new UsageError('login: --no-oauth makes no sense here');
-  return { kind: 'login', url, oauth, headers: {}, force: values.force ?? false, json, network: networkSettingsOf(values, env) };
+  return {
+    kind: 'login',
+    url,
+    oauth,
+    headers,
+    headerWarnings: warnings,
+    force: values.force ?? false,
+    json,
+    network: networkSettingsOf(values, env),
+  };
 }
 
+const AUTH_OPTIONS = {
+  ...OAUTH_OPTIONS,
+  json: { type: 'boolean' },
+  all: { type: 'boolean' },
+  force: { type: 'boolean' },
+  header: { type: 'string', multiple: true },
+  'header-file': { type: 'string', multiple: true },
+  'allow-http': { type: 'boolean' },
+  ...NETWORK_OPTIONS,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseAuth(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    options: {
-      ...OAUTH_OPTIONS,
-      json: { type: 'boolean' },
-      all: { type: 'boolean' },
-      force: { type: 'boolean' },
-      'allow-http': { type: 'boolean' },
-      ...NETWORK_OPTIONS,
-    },
-    allowPositionals: true,
-    strict: true,
-  });
+  return parseArgs({ args: [...args], options: AUTH_OPTIONS, allowPositionals: true, strict: true });
 }
 
 function readJsonObject(flag: string, file: string): Record<string, unknown> {

@@ -65,6 +65,7 @@ async function run(command: AuthCommand, io: AuthCommandIO): Promise<number> {
 async function login(command: Extract<AuthCommand, { kind: 'login' }>, io: AuthCommandIO): Promise<number> {
   const where = command.url.origin + command.url.pathname;
   const say = (line: string) => io.stderr.write(`${line}\n`);
+  for (const warning of command.headerWarnings) say(`mcp-lifeline login: warning: ${warning}`);
   let challenge: Challenge | undefined;
   let status: number;
   try {

@@ -7,6 +7,7 @@ import type { LifelineEvent, SessionLostEvent } from '../recovery/events.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import { sleep } from '../shared/timers.js';
 import { type Paint, painter } from './paint.js';
+import { plural } from './plural.js';
 
 /** The dialects the demo server rotates through, one per dropped session. */
 const ROTATION: readonly Dialect[] = ['spec-404', 'text-400', 'jsonrpc-400', 'missing-session-id-400', 'jsonrpc-200', 'sse-200'];
@@ -60,7 +61,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   };
 
   print(paint.bold(`mcp-lifeline demo${options.withoutLifeline ? ' (WITHOUT mcp-lifeline)' : ''}`));
-  print(`  server  ${server.url}: drops every session after ${options.dropEvery} calls, then answers in turn:`);
+  print(`  server  ${server.url}: drops every session after ${plural(options.dropEvery, 'call')}, then answers in turn:`);
   for (const dialect of ROTATION) {
     const answer = DIALECTS[dialect](1);
     const body = answer.body.replace(/\n/g, '\\n');
@@ -130,7 +131,7 @@ function printSummary(summary: DemoSummary, paint: Paint, print: (line: string) 
   print(
     summary.passed
       ? paint.green('  PASS: every call succeeded and nothing ran twice')
-      : paint.red(`  FAIL: ${summary.failed} call(s) failed, ${summary.duplicatedExecutions} ran twice`),
+      : paint.red(`  FAIL: ${plural(summary.failed, 'call')} failed, ${summary.duplicatedExecutions} ran twice`),
   );
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createOAuthStore, defaultStoreDirectory } from '../auth/oauth-store.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import type { OAuthFlags } from './auth-args.js';
-import type { SignInLog } from './oauth-fetch.js';
+import type { ForHost, SignInLog } from './oauth-fetch.js';
 
 /**
  * The bridge's sign-in layer, loaded when it is first needed: at start when a sign-in is stored
@@ -14,13 +14,15 @@ import type { SignInLog } from './oauth-fetch.js';
 export function lazySignInFetch(
   command: { readonly url: URL; readonly oauth: OAuthFlags },
   log: SignInLog,
-  options: { readonly fetch: FetchLike; readonly env?: NodeJS.ProcessEnv },
+  options: { readonly fetch: FetchLike; readonly env?: NodeJS.ProcessEnv; readonly forHost: ForHost },
 ): FetchLike {
   const env = options.env ?? process.env;
   let signedIn: Promise<FetchLike> | undefined;
   const load = () => {
     signedIn ??= import('./oauth-fetch.js').then(
-      (module) => (module.oauthFetchFor(command, log, { fetch: options.fetch, env }).fetch as FetchLike | undefined) ?? options.fetch,
+      (module) =>
+        (module.oauthFetchFor(command, log, { fetch: options.fetch, env, forHost: options.forHost }).fetch as FetchLike | undefined) ??
+        options.fetch,
     );
     return signedIn;
   };

@@ -1,5 +1,5 @@
-import type { Writable } from 'node:stream';
 import type { BridgeLog, BridgeLogFields } from '../bridge/bridge-log.js';
+import type { LogSink } from './log-file.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -21,7 +21,8 @@ export interface Logger extends BridgeLog {
 export function createLogger(options: {
   level: LogLevel;
   format: LogFormat;
-  out: Writable;
+  /** stderr, or stderr and a `--log-file`: every sink gets the same scrubbed line. */
+  out: LogSink;
   /** Removes secrets from every message and field value, whatever the level and format. */
   scrub?: ((text: string) => string) | undefined;
 }): Logger {

@@ -1,12 +1,35 @@
 #!/usr/bin/env node
 // The mcp-lifeline command. The only place that touches process.exit, argv and signals.
 import type { Dispatcher } from 'undici';
-import { HELP, parseCommand } from './args.js';
+import { parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
+import { helpText } from './help.js';
+import { type LogSink, openLogFile, teeSink } from './log-file.js';
 import type { NetworkSettings } from './network-args.js';
 import { describeOutbound } from './proxy-settings.js';
 import { UsageError } from './usage-error.js';
 import { packageVersion } from './version.js';
+
+/** Where errors go: stderr, and once a command opened its `--log-file`, that file too. */
+const errors: { sink: LogSink } = { sink: process.stderr };
+
+/** stderr and the `--log-file` (when given): what the bridge's and serve's logs are written to. */
+function logOutput(path: string | undefined): LogSink {
+  if (path === undefined) return process.stderr;
+  const file = openLogFile(path, (message) => process.stderr.write(`mcp-lifeline: ${message}\n`));
+  process.once('exit', () => file.close());
+  errors.sink = teeSink(process.stderr, file);
+  return errors.sink;
+}
+
+/**
+ * Handles `signal` for as long as the process runs. Not `process.once`: proper-lockfile (the
+ * sign-in's lease) brings signal-exit, which re-raises a signal it finds no other listener for, and
+ * a once-listener is gone by the time it looks: the process would die mid-shutdown.
+ */
+function onSignal(signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP', handler: () => void): void {
+  process.on(signal, handler);
+}
 
 // Each command's code is loaded when that command runs: the bridge, which a host starts and keeps
 // for hours, never holds the demo server, the gateway or the probe in memory.
@@ -14,7 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommand(argv);
   switch (command.kind) {
     case 'help':
-      process.stdout.write(`${HELP}\n`);
+      process.stdout.write(`${helpText(command.topic)}\n`);
       return EXIT.ok;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -39,7 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'probe': {
       // Ctrl-C is the user's from the first moment: --idle then reports what it found so far.
       const interrupt = new AbortController();
-      process.once('SIGINT', () => interrupt.abort());
+      onSignal('SIGINT', () => interrupt.abort());
       const [{ probeCommand }, { oauthFetchFor }, { createLogger }] = await Promise.all([
         import('./probe/probe-command.js'),
         import('./oauth-fetch.js'),
@@ -62,9 +85,9 @@ async function main(argv: readonly string[]): Promise<number> {
         // Logged by serve itself, with its other startup lines.
         outbound: command.help ? undefined : await installOutbound(command.network),
         stdout: process.stdout,
-        stderr: process.stderr,
+        stderr: command.help ? process.stderr : logOutput(command.logFile),
         env: process.env,
-        onSignal: (s, h) => process.once(s, h),
+        onSignal,
       });
     }
     case 'bridge': {
@@ -76,7 +99,13 @@ async function main(argv: readonly string[]): Promise<number> {
         import('../upstream/undici-fetch.js'),
       ]);
       const secrets = secretsOf(command);
-      const log = createLogger({ level: command.logLevel, format: command.logFormat, out: process.stderr, scrub: secrets.scrub });
+      const log = createLogger({
+        level: command.logLevel,
+        format: command.logFormat,
+        out: logOutput(command.logFile),
+        scrub: secrets.scrub,
+      });
+      for (const warning of command.headerWarnings) log.warn(warning);
       const outbound = await installOutbound(command.network);
       const network = describeOutbound(command.network.proxies, command.network.caFiles);
       if (network !== undefined) log.info('network', network.fields);
@@ -85,17 +114,27 @@ async function main(argv: readonly string[]): Promise<number> {
       const http = createUndiciFetch(outbound);
       const oauth = command.oauth;
       const upstreamFetch =
-        oauth === undefined ? http : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, { fetch: http });
+        oauth === undefined
+          ? http
+          : (await import('./lazy-sign-in.js')).lazySignInFetch({ url: command.url, oauth }, log, {
+              fetch: http,
+              forHost: {
+                requestWaitMs: command.signInRequestWaitMs,
+                logSettings: { file: command.logFile, level: command.logLevel, format: command.logFormat },
+                network: command.network,
+              },
+            });
       const bridge = startStdioBridge({
         ...command,
         log,
         createUpstream: (sink) => createBridgeUpstream(command, { sink, fetch: upstreamFetch }),
       });
-      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void bridge.shutdown(signal));
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) onSignal(signal, () => void bridge.shutdown(signal));
       // The host went away: nothing left to write to.
       process.stdout.on('error', () => void bridge.shutdown('stdout closed'));
-      await bridge.closed;
-      return EXIT.ok;
+      const end = await bridge.closed;
+      // Each failed initialize was answered with its reason; the exit code says the host never got a session.
+      return end.failedToStart ? EXIT.usage : EXIT.ok;
     }
   }
 }
@@ -123,10 +162,10 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      process.stderr.write(`mcp-lifeline: ${error.message}\n`);
+      errors.sink.write(`mcp-lifeline: ${error.message}\n`);
       process.exit(EXIT.usage);
     }
-    process.stderr.write(`mcp-lifeline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    errors.sink.write(`mcp-lifeline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(EXIT.internal);
   },
 );

@@ -3,7 +3,10 @@ import type { OAuthEvent, SignInPrompt } from '../auth/session-options.js';
 import { withOAuthSession } from '../auth/with-oauth-session.js';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import type { OAuthFlags } from './auth-args.js';
+import { untilText } from './duration-text.js';
+import { type HostSignInOptions, signInForHost } from './host-sign-in.js';
 import type { LogFields, Logger } from './logger.js';
+import { promptMessage } from './sign-in-messages.js';
 
 /** Where sign-in messages go: the bridge's logger, or plain lines for `login`. */
 export type SignInLog = Pick<Logger, 'error' | 'warn' | 'info' | 'debug'>;
@@ -42,37 +45,46 @@ export function createOAuthFetch(session: OAuthSession, options: { interactive?:
   return withOAuthSession(session, options.interactive === false ? { interactive: () => false } : {})(next);
 }
 
+/** What the bridge adds to its sign-in: a host's request waits for it only so long ({@linkcode signInForHost}). */
+export type ForHost = Pick<HostSignInOptions, 'requestWaitMs' | 'logSettings' | 'network'>;
+
 /**
  * `{ fetch }` for a bridge or probe command: signed in when OAuth is on, `{}` when it is off.
- * The probe passes `interactive: false`: it uses a stored sign-in and never opens a browser.
+ * The probe passes `interactive: false`: it uses a stored sign-in and never opens a browser. The
+ * bridge passes `forHost`: a sign-in runs in a process of its own, and a host request waits for
+ * it at most `requestWaitMs`.
  */
 export function oauthFetchFor(
   command: { readonly url: URL; readonly oauth: OAuthFlags | undefined },
   log: SignInLog,
-  options: { interactive?: boolean; env?: NodeJS.ProcessEnv; fetch?: FetchLike } = {},
+  options: { interactive?: boolean; env?: NodeJS.ProcessEnv; fetch?: FetchLike; forHost?: ForHost } = {},
 ): { fetch?: typeof fetch } {
   if (command.oauth === undefined) return {};
-  const session = createCliSession(command.url, command.oauth, { log, env: options.env ?? process.env });
+  const env = options.env ?? process.env;
+  const own = createCliSession(command.url, command.oauth, { log, env });
+  const session =
+    options.forHost === undefined ? own : signInForHost(own, { ...options.forHost, url: command.url, flags: command.oauth, log, env });
   return { fetch: createOAuthFetch(session, options) as typeof fetch };
 }
 
 function showPrompt(log: SignInLog, where: string, prompt: SignInPrompt): void {
-  if (prompt.kind === 'device') {
-    log.warn(`sign in to ${where}: open ${prompt.verificationUri} on any device and enter the code ${prompt.userCode}`, {
-      expires: new Date(prompt.expiresAt).toISOString(),
-    });
-    return;
-  }
-  if (prompt.opened) log.info(`sign in to ${where} in the browser window just opened; if none opened, open: ${prompt.url}`);
-  else log.warn(`sign in to ${where}: open this URL in a browser on this machine: ${prompt.url}`, { reason: prompt.reason });
+  const message = promptMessage(where, prompt);
+  log[message.level](message.text);
 }
 
 function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
   const fields: LogFields = { server: where };
   switch (event.type) {
-    case 'waiting':
-      log.info('waiting for another mcp-lifeline process to finish signing in', { ...fields, pid: event.pid, doing: event.purpose });
+    case 'waiting': {
+      const until = event.prompt?.expiresAt ?? event.until;
+      log.info(
+        `waiting for another mcp-lifeline process to finish ${event.purpose === 'refresh' ? 'refreshing the token' : 'signing in'}` +
+          `${until === undefined ? '' : ` (it waits for you until ${untilText(until)})`}`,
+        { ...fields, pid: event.pid, doing: event.purpose },
+      );
+      if (event.prompt !== undefined) showPrompt(log, where, event.prompt);
       return;
+    }
     case 'token-adopted':
       log.debug('using the token another process obtained', fields);
       return;
@@ -89,7 +101,8 @@ function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
       log.info('signed in', { ...fields, flow: event.flow, scope: event.scope, ms: event.ms });
       return;
     case 'sign-in-failed':
-      log.error(`sign-in failed: ${event.message}`, { ...fields, code: event.code });
+      // The error reaches the request that started the sign-in, and is logged (or printed) once there.
+      log.debug(`sign-in failed: ${event.message}`, { ...fields, code: event.code });
       return;
     case 'step-up':
       log.info('the server asks for more scope; signing in again', { ...fields, scope: event.scope });

@@ -6,6 +6,7 @@ import { DIRECT, NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from
 import { ALLOW_HTTP_FLAG, checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
 import { readServeConfig, type ServeConfig, type ServeUpstreamConfig, upstreamEra, upstreamOAuth } from './serve-config.js';
+import { parseArgsMessage } from './suggest.js';
 import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
 import { parseChoice, parseCount, parseDuration, parsedOr, parseSeconds, parseSize, parseUrl } from './values.js';
@@ -82,6 +83,7 @@ Operations:
   --drain-timeout SECONDS       how long SIGTERM waits for requests in flight (default 10)
   --log-level LEVEL             error | warn | info | debug (default info), to stderr
   --log-format FORMAT           text | json (default text)
+  --log-file PATH               also append the log to PATH (created with mode 0600)
   Endpoints: /healthz, /readyz (store reachable), /metrics (Prometheus).
 
 Values (flags and config file alike):
@@ -107,6 +109,10 @@ export interface ServeCommand extends GatewaySettings {
   readonly storeTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
+  /** Where the log is also appended (`--log-file`, `logFile`). */
+  readonly logFile: string | undefined;
+  /** Headers (flags or config file) that carry no credential after expansion: warned about at start. */
+  readonly warnings: readonly string[];
   /** `--proxy` and `--ca-file` (the config file's `proxy` and `caFile`): how upstreams are reached. */
   readonly network: NetworkSettings;
 }
@@ -152,6 +158,7 @@ const OPTIONS = {
   'drain-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   'log-format': { type: 'string' },
+  'log-file': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -161,15 +168,15 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
   try {
     parsed = parse([...argv]);
   } catch (error) {
-    throw new UsageError(`serve: ${(error as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+    throw new UsageError(`serve: ${parseArgsMessage(error, OPTIONS)}`);
   }
   const { values, positionals } = parsed;
+  if (values.help) return { ...defaults({}), help: true, upstreams: [], network: DIRECT };
   const config: ServeConfig = values.config === undefined ? {} : readServeConfig(values.config, env);
-  if (values.help) return { ...defaults(config), help: true, upstreams: [], network: DIRECT };
 
   const names = values.name ?? [];
   if (names.length > positionals.length) throw new UsageError(`serve: ${names.length} --name for ${positionals.length} URL(s)`);
-  const headers = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
+  const { headers, warnings } = collectHeaders(values.header ?? [], values['header-file'] ?? [], env);
   const forwardHeaders = (values['forward-header'] ?? []).map((header) => header.toLowerCase());
   const oauth =
     values.oauth || values['oauth-client-credentials']
@@ -254,6 +261,8 @@ export function parseServeCommand(argv: readonly string[], env: NodeJS.ProcessEn
     drainTimeoutMs: parsedOr(values['drain-timeout'], base.drainTimeoutMs, (text) => parseSeconds('--drain-timeout', text)),
     logLevel: parsedOr(values['log-level'], base.logLevel, (text) => parseChoice('--log-level', text, LOG_LEVELS)),
     logFormat: parsedOr(values['log-format'], base.logFormat, (text) => parseChoice('--log-format', text, LOG_FORMATS)),
+    logFile: values['log-file'] ?? base.logFile,
+    warnings: [...new Set([...warnings, ...(config.warnings ?? [])])],
   };
 }
 
@@ -273,6 +282,8 @@ function defaults(config: ServeConfig): Omit<ServeCommand, 'upstreams' | 'help' 
     storeTimeoutMs: config.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS,
     logLevel: config.logLevel ?? 'info',
     logFormat: config.logFormat ?? 'text',
+    logFile: config.logFile,
+    warnings: [],
   };
 }
 

@@ -4,9 +4,10 @@ import type { Dispatcher } from 'undici';
 import { MissingPackageError } from '../errors/MissingPackageError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import { type CallerCredentials, parseCallerTokens } from '../gateway/caller-credentials.js';
-import { GatewayConfigError } from '../gateway/GatewayConfigError.js';
+import { GatewayConfigError, sharedStoreWithoutKeys } from '../gateway/GatewayConfigError.js';
 import { type Gateway, startGateway } from '../gateway/gateway.js';
-import { createRedisStore, describeStoreUrl } from '../gateway/redis-store.js';
+import { type GatewayOptions, resolveGatewayOptions } from '../gateway/gateway-options.js';
+import { createRedisStore, describeStoreUrl, loadRedisClient } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
 import { describeUrl } from '../shared/redact.js';
@@ -14,18 +15,24 @@ import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scru
 import { createToolFilter } from '../upstream/tool-filter.js';
 import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
+import type { LogSink } from './log-file.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import { plural } from './plural.js';
 import { describeOutbound, proxyCredentials } from './proxy-settings.js';
 import type { ServeCommand } from './serve-args.js';
 import { SERVE_HELP } from './serve-args.js';
 import { recordSentCredentials } from './serve-sent-credentials.js';
+import { hasStoredSignIn } from './stored-sign-in.js';
 import { UsageError } from './usage-error.js';
+
+const REDIS_URL = /^rediss?:\/\//;
 
 /** Where `serve` talks to its process: the CLI entry passes the real ones. */
 export interface ServeIo {
   readonly stdout: Writable;
-  readonly stderr: Writable;
+  /** Where the log goes: stderr, and the `--log-file` when one is given. */
+  readonly stderr: LogSink;
   readonly env: NodeJS.ProcessEnv;
   /** Registers a signal handler (SIGTERM, SIGINT). */
   readonly onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: () => void) => void;
@@ -43,53 +50,28 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     return EXIT.ok;
   }
   const log = createLogger({ level: command.logLevel, format: command.logFormat, out: io.stderr, scrub: secretsOfServe(command).scrub });
+  for (const warning of command.warnings) log.warn(warning);
   const sessionKeys = readKeys(command, io.env, log);
   const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log);
+  const options = gatewayOptions(command, { log, env: io.env, sessionKeys, callers, outbound: io.outbound });
+  // Every refusal before the first connection: a store is never contacted for a gateway that will not start.
+  try {
+    resolveGatewayOptions(options);
+    if (command.store !== 'memory') {
+      if (!REDIS_URL.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
+      // The package first: the line that brings it (npx -p … -p @redis/client) is what the user needs next.
+      await loadRedisClient();
+      if (sessionKeys === undefined) throw sharedStoreWithoutKeys('redis');
+    }
+  } catch (error) {
+    // @redis/client is an optional peer dependency: say which package, and the npx line that brings it.
+    if (error instanceof GatewayConfigError || error instanceof MissingPackageError) throw new UsageError(`serve: ${error.message}`);
+    throw error;
+  }
   const store = await openStore(command, log);
   let gateway: Gateway;
   try {
-    gateway = await startGateway({
-      upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
-        // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-        const http = createUndiciFetch(io.outbound);
-        if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
-        // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
-        const sent = recordSentCredentials(http);
-        const session = createCliSession(upstream.url, oauth, { log, env: io.env });
-        return {
-          ...upstream,
-          fetch: createOAuthFetch(session, { interactive: false, fetch: sent.fetch }) as typeof fetch,
-          scrub: sent.scrub,
-        };
-      }),
-      host: command.host,
-      port: command.port,
-      store,
-      sessionKeys,
-      callers,
-      allowedHosts: command.allowedHosts,
-      allowedOrigins: command.allowedOrigins,
-      limits: {
-        maxBodyBytes: command.maxBodyBytes,
-        maxStreamsPerSession: command.maxStreamsPerSession,
-        maxSessionsPerCaller: command.maxSessionsPerCaller,
-        maxMessageBytes: command.maxMessageBytes,
-        maxConnections: command.maxConnections,
-        maxConnectionsPerAddress: command.maxConnectionsPerAddress,
-      },
-      sessionIdleTtlMs: command.sessionIdleTtlMs,
-      sessionMaxAgeMs: command.sessionMaxAgeMs,
-      maxRecords: command.maxRecords,
-      timeoutMs: command.timeoutMs,
-      restartWindowMs: command.restartWindowMs,
-      drainTimeoutMs: command.drainTimeoutMs,
-      bodyTimeoutMs: command.bodyTimeoutMs,
-      headersTimeoutMs: command.headersTimeoutMs,
-      idleTimeoutMs: command.idleTimeoutMs,
-      metricsPort: command.metricsPort,
-      metricsHost: command.metricsHost,
-      log,
-    });
+    gateway = await startGateway({ ...options, store });
   } catch (error) {
     await store?.close().catch(() => {});
     if (error instanceof GatewayConfigError) throw new UsageError(`serve: ${error.message}`);
@@ -100,14 +82,18 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     throw error;
   }
   for (const upstream of command.upstreams) {
+    const oauth = await describeSignIn(upstream, io.env);
     log.info('serving', {
       upstream: upstream.name,
       endpoint: (gateway.endpoints[upstream.name] ?? []).map((path) => `${gateway.origin}${path}`).join(' '),
       url: describeUrl(upstream.url.href),
-      oauth:
-        upstream.oauth === undefined ? undefined : upstream.oauth.flow === 'client-credentials' ? 'client credentials' : 'stored sign-in',
+      oauth,
       tools: createToolFilter({ ignore: upstream.ignoreTools, allow: upstream.allowTools })?.description,
     });
+    if (oauth === 'none stored')
+      log.warn(
+        `upstream "${upstream.name}": no sign-in is stored for ${describeUrl(upstream.url.href)}; its requests fail until you run: mcp-lifeline login ${describeUrl(upstream.url.href)}`,
+      );
   }
   const network = describeOutbound(command.network.proxies, command.network.caFiles);
   if (network !== undefined) log.info('network', network.fields);
@@ -115,7 +101,7 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
     address: gateway.origin,
     metrics: gateway.metricsOrigin,
     store: gateway.store.kind,
-    credentials: callers === undefined ? 'none (loopback only)' : `${callers.size} token(s)`,
+    credentials: callers === undefined ? 'none (loopback only)' : plural(callers.size, 'token'),
     keys: sessionKeys === undefined ? 'random (sessions end with this process)' : `${sessionKeys.length}`,
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) io.onSignal(signal, () => void gateway.shutdown(signal));
@@ -139,6 +125,68 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   io.onSignal('SIGHUP', reload);
   await gateway.closed;
   return EXIT.ok;
+}
+
+/** What `startGateway` is given, but the store: built before anything is connected, so it can be checked first. */
+function gatewayOptions(
+  command: ServeCommand,
+  context: {
+    log: Logger;
+    env: NodeJS.ProcessEnv;
+    sessionKeys: Uint8Array[] | undefined;
+    callers: CallerCredentials | undefined;
+    outbound: Dispatcher | undefined;
+  },
+): GatewayOptions {
+  const { log, env, sessionKeys, callers } = context;
+  return {
+    upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
+      // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
+      const http = createUndiciFetch(context.outbound);
+      if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
+      // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
+      const sent = recordSentCredentials(http);
+      const session = createCliSession(upstream.url, oauth, { log, env });
+      return {
+        ...upstream,
+        fetch: createOAuthFetch(session, { interactive: false, fetch: sent.fetch }) as typeof fetch,
+        scrub: sent.scrub,
+      };
+    }),
+    host: command.host,
+    port: command.port,
+    sessionKeys,
+    callers,
+    allowedHosts: command.allowedHosts,
+    allowedOrigins: command.allowedOrigins,
+    limits: {
+      maxBodyBytes: command.maxBodyBytes,
+      maxStreamsPerSession: command.maxStreamsPerSession,
+      maxSessionsPerCaller: command.maxSessionsPerCaller,
+      maxMessageBytes: command.maxMessageBytes,
+      maxConnections: command.maxConnections,
+      maxConnectionsPerAddress: command.maxConnectionsPerAddress,
+    },
+    sessionIdleTtlMs: command.sessionIdleTtlMs,
+    sessionMaxAgeMs: command.sessionMaxAgeMs,
+    maxRecords: command.maxRecords,
+    timeoutMs: command.timeoutMs,
+    restartWindowMs: command.restartWindowMs,
+    drainTimeoutMs: command.drainTimeoutMs,
+    bodyTimeoutMs: command.bodyTimeoutMs,
+    headersTimeoutMs: command.headersTimeoutMs,
+    idleTimeoutMs: command.idleTimeoutMs,
+    metricsPort: command.metricsPort,
+    metricsHost: command.metricsHost,
+    log,
+  };
+}
+
+/** The `oauth` field of the `serving` line: what is true of the upstream's sign-in now. */
+async function describeSignIn(upstream: ServeCommand['upstreams'][number], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (upstream.oauth === undefined) return undefined;
+  if (upstream.oauth.flow === 'client-credentials') return 'client credentials';
+  return (await hasStoredSignIn(upstream.url, env)) ? 'stored sign-in' : 'none stored';
 }
 
 /** Every secret serve sends or holds: upstream header values, URL query values, the store's password. */
@@ -191,7 +239,6 @@ function readSecretFile(path: string, flag: string, log: Logger): string {
 
 async function openStore(command: ServeCommand, log: Logger): Promise<SessionStore | undefined> {
   if (command.store === 'memory') return undefined;
-  if (!/^rediss?:\/\//.test(command.store)) throw new UsageError(`serve: --store must be "memory" or a redis:// (or rediss://) URL`);
   const store = await createRedisStore({
     url: command.store,
     idleTtlMs: command.sessionIdleTtlMs,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { EraChoice } from '../upstream/negotiate.js';
 import { type OAuthFlags, parseOAuthFlags } from './auth-args.js';
 import { parseEraArgs } from './era-args.js';
-import { collectHeaders, expandVariables } from './headers.js';
+import { expandVariables, type HeaderSet, readHeaderLines } from './headers.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { restartWindowMs } from './restart-window-arg.js';
 import { UsageError } from './usage-error.js';
@@ -58,6 +58,9 @@ export interface ServeConfig {
   readonly drainTimeoutMs?: number;
   readonly logLevel?: LogLevel;
   readonly logFormat?: LogFormat;
+  readonly logFile?: string;
+  /** Upstream headers with no credential after expansion (see `HeaderSet.warnings`). */
+  readonly warnings?: readonly string[];
   /** Plain http to upstreams on other machines, for every upstream (`--allow-http`). */
   readonly allowHttp?: boolean;
   /** The proxy to reach upstreams through (`--proxy`): `env`, `off` or a URL. */
@@ -94,6 +97,7 @@ const TOP_LEVEL = new Set([
   'storeTimeout',
   'logLevel',
   'logFormat',
+  'logFile',
 ]);
 const UPSTREAM_KEYS = new Set([
   'name',
@@ -185,20 +189,25 @@ export function parseServeConfig(data: unknown, where: string, env: NodeJS.Proce
     logFormat: mapOptional(optional(root, 'logFormat', 'string', where), (format) =>
       parseChoice(`${where}: logFormat`, format, LOG_FORMATS),
     ),
+    logFile: optional(root, 'logFile', 'string', where),
     allowHttp: optional(root, 'allowHttp', 'boolean', where),
     proxy: mapOptional(optional(root, 'proxy', 'string', where), (text) =>
       parseProxyChoice(`${where}: proxy`, expandVariables(text, `${where}: proxy`, env)),
     ),
     caFiles: typeof root['caFile'] === 'string' ? [root['caFile']] : strings(root['caFile'], `${where}: caFile`),
-    upstreams:
-      root['upstreams'] === undefined
-        ? undefined
-        : array(root['upstreams'], `${where}: upstreams`).map((item, index) => upstream(item, `${where}: upstreams[${index}]`, env)),
   };
+  const warnings: string[] = [];
+  if (root['upstreams'] !== undefined) {
+    config['upstreams'] = array(root['upstreams'], `${where}: upstreams`).map((item, index) =>
+      upstream(item, `${where}: upstreams[${index}]`, { env, warnings }),
+    );
+  }
+  if (warnings.length > 0) config['warnings'] = warnings;
   return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as ServeConfig;
 }
 
-function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUpstreamConfig {
+function upstream(data: unknown, where: string, context: { env: NodeJS.ProcessEnv; warnings: string[] }): ServeUpstreamConfig {
+  const { env } = context;
   const item = object(data, where);
   unknownKeys(item, UPSTREAM_KEYS, where);
   const urlText = optional(item, 'url', 'string', where);
@@ -207,10 +216,12 @@ function upstream(data: unknown, where: string, env: NodeJS.ProcessEnv): ServeUp
   const headerObject = item['headers'] === undefined ? {} : object(item['headers'], `${where}: headers`);
   const lines = Object.entries(headerObject).map(([name, value]) => {
     if (typeof value !== 'string') throw new UsageError(`${where}: headers.${name} must be a string`);
-    return `${name}: ${value}`;
+    // Named by its key in the file: an unset ${VAR} is this file's problem, not a --header's.
+    return { line: `${name}: ${value}`, where: `${where}: headers.${name}` };
   });
   // The same parsing and ${VAR} expansion as --header.
-  const headers = collectHeaders(lines, [], env);
+  const { headers, warnings }: HeaderSet = readHeaderLines(lines, env);
+  context.warnings.push(...warnings);
   const forwardHeaders = (strings(item['forwardHeaders'], `${where}: forwardHeaders`) ?? []).map((header) => header.toLowerCase());
   return {
     name: optional(item, 'name', 'string', where) ?? url.hostname,

@@ -1,6 +1,7 @@
 // The values a user types, on the command line or in `serve`'s config file: URLs, sizes, durations,
 // counts and choices. One grammar each, so that a flag and its config key read the same text the
 // same way (a bare `3600` in `--session-ttl` and in `sessionTtl` is an hour in both).
+import { isLoopbackHost } from '../shared/loopback.js';
 import { UsageError } from './usage-error.js';
 
 /**
@@ -9,6 +10,8 @@ import { UsageError } from './usage-error.js';
  * error would otherwise carry them: credentials belong in --header.
  */
 export function parseUrl(text: string): URL {
+  const meant = withScheme(text);
+  if (meant !== undefined) throw new UsageError(`<url> has no scheme (http:// or https://): did you mean ${meant}?`);
   let url: URL;
   try {
     url = new URL(text);
@@ -25,6 +28,27 @@ export function parseUrl(text: string): URL {
     );
   }
   return url;
+}
+
+/**
+ * What a URL written without its scheme (`localhost:8080/mcp`, `mcp.example.com/mcp`) meant: http
+ * on a loopback host, https anywhere else; shown without its query, which may hold a token.
+ * Undefined for text that has a scheme or does not name a host.
+ */
+function withScheme(text: string): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`http://${text}`);
+  } catch {
+    return undefined;
+  }
+  const host = url.hostname;
+  // `mailto:someone@example.com` has a scheme, just not one we speak.
+  if (url.username !== '' || url.password !== '') return undefined;
+  if (!(host.includes('.') || host.startsWith('[') || host === 'localhost' || url.port !== '')) return undefined;
+  const scheme = isLoopbackHost(host) ? 'http' : 'https';
+  return `${scheme}://${url.host}${url.pathname}${url.search === '' ? '' : '?…'}`;
 }
 
 // A number, then an optional unit: `12`, `1.5`, `.5`, `1e3`, each with or without a unit such as `ms` or `MiB`.

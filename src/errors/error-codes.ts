@@ -25,6 +25,12 @@ export type SignInErrorCode =
   | 'SIGN_IN_REQUIRED'
   /** The user did not finish signing in within the bound (`--oauth-timeout`). */
   | 'SIGN_IN_TIMEOUT'
+  /**
+   * A sign-in waits for the user, and the request could not wait longer for it (the bridge answers
+   * a host's request before the host's own timeout): the message says what to do and until when.
+   * The sign-in goes on; a later request finds it done.
+   */
+  | 'SIGN_IN_PENDING'
   /** The authorization server sent the user back with an error (`access_denied`, …). */
   | 'AUTHORIZATION_DENIED'
   /** No longer thrown: a callback with another `state` (RFC 6749 §10.12: forged or stale) is answered 400 and ignored, and the sign-in waits on. Kept so code that names it compiles. */

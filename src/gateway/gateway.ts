@@ -4,7 +4,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import { LOCAL_CALLER } from './caller-credentials.js';
 import { createConnectionGuard } from './connection-guard.js';
 import { createEndedSessions } from './ended-sessions.js';
-import { GatewayConfigError } from './GatewayConfigError.js';
+import { sharedStoreWithoutKeys } from './GatewayConfigError.js';
 import { type CredentialUpdate, createGatewayCredentials } from './gateway-credentials.js';
 import { closeListener, connectionVerdicts, listen, listener, originOf, startOpsListener } from './gateway-listeners.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
@@ -56,11 +56,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const config = resolveGatewayOptions(options);
   const { log } = config;
   const rawStore = options.store ?? createMemoryStore({ idleTtlMs: config.sessionIdleTtlMs, maxRecords: config.maxRecords });
-  if (rawStore.shared && options.sessionKeys === undefined) {
-    throw new GatewayConfigError(
-      `a ${rawStore.kind} store is shared by replicas, which must share the session keys too: give --key-file (one key a line, e.g. from "openssl rand -base64 32")`,
-    );
-  }
+  if (rawStore.shared && options.sessionKeys === undefined) throw sharedStoreWithoutKeys(rawStore.kind);
   const outage = createStoreOutage(rawStore, log);
   const store = guardStore(rawStore, outage);
   const ended = createEndedSessions(store, {

@@ -131,10 +131,10 @@ export function createMessageSession(context: MessageSessionContext): MessageSes
       } catch (error) {
         if (!isRequest) throw error;
         const id = message.id as JsonRpcId;
-        state.waiters.get(keyOf(id))?.(
-          { jsonrpc: '2.0', id, error: { code: -32000, message: `mcp-lifeline: ${scrub(upstreamErrorText(error))}` } },
-          undefined,
-        );
+        // Said here, once: the host gets it as this request's answer, and nothing else logs it.
+        const text = scrub(upstreamErrorText(error));
+        log.warn(text, { upstream: upstream.name, method: message.method });
+        state.waiters.get(keyOf(id))?.({ jsonrpc: '2.0', id, error: { code: -32000, message: `mcp-lifeline: ${text}` } }, undefined);
         state.waiters.delete(keyOf(id));
       }
     }

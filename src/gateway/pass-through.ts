@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
@@ -53,6 +54,8 @@ export function createPassThrough(
   const { options, metrics } = context;
   const { log } = options;
   const scrubText = scrub ?? ((text: string) => text);
+  // Responses whose upstream answer was relayed to its end.
+  const relayed = new WeakSet<ServerResponse>();
 
   async function send(
     request: RouteRequest,
@@ -63,9 +66,11 @@ export function createPassThrough(
     const { req, res } = request;
     const method = req.method ?? 'GET';
     // When the client leaves, the upstream exchange ends too: a GET stream never ends on its own,
-    // and a POST whose upstream hangs would otherwise hold its connection with no bound.
+    // and a POST whose upstream hangs would otherwise hold its connection with no bound. So when
+    // the gateway itself ended the response first (a GET stream at shutdown, or a session ended):
+    // the upstream's answer was not all relayed, and nothing waits for the rest.
     res.once('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!relayed.has(res)) abort.abort();
     });
     let response: Response;
     try {
@@ -132,6 +137,7 @@ export function createPassThrough(
           return tooLarge();
         },
       });
+      relayed.add(request.res);
     } catch (error) {
       if (error instanceof AnswerTooLargeError) {
         metrics.oversized(name);

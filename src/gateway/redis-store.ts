@@ -93,6 +93,14 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 return 0`;
 
 /**
+ * The Redis client package (`@redis/client`, an optional peer dependency), loaded; rejects with a
+ * MissingPackageError naming it when it is not installed. Nothing is contacted.
+ */
+export function loadRedisClient() {
+  return importOptional('@redis/client', 'the Redis session store (serve --store redis://…)', () => import('@redis/client'));
+}
+
+/**
  * The session table in Redis or Valkey, shared by every replica. The client library
  * (`@redis/client`, node-redis) is an optional peer dependency, loaded only when this store is
  * used: without it, this rejects with a `MissingPackageError` naming it. One database or a primary
@@ -101,11 +109,7 @@ return 0`;
 export async function createRedisStore(options: RedisStoreOptions): Promise<SessionStore> {
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
-  const { createClient } = await importOptional(
-    '@redis/client',
-    'the Redis session store (serve --store redis://…)',
-    () => import('@redis/client'),
-  );
+  const { createClient } = await loadRedisClient();
   const client = createClient({
     url: options.url,
     // While the connection is down, commands fail at once (the gateway answers 503) rather than

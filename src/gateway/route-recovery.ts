@@ -96,7 +96,8 @@ export function createRouteRecovery(
         });
         return;
       case 'recovery-failed':
-        log.warn(event.message, { upstream: name, code: event.code });
+        // The request it failed gets the error, and the route logs it once when it answers the client.
+        log.debug(event.message, { upstream: name, code: event.code });
         return;
       case 'server-unreachable':
         log.warn('upstream unreachable: requests wait for it to come back', {

@@ -145,9 +145,10 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
           return decision;
         },
         (error: unknown) => {
-          // Nothing was decided: a later initialize may try again.
+          // Nothing was decided: a later initialize may try again. The error is thrown to the
+          // request that asked, and logged once there: here it is a debug line.
           deciding = undefined;
-          report('error', 'era-undecided', (error as Error).message, {});
+          report('debug', 'era-undecided', (error as Error).message, {});
           throw error;
         },
       );

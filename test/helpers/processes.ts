@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 /** A child process the test started; `stop()` is idempotent and bounded. */
@@ -77,4 +78,15 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 /** Absolute path of a file next to the compiled test code. */
 export function builtPath(relative: string, from: string): string {
   return fileURLToPath(new URL(relative, from));
+}
+
+/** A port nothing listens on right now (bound to 127.0.0.1 and released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

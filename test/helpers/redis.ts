@@ -1,7 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { stopChild } from './processes.js';
+import { freePort, stopChild } from './processes.js';
 
 /** A throwaway redis-server on 127.0.0.1, no persistence. */
 export interface RedisServer {
@@ -39,15 +37,4 @@ export async function startRedis(port?: number): Promise<RedisServer> {
   }
   const cli = (...args: string[]) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
   return { url: `redis://127.0.0.1:${port}`, port, cli, stop: () => stopChild(child) };
-}
-
-/** A port nothing listens on right now (bound to 127.0.0.1 and released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }

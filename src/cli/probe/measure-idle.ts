@@ -1,4 +1,5 @@
 import { classifySessionLoss } from '../../classifier/classify-session-loss.js';
+import { formatDuration } from '../duration-text.js';
 import { openSession, type ProbeTarget, send, sessionAlive, sessionHeaders } from './probe-session.js';
 import type { IdleReport } from './report.js';
 
@@ -65,7 +66,22 @@ export async function measureIdle(target: ProbeTarget, options: IdleOptions): Pr
         .catch(() => {});
     }
   }
-  return { stepsMs, survivedMs, diedAfterMs, rule, interrupted, summary: summarize(survivedMs, diedAfterMs, rule, interrupted, stepsMs) };
+  return {
+    stepsMs,
+    survivedMs,
+    diedAfterMs,
+    rule,
+    interrupted,
+    summary: summarize(survivedMs, diedAfterMs, rule, interrupted, stepsMs),
+    keepalive: diedAfterMs === undefined ? undefined : `auto:${durationValue(diedAfterMs)}`,
+  };
+}
+
+/** A duration as the CLI reads it back: `4m`, `90s`, `1500ms`. */
+function durationValue(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }
 
 function schedule(maxMs: number, steps: readonly number[]): number[] {
@@ -93,13 +109,6 @@ function idleFor(ms: number, survivedMs: number, options: IdleOptions): Promise<
     const timer = setTimeout(() => finish(true), ms);
     options.signal.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** "90 s", "4 min", "1 h 30 min". */
-export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10} s`;
-  const minutes = Math.round(ms / 60_000);
-  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h${minutes % 60 === 0 ? '' : ` ${minutes % 60} min`}`;
 }
 
 function summarize(

@@ -5,12 +5,13 @@ import type { Command } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { painter, wantsColor } from '../paint.js';
 import { secretsOf } from '../secrets.js';
-import { packageVersion } from '../version.js';
+import { hasStoredSignIn } from '../stored-sign-in.js';
+import { packageIssuesUrl, packageVersion } from '../version.js';
 import { ProbeConnectionError } from './probe-session.js';
 import { renderProgress, renderText } from './render-text.js';
 import type { ProbeReport } from './report.js';
 import { runProbe } from './run-probe.js';
-import { hasStoredSignIn, probeSignIn, refusedCredentials, renderSignIn } from './sign-in-report.js';
+import { probeSignIn, refusedCredentials, renderSignIn } from './sign-in-report.js';
 
 export type ProbeCommand = Extract<Command, { kind: 'probe' }>;
 
@@ -36,9 +37,10 @@ function probeExitCode(report: ProbeReport): number {
 export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<number> {
   // Servers quote the request back (headers in an error page): the report never shows a secret.
   const secrets = secretsOf(command);
+  for (const warning of command.headerWarnings) io.stderr.write(`mcp-lifeline probe: warning: ${warning}\n`);
   // How the server signs in (issue 10): reported when it refuses us, or when we have signed in to it;
   // the session checks then run with the stored sign-in.
-  let signIn = command.oauth !== undefined && (await hasStoredSignIn(command.url)) ? await probeSignIn(command) : undefined;
+  let signIn = command.oauth !== undefined && (await hasStoredSignIn(command.url, io.env)) ? await probeSignIn(command) : undefined;
   const where = command.url.origin + command.url.pathname;
   let report: ProbeReport;
   try {
@@ -49,6 +51,7 @@ export async function probeCommand(command: ProbeCommand, io: ProbeIO): Promise<
       // The probe sends the user's credentials too: never to another origin (see Limits and safety).
       fetch: followSameOriginRedirects(io.fetch ?? fetch),
       version: packageVersion(),
+      issuesUrl: packageIssuesUrl(),
       idle: command.idle,
       signal: io.signal,
       onIdleProgress: io.isTTY && !command.json ? (progress) => io.stderr.write(renderProgress(progress)) : undefined,

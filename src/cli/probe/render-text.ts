@@ -1,5 +1,6 @@
+import { formatDuration } from '../duration-text.js';
 import type { Paint } from '../paint.js';
-import { formatDuration, type IdleProgress } from './measure-idle.js';
+import type { IdleProgress } from './measure-idle.js';
 import type { Check, EraReport, EraSupport, ProbeReport } from './report.js';
 
 /** The report as a reader wants it on a terminal. */
@@ -42,6 +43,8 @@ export function renderText(report: ProbeReport, paint: Paint): string {
     lines.push('', paint.bold('Idle timeout'));
     lines.push(`  tried ${report.idle.stepsMs.map(formatDuration).join(', ')}`);
     lines.push(`  ${report.idle.summary}`);
+    if (report.idle.keepalive !== undefined)
+      lines.push(`  keep sessions alive from the start: mcp-lifeline ${report.url} --keepalive ${report.idle.keepalive}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -103,4 +103,9 @@ export interface IdleReport {
   /** Ctrl-C stopped the measurement early. */
   readonly interrupted: boolean;
   readonly summary: string;
+  /**
+   * The bridge's `--keepalive` value this implies, when the session died: `auto:` and the bracket's
+   * upper end (`auto:4m`), so that pings keep sessions alive from the start.
+   */
+  readonly keepalive: string | undefined;
 }

@@ -3,6 +3,7 @@ import { describeUrl, redactIds, redactSessionId } from '../../shared/redact.js'
 import type { EraVerdict } from '../../upstream/classify-discover-answer.js';
 import { speaksForItself } from '../../upstream/fetch-failure-text.js';
 import { httpErrorText } from '../../upstream/http-error-text.js';
+import { plural } from '../plural.js';
 import { type IdleProgress, measureIdle } from './measure-idle.js';
 import { discoverEra, eraReport } from './probe-eras.js';
 import {
@@ -21,6 +22,8 @@ import type { Check, Coping, ProbeReport, ServerFacts, Verdict } from './report.
 export interface ProbeOptions extends ProbeTarget {
   /** Reported to the server as the probe's clientInfo version. */
   readonly version: string;
+  /** Where a server mcp-lifeline does not recognise is to be reported (package.json `bugs`). */
+  readonly issuesUrl: string;
   /** Measure the idle timeout too. */
   readonly idle: { readonly maxMs: number; readonly stepsMs: readonly number[] } | undefined;
   /** Ctrl-C: stop the idle measurement and report what was found. */
@@ -55,7 +58,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     request: live.request,
     status: live.status,
     contentType: live.contentType,
-    excerpt: Array.isArray(tools) ? `${tools.length} tools` : live.excerpt,
+    excerpt: Array.isArray(tools) ? plural(tools.length, 'tool') : live.excerpt,
     error: live.error,
   };
 
@@ -64,7 +67,7 @@ export async function runProbe(options: ProbeOptions): Promise<ProbeReport> {
     ...check,
     excerpt: redactIds(check.excerpt, [session.sessionId]),
   }));
-  const verdict = decide(server.sessionIssued, checks);
+  const verdict = decide(server.sessionIssued, checks, options.issuesUrl);
   const idle =
     options.idle === undefined || !server.sessionIssued
       ? undefined
@@ -140,7 +143,7 @@ async function reportWithoutStreamableHttp(options: ProbeOptions, modern: EraVer
     result: sse.result,
   });
   const checks = sse.checks.map((check) => ({ ...check, excerpt: redactIds(check.excerpt, [sse.sessionId]) }));
-  const verdict = decide(true, checks);
+  const verdict = decide(true, checks, options.issuesUrl);
   return {
     schemaVersion: 1,
     url: where,
@@ -202,7 +205,7 @@ async function lostSessionAnswers(target: ProbeTarget, session: OpenedSession): 
 }
 
 /** The verdict rests on the answers a real client meets: its lost id, on POST, then GET. */
-function decide(sessionIssued: boolean, checks: readonly Check[]): Verdict {
+function decide(sessionIssued: boolean, checks: readonly Check[], issuesUrl: string): Verdict {
   if (!sessionIssued) {
     return {
       kind: 'stateless',
@@ -232,7 +235,9 @@ function decide(sessionIssued: boolean, checks: readonly Check[]): Verdict {
     return {
       kind: 'not-recognised',
       rule: undefined,
-      summary: `Not recognised: mcp-lifeline cannot tell this server's lost-session answer from other errors. Please report it, with this evidence: ${evidence}`,
+      summary:
+        `Not recognised: mcp-lifeline cannot tell this server's lost-session answer from other errors. ` +
+        `Please report it at ${issuesUrl} with the --json report, or this evidence: ${evidence}`,
     };
   }
   const all404 = deciding.filter((check) => check.status !== null).every((check) => check.status === 404);

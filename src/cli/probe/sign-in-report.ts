@@ -1,13 +1,13 @@
 import { discoverAuthorizationServerMetadata, discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
 import { supportsDeviceFlow } from '../../auth/device-flow.js';
 import { sameIssuer } from '../../auth/issuer-checks.js';
-import { createOAuthStore } from '../../auth/oauth-store.js';
 import { isSignInError } from '../../auth/SignInError.js';
 import { DEFAULT_OAUTH_SESSION_OPTIONS } from '../../auth/session-options.js';
 import { createSignInFetch } from '../../auth/sign-in-fetch.js';
 import { networkErrorText } from '../../errors/network-error-text.js';
 import type { Paint } from '../paint.js';
 import { fetchSignInChallenge } from '../sign-in-challenge.js';
+import { hasStoredSignIn } from '../stored-sign-in.js';
 
 /** How a server signs users in, as `probe` reports it (`signIn` in `--json`). */
 export interface SignInReport {
@@ -47,17 +47,6 @@ export interface SignInReport {
   readonly signedIn: boolean;
   /** What could not be found out, in words. */
   readonly problems: readonly string[];
-}
-
-/** Whether a sign-in for `url` is stored here. */
-export async function hasStoredSignIn(url: URL): Promise<boolean> {
-  try {
-    return Object.values((await createOAuthStore().read(url))?.record.grants ?? {}).some((grant) => grant.tokens !== undefined);
-  } catch (error) {
-    // A store that may not be used: the probe's own requests say why.
-    if (isSignInError(error)) return false;
-    throw error;
-  }
 }
 
 /** The probe could not start because the server wants credentials (or a sign-in we may not start). */
