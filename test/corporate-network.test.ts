@@ -167,6 +167,22 @@ describe('TLS interception by a CA of the test’s own', () => {
     assert.equal(server.counters.httpRequests['POST'] ?? 0, 0, 'nothing reached the server');
   });
 
+  it("no proxy and no --ca-file (Node's own HTTP client): a server with a private CA is still named, with --ca-file as the fix", async (t) => {
+    const serverCa = makeTestCa(t, 'server');
+    const { url, host, server } = await httpsServer(t, serverCa);
+    const cli = spawnCli([url], NO_PROXY_ENV);
+    t.after(() => cli.stop());
+    cli.send(INITIALIZE);
+    const answer = await cli.waitForMessage((message) => message['id'] === 1);
+    const said = JSON.stringify(answer['error']);
+    assert.match(said, new RegExp(`the certificate of ${host.replaceAll('.', '\\.')} is not signed by a CA this machine trusts`));
+    assert.match(said, /--ca-file PATH for this command, or NODE_EXTRA_CA_CERTS=PATH/);
+    assert.equal(server.counters.httpRequests['POST'] ?? 0, 0, 'nothing reached the server');
+    // Trusted, the same bridge setup reaches it.
+    const bridge = await startHost(t, url, NO_PROXY_ENV, ['--ca-file', serverCa.certPath]);
+    assert.equal(await call(bridge), '1');
+  });
+
   it('trusted through NODE_EXTRA_CA_CERTS in the environment of the process', async (t) => {
     const { url, host, proxy, server, companyCa } = await intercepted(t);
     const bridge = await startHost(t, url, { ...NO_PROXY_ENV, HTTPS_PROXY: proxy.url, NODE_EXTRA_CA_CERTS: companyCa.certPath });

@@ -21,17 +21,17 @@ async function readTask(): Promise<BackgroundSignIn> {
 async function run(): Promise<number> {
   const task = await readTask();
   setTimeout(() => process.exit(3), 2 * task.flags.signInTimeoutMs + 30_000 + LIFETIME_MARGIN_MS).unref();
-  const [{ createCliSession }, { createLogger }, { openLogFile }, { createOutbound }, { setGlobalDispatcher }, { networkSettings }] =
+  const [{ createCliSession }, { createLogger }, { openLogFile }, { createOutbound }, { installGlobalDispatcher }, { networkSettings }] =
     await Promise.all([
       import('./oauth-fetch.js'),
       import('./logger.js'),
       import('./log-file.js'),
       import('./outbound.js'),
-      import('undici'),
+      import('../upstream/global-dispatcher.js'),
       import('./background-sign-in.js'),
     ]);
   // The bridge's proxy and CAs: Node's fetch, which the sign-in uses, follows the global dispatcher.
-  setGlobalDispatcher(createOutbound(networkSettings(task.network), process.env));
+  installGlobalDispatcher(createOutbound(networkSettings(task.network), process.env));
   const file = task.log.file === undefined ? undefined : openLogFile(task.log.file, () => {});
   const out = file ?? { write: () => true };
   // The bridges say what happens; this log adds the details at debug, and otherwise only a failure

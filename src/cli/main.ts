@@ -146,9 +146,12 @@ async function main(argv: readonly string[]): Promise<number> {
  * does. `say` gets the startup line naming the proxy (never its credentials), if there is one.
  */
 async function installOutbound(network: NetworkSettings, say?: (line: string) => void): Promise<Dispatcher> {
-  const [{ createOutbound }, { setGlobalDispatcher }] = await Promise.all([import('./outbound.js'), import('undici')]);
+  const [{ createOutbound }, { installGlobalDispatcher }] = await Promise.all([
+    import('./outbound.js'),
+    import('../upstream/global-dispatcher.js'),
+  ]);
   const dispatcher = createOutbound(network, process.env);
-  setGlobalDispatcher(dispatcher);
+  installGlobalDispatcher(dispatcher);
   const described = describeOutbound(network.proxies, network.caFiles);
   if (described !== undefined) say?.(described.text);
   return dispatcher;

@@ -8,12 +8,26 @@ import type { ProxySettings } from './proxy-settings.js';
  * that names the host and what fixes it: a refused certificate a CertificateError (`--ca-file`,
  * `NODE_EXTRA_CA_CERTS`, a renewed certificate; never turning verification off), a proxy that
  * cannot be reached or refuses the request a ProxyError. Everything else passes untouched.
+ * It serves the npm package's agents (undici 7: handlers with `onRequestStart`) and Node's own
+ * (undici 6 in Node 20 and 22: the older handler callbacks).
  */
 export function outboundErrors(proxies: ProxySettings): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) =>
     function outboundErrorsDispatch(options, handler) {
-      return dispatch(options, new OutboundErrorHandler(handler, originOf(options.origin), proxies));
+      const words = (error: Error) => wordsFor(error, originOf(options.origin), proxies);
+      return dispatch(
+        options,
+        'onRequestStart' in handler
+          ? new OutboundErrorHandler(handler, words)
+          : new LegacyOutboundErrorHandler(handler as LegacyHandler, words),
+      );
     };
+}
+
+/** The error a user reads for `error` on the way to `origin`: a CertificateError, a ProxyError, or `error` itself. */
+function wordsFor(error: Error, origin: URL | undefined, proxies: ProxySettings): Error {
+  if (origin === undefined) return error;
+  return certificateErrorOf(error, origin.host) ?? proxyErrorOf(error, { origin, proxies }) ?? error;
 }
 
 function originOf(origin: Dispatcher.DispatchOptions['origin']): URL | undefined {
@@ -24,16 +38,16 @@ function originOf(origin: Dispatcher.DispatchOptions['origin']): URL | undefined
   }
 }
 
+type Words = (error: Error) => Error;
+
 /** Passes every callback on; rewrites a certificate or proxy failure. */
 class OutboundErrorHandler implements Dispatcher.DispatchHandler {
   readonly #handler: Dispatcher.DispatchHandler;
-  readonly #origin: URL | undefined;
-  readonly #proxies: ProxySettings;
+  readonly #words: Words;
 
-  constructor(handler: Dispatcher.DispatchHandler, origin: URL | undefined, proxies: ProxySettings) {
+  constructor(handler: Dispatcher.DispatchHandler, words: Words) {
     this.#handler = handler;
-    this.#origin = origin;
-    this.#proxies = proxies;
+    this.#words = words;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
@@ -57,11 +71,61 @@ class OutboundErrorHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    const origin = this.#origin;
-    const said =
-      origin === undefined
-        ? undefined
-        : (certificateErrorOf(error, origin.host) ?? proxyErrorOf(error, { origin, proxies: this.#proxies }));
-    this.#handler.onResponseError?.(controller, said ?? error);
+    this.#handler.onResponseError?.(controller, this.#words(error));
+  }
+}
+
+/** The callbacks of undici 6's handlers (Node's own agent in Node 20 and 22). */
+interface LegacyHandler {
+  onConnect?(abort: (reason?: Error) => void, context?: object): void;
+  onError?(error: Error): void;
+  onUpgrade?(statusCode: number, headers: Buffer[] | string[] | null, socket: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders?(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[] | null): void;
+  onBodySent?(chunk: unknown, totalBytesSent?: number): void;
+}
+
+/** The same for undici 6's callbacks: each passed on, a failure rewritten. */
+class LegacyOutboundErrorHandler implements LegacyHandler {
+  readonly #handler: LegacyHandler;
+  readonly #words: Words;
+
+  constructor(handler: LegacyHandler, words: Words) {
+    this.#handler = handler;
+    this.#words = words;
+  }
+
+  onConnect(...args: Parameters<NonNullable<LegacyHandler['onConnect']>>): void {
+    this.#handler.onConnect?.(...args);
+  }
+
+  onError(error: Error): void {
+    this.#handler.onError?.(this.#words(error));
+  }
+
+  onUpgrade(...args: Parameters<NonNullable<LegacyHandler['onUpgrade']>>): void {
+    this.#handler.onUpgrade?.(...args);
+  }
+
+  onResponseStarted(): void {
+    this.#handler.onResponseStarted?.();
+  }
+
+  onHeaders(...args: Parameters<NonNullable<LegacyHandler['onHeaders']>>): boolean {
+    return this.#handler.onHeaders?.(...args) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.#handler.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.#handler.onComplete?.(trailers);
+  }
+
+  onBodySent(...args: Parameters<NonNullable<LegacyHandler['onBodySent']>>): void {
+    this.#handler.onBodySent?.(...args);
   }
 }

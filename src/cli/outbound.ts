@@ -1,4 +1,6 @@
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher } from 'undici';
+import { globalDispatcher } from '../upstream/global-dispatcher.js';
 import { trustedWith } from './ca-certificates.js';
 import type { NetworkSettings } from './network-args.js';
 import { outboundErrors } from './outbound-errors.js';
@@ -6,29 +8,32 @@ import { outboundErrors } from './outbound-errors.js';
 /**
  * The one HTTP client of a command that reaches servers (the bridge, probe, login, logout, serve):
  * undici's `EnvHttpProxyAgent` when a proxy is in use (NO_PROXY's hosts straight, the rest through
- * it: CONNECT for https://, absolute-form requests for http:// as curl sends them), a plain
- * `Agent` otherwise; the extra CAs on every TLS connection, to servers and to an https:// proxy;
- * certificate and proxy failures in words. The CLI entry installs it as undici's global dispatcher, which
- * Node's own fetch reads too: every request of the command follows, the sign-in's included.
- * The library entries never see it: a program's fetch decides.
+ * it: CONNECT for https://, absolute-form requests for http:// as curl sends them), an `Agent` with
+ * the extra CAs on every TLS connection when there are some, and otherwise Node's own (the npm
+ * package's agents cost a bridge about 20 MB of resident memory); certificate and proxy failures
+ * in words on each. The CLI entry installs it as undici's global dispatcher, which Node's own
+ * fetch reads too: every request of the command follows, the sign-in's included. The library
+ * entries never see it: a program's fetch decides.
  */
 export function createOutbound(settings: NetworkSettings, env: NodeJS.ProcessEnv): Dispatcher {
-  const tls = settings.certificates.length === 0 ? {} : { ca: trustedWith(settings.certificates, env) };
   const { https, http, noProxy } = settings.proxies;
-  const agent =
-    https === undefined && http === undefined
-      ? new Agent({ connect: tls })
-      : new EnvHttpProxyAgent({
-          // Given explicitly (resolved at startup); '' is "none", not "read the environment".
-          httpsProxy: https?.url.href ?? '',
-          httpProxy: http?.url.href ?? '',
-          noProxy,
-          connect: tls,
-          requestTls: tls,
-          proxyTls: tls,
-          // http:// through an http:// proxy as curl sends it (GET http://host/path), not tunnelled:
-          // proxies commonly allow CONNECT only to port 443.
-          proxyTunnel: false,
-        });
+  const direct = https === undefined && http === undefined;
+  if (direct && settings.certificates.length === 0) return globalDispatcher().compose(outboundErrors(settings.proxies));
+  const undici = createRequire(import.meta.url)('undici') as typeof import('undici');
+  const tls = settings.certificates.length === 0 ? {} : { ca: trustedWith(settings.certificates, env) };
+  const agent = direct
+    ? new undici.Agent({ connect: tls })
+    : new undici.EnvHttpProxyAgent({
+        // Given explicitly (resolved at startup); '' is "none", not "read the environment".
+        httpsProxy: https?.url.href ?? '',
+        httpProxy: http?.url.href ?? '',
+        noProxy,
+        connect: tls,
+        requestTls: tls,
+        proxyTls: tls,
+        // http:// through an http:// proxy as curl sends it (GET http://host/path), not tunnelled:
+        // proxies commonly allow CONNECT only to port 443.
+        proxyTunnel: false,
+      });
   return agent.compose(outboundErrors(settings.proxies));
 }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import { type HeaderFields, WatchedResponse } from '../recovery/watched-response.js';
+import { globalDispatcher } from './global-dispatcher.js';
 
 // Only undici's request() API, dispatched on the undici Agent Node's own fetch installs (the one
 // the fetch globals use anyway): the whole package adds about 10 MB of resident memory to a
@@ -11,17 +12,6 @@ const requestApi = createRequire(import.meta.url)('undici/lib/api/api-request.js
   this: Dispatcher,
   options: Dispatcher.RequestOptions,
 ) => Promise<Dispatcher.ResponseData>;
-const GLOBAL_DISPATCHER = Symbol.for('undici.globalDispatcher.1');
-
-/** The process's undici dispatcher: the one `setGlobalDispatcher` installed, or Node's own (installed when the fetch globals load). */
-function globalDispatcher(): Dispatcher {
-  const installed = (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
-  if (installed !== undefined) return installed;
-  void globalThis.Response;
-  const own = (globalThis as Record<symbol, Dispatcher | undefined>)[GLOBAL_DISPATCHER];
-  if (own !== undefined) return own;
-  return (createRequire(import.meta.url)('undici') as typeof import('undici')).getGlobalDispatcher();
-}
 
 /** Statuses whose responses have no body (Fetch standard: null body status). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
