@@ -40,7 +40,13 @@ const scenarios: [string, () => Promise<Figure[]>][] = [
   [
     'gateway',
     () =>
-      gatewayOverhead({ calls: quick ? 200 : 600, rounds: quick ? 2 : 3, initializes: quick ? 60 : 200, idleSessions: quick ? 200 : 1000 }),
+      gatewayOverhead({
+        calls: quick ? 200 : 600,
+        rounds: quick ? 2 : 3,
+        warmUp: quick ? 300 : 3000,
+        initializes: quick ? 60 : 200,
+        idleSessions: quick ? 200 : 1000,
+      }),
   ],
 ];
 // `--only NAME` runs the scenarios whose name contains NAME (e.g. `--only gateway`).

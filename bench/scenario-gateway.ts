@@ -33,6 +33,8 @@ type Tally = Record<Hop['name'], { rates: Record<number, number[]>; cpuSeconds: 
 export async function gatewayOverhead(options: {
   calls: number;
   rounds: number;
+  /** Calls through each hop before anything is measured: a gateway runs for days, its code compiled (JIT) and its pools full. */
+  warmUp: number;
   initializes: number;
   idleSessions: number;
 }): Promise<Figure[]> {
@@ -92,9 +94,9 @@ export async function gatewayOverhead(options: {
  * Each round runs every hop with 1 and with 8 callers, the hops in a rotated order each round, so
  * that drift (the other load on the machine) lands on all of them alike.
  */
-async function interleavedRates(hops: readonly Hop[], options: { calls: number; rounds: number }): Promise<Tally> {
+async function interleavedRates(hops: readonly Hop[], options: { calls: number; rounds: number; warmUp: number }): Promise<Tally> {
   const tally = Object.fromEntries(hops.map((hop) => [hop.name, { rates: { 1: [], 8: [] }, cpuSeconds: 0, calls: 0 }])) as unknown as Tally;
-  for (const hop of hops) await throughput(increment(hop.client.client), Math.min(300, options.calls), 4);
+  for (const hop of hops) await throughput(increment(hop.client.client), options.warmUp, 4);
   for (let round = 0; round < options.rounds; round++) {
     const order = hops.map((_, index) => hops[(index + round) % hops.length] as Hop);
     for (const callers of CALLERS) {
