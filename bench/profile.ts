@@ -5,14 +5,15 @@
 // server in its own process, and prints the hop's CPU per call and the top entries of its V8 CPU
 // profile by self time. With --instructions the hop runs under callgrind instead (instrumented only
 // while the calls run) and the figure is instructions per call: a count that the other engineers'
-// load on this machine does not move.
-import { execFileSync } from 'node:child_process';
+// load on this machine does not move (the middleware, which runs in this process: this script again
+// under callgrind, the calls with and without it in alternating blocks).
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, bridgedClient, httpClient, increment, LIFELINE_CLI, perRequestSignal } from './clients.js';
 import { inclusiveTimes, selfTimes } from './cpu-profile.js';
@@ -39,15 +40,26 @@ const calls = Number(values.calls ?? (values.instructions ? 300 : 5000));
 const callers = Number(values.callers ?? (target === 'middleware' ? 1 : 8));
 const top = Number(values.top ?? 15);
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'lifeline-profile-'));
+// The middleware runs in this process: for its instruction counts, this script runs again under
+// callgrind, told the folder its counts go to.
+const IN_CALLGRIND = 'LIFELINE_PROFILE_CALLGRIND_DIR';
+const dir = process.env[IN_CALLGRIND] ?? mkdtempSync(join(tmpdir(), 'lifeline-profile-'));
 const wrapper = values.instructions
   ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
   : undefined;
 const nodeFlags = values.instructions ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
 
+if (target === 'middleware' && values.instructions && process.env[IN_CALLGRIND] === undefined) {
+  const [command, ...args] = [...(wrapper as string[]), process.execPath, '--expose-gc', '--single-threaded', ...process.argv.slice(1)];
+  const run = spawnSync(command as string, args, { stdio: ['ignore', 'inherit', 'ignore'], env: { ...process.env, [IN_CALLGRIND]: dir } });
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(run.status ?? 1);
+}
+
 const server = await startServerProcess({ jsonResponse: values.sse !== true });
 try {
-  if (target === 'middleware') await profileMiddleware(server.url);
+  if (target === 'middleware' && values.instructions) await countMiddlewareInstructions(server.url);
+  else if (target === 'middleware') await profileMiddleware(server.url);
   else await profileChild(server.url);
 } finally {
   await server.close();
@@ -132,6 +144,54 @@ async function profileMiddleware(upstream: string): Promise<void> {
     const path = join(dir, 'middleware.cpuprofile');
     writeFileSync(path, JSON.stringify(profile));
     printTop(path);
+  } finally {
+    await plain.close();
+    await lifeline.close();
+  }
+}
+
+/**
+ * Instructions per call of the SDK client's calls with and without the middleware, in this process
+ * (run under callgrind, instrumented only around each block of calls), in alternating blocks. A
+ * block of no calls measures what toggling the instrumentation itself costs; it is subtracted.
+ */
+async function countMiddlewareInstructions(upstream: string): Promise<void> {
+  const control = promisify(execFile);
+  const lifeline = await httpClient(upstream, { lifeline: true });
+  const plain = await httpClient(upstream, { lifeline: false, fetch: perRequestSignal });
+  const dumps = () =>
+    readdirSync(dir)
+      .map((name) => /^callgrind\.\d+\.(\d+)$/.exec(name))
+      .filter((match) => match !== null)
+      .sort((a, b) => Number(b[1]) - Number(a[1]));
+  const block = async (client: BenchClient | undefined, count: number): Promise<number> => {
+    // Each block starts from a collected heap, so a major collection lands in none of them by chance.
+    (globalThis as { gc?: () => void }).gc?.();
+    await control('callgrind_control', ['--instr=on', String(process.pid)]);
+    await control('callgrind_control', ['--zero', String(process.pid)]);
+    if (client !== undefined) for (let i = 0; i < count; i++) await client.client.callTool({ name: 'increment', arguments: {} });
+    await control('callgrind_control', ['--dump', String(process.pid)]);
+    await control('callgrind_control', ['--instr=off', String(process.pid)]);
+    const latest = dumps()[0];
+    const totals = latest === undefined ? null : /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, latest[0]), 'utf8'));
+    return totals === null ? Number.NaN : Number(totals[1]);
+  };
+  try {
+    // Long enough a warm-up for V8 to have compiled the hot paths of both with its optimizing tier.
+    for (const client of [plain, lifeline]) await throughput(increment(client.client), Math.max(2000, calls), 1);
+    const counts = { plain: [] as number[], lifeline: [] as number[], empty: [] as number[] };
+    for (let round = 0; round < 3; round++) {
+      counts.empty.push(await block(undefined, 0));
+      counts.plain.push(await block(plain, calls));
+      counts.lifeline.push(await block(lifeline, calls));
+    }
+    const empty = Math.min(...counts.empty);
+    const perCall = (totals: number[]) => totals.map((total) => (total - empty) / calls / 1e6);
+    const [withIt, without] = [perCall(counts.lifeline), perCall(counts.plain)];
+    const show = (figures: number[]) => figures.map((figure) => figure.toFixed(3)).join(', ');
+    process.stdout.write(
+      `middleware, ${values.sse ? 'SSE' : 'JSON'} answers, ${calls} calls a block: instructions per call ${show(withIt)} M with it, ${show(without)} M plain fetch (${show(withIt.map((figure, index) => figure / (without[index] as number)))}×)\n`,
+    );
   } finally {
     await plain.close();
     await lifeline.close();

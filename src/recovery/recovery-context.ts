@@ -4,6 +4,7 @@ import { describeUrl } from '../shared/redact.js';
 import { EventReporter } from './event-reporter.js';
 import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
+import { RequestSignals } from './request-signals.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { type WatchedBody, WatchedResponse } from './watched-response.js';
 
@@ -32,8 +33,7 @@ export class RecoveryContext {
   readonly config: ResolvedOptions;
   readonly events: EventReporter;
   private lastId = 0;
-  // Signals requests were sent with: one met again is shared by requests (see ownSignal).
-  private readonly signalsSeen = new WeakSet<AbortSignal>();
+  private readonly signals = new RequestSignals();
 
   constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent)) {
     this.next = next;
@@ -59,7 +59,7 @@ export class RecoveryContext {
       (keeper.protocolVersion !== undefined && protocolVersion !== null && protocolVersion !== keeper.protocolVersion) ||
       dropEventId ||
       body !== undefined;
-    const signal = this.ownSignal(request.signal);
+    const signal = this.signals.for(request.signal);
     // Called as a plain function, never as a method of this object: a browser's fetch throws
     // "Illegal invocation" when its receiver is not the global object.
     const { next } = this;
@@ -90,23 +90,6 @@ export class RecoveryContext {
   /** The session's health, as a server answer shows it (the first part of {@linkcode finish}). */
   noteAnswer(keeper: SessionKeeper, request: OutgoingRequest, response: Response): void {
     if (response.ok && keeper.answered(request)) this.events.circuitClosed(request.url);
-  }
-
-  /**
-   * A signal for one request that follows the caller's. SDK transports pass one long-lived signal
-   * to every request; undici adds an abort listener to it per request and drops it only when the
-   * request is garbage-collected, so hundreds pile up (Node warns past 1500) and undici scans them
-   * on each new request. A per-request signal keeps both flat: about 50 µs a call on loopback. A
-   * signal met for the first time is passed as it is (the gateway's and `AbortSignal.timeout()`
-   * are one per request): `AbortSignal.any` costs about as much as the pile-up it prevents.
-   */
-  private ownSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
-    if (signal === undefined || signal === null || typeof AbortSignal.any !== 'function') return signal ?? undefined;
-    if (!this.signalsSeen.has(signal)) {
-      this.signalsSeen.add(signal);
-      return signal;
-    }
-    return AbortSignal.any([signal]);
   }
 
   /** The error the client gets when recovery did not succeed, reported as `recovery-failed`. */

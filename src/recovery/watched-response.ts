@@ -33,10 +33,17 @@ export class WatchedResponse extends Response {
   #bytes: Promise<Uint8Array> | undefined;
   // Whether `body` was asked for: until then no stream exists, so none is locked (and none is made to say so).
   #streamAsked = false;
+  // The server's `Headers`, shown as they are (read-only) until a header must change: copying them
+  // into a `Response` of its own costs more than the rest of building it (each is checked and sorted).
+  #borrowed: Headers | undefined;
 
   /** `headers`, when given, replace the head's (a copy with a header changed). */
   constructor(head: ResponseHead, read: WatchedBody, headers: HeaderFields | undefined = head.headers) {
-    super(null, { status: head.status, statusText: head.statusText, headers: headers ?? head.headers });
+    const fields = headers ?? head.headers;
+    const borrowed = fields instanceof Headers ? fields : undefined;
+    const { status, statusText } = head;
+    super(null, borrowed === undefined ? { status, statusText, headers: fields } : { status, statusText });
+    this.#borrowed = borrowed;
     this.#read = read;
   }
 
@@ -50,8 +57,7 @@ export class WatchedResponse extends Response {
   static rewatch(response: Response, wrap: (inner: WatchedBody) => WatchedBody, sessionId?: string): Response {
     if (response instanceof WatchedResponse && response.#text === undefined && response.#bytes === undefined && !response.#streamAsked) {
       response.#read = wrap(response.#read);
-      // Its headers are its own (built with it, guard "response"), not the server's.
-      if (sessionId !== undefined) response.headers.set('mcp-session-id', sessionId);
+      if (sessionId !== undefined) response.#ownHeaders().set('mcp-session-id', sessionId);
       return response;
     }
     let headers = response.headers;
@@ -60,6 +66,16 @@ export class WatchedResponse extends Response {
       headers.set('mcp-session-id', sessionId);
     }
     return new WatchedResponse(response, wrap(readOf(response)), headers);
+  }
+
+  /** Its headers, as a copy of its own once borrowed ones must change. */
+  #ownHeaders(): Headers {
+    const borrowed = this.#borrowed;
+    if (borrowed === undefined) return this.headers;
+    this.#borrowed = undefined;
+    const own = ownHeadersOf(this);
+    for (const [name, value] of borrowed) own.append(name, value);
+    return own;
   }
 
   static {
@@ -76,6 +92,11 @@ export class WatchedResponse extends Response {
       return response.#bytes;
     };
     Object.defineProperties(WatchedResponse.prototype, {
+      headers: {
+        get(this: WatchedResponse) {
+          return this.#borrowed ?? ownHeadersOf(this);
+        },
+      },
       body: {
         get(this: WatchedResponse) {
           this.#streamAsked = true;
@@ -125,11 +146,19 @@ export class WatchedResponse extends Response {
           let mine: ReadableStream<Uint8Array> | undefined;
           let theirs: ReadableStream<Uint8Array> | undefined;
           this.#read = { text: whole, stream: () => (mine ??= streamOf(whole())) };
-          return new WatchedResponse(this, { text: whole, stream: () => (theirs ??= streamOf(whole())) });
+          // Headers of its own, as a clone of a `Response` has.
+          return new WatchedResponse(this, { text: whole, stream: () => (theirs ??= streamOf(whole())) }, new Headers(this.headers));
         },
       },
     });
   }
+}
+
+// Response's own `headers` getter, which a WatchedResponse's shadows while its headers are borrowed.
+const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, 'headers')?.get as (this: Response) => Headers;
+
+function ownHeadersOf(response: Response): Headers {
+  return responseHeaders.call(response);
 }
 
 /** How a plain `Response`'s body is read, as a {@linkcode WatchedBody}. */
