@@ -181,12 +181,16 @@ class WatchedChunks {
         result = await this.source.read();
       } catch (error) {
         if (this.replaced) throw error;
-        await this.finish(error);
+        const finishing = this.finish(error);
+        if (finishing !== undefined) await finishing;
         continue;
       }
       if (result.done) {
         if (this.replaced) this.finished = true;
-        else await this.finish(undefined);
+        else {
+          const finishing = this.finish(undefined);
+          if (finishing !== undefined) await finishing;
+        }
         continue;
       }
       const chunk = result.value;
@@ -197,7 +201,8 @@ class WatchedChunks {
       this.held.push(chunk);
       this.heldBytes += chunk.byteLength;
       if (this.first === undefined && this.heldBytes < this.watch.limit) continue;
-      if (!(await this.decide())) this.release();
+      const replacing = this.decide();
+      if (replacing === undefined || !(await replacing)) this.release();
     }
   }
 
@@ -265,11 +270,17 @@ class WatchedChunks {
     this.held = undefined;
   }
 
-  /** Decides on the held first event; true when the stream was replaced. */
-  private async decide(): Promise<boolean> {
+  /**
+   * Decides on the held first event: undefined when it passes as it is (the usual answer: no
+   * promise to wait for), or a promise of whether the stream was replaced.
+   */
+  private decide(): Promise<boolean> | undefined {
     const decision = this.first === undefined || this.first === '' ? undefined : this.watch.decide?.(this.first);
-    // The usual answer needs no decision: no promise to wait for.
-    const replacement = decision === undefined ? undefined : await decision;
+    return decision?.then((replacement) => this.replaceWith(replacement));
+  }
+
+  /** Reads `replacement` instead of the rest of the stream, if there is one; true when there is. */
+  private replaceWith(replacement: ReadableStream<Uint8Array> | undefined): boolean {
     if (replacement === undefined) return false;
     this.held = undefined;
     this.replaced = true;
@@ -279,27 +290,44 @@ class WatchedChunks {
     return true;
   }
 
-  /** The stream is over (`error` set when it broke): judge what was held, then answer what was not answered. */
-  private async finish(error: unknown): Promise<void> {
+  /**
+   * The stream is over (`error` set when it broke): judge what was held, then answer what was not
+   * answered. A promise only when something must be waited for (the usual end has nothing to).
+   */
+  private finish(error: unknown): Promise<void> | undefined {
     const partial = this.tracking || this.held !== undefined ? this.scanner.partial() : undefined;
     const partialData = partial === undefined ? '' : eventData(partial);
-    if (this.held !== undefined) {
-      // A session error may be the stream's only event, cut short by its end (no blank line).
-      if (this.first === undefined && partialData !== '') this.first = `${partial}\n\n`;
-      if (await this.decide()) return;
+    if (this.held === undefined) return this.answerMissing(error, partialData);
+    // A session error may be the stream's only event, cut short by its end (no blank line).
+    if (this.first === undefined && partialData !== '') this.first = `${partial}\n\n`;
+    const replacing = this.decide();
+    if (replacing === undefined) {
       this.release();
+      return this.answerMissing(error, partialData);
     }
+    return replacing.then((replaced) => {
+      if (replaced) return;
+      this.release();
+      return this.answerMissing(error, partialData);
+    });
+  }
+
+  /** The end of a stream that was not replaced: the requests it did not answer are answered, when it cannot be resumed. */
+  private answerMissing(error: unknown, partialData: string): Promise<void> | undefined {
     // A last event without its blank line is completed, so the client reads it as sent.
     const completion = partialData === '' ? '' : '\n\n';
     if (this.tracking && partialData !== '') this.noteMessages(partialData);
-    const { requests } = this.watch;
+    const { requests, onUnanswered } = this.watch;
     const answered = this.answered;
     const unanswered = requests !== undefined && (answered?.size ?? 0) < requests.count && !this.sawUnread && !this.scanner.resumable;
     const missing = unanswered ? requests.ids().filter((id) => !answered?.has(id)) : [];
-    let ending: string | undefined;
-    if (missing.length > 0 && this.watch.onUnanswered !== undefined) {
-      ending = await this.watch.onUnanswered({ missing, error, stray: this.stray, invalid: this.invalid, otherIds: this.otherIds });
-    }
+    if (missing.length === 0 || onUnanswered === undefined) return this.end(error, completion, undefined);
+    const ending = { missing, error, stray: this.stray, invalid: this.invalid, otherIds: this.otherIds };
+    return Promise.resolve(onUnanswered(ending)).then((text) => this.end(error, completion, text));
+  }
+
+  /** Ends the stream: with `ending` (SSE text) when given, else as it ended (`error`: it broke). */
+  private end(error: unknown, completion: string, ending: string | undefined): undefined {
     this.finished = true;
     if (ending !== undefined) {
       this.out.push(encoder.encode(`${completion === '' ? '\n\n' : completion}${ending}`));
@@ -310,5 +338,6 @@ class WatchedChunks {
       this.out.push(encoder.encode(completion));
     }
     this.close(error === undefined ? 'ended' : 'broke');
+    return undefined;
   }
 }
