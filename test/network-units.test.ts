@@ -138,14 +138,17 @@ describe('a refused certificate in words', () => {
   const tlsError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
   it('an unknown CA: names the host, --ca-file and NODE_EXTRA_CA_CERTS; the wrapping by fetch does not hide it', () => {
-    const error = certificateErrorOf(tlsError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'mcp.corp.invalid:443');
+    const error = certificateErrorOf(
+      tlsError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'),
+      'mcp.corp.invalid:443',
+    );
     assert.ok(error && isLifelineError(error));
     assert.equal(error.code, 'CERTIFICATE_NOT_ACCEPTED');
     assert.equal(error.host, 'mcp.corp.invalid:443');
     const text = networkErrorText(new TypeError('fetch failed', { cause: error }));
     assert.match(
       text,
-      /^TLS error: the certificate of mcp\.corp:443 is not signed by a CA this machine trusts \(SELF_SIGNED_CERT_IN_CHAIN: /,
+      /^TLS error: the certificate of mcp\.corp\.invalid:443 is not signed by a CA this machine trusts \(SELF_SIGNED_CERT_IN_CHAIN: /,
     );
     assert.match(text, /--ca-file PATH for this command, or NODE_EXTRA_CA_CERTS=PATH/);
   });
