@@ -45,7 +45,7 @@ describe('session ids', () => {
     assert.equal(createSessionTokens([fresh]).open(before, ALICE), undefined, 'dropping the old key retires its sessions');
   });
 
-  it('open on another replica (same key, nothing cached): small claims sealed as they are, larger ones deflated', () => {
+  it('open on another replica (same key, nothing cached), small claims and large', () => {
     const key = randomBytes(32);
     const large = { ...CLAIMS, initializeParams: { clientInfo: { name: 'client '.repeat(200), version: '1' } } };
     for (const claims of [CLAIMS, large]) {
@@ -54,8 +54,6 @@ describe('session ids', () => {
       assert.deepEqual(replica.open(token, ALICE), claims);
       assert.equal(replica.open(token, { ...ALICE, caller: 'bob' }), undefined, 'bound to its caller on every replica');
     }
-    const [small, deflated] = [CLAIMS, large].map((claims) => Buffer.from(createSessionTokens([key]).seal(claims, ALICE), 'base64url')[0]);
-    assert.deepEqual([small, deflated], [2, 1], 'the first byte names the format');
   });
 
   it('open only in their one canonical spelling', () => {

@@ -43,15 +43,7 @@ const MAX_TOKEN_LENGTH = 4096;
  * short session id and cost every replica that opens it a megabyte.
  */
 const MAX_PARAMS_BYTES = 64 * 1024;
-// The label of the authenticated data (unchanged since the first session ids).
 const VERSION = 1;
-// The first byte of a session id: its format. 1: the claims deflated; 2: the claims as they are
-// (real initialize params are a few hundred bytes, which deflate barely shortens, at the cost of a
-// zlib context per session). Both open: ids issued before format 2 existed keep working.
-const DEFLATED = 1;
-const RAW = 2;
-// Claims up to this size are sealed as they are.
-const RAW_CLAIMS_BYTES = 512;
 const KEY_ID_BYTES = 4;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -89,13 +81,12 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
           `the client's initialize params are too large (${json.length} bytes as JSON, at most ${MAX_PARAMS_BYTES})`,
         );
       }
-      const format = json.length <= RAW_CLAIMS_BYTES ? RAW : DEFLATED;
-      const plain = format === RAW ? json : deflateRawSync(json);
+      const plain = deflateRawSync(json);
       const iv = random.bytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', newest, iv);
       cipher.setAAD(aad(binding));
       const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
-      const token = Buffer.concat([Buffer.from([format]), newestId, iv, cipher.getAuthTag(), encrypted]).toString('base64url');
+      const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), encrypted]).toString('base64url');
       if (token.length > MAX_TOKEN_LENGTH) {
         throw new TokenTooLargeError(
           `the client's initialize params are too large to carry in a session id (${token.length} characters, at most ${MAX_TOKEN_LENGTH})`,
@@ -129,8 +120,7 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
     const bytes = Buffer.from(token, 'base64url');
     // One spelling per session id: Node's decoder also takes padding, `+/` and stray trailing bits,
     // which would give one session many ids (and the cache many entries).
-    const format = bytes[0];
-    if (bytes.length <= HEADER_BYTES || (format !== DEFLATED && format !== RAW) || bytes.toString('base64url') !== token) return undefined;
+    if (bytes.length <= HEADER_BYTES || bytes[0] !== VERSION || bytes.toString('base64url') !== token) return undefined;
     const key = byId.get(bytes.subarray(1, 1 + KEY_ID_BYTES).toString('hex'));
     if (key === undefined) return undefined;
     const ivEnd = 1 + KEY_ID_BYTES + IV_BYTES;
@@ -139,8 +129,9 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
       decipher.setAAD(aad(binding));
       decipher.setAuthTag(bytes.subarray(ivEnd, HEADER_BYTES));
       const plain = Buffer.concat([decipher.update(bytes.subarray(HEADER_BYTES)), decipher.final()]);
-      const json = format === RAW ? plain : inflateRawSync(plain, { maxOutputLength: MAX_PARAMS_BYTES });
-      const [sid, issuedAt, initializeParams] = JSON.parse(json.toString('utf8')) as [unknown, unknown, unknown];
+      const [sid, issuedAt, initializeParams] = JSON.parse(
+        inflateRawSync(plain, { maxOutputLength: MAX_PARAMS_BYTES }).toString('utf8'),
+      ) as [unknown, unknown, unknown];
       if (typeof sid !== 'string' || typeof issuedAt !== 'number') return undefined;
       return { sid, issuedAt, initializeParams };
     } catch {
