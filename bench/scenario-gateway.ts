@@ -181,7 +181,8 @@ async function initializeFigures(upstream: string, origins: { proxy: string; ser
     if (session !== null) await (await fetch(url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } })).text();
     return elapsed;
   };
-  for (let i = 0; i < 20; i++) for (const url of Object.values(targets)) await open(url);
+  // Warm-up: a gateway opens sessions all day long, its code compiled (JIT) and its pools full.
+  for (let i = 0; i < 200; i++) for (const url of Object.values(targets)) await open(url);
   const block = 10;
   while (samples.serve.length < count) {
     for (const name of Object.keys(targets) as (keyof typeof targets)[]) {

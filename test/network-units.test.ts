@@ -43,8 +43,8 @@ describe('proxy settings: the environment as curl and npm read it', () => {
     ],
     [
       'a proxy without a scheme is http, as curl reads it',
-      { HTTPS_PROXY: 'proxy.corp:8080' },
-      { https: 'http://proxy.corp:8080/ HTTPS_PROXY', http: undefined, noProxy: '' },
+      { HTTPS_PROXY: 'proxy.corp.invalid:8080' },
+      { https: 'http://proxy.corp.invalid:8080/ HTTPS_PROXY', http: undefined, noProxy: '' },
     ],
   ];
   for (const [name, env, expected] of cases) {
@@ -78,13 +78,13 @@ describe('proxy settings: the environment as curl and npm read it', () => {
 describe('the startup log names the proxy, never its credentials', () => {
   it('origin and source only; the password (alone and as Proxy-Authorization carries it) is scrubbed', () => {
     const settings = resolveProxySettings(ENV, {
-      HTTPS_PROXY: 'http://alice:pa%24%24word@proxy.corp:3128/',
+      HTTPS_PROXY: 'http://alice:pa%24%24word@proxy.corp.invalid:3128/',
       NO_PROXY: 'localhost,.internal',
     });
     const described = describeOutbound(settings, []);
     assert.equal(
       described?.text,
-      'proxy http://proxy.corp:3128 (HTTPS_PROXY, credentials not shown) for https:// servers; none for NO_PROXY localhost,.internal',
+      'proxy http://proxy.corp.invalid:3128 (HTTPS_PROXY, credentials not shown) for https:// servers; none for NO_PROXY localhost,.internal',
     );
     assert.ok(!/alice|pa\$\$word|pa%24/.test(JSON.stringify(described)), JSON.stringify(described));
     assert.deepEqual(proxyCredentials(settings), ['pa$$word', Buffer.from('alice:pa$$word').toString('base64')]);
@@ -107,10 +107,10 @@ describe('--proxy and --ca-file on every command that sends requests', () => {
       assert.ok('network' in command);
       assert.deepEqual(command.network.caFiles, [ca.certPath]);
     }
-    const config = tempFile('net.yaml', `proxy: http://gw.corp:3128\ncaFile: [${ca.certPath}]\nupstreams: [{ url: "${url}" }]\n`);
+    const config = tempFile('net.yaml', `proxy: http://gw.corp.invalid:3128\ncaFile: [${ca.certPath}]\nupstreams: [{ url: "${url}" }]\n`);
     t.after(() => rmSync(config, { force: true }));
     const served = parseServeCommand(['--config', config], {});
-    assert.equal(served.network.proxies.https?.url.host, 'gw.corp:3128');
+    assert.equal(served.network.proxies.https?.url.host, 'gw.corp.invalid:3128');
     assert.equal(served.network.proxies.https?.from, `--config ${config}: proxy`);
     assert.deepEqual(served.network.caFiles, [ca.certPath]);
     // A flag overrides the file's proxy; CA files add up.
@@ -138,14 +138,17 @@ describe('a refused certificate in words', () => {
   const tlsError = (code: string, message: string) => Object.assign(new Error(message), { code });
 
   it('an unknown CA: names the host, --ca-file and NODE_EXTRA_CA_CERTS; the wrapping by fetch does not hide it', () => {
-    const error = certificateErrorOf(tlsError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'), 'mcp.corp:443');
+    const error = certificateErrorOf(
+      tlsError('SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain'),
+      'mcp.corp.invalid:443',
+    );
     assert.ok(error && isLifelineError(error));
     assert.equal(error.code, 'CERTIFICATE_NOT_ACCEPTED');
-    assert.equal(error.host, 'mcp.corp:443');
+    assert.equal(error.host, 'mcp.corp.invalid:443');
     const text = networkErrorText(new TypeError('fetch failed', { cause: error }));
     assert.match(
       text,
-      /^TLS error: the certificate of mcp\.corp:443 is not signed by a CA this machine trusts \(SELF_SIGNED_CERT_IN_CHAIN: /,
+      /^TLS error: the certificate of mcp\.corp\.invalid:443 is not signed by a CA this machine trusts \(SELF_SIGNED_CERT_IN_CHAIN: /,
     );
     assert.match(text, /--ca-file PATH for this command, or NODE_EXTRA_CA_CERTS=PATH/);
   });

@@ -37,6 +37,39 @@ async function timed(call: () => Promise<string>): Promise<{ text: string; ms: n
  * The redeploy, driven through `connect`: one call before; a slow call in flight when the old
  * process is stopped; four calls made while nothing listens; the new process after GAP_MS.
  */
+const OK_ANSWER = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}';
+
+/** A raw TCP server on loopback that plays an HTTP server's part (`onSocket`), stopped with the test. */
+async function rawServer(t: TestContext, onSocket: (socket: Socket) => void): Promise<{ url: string; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const tcp = createTcpServer((socket) => {
+    sockets.add(socket);
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        tcp.close(() => resolve());
+      }),
+  );
+  return { url: `http://127.0.0.1:${(tcp.address() as { port: number }).port}/mcp`, sockets };
+}
+
+/** A `tools/list` POST to `url` through the middleware (its restart window on), and its events. */
+function toolsListPoster(url: string) {
+  const recorder = recordEvents();
+  const fetchWithWindow = withSessionRecovery({ onEvent: recorder.onEvent })(fetch);
+  const post = () =>
+    fetchWithWindow(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
+    });
+  return { recorder, post };
+}
+
 async function redeploy(t: TestContext, connect: (url: string) => Promise<Caller>) {
   const first = await startServerProcess(t);
   const caller = await connect(first.url);
@@ -194,33 +227,15 @@ describe('the restart window’s bounds', () => {
     // A raw HTTP server: answers the first request, then resets the connection of each later one
     // as soon as it has read it.
     const received: string[] = [];
-    const sockets = new Set<Socket>();
-    const tcp = createTcpServer((socket) => {
-      sockets.add(socket);
+    const { url } = await rawServer(t, (socket) => {
       socket.on('data', (data) => {
         const line = data.toString('latin1').split('\r\n', 1)[0] ?? '';
         received.push(line);
-        if (received.length === 1) socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+        if (received.length === 1) socket.write(OK_ANSWER);
         else socket.resetAndDestroy();
       });
     });
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    t.after(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          tcp.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(tcp.address() as { port: number }).port}/mcp`;
-    const recorder = recordEvents();
-    const fetchWithWindow = withSessionRecovery({ onEvent: recorder.onEvent })(fetch);
-    const post = () =>
-      fetchWithWindow(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
-      });
+    const { recorder, post } = toolsListPoster(url);
     assert.equal((await post()).status, 200);
     const started = Date.now();
     await assert.rejects(post(), /fetch failed|other side closed|ECONNRESET/);
@@ -232,36 +247,18 @@ describe('the restart window’s bounds', () => {
   it('connections reset before a byte of the request was written (a proxy whose backend is restarting) wait too', async (t) => {
     // A raw HTTP server that, while "restarting", resets every connection as soon as it is accepted.
     const received: string[] = [];
-    const sockets = new Set<Socket>();
     let resetting = false;
-    const tcp = createTcpServer((socket) => {
-      sockets.add(socket);
+    const { url, sockets } = await rawServer(t, (socket) => {
       if (resetting) {
         socket.resetAndDestroy();
         return;
       }
       socket.on('data', (data) => {
         received.push(data.toString('latin1').split('\r\n', 1)[0] ?? '');
-        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+        socket.write(OK_ANSWER);
       });
     });
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    t.after(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const socket of sockets) socket.destroy();
-          tcp.close(() => resolve());
-        }),
-    );
-    const url = `http://127.0.0.1:${(tcp.address() as { port: number }).port}/mcp`;
-    const recorder = recordEvents();
-    const fetchWithWindow = withSessionRecovery({ onEvent: recorder.onEvent })(fetch);
-    const post = () =>
-      fetchWithWindow(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}',
-      });
+    const { recorder, post } = toolsListPoster(url);
     assert.equal((await post()).status, 200);
     resetting = true;
     for (const socket of sockets) socket.destroy();

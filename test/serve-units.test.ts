@@ -45,6 +45,17 @@ describe('session ids', () => {
     assert.equal(createSessionTokens([fresh]).open(before, ALICE), undefined, 'dropping the old key retires its sessions');
   });
 
+  it('open on another replica (same key, nothing cached), small claims and large', () => {
+    const key = randomBytes(32);
+    const large = { ...CLAIMS, initializeParams: { clientInfo: { name: 'client '.repeat(200), version: '1' } } };
+    for (const claims of [CLAIMS, large]) {
+      const token = createSessionTokens([key]).seal(claims, ALICE);
+      const replica = createSessionTokens([key]);
+      assert.deepEqual(replica.open(token, ALICE), claims);
+      assert.equal(replica.open(token, { ...ALICE, caller: 'bob' }), undefined, 'bound to its caller on every replica');
+    }
+  });
+
   it('open only in their one canonical spelling', () => {
     const tokens = createSessionTokens([randomBytes(32)]);
     const token = tokens.seal(CLAIMS, ALICE);

@@ -94,8 +94,10 @@ describe('a GET stream that keeps failing is held back', () => {
     const server = await startDialectServer();
     t.after(() => server.close());
     server.faults.getOpensWithSessionError = true;
-    const count = async (fetchFn: FetchLike, ms: number) => {
-      const before = server.counters.httpRequests['GET'] ?? 0;
+    const gets = () => server.counters.httpRequests['GET'] ?? 0;
+    // Waits `ms`, or (control) until `enough` GETs came, at most 10 s: counted, not timed, so a busy machine cannot fail it.
+    const count = async (fetchFn: FetchLike, wait: { ms: number } | { enough: number }) => {
+      const before = gets();
       const client = new Client({ name: 'fast-reconnect', version: '1' });
       // A client that re-opens its stream 10 ms after each end (each successful open resets its count of retries).
       const transport = new StreamableHTTPClientTransport(new URL(server.url), {
@@ -103,17 +105,21 @@ describe('a GET stream that keeps failing is held back', () => {
         reconnectionOptions: { initialReconnectionDelay: 10, maxReconnectionDelay: 10, reconnectionDelayGrowFactor: 1, maxRetries: 50 },
       });
       await client.connect(transport);
-      await new Promise((resolve) => setTimeout(resolve, ms));
+      const started = Date.now();
+      if ('ms' in wait) await new Promise((resolve) => setTimeout(resolve, wait.ms));
+      else while (gets() - before < wait.enough && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 10));
+      const ms = Date.now() - started;
       const result = await client.callTool({ name: 'increment', arguments: {} });
       await client.close();
-      return { gets: (server.counters.httpRequests['GET'] ?? 0) - before, result };
+      return { gets: gets() - before, ms, result };
     };
-    const plain = await count(fetch, 500);
-    assert.ok(plain.gets > 15, `control: ${plain.gets} GETs in 0.5 s without the middleware`);
+    const plain = await count(fetch, { enough: 16 });
+    assert.ok(plain.gets >= 16, `control: ${plain.gets} GETs in ${plain.ms} ms without the middleware`);
 
     const recorder = recordEvents();
-    const { gets, result } = await count(withSessionRecovery({ onEvent: recorder.onEvent, streamBackoff: BACKOFF })(fetch), 2_000);
-    assert.ok(gets >= 3 && gets <= 10, `${gets} GETs in 2 s`);
+    const held = await count(withSessionRecovery({ onEvent: recorder.onEvent, streamBackoff: BACKOFF })(fetch), { ms: 2_000 });
+    assert.ok(held.gets >= 3 && held.gets <= 10, `${held.gets} GETs in 2 s (the control made ${plain.gets} in ${plain.ms} ms)`);
+    const result = held.result;
     assert.equal(textOf(result), '2', 'calls still work');
     assert.equal(recorder.count('stream-backoff'), 1);
     assert.equal(recorder.count('reinitialized'), 0, 'the session lives: never replaced');

@@ -4,9 +4,10 @@ import type { SessionStore } from './session-store.js';
 export interface EndedSessions {
   /**
    * Whether session `key` was ended, on any replica. Rejects when that must be read from the store
-   * and the store does not answer (with the store's own error).
+   * and the store does not answer (with the store's own error). Answers at once (no await) when
+   * this process knows: from what it heard, or from a store in its own memory.
    */
-  isEnded(key: string): Promise<boolean>;
+  isEnded(key: string): boolean | Promise<boolean>;
   /** Session `key` was just opened here: live, and known to be. */
   opened(key: string): void;
   /** Ends session `key` for every replica: the store's tombstone first (awaited), then this replica's view. */
@@ -74,18 +75,13 @@ export function createEndedSessions(store: SessionStore, options: EndedSessionsO
   const trusted = store.shared && unwatch !== undefined;
 
   return {
-    async isEnded(key) {
+    isEnded(key) {
       if (state.ended.has(key)) return true;
       if (trusted && state.listening && state.verified.get(key) === state.epoch) return false;
-      const since = state.listening ? state.epoch : undefined;
-      if (await store.isEnded(key)) {
-        markEnded(key);
-        return true;
-      }
-      // An end heard while the store was read wins; otherwise the key is verified as of `since`.
-      if (state.ended.has(key)) return true;
-      if (trusted && since !== undefined && state.listening && state.epoch === since) remember(state.verified, key, since);
-      return false;
+      if (store.shared || store.endedNow === undefined) return readStore(key);
+      if (!store.endedNow(key)) return false;
+      markEnded(key);
+      return true;
     },
     opened(key) {
       if (trusted && state.listening) remember(state.verified, key, state.epoch);
@@ -101,4 +97,17 @@ export function createEndedSessions(store: SessionStore, options: EndedSessionsO
       unwatch?.();
     },
   };
+
+  /** The tombstone read from a store in another process. */
+  async function readStore(key: string): Promise<boolean> {
+    const since = state.listening ? state.epoch : undefined;
+    if (await store.isEnded(key)) {
+      markEnded(key);
+      return true;
+    }
+    // An end heard while the store was read wins; otherwise the key is verified as of `since`.
+    if (state.ended.has(key)) return true;
+    if (trusted && since !== undefined && state.listening && state.epoch === since) remember(state.verified, key, since);
+    return false;
+  }
 }

@@ -54,6 +54,14 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
     while (records.size > options.maxRecords) records.delete(records.keys().next().value as string);
   };
 
+  function endedNow(key: string): boolean {
+    const until = tombstones.get(key);
+    if (until === undefined) return false;
+    if (until >= now()) return true;
+    tombstones.delete(key);
+    return false;
+  }
+
   return {
     kind: 'memory',
     shared: false,
@@ -82,12 +90,9 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
       for (const watcher of watchers) watcher.ended(key);
     },
     async isEnded(key) {
-      const until = tombstones.get(key);
-      if (until === undefined) return false;
-      if (until >= now()) return true;
-      tombstones.delete(key);
-      return false;
+      return endedNow(key);
     },
+    endedNow,
     async admit(caller, key, limit) {
       const keys = callers.get(caller) ?? new Map<string, number>();
       callers.set(caller, keys);

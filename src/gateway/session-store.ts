@@ -75,6 +75,8 @@ export interface SessionStore {
   end(key: string, tombstoneMs: number): Promise<void>;
   /** Whether the client ended the session (DELETE) within the tombstone's lifetime. */
   isEnded(key: string): Promise<boolean>;
+  /** The same, at once: a store that is this process's memory (asked on every request, an await each would cost 5 % of a call). */
+  endedNow?(key: string): boolean;
   /**
    * Counts `key` among `caller`'s live sessions unless that would exceed `limit`; false when the
    * caller already has `limit` live sessions.

@@ -141,7 +141,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     }
     const key = `${name}/${claims.sid}`;
     // Ended by its client, on any replica: refused before anything reaches the upstream.
-    if (await ended.isEnded(key)) {
+    const endedNow = ended.isEnded(key);
+    if (endedNow === true || (endedNow !== false && (await endedNow))) {
       here.forget(key);
       exchange.refuse(request, 404, 'ended-session', 'Session not found (ended)');
       return;

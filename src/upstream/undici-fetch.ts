@@ -52,7 +52,10 @@ export function createUndiciFetch(dispatcher: Dispatcher = globalDispatcher()): 
       throw error;
     }
     const headers = headersInit(answer.headers);
-    const empty = NULL_BODY.has(answer.statusCode) || method === 'HEAD';
+    // A declared empty body too (a 202 to a notification, most answers to DELETE): read to its end
+    // here, so that a caller discarding it does not abort an exchange that is already over (which
+    // costs an error and its stack trace).
+    const empty = NULL_BODY.has(answer.statusCode) || method === 'HEAD' || answer.headers['content-length'] === '0';
     if (empty) {
       answer.body.resume();
       return new Response(null, { status: answer.statusCode, headers });
