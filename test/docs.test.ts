@@ -126,6 +126,7 @@ describe('docs: the Markdown readers', () => {
   });
 
   it('the link check names each broken file and anchor, and follows links to the repository URL', (t) => {
+    // The github.com URLs are text the checker maps to files of the fixture root; nothing is fetched.
     const root = fixtureRoot(t, {
       'README.md': '# Top\n[ok](docs/a.md#part) [gone](docs/missing.md) [bad anchor](docs/a.md#nope)\n',
       'docs/a.md':
