@@ -26,10 +26,12 @@ export function upstreamRequestHeaders(
 ): Record<string, string> {
   // A plain object, not a `Headers`: the HTTP client reads it as it is (a `Headers` is copied, sorted, on every read).
   const headers: Record<string, string> = {};
-  for (const [header, value] of Object.entries(req.headers)) {
+  const sent = req.headers;
+  for (const header in sent) {
+    const value = sent[header];
     if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers[header] = value;
   }
-  for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
+  for (const header in configured) headers[header.toLowerCase()] = configured[header] as string;
   if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
   return headers;
 }

@@ -158,11 +158,12 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       );
       return;
     }
-    const upstreamExchange = new AbortController();
-    const done = here.begin(key, session, request.req.method === 'GET' ? request.res : undefined, upstreamExchange);
+    // A GET stream is ended with its session: it gets a controller of its own for that.
+    const stream = request.req.method === 'GET' ? { res: request.res, exchange: new AbortController() } : undefined;
+    const done = here.begin(key, session, stream);
     try {
       // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
-      const response = await exchange.send(request, headersFor(request, key), recovering, upstreamExchange);
+      const response = await exchange.send(request, headersFor(request, key), recovering, stream?.exchange);
       if (response === undefined) return;
       await exchange.deliver(request, response, token);
     } finally {
