@@ -91,12 +91,12 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     }
     case 'bridge': {
-      const [{ startStdioBridge }, { createBridgeUpstream }, { createLogger }, { secretsOf }, { createUndiciFetch }] = await Promise.all([
+      const [{ startStdioBridge }, { createBridgeUpstream }, { createLogger }, { secretsOf }, { outboundFetch }] = await Promise.all([
         import('../bridge/stdio-bridge.js'),
         import('./bridge-upstream.js'),
         import('./logger.js'),
         import('./secrets.js'),
-        import('../upstream/undici-fetch.js'),
+        import('./outbound.js'),
       ]);
       const secrets = secretsOf(command);
       const log = createLogger({
@@ -111,7 +111,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (network !== undefined) log.info('network', network.fields);
       // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
       // never a lost session) when the server wants OAuth.
-      const http = createUndiciFetch(outbound);
+      const http = await outboundFetch(command.network, outbound);
       const oauth = command.oauth;
       const upstreamFetch =
         oauth === undefined
