@@ -3,7 +3,6 @@
 import type { Dispatcher } from 'undici';
 import { parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { helpText } from './help.js';
 import { type LogSink, openLogFile, teeSink } from './log-file.js';
 import type { NetworkSettings } from './network-args.js';
 import { describeOutbound } from './proxy-settings.js';
@@ -37,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommand(argv);
   switch (command.kind) {
     case 'help':
-      process.stdout.write(`${helpText(command.topic)}\n`);
+      process.stdout.write(`${(await import('./help.js')).helpText(command.topic)}\n`);
       return EXIT.ok;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -80,12 +79,13 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     }
     case 'serve': {
-      const { serveCommand } = await import('./serve-command.js');
-      return serveCommand(command, {
+      const [{ parseServeCommand }, { serveCommand }] = await Promise.all([import('./serve-args.js'), import('./serve-command.js')]);
+      const serve = parseServeCommand(command.argv, process.env);
+      return serveCommand(serve, {
         // Logged by serve itself, with its other startup lines.
-        outbound: command.help ? undefined : await installOutbound(command.network),
+        outbound: serve.help ? undefined : await installOutbound(serve.network),
         stdout: process.stdout,
-        stderr: command.help ? process.stderr : logOutput(command.logFile),
+        stderr: serve.help ? process.stderr : logOutput(serve.logFile),
         env: process.env,
         onSignal,
       });
