@@ -74,7 +74,11 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
         signal.addEventListener('abort', abort, { once: true });
         request.once('close', () => signal.removeEventListener('abort', abort));
       }
-      request.setTimeout(SILENCE_MS, () => request.destroy(silence(request)));
+      request.setTimeout(SILENCE_MS, () => {
+        // A connection still being made has its own bound (boundedAgent); the agent's idle
+        // timeout, which new sockets carry until they connect, is not the server's silence.
+        if (request.socket?.connecting !== true) request.destroy(silence(request));
+      });
       request.once('error', (error: Error) => reject(failed(withSocket(error, request))));
       request.once('response', (answer: IncomingMessage) => {
         const headers = headersInit(answer.headers);
