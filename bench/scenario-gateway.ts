@@ -96,7 +96,8 @@ export async function gatewayOverhead(options: {
  */
 async function interleavedRates(hops: readonly Hop[], options: { calls: number; rounds: number; warmUp: number }): Promise<Tally> {
   const tally = Object.fromEntries(hops.map((hop) => [hop.name, { rates: { 1: [], 8: [] }, cpuSeconds: 0, calls: 0 }])) as unknown as Tally;
-  for (const hop of hops) await throughput(increment(hop.client.client), options.warmUp, 4);
+  // Every process gets the same warm-up: two replicas that take turns get twice the calls.
+  for (const hop of hops) await throughput(increment(hop.client.client), options.warmUp * Math.max(1, hop.processes.length), 4);
   for (let round = 0; round < options.rounds; round++) {
     const order = hops.map((_, index) => hops[(index + round) % hops.length] as Hop);
     for (const callers of CALLERS) {

@@ -3,6 +3,7 @@
 // only the MCP headers the spec defines reach the upstream; redirects are never followed. Real
 // upstreams on loopback; where memory is measured, the gateway is a real `serve` process.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { recordSentCredentials } from '../src/cli/serve-sent-credentials.js';
 import { startHostileServer } from './fixtures/hostile-server.js';
@@ -215,6 +216,15 @@ describe('serve: what reaches the upstream', () => {
     });
     assert.equal(answer.status, 400);
     assert.match(await answer.text(), /initialize params are too large \(\d+ bytes as JSON, at most 65536\)/);
+    // 6 KB that do not compress: within the params bound, too long for a session id header.
+    const random = { ...params, clientInfo: { name: randomBytes(4500).toString('base64'), version: '1' } };
+    const refused = await fetch(gateway.url, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'initialize', params: random }),
+    });
+    assert.equal(refused.status, 400);
+    assert.match(await refused.text(), /too large to carry in a session id/);
     assert.equal(upstream.counters.initializations, 0);
   });
 

@@ -200,3 +200,24 @@ describe('redis store: ended sessions are published to every replica', { skip: s
     assert.deepEqual(listening, [true, false, true]);
   });
 });
+
+describe('memory store: tombstones stay within the cap', () => {
+  it('past maxRecords the expired tombstones go, then the oldest; the newest still say their session ended', async () => {
+    let clock = 1_000;
+    const store = createMemoryStore({ idleTtlMs: 60_000, maxRecords: 3, now: () => clock });
+    const ended = (keys: string[]) => Promise.all(keys.map((key) => store.isEnded(key)));
+    await store.end('short-lived', 10);
+    for (const key of ['a', 'b']) await store.end(key, 60_000);
+    clock += 100;
+    // Over the cap by one: the expired tombstone goes, and nothing else.
+    await store.end('c', 60_000);
+    assert.deepEqual(await ended(['short-lived', 'a', 'b', 'c']), [false, true, true, true]);
+    // Over it again, nothing expired: the oldest goes.
+    await store.end('d', 60_000);
+    assert.deepEqual(await ended(['a', 'b', 'c', 'd']), [false, true, true, true]);
+    // Ending a session again makes its tombstone the newest: the next to go is the one after it.
+    await store.end('b', 60_000);
+    await store.end('e', 60_000);
+    assert.deepEqual(await ended(['b', 'c', 'd', 'e']), [true, false, true, true]);
+  });
+});

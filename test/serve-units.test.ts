@@ -81,6 +81,28 @@ describe('session ids', () => {
     assert.throws(() => tokens.seal(huge, ALICE), TokenTooLargeError);
   });
 
+  it('a sealer refuses at once what cannot fit, and seals later only what surely fits', () => {
+    const tokens = createSessionTokens([randomBytes(32)]);
+    assert.throws(
+      () => tokens.sealer({ ...CLAIMS, initializeParams: { blob: randomBytes(8000).toString('base64') } }, ALICE),
+      TokenTooLargeError,
+    );
+    const later = tokens.sealer(CLAIMS, ALICE);
+    assert.deepEqual(tokens.open(later(), ALICE), CLAIMS);
+    // Around the bound, with params that do not compress: either refused at once, or sealed when asked.
+    for (let bytes = 2000; bytes <= 3400; bytes += 20) {
+      const claims = { ...CLAIMS, initializeParams: { blob: randomBytes(bytes).toString('latin1') } };
+      let seal: () => string;
+      try {
+        seal = tokens.sealer(claims, ALICE);
+      } catch (error) {
+        assert.ok(error instanceof TokenTooLargeError, String(error));
+        continue;
+      }
+      assert.deepEqual(tokens.open(seal(), ALICE), claims, `${bytes} bytes`);
+    }
+  });
+
   it('key files: base64 or hex, newest first; a bad line is named, its content never shown', () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
     assert.deepEqual(parseSessionKeys(`# rotated 2026-11\n${a.toString('base64')}\n\n${b.toString('hex')}\n`, 'keys'), [a, b]);

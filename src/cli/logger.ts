@@ -1,4 +1,5 @@
 import type { BridgeLog, BridgeLogFields } from '../bridge/bridge-log.js';
+import { noop } from '../shared/noop.js';
 import type { LogSink } from './log-file.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -46,7 +47,8 @@ export function createLogger(options: {
     error: (message, fields) => write('error', message, fields),
     warn: (message, fields) => write('warn', message, fields),
     info: (message, fields) => write('info', message, fields),
-    debug: (message, fields) => write('debug', message, fields),
+    // Off, debug is a no-op: the gateway calls it for every request.
+    debug: threshold < LOG_LEVELS.indexOf('debug') ? noop : (message, fields) => write('debug', message, fields),
   };
 }
 

@@ -1,7 +1,12 @@
 import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { noop } from '../shared/noop.js';
+import { readWholeBody } from '../shared/read-whole-body.js';
+import { clearableTimeout } from '../shared/timers.js';
 import type { SessionStore } from './session-store.js';
 import { type RequestHeaders, withSession } from './upstream-headers.js';
 
+// What of a DELETE's answer is read rather than cancelled.
+const DISCARDED_BODY_BYTES = 4096;
 // Upstream sessions ended at once at shutdown: a gateway may hold thousands, the upstream should not see them all at once.
 const SHUTDOWN_DELETES_AT_ONCE = 8;
 
@@ -14,14 +19,22 @@ export async function deleteUpstreamSession(
   http: AnyFetch,
   request: { readonly url: string; readonly headers: RequestHeaders; readonly serverId: string; readonly timeoutMs: number },
 ): Promise<Response | Error> {
-  const answer = await http(request.url, {
-    method: 'DELETE',
-    headers: withSession(request.headers, request.serverId),
-    signal: AbortSignal.timeout(request.timeoutMs),
-    redirect: 'manual',
-  }).catch((error: unknown) => error as Error);
-  if (answer instanceof Response) await answer.body?.cancel().catch(() => {});
-  return answer;
+  const bound = clearableTimeout(request.timeoutMs);
+  try {
+    const answer = await http(request.url, {
+      method: 'DELETE',
+      headers: withSession(request.headers, request.serverId),
+      signal: bound.signal,
+      redirect: 'manual',
+    });
+    // Read to its end when it is small (an empty body, usually): cancelling an exchange costs an error and its stack.
+    await readWholeBody(answer, DISCARDED_BODY_BYTES).catch(noop);
+    return answer;
+  } catch (error) {
+    return error as Error;
+  } finally {
+    bound.clear();
+  }
 }
 
 /**

@@ -29,7 +29,7 @@ export interface GatewayCredentials {
 }
 
 export function createGatewayCredentials(config: ResolvedGatewayOptions, sessionKeys: readonly Uint8Array[]): GatewayCredentials {
-  const state = { sealer: createSessionTokens(sessionKeys), callers: config.callers };
+  const state = { sessionIds: createSessionTokens(sessionKeys), callers: config.callers };
   // When the client's Authorization goes to the upstream, it is not the gateway's to read.
   const forwardsAuthorization = new Set(
     config.upstreams
@@ -38,8 +38,9 @@ export function createGatewayCredentials(config: ResolvedGatewayOptions, session
   );
   return {
     tokens: {
-      seal: (claims, binding) => state.sealer.seal(claims, binding),
-      open: (token, binding) => state.sealer.open(token, binding),
+      seal: (claims, binding) => state.sessionIds.seal(claims, binding),
+      sealer: (claims, binding) => state.sessionIds.sealer(claims, binding),
+      open: (token, binding) => state.sessionIds.open(token, binding),
     },
     get required() {
       return state.callers !== undefined;
@@ -58,8 +59,8 @@ export function createGatewayCredentials(config: ResolvedGatewayOptions, session
         throw new GatewayConfigError(`refusing to drop the client credentials of a gateway listening on ${config.host}`);
       }
       // Build first: a bad key list leaves the running configuration as it was.
-      const sealer = update.sessionKeys === undefined ? state.sealer : createSessionTokens(update.sessionKeys);
-      state.sealer = sealer;
+      const sessionIds = update.sessionKeys === undefined ? state.sessionIds : createSessionTokens(update.sessionKeys);
+      state.sessionIds = sessionIds;
       state.callers = update.callers;
     },
   };

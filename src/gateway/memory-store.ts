@@ -54,6 +54,19 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
     while (records.size > options.maxRecords) records.delete(records.keys().next().value as string);
   };
 
+  /**
+   * Past the cap: the expired tombstones go, and the oldest ones while still over it (memory stays
+   * bounded, as for records; an ended session whose tombstone went is refused no longer, and its
+   * id rebuilds it for its own caller). Each tombstone is visited once: no scan of them all per end.
+   */
+  function forgetOldTombstones(): void {
+    const at = now();
+    for (const [stale, until] of tombstones) {
+      if (until >= at && tombstones.size <= options.maxRecords) break;
+      tombstones.delete(stale);
+    }
+  }
+
   function endedNow(key: string): boolean {
     const until = tombstones.get(key);
     if (until === undefined) return false;
@@ -83,10 +96,9 @@ export function createMemoryStore(options: MemoryStoreOptions): SessionStore {
       const caller = records.get(key)?.session.caller;
       if (caller !== undefined) callers.get(caller)?.delete(key);
       records.delete(key);
+      tombstones.delete(key);
       tombstones.set(key, now() + tombstoneMs);
-      if (tombstones.size > options.maxRecords) {
-        for (const [stale, until] of tombstones) if (until < now()) tombstones.delete(stale);
-      }
+      if (tombstones.size > options.maxRecords) forgetOldTombstones();
       for (const watcher of watchers) watcher.ended(key);
     },
     async isEnded(key) {

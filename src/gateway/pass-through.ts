@@ -6,6 +6,7 @@ import { type JsonRpcSummary, summarizeJsonRpc } from '../shared/json-rpc.js';
 import { readTextPrefix } from '../shared/read-prefix.js';
 import type { ToolFilter } from '../upstream/tool-filter.js';
 import { AnswerTooLargeError, relayAnswer } from './answer-relay.js';
+import { connectionSignal } from './connection-abort.js';
 import type { GatewayMetrics, RefusalReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { jsonRpcError, jsonRpcErrors, sendJson } from './http-exchange.js';
@@ -23,7 +24,8 @@ export interface PassThrough {
    * Sends one exchange upstream through `via`; resolves with the answer, or undefined when the
    * client already got an error instead (upstream unreachable, recovery impossible, the gateway's
    * credentials refused) or went away. Rejects with a `StoreUnreachableError` when the store
-   * failed it (the gateway answers 503). `abort` ends the upstream exchange (also when the client leaves).
+   * failed it (the gateway answers 503). The upstream exchange ends when the client's connection
+   * closes; `abort`, when given, ends it too, and also when the response closes (a GET stream).
    */
   send(request: RouteRequest, headers: RequestHeaders, via: AnyFetch, abort?: AbortController): Promise<Response | undefined>;
   /** Passes an upstream answer to the client as it arrives, bounded and scrubbed; `token` is the client's session id. */
@@ -61,28 +63,31 @@ export function createPassThrough(
     request: RouteRequest,
     headers: RequestHeaders,
     via: AnyFetch,
-    abort = new AbortController(),
+    abort?: AbortController,
   ): Promise<Response | undefined> {
     const { req, res } = request;
     const method = req.method ?? 'GET';
-    // When the client leaves, the upstream exchange ends too: a GET stream never ends on its own,
-    // and a POST whose upstream hangs would otherwise hold its connection with no bound. So when
-    // the gateway itself ended the response first (a GET stream at shutdown, or a session ended):
-    // the upstream's answer was not all relayed, and nothing waits for the rest.
-    res.once('close', () => {
-      if (!relayed.has(res)) abort.abort();
-    });
+    const signal = abort === undefined ? connectionSignal(req.socket) : abort.signal;
+    // When the client leaves, the upstream exchange ends too: a POST whose upstream hangs would
+    // otherwise hold its connection with no bound, and a GET stream never ends on its own. A GET
+    // stream has a controller of its own, also for when the gateway ends it first (at shutdown, or
+    // its session ended): then its upstream answer was not all relayed, and nothing waits for the rest.
+    if (abort !== undefined) {
+      res.once('close', () => {
+        if (!relayed.has(res)) abort.abort();
+      });
+    }
     let response: Response;
     try {
       response = await via(url, {
         method,
         headers,
         body: request.body === undefined || request.body.length === 0 ? null : request.body,
-        signal: abort.signal,
+        signal,
         redirect: 'manual',
       });
     } catch (error) {
-      if (abort.signal.aborted) return undefined;
+      if (signal.aborted) return undefined;
       const store = storeFailure(error);
       if (store !== undefined) throw store;
       metrics.upstreamError(name);

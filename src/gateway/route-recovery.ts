@@ -1,8 +1,9 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
+import { resolveOptions } from '../recovery/options.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { createRecoveringFetch } from '../recovery/recovering-fetch.js';
 import type { NewServerSession, SessionSharing, SharedSessionState } from '../recovery/session-sharing.js';
-import { withSessionRecovery } from '../recovery/with-session-recovery.js';
 import { redactSessionId } from '../shared/redact.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
@@ -18,7 +19,7 @@ export type SessionFallback = (
 ) => { readonly caller: string; readonly initializeParams: unknown; readonly createdAt: number } | undefined;
 
 /**
- * `withSessionRecovery` under one upstream route of the gateway: it knows each client session by
+ * The session recovery of `withSessionRecovery` under one upstream route of the gateway: it knows each client session by
  * its store key and finds the upstream session (opened by any replica, or by none yet) in the store,
  * so any replica serves any request and a lost upstream session is re-initialized once for all of
  * them. Its events go to the gateway's log and metrics.
@@ -114,12 +115,14 @@ export function createRouteRecovery(
     }
   }
 
-  return withSessionRecovery({
+  const config = resolveOptions({
     timeout: options.timeoutMs,
     restartWindow: options.restartWindowMs,
     onEvent: (event) => report(event),
     // The middleware keeps sessions in the order it met them: leave room beyond the store's cap.
     maxSessions: options.maxRecords * 2,
     sharing: sessionSharing(),
-  })(http);
+  });
+  // The route shows its clients its own session id on every answer: the middleware need not show one.
+  return createRecoveringFetch(http, config, { presentsSessionIds: false });
 }

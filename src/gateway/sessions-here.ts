@@ -21,6 +21,12 @@ interface SessionState {
   readonly streams: Map<ServerResponse, AbortController>;
 }
 
+/** A GET stream open here, and what stops its upstream exchange. */
+interface OpenStream {
+  readonly res: ServerResponse;
+  readonly exchange: AbortController;
+}
+
 /** The client sessions one pass-through route served lately on this process; the only writer of their state. */
 export interface SessionsHere {
   find(key: string): SessionHere | undefined;
@@ -31,11 +37,11 @@ export interface SessionsHere {
   /** Forgets a session ended anywhere, and ends its GET streams here and their upstream exchanges. */
   end(key: string): void;
   /**
-   * A response of the session begins: `stream` is the GET stream it holds open, `exchange` what
-   * stops its upstream exchange. Returns what ends the response. Also restarts the record's idle
-   * TTL (through `touchRecord`) at most every `touchEveryMs`.
+   * A response of the session begins: `stream`, for a GET stream it holds open, with what stops
+   * its upstream exchange. Returns what ends the response. Also restarts the record's idle TTL
+   * (through `touchRecord`) at most every `touchEveryMs`.
    */
-  begin(key: string, session: SessionHere, stream: ServerResponse | undefined, exchange: AbortController): () => void;
+  begin(key: string, session: SessionHere, stream: OpenStream | undefined): () => void;
   /** What rebuilds a session the store lost (for the route's recovery): its id's claims, kept here. */
   readonly fallback: SessionFallback;
 }
@@ -68,11 +74,11 @@ export function createSessionsHere(options: {
         upstreamExchange.abort();
       }
     },
-    begin(key, view, stream, exchange) {
+    begin(key, view, stream) {
       // The view handed out is the state itself (read-only outside): a session forgotten meanwhile is still counted right.
       const session = view as SessionState;
       session.responses += 1;
-      if (stream !== undefined) session.streams.set(stream, exchange);
+      if (stream !== undefined) session.streams.set(stream.res, stream.exchange);
       const now = Date.now();
       if (now - session.touchedAt >= options.touchEveryMs) {
         session.touchedAt = now;
@@ -80,7 +86,7 @@ export function createSessionsHere(options: {
       }
       return () => {
         session.responses -= 1;
-        if (stream !== undefined) session.streams.delete(stream);
+        if (stream !== undefined) session.streams.delete(stream.res);
       };
     },
     fallback(key) {

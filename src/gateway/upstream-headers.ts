@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { headerRecord } from '../recovery/outgoing-request.js';
 
 // Request headers a client may pass to the upstream: the ones MCP's Streamable HTTP transport
 // defines and nothing else (2025-06-18: `MCP-Protocol-Version`; 2026-07-28 transports §Standard
@@ -26,10 +27,12 @@ export function upstreamRequestHeaders(
 ): Record<string, string> {
   // A plain object, not a `Headers`: the HTTP client reads it as it is (a `Headers` is copied, sorted, on every read).
   const headers: Record<string, string> = {};
-  for (const [header, value] of Object.entries(req.headers)) {
+  const sent = req.headers;
+  for (const header in sent) {
+    const value = sent[header];
     if (typeof value === 'string' && (isPassedRequestHeader(header) || forwarded.includes(header))) headers[header] = value;
   }
-  for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
+  for (const header in configured) headers[header.toLowerCase()] = configured[header] as string;
   if (sessionId !== undefined) headers['mcp-session-id'] = sessionId;
   return headers;
 }
@@ -64,9 +67,9 @@ export function headerValue(req: IncomingMessage, name: string): string | undefi
 /** Request headers, as a `Headers` or a plain object. */
 export type RequestHeaders = Headers | Readonly<Record<string, string>>;
 
-/** A copy of `headers` naming the upstream session `sessionId`. */
-export function withSession(headers: RequestHeaders, sessionId: string): Headers {
-  const copy = new Headers(headers);
-  copy.set('mcp-session-id', sessionId);
+/** A copy of `headers` naming the upstream session `sessionId` (a plain object: the HTTP client reads it as it is). */
+export function withSession(headers: RequestHeaders, sessionId: string): Record<string, string> {
+  const copy = headerRecord(headers);
+  copy['mcp-session-id'] = sessionId;
   return copy;
 }

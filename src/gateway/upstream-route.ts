@@ -1,5 +1,6 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { noop } from '../shared/noop.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
 import { createToolFilter } from '../upstream/tool-filter.js';
 import { deleteUpstreamSession, endStoredSessions } from './end-upstream-session.js';
@@ -74,9 +75,9 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const key = `${name}/${sid}`;
     const issuedAt = Date.now();
     const claims = { sid, initializeParams: params, issuedAt };
-    let token: string;
+    let sealToken: () => string;
     try {
-      token = tokens.seal(claims, { upstream: name, caller: request.caller });
+      sealToken = tokens.sealer(claims, { upstream: name, caller: request.caller });
     } catch (error) {
       if (!(error instanceof TokenTooLargeError)) throw error;
       exchange.refuse(request, 400, 'session-id-too-large', `mcp-lifeline: ${error.message}`);
@@ -95,7 +96,17 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const headers = headersFor(request);
     let opened = false;
     try {
-      const response = await exchange.send(request, headers, http);
+      // The request is on its way upstream when send returns: the session id (zlib and AES-GCM, a
+      // few tens of µs) is sealed while the upstream answers, off the initialize's critical path.
+      const answered = exchange.send(request, headers, http);
+      let token: string;
+      try {
+        token = sealToken();
+      } catch (error) {
+        void answered.then((response) => response?.body?.cancel().catch(noop), noop);
+        throw error;
+      }
+      const response = await answered;
       if (response === undefined) return;
       const serverId = response.ok ? response.headers.get('mcp-session-id') : null;
       // No session id: a stateless upstream (or a refusal); nothing to keep, nothing to count.
@@ -158,11 +169,12 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
       );
       return;
     }
-    const upstreamExchange = new AbortController();
-    const done = here.begin(key, session, request.req.method === 'GET' ? request.res : undefined, upstreamExchange);
+    // A GET stream is ended with its session: it gets a controller of its own for that.
+    const stream = request.req.method === 'GET' ? { res: request.res, exchange: new AbortController() } : undefined;
+    const done = here.begin(key, session, stream);
     try {
       // The middleware finds the upstream session by the key, and re-initializes it when it is lost.
-      const response = await exchange.send(request, headersFor(request, key), recovering, upstreamExchange);
+      const response = await exchange.send(request, headersFor(request, key), recovering, stream?.exchange);
       if (response === undefined) return;
       await exchange.deliver(request, response, token);
     } finally {

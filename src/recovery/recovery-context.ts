@@ -32,13 +32,16 @@ export class RecoveryContext {
   readonly next: AnyFetch;
   readonly config: ResolvedOptions;
   readonly events: EventReporter;
+  /** Whether answers show the client's session id in place of the server's (see {@linkcode present}). */
+  readonly presentsSessionIds: boolean;
   private lastId = 0;
   private readonly signals = new RequestSignals();
 
-  constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent)) {
+  constructor(next: AnyFetch, config: ResolvedOptions, events = new EventReporter(config.onEvent), presentsSessionIds = true) {
     this.next = next;
     this.config = config;
     this.events = events;
+    this.presentsSessionIds = presentsSessionIds;
   }
 
   /** A JSON-RPC id no client message uses, for the middleware's own requests. */
@@ -84,7 +87,24 @@ export class RecoveryContext {
   /** A server answer about to reach the client: the session's health noted, its id shown as the client knows it. */
   finish(keeper: SessionKeeper, request: OutgoingRequest, response: Response): Response {
     this.noteAnswer(keeper, request, response);
-    return present(keeper, response);
+    return this.present(keeper, response);
+  }
+
+  /**
+   * What the client is shown: the session id it got at initialize, for the life of the connection.
+   * (The v1 SDK transport adopts an id from any response, v2 only from initialize; a stable id keeps
+   * both consistent.)
+   */
+  present(keeper: SessionKeeper, response: Response): Response {
+    const sessionId = this.presentedSessionId(keeper, response);
+    return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
+  }
+
+  /** The session id {@linkcode present} shows instead of the server's; undefined when the answer is shown as it is. */
+  presentedSessionId(keeper: SessionKeeper, response: Response): string | undefined {
+    if (!this.presentsSessionIds) return undefined;
+    const sent = response.headers.get('mcp-session-id');
+    return sent === null || sent === keeper.alias ? undefined : keeper.alias;
   }
 
   /** The session's health, as a server answer shows it (the first part of {@linkcode finish}). */
@@ -104,22 +124,6 @@ export class RecoveryContext {
     this.events.recoveryFailed(error);
     return error;
   }
-}
-
-/**
- * What the client is shown: the session id it got at initialize, for the life of the connection.
- * (The v1 SDK transport adopts an id from any response, v2 only from initialize; a stable id keeps
- * both consistent.)
- */
-export function present(keeper: SessionKeeper, response: Response): Response {
-  const sessionId = presentedSessionId(keeper, response);
-  return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
-}
-
-/** The session id {@linkcode present} shows instead of the server's; undefined when the answer is shown as it is. */
-export function presentedSessionId(keeper: SessionKeeper, response: Response): string | undefined {
-  const sent = response.headers.get('mcp-session-id');
-  return sent === null || sent === keeper.alias ? undefined : keeper.alias;
 }
 
 const sameRead = (inner: WatchedBody) => inner;

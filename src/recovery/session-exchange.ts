@@ -7,7 +7,7 @@ import type { AnswerJudge, Classified } from './answer-judge.js';
 import type { AnswerWatch } from './answer-watch.js';
 import { type Attempt, attemptOn } from './attempt.js';
 import type { OutgoingRequest } from './outgoing-request.js';
-import { present, presentedSessionId, type RecoveryContext } from './recovery-context.js';
+import type { RecoveryContext } from './recovery-context.js';
 import type { RecoveryFlight } from './recovery-flight.js';
 import type { Replayer } from './replayer.js';
 import type { SessionDirectory } from './session-directory.js';
@@ -76,7 +76,7 @@ export class SessionExchange {
       const classified = await parts.judge.classify(keeper, request, await context.send(keeper, request));
       if (!classified.lost) {
         if (classified.response.ok || classified.response.status === 405) parts.directory.ended(keeper);
-        return present(keeper, classified.response);
+        return context.present(keeper, classified.response);
       }
       await classified.discard();
     }
@@ -95,7 +95,7 @@ export class SessionExchange {
       attempt,
       response,
       (verdict, knownBy) => parts.replayer.lost(attempt, { verdict, status: 200, knownBy }),
-      presentedSessionId(keeper, response),
+      context.presentedSessionId(keeper, response),
     );
   }
 

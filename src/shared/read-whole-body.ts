@@ -18,6 +18,11 @@ export async function readWholeBody(response: Response, limit: number): Promise<
     await response.body?.cancel().catch(noop);
     return undefined;
   }
+  // A length declared within the bound (the HTTP client holds the server to it): read at once, no stream built.
+  if (response.headers.has('content-length') && declared <= limit) {
+    const whole = new Uint8Array(await response.arrayBuffer());
+    return { chunks: whole.byteLength === 0 ? [] : [whole], bytes: whole.byteLength };
+  }
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   const reader = response.body?.getReader();
