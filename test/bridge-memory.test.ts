@@ -14,7 +14,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startDialectServer } from '../src/demo/dialect-server.js';
 import { startSseServer } from './fixtures/sse-server.js';
-import { CLI } from './helpers/bridge.js';
+import { CLI, connectThroughBridge } from './helpers/bridge.js';
 import { builtPath } from './helpers/processes.js';
 
 const PROBE = pathToFileURL(builtPath('./fixtures/memory-probe.js', import.meta.url)).href;
@@ -82,6 +82,22 @@ describe('a bridge under load keeps nothing per call (issue 21)', () => {
     // The server's own stream (GET), opened once a session and again after a break, may be one.
     assert.ok(probed.readableStreams < 10, `${probed.readableStreams} web streams for ${CALLS} answers`);
   });
+});
+
+describe('big answers through a bridge, read from its HTTP client as they arrived (issue 21)', () => {
+  for (const format of ['JSON', 'SSE'] as const) {
+    it(`${format}: a 3 MiB answer reaches the host whole`, async (t) => {
+      const server = await startDialectServer({ jsonResponse: format === 'JSON' });
+      t.after(() => server.close());
+      const host = await connectThroughBridge(server.url, ['--log-level', 'error']);
+      t.after(() => host.client.close());
+      const bytes = 3 * 1024 * 1024;
+      const result = (await host.client.callTool({ name: 'payload', arguments: { bytes } })) as { content: { text: string }[] };
+      const text = result.content[0]?.text ?? '';
+      assert.equal(text.length, bytes);
+      assert.ok(/^x+$/.test(text), 'every byte as sent');
+    });
+  }
 });
 
 describe('a bridge loads what its server needs, when it needs it (issue 21)', () => {

@@ -199,7 +199,11 @@ function wholeBodyOf(body: Readable, failed: (error: Error) => unknown): WholeBo
         chunks.push(chunk);
         length += chunk.length;
       });
-      body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length)));
+      body.once('end', () => {
+        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
+        // The answer outlives its read (the listeners hold this closure): the chunks, joined, go.
+        chunks.length = 0;
+      });
       body.once('error', (error: Error) => reject(failed(error)));
       body.once('close', () => {
         if (!body.readableEnded) reject(failed(Object.assign(new Error('the answer ended before its end'), { code: 'ECONNRESET' })));

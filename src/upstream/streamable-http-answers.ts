@@ -1,4 +1,5 @@
 import { networkErrorText } from '../errors/network-error-text.js';
+import { WatchedResponse } from '../recovery/watched-response.js';
 import type { ChunkSource } from '../shared/chunk-reader.js';
 import { joinText } from '../shared/concat-bytes.js';
 import { type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
@@ -60,7 +61,7 @@ export class AnswerReader {
       // a session error in a 200; a large one is held as bytes and passed on as they are.
       const declared = Number(response.headers.get('content-length'));
       if (declared > 0 && declared <= LARGE_MESSAGE_BYTES) text = await response.text();
-      else body = await readWholeBody(response, maxMessageBytes);
+      else body = await readWholeBody(response, maxMessageBytes, WatchedResponse.readerOf);
     } catch (error) {
       throw this.plan.failure(error, message);
     }
