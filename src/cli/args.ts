@@ -5,13 +5,12 @@ import type { ToolFilterOptions } from '../upstream/tool-filter.js';
 import { type AuthCommand, isAuthCommand, type OAuthFlags, parseAuthCommand, parseOAuthFlags } from './auth-args.js';
 import { ERA_OPTIONS, parseEraArgs } from './era-args.js';
 import { collectHeaders } from './headers.js';
-import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help.js';
+import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help-topics.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { NETWORK_OPTIONS, type NetworkSettings, networkSettingsOf } from './network-args.js';
 import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS, OAUTH_OPTIONS } from './oauth-options.js';
 import { checkPlainHttp } from './plain-http.js';
 import { RESTART_WINDOW_OPTION, restartWindowMs } from './restart-window-arg.js';
-import { parseServeCommand, type ServeCommand } from './serve-args.js';
 import { nearest, parseArgsMessage } from './suggest.js';
 import { TOOL_FILTER_OPTIONS, toolFilterOf } from './tool-filter-args.js';
 import { UsageError } from './usage-error.js';
@@ -65,7 +64,8 @@ export type Command =
       readonly withoutLifeline: boolean;
       readonly color: boolean | undefined;
     }
-  | ServeCommand;
+  /** `serve` and its arguments, which serve-args.ts parses when serve runs: a bridge never loads serve's parser. */
+  | { readonly kind: 'serve'; readonly argv: readonly string[] };
 
 const OPTIONS = {
   header: { type: 'string', multiple: true },
@@ -114,7 +114,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv = p
     return { kind: 'version' };
   }
   if (isAuthCommand(word)) return parseAuthCommand(word, argv.slice(1), env);
-  if (word === 'serve') return parseServeCommand(argv.slice(1), env);
+  if (word === 'serve') return { kind: 'serve', argv: argv.slice(1) };
   // `--idle` takes an optional value, which parseArgs cannot express: give the bare flag its default.
   const args = argv.map((arg) => (arg === '--idle' ? `--idle=${DEFAULT_IDLE_MAX_MINUTES}` : arg));
   let parsed: ReturnType<typeof parse>;

@@ -1,8 +1,5 @@
 import { createFilteredUpstream } from '../upstream/filtered-upstream.js';
-import { createLegacySseUpstream } from '../upstream/legacy-sse.js';
 import { createNegotiatingUpstream } from '../upstream/negotiate.js';
-import { restartWindowFetch } from '../upstream/restart-window-fetch.js';
-import { createStatelessUpstream } from '../upstream/stateless.js';
 import { createStreamableHttpUpstream } from '../upstream/streamable-http.js';
 import { createToolFilter } from '../upstream/tool-filter.js';
 import type { Upstream, UpstreamOptions, UpstreamSink } from '../upstream/upstream.js';
@@ -42,13 +39,20 @@ function createEraUpstream(command: BridgeCommand, through: { sink: UpstreamSink
             ...(command.keepAlive === undefined ? {} : { keepAlive: command.keepAlive }),
           },
         }),
-      legacySse: (options) => createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
-      stateless: (options) =>
-        createStatelessUpstream({
+      // The 2024 and 2026 eras' code is loaded when the server speaks them.
+      legacySse: async (options) =>
+        (await import('../upstream/legacy-sse.js')).createLegacySseUpstream({ ...options, maxMessageSize: command.maxMessageBytes }),
+      stateless: async (options) => {
+        const [{ createStatelessUpstream }, { restartWindowFetch }] = await Promise.all([
+          import('../upstream/stateless.js'),
+          import('../upstream/restart-window-fetch.js'),
+        ]);
+        return createStatelessUpstream({
           ...options,
           fetch: restartWindowFetch(options, command.restartWindowMs),
           maxMessageSize: command.maxMessageBytes,
-        }),
+        });
+      },
     },
   });
 }

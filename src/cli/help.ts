@@ -1,24 +1,12 @@
 // The usage texts: `mcp-lifeline --help`, `mcp-lifeline <command> --help` and `mcp-lifeline help [command]`.
 import { ERA_HELP } from './era-args.js';
+import { COMMAND_LINES, HELP_TOPICS, type HelpTopic } from './help-topics.js';
 import { NETWORK_HELP } from './network-args.js';
 import { OAUTH_HELP } from './oauth-options.js';
 import { SERVE_HELP } from './serve-args.js';
 import { TOOL_FILTER_HELP } from './tool-filter-args.js';
 
-/** What `help` can tell about: the whole CLI, or one command. */
-export const HELP_TOPICS = ['bridge', 'probe', 'demo', 'serve', 'login', 'status', 'logout', 'help', 'version'] as const;
-export type HelpTopic = 'general' | (typeof HELP_TOPICS)[number];
-
-/** Every command, a line each: in `--help`, and when a command is missing or mistyped. */
-export const COMMAND_LINES = `  mcp-lifeline <url> [options]          stdio bridge: MCP over stdio to the host, Streamable HTTP to <url>
-  mcp-lifeline probe <url> [options]    tell how <url> signals a lost session
-  mcp-lifeline demo [options]           watch recovery live on an embedded server
-  mcp-lifeline serve <url>… [options]   recovering gateway for hosts that take a URL
-  mcp-lifeline login <url> [options]    sign in now, for every host on this machine
-  mcp-lifeline status [<url>]           what sign-ins are stored
-  mcp-lifeline logout <url> | --all     revoke and delete a sign-in
-  mcp-lifeline help [command]           this text, or one command's
-  mcp-lifeline version                  the version`;
+export { HELP_TOPICS, type HelpTopic } from './help-topics.js';
 
 const CONNECTION = `Connection options (bridge and probe):
   --header 'Name: value'     add a header to every request (repeatable); \${VAR} is read from the environment

@@ -3,7 +3,6 @@
 import type { Dispatcher } from 'undici';
 import { parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
-import { helpText } from './help.js';
 import { type LogSink, openLogFile, teeSink } from './log-file.js';
 import type { NetworkSettings } from './network-args.js';
 import { describeOutbound } from './proxy-settings.js';
@@ -37,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const command = parseCommand(argv);
   switch (command.kind) {
     case 'help':
-      process.stdout.write(`${helpText(command.topic)}\n`);
+      process.stdout.write(`${(await import('./help.js')).helpText(command.topic)}\n`);
       return EXIT.ok;
     case 'version':
       process.stdout.write(`${packageVersion()}\n`);
@@ -80,23 +79,24 @@ async function main(argv: readonly string[]): Promise<number> {
       });
     }
     case 'serve': {
-      const { serveCommand } = await import('./serve-command.js');
-      return serveCommand(command, {
+      const [{ parseServeCommand }, { serveCommand }] = await Promise.all([import('./serve-args.js'), import('./serve-command.js')]);
+      const serve = parseServeCommand(command.argv, process.env);
+      return serveCommand(serve, {
         // Logged by serve itself, with its other startup lines.
-        outbound: command.help ? undefined : await installOutbound(command.network),
+        outbound: serve.help ? undefined : await installOutbound(serve.network),
         stdout: process.stdout,
-        stderr: command.help ? process.stderr : logOutput(command.logFile),
+        stderr: serve.help ? process.stderr : logOutput(serve.logFile),
         env: process.env,
         onSignal,
       });
     }
     case 'bridge': {
-      const [{ startStdioBridge }, { createBridgeUpstream }, { createLogger }, { secretsOf }, { createUndiciFetch }] = await Promise.all([
+      const [{ startStdioBridge }, { createBridgeUpstream }, { createLogger }, { secretsOf }, { outboundFetch }] = await Promise.all([
         import('../bridge/stdio-bridge.js'),
         import('./bridge-upstream.js'),
         import('./logger.js'),
         import('./secrets.js'),
-        import('../upstream/undici-fetch.js'),
+        import('./outbound.js'),
       ]);
       const secrets = secretsOf(command);
       const log = createLogger({
@@ -111,7 +111,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (network !== undefined) log.info('network', network.fields);
       // One keep-alive HTTP client for the server; sign-in beneath session recovery (a 401 is
       // never a lost session) when the server wants OAuth.
-      const http = createUndiciFetch(outbound);
+      const http = await outboundFetch(command.network, outbound);
       const oauth = command.oauth;
       const upstreamFetch =
         oauth === undefined

@@ -1,7 +1,9 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
+import type { FetchLike } from '../recovery/outgoing-request.js';
 import { globalDispatcher } from '../upstream/global-dispatcher.js';
 import { trustedWith } from './ca-certificates.js';
+import { certificateErrorOf } from './certificate-errors.js';
 import type { NetworkSettings } from './network-args.js';
 import { outboundErrors } from './outbound-errors.js';
 
@@ -18,7 +20,7 @@ import { outboundErrors } from './outbound-errors.js';
 export function createOutbound(settings: NetworkSettings, env: NodeJS.ProcessEnv): Dispatcher {
   const { https, http, noProxy } = settings.proxies;
   const direct = https === undefined && http === undefined;
-  if (direct && settings.certificates.length === 0) return globalDispatcher().compose(outboundErrors(settings.proxies));
+  if (plainWayOut(settings)) return globalDispatcher().compose(outboundErrors(settings.proxies));
   const undici = createRequire(import.meta.url)('undici') as typeof import('undici');
   const tls = settings.certificates.length === 0 ? {} : { ca: trustedWith(settings.certificates, env) };
   const agent = direct
@@ -36,4 +38,22 @@ export function createOutbound(settings: NetworkSettings, env: NodeJS.ProcessEnv
         proxyTunnel: false,
       });
   return agent.compose(outboundErrors(settings.proxies));
+}
+
+/**
+ * The fetch a command that talks to one server for long (the bridge) sends its requests with: Node's
+ * own HTTP client when the way out is plain (no proxy, Node's CAs), a refused certificate in words,
+ * as `outbound` words it; otherwise undici's on `outbound`, the command's dispatcher. Node's HTTP
+ * parser is compiled in, where undici's is WebAssembly whose optimizing compile costs a bridge
+ * about 20 MB at its peak (issue 21).
+ */
+export async function outboundFetch(settings: NetworkSettings, outbound: Dispatcher): Promise<FetchLike> {
+  if (!plainWayOut(settings)) return (await import('../upstream/undici-fetch.js')).createUndiciFetch(outbound);
+  const { createNodeHttpFetch } = await import('../upstream/node-http-fetch.js');
+  return createNodeHttpFetch({ failure: (error, origin) => certificateErrorOf(error, origin.host) ?? error });
+}
+
+/** Straight to every server, trusting Node's CAs: Node's own agent and HTTP client serve. */
+function plainWayOut(settings: NetworkSettings): boolean {
+  return settings.proxies.https === undefined && settings.proxies.http === undefined && settings.certificates.length === 0;
 }

@@ -13,7 +13,7 @@ import { bodyText, type OutgoingRequest } from './outgoing-request.js';
 import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { sseReplacement } from './sse-replacement.js';
-import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseResponse } from './watch-sse-response.js';
+import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseChunks, watchSseResponse } from './watch-sse-response.js';
 import { readAllText, WatchedResponse } from './watched-response.js';
 
 /** Produces the answer to deliver instead of one that carried a confirmed loss. */
@@ -52,11 +52,22 @@ export class AnswerWatch {
       return WatchedResponse.rewatch(
         response,
         (inner) => {
+          const watch = () => this.sseWatch(attempt, { contentType, onLossInside });
+          const { reader } = inner;
+          if (reader !== undefined) {
+            // Read straight from the HTTP client (no web stream), or through a stream of the watched chunks.
+            let chunks: ReturnType<typeof watchSseChunks> | undefined;
+            const watched = () => {
+              chunks ??= watchSseChunks(reader, watch());
+              return chunks;
+            };
+            return { stream: () => watched().asStream(), reader: watched, text: () => readAllText(watched()) };
+          }
           const original = inner.stream();
           if (original === null) return inner;
           let watched: ReadableStream<Uint8Array> | undefined;
           const stream = () => {
-            watched ??= watchSseResponse(original, this.sseWatch(attempt, { contentType, onLossInside }));
+            watched ??= watchSseResponse(original, watch());
             return watched;
           };
           return { stream, text: () => readAllText(stream().getReader()) };

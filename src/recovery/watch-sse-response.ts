@@ -1,3 +1,4 @@
+import type { ChunkRead, ChunkReader } from '../shared/chunk-reader.js';
 import { type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { noop } from '../shared/noop.js';
 import { eventData, SseEventScanner } from '../shared/sse/sse-event-scanner.js';
@@ -60,8 +61,6 @@ const encoder = new TextEncoder();
 const MAX_TRACKED_EVENT_BYTES = 8 * 1024;
 const MAX_STRAY_CHARS = 4096;
 
-type ReadResult = { done: false; value: Uint8Array } | { done: true; value?: undefined };
-
 /**
  * Passes an SSE response through, chunk by chunk, never buffering beyond the opening bytes:
  * - holds back the opening bytes until the first event that carries data is complete (or `limit`
@@ -79,7 +78,8 @@ type ReadResult = { done: false; value: Uint8Array } | { done: true; value?: und
  */
 export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWatch): ReadableStream<Uint8Array> {
   type Stream = ReadableStream<Uint8Array>;
-  const source = new WatchedChunks(body, watch);
+  // The body's own reader: its getReader is the watched one now.
+  const source = new WatchedChunks(() => ReadableStream.prototype.getReader.call(body) as ReadableStreamDefaultReader<Uint8Array>, watch);
   const patch = body as unknown as Record<string, unknown>;
   patch['pipeThrough'] = ((transform, options) =>
     options === undefined || Object.keys(options).length === 0
@@ -87,6 +87,14 @@ export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWat
       : source.asStream().pipeThrough(transform, options)) satisfies Stream['pipeThrough'];
   patch['getReader'] = ((options?: Parameters<Stream['getReader']>[0]) => source.asStream().getReader(options)) as Stream['getReader'];
   return body;
+}
+
+/**
+ * The same watch over chunks read without a web stream (`open` gives the body's reader, called at
+ * the first read): the reader of the watched chunks, and a stream of them for readers that want one.
+ */
+export function watchSseChunks(open: () => ChunkReader, watch: SseWatch): ChunkReader & { asStream(): ReadableStream<Uint8Array> } {
+  return new WatchedChunks(open, watch);
 }
 
 /** What `pipeThrough` does, reading the watched chunks: backpressure through `writer.ready`, errors passed on both ways. */
@@ -115,16 +123,14 @@ async function pump(source: WatchedChunks, writer: WritableStreamDefaultWriter<U
   }
 }
 
-type UpstreamResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
-
 /**
  * The watched chunks of one stream, one per `read()`. A class, not a closure: it is built for
  * every SSE answer, and one object with its methods on the prototype costs a fraction of the
  * dozen closures it replaces (issue 8 part 2: the middleware at ≤ 1.02× a plain client).
  */
-class WatchedChunks {
-  private upstream: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  private source: ReadableStreamDefaultReader<Uint8Array> | undefined;
+class WatchedChunks implements ChunkReader {
+  private upstream: ChunkReader | undefined;
+  private source: ChunkReader | undefined;
   // Chunks held back until the first event is decided; undefined once decided.
   private held: Uint8Array[] | undefined = [];
   private heldBytes = 0;
@@ -144,11 +150,11 @@ class WatchedChunks {
   private stream: ReadableStream<Uint8Array> | undefined;
   private readonly scanner: SseEventScanner;
 
-  private readonly body: ReadableStream<Uint8Array>;
+  private readonly open: () => ChunkReader;
   private readonly watch: SseWatch;
 
-  constructor(body: ReadableStream<Uint8Array>, watch: SseWatch) {
-    this.body = body;
+  constructor(open: () => ChunkReader, watch: SseWatch) {
+    this.open = open;
     this.watch = watch;
     this.messageSeen = watch.onMessage === undefined;
     this.tracking = watch.requests !== undefined || !this.messageSeen;
@@ -168,15 +174,14 @@ class WatchedChunks {
     return this.stream;
   }
 
-  async read(): Promise<ReadResult> {
+  async read(): Promise<ChunkRead> {
     for (;;) {
       const ready = this.out.shift();
       if (ready !== undefined) return { done: false, value: ready };
       if (this.finished) return { done: true };
-      // The body's own reader: its getReader is the watched one now.
-      this.upstream ??= ReadableStream.prototype.getReader.call(this.body) as ReadableStreamDefaultReader<Uint8Array>;
+      this.upstream ??= this.open();
       this.source ??= this.upstream;
-      let result: UpstreamResult;
+      let result: ChunkRead;
       try {
         result = await this.source.read();
       } catch (error) {
@@ -209,7 +214,8 @@ class WatchedChunks {
   cancel(reason?: unknown): Promise<void> {
     this.close('cancelled');
     this.finished = true;
-    return (this.source ?? ReadableStream.prototype.getReader.call(this.body)).cancel(reason);
+    this.upstream ??= this.open();
+    return (this.source ?? this.upstream).cancel(reason);
   }
 
   /** A complete event (its text; undefined when too big to read), from the scanner. */

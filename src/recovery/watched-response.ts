@@ -1,3 +1,5 @@
+import type { ChunkReader } from '../shared/chunk-reader.js';
+
 /** Headers as `Response` takes them (the DOM's `HeadersInit`). */
 export type HeaderFields = NonNullable<RequestInit['headers']>;
 
@@ -9,6 +11,8 @@ export interface WatchedBody {
   readonly text: () => Promise<string>;
   /** The whole body as bytes, read once, when it may not be text; otherwise the text's UTF-8 bytes. */
   readonly bytes?: () => Promise<Uint8Array>;
+  /** The body chunk by chunk without a web stream, when its source can (see {@linkcode WatchedResponse.readerOf}); once. */
+  readonly reader?: (() => ChunkReader) | undefined;
 }
 
 /** The status line and headers a {@linkcode WatchedResponse} answers with: another `Response`'s, or an HTTP client's. */
@@ -33,6 +37,8 @@ export class WatchedResponse extends Response {
   #bytes: Promise<Uint8Array> | undefined;
   // Whether `body` was asked for: until then no stream exists, so none is locked (and none is made to say so).
   #streamAsked = false;
+  // Whether the body was handed out chunk by chunk (readerOf), which uses it up.
+  #readerTaken = false;
   // The server's `Headers`, shown as they are (read-only) until a header must change: copying them
   // into a `Response` of its own costs more than the rest of building it (each is checked and sorted).
   #borrowed: Headers | undefined;
@@ -55,7 +61,7 @@ export class WatchedResponse extends Response {
    * session error check).
    */
   static rewatch(response: Response, wrap: (inner: WatchedBody) => WatchedBody, sessionId?: string): Response {
-    if (response instanceof WatchedResponse && response.#text === undefined && response.#bytes === undefined && !response.#streamAsked) {
+    if (response instanceof WatchedResponse && response.#unread()) {
       response.#read = wrap(response.#read);
       if (sessionId !== undefined) response.#ownHeaders().set('mcp-session-id', sessionId);
       return response;
@@ -66,6 +72,27 @@ export class WatchedResponse extends Response {
       headers.set('mcp-session-id', sessionId);
     }
     return new WatchedResponse(response, wrap(readOf(response)), headers);
+  }
+
+  /**
+   * The body of `response` chunk by chunk: straight from the HTTP client when the response is one
+   * of these and its source can (no web stream: on Node 20 each outlives the young generation, see
+   * ChunkReader), else through `body`'s reader. Null when it has no body. It uses the body up.
+   */
+  static readerOf(response: Response): ChunkReader | null {
+    if (response instanceof WatchedResponse && response.#unread()) {
+      const reader = response.#read.reader;
+      if (reader !== undefined) {
+        response.#readerTaken = true;
+        return reader();
+      }
+    }
+    return response.body?.getReader() ?? null;
+  }
+
+  /** Whether its body was not asked for yet, in any way. */
+  #unread(): boolean {
+    return this.#text === undefined && this.#bytes === undefined && !this.#streamAsked && !this.#readerTaken;
   }
 
   /** Its headers, as a copy of its own once borrowed ones must change. */
@@ -82,10 +109,12 @@ export class WatchedResponse extends Response {
     // Defined on the prototype (once): the DOM typings declare these as properties of Response,
     // which a class body may not override with methods or accessors.
     const text = (response: WatchedResponse) => {
+      if (response.#readerTaken) return Promise.reject(usedUp());
       response.#text ??= response.#read.text();
       return response.#text;
     };
     const bytes = (response: WatchedResponse): Promise<Uint8Array> => {
+      if (response.#readerTaken) return Promise.reject(usedUp());
       const read = response.#read.bytes;
       if (read === undefined || response.#text !== undefined) return text(response).then((body) => encoder.encode(body));
       response.#bytes ??= read();
@@ -99,13 +128,19 @@ export class WatchedResponse extends Response {
       },
       body: {
         get(this: WatchedResponse) {
+          if (this.#readerTaken) return null;
           this.#streamAsked = true;
           return this.#read.stream();
         },
       },
       bodyUsed: {
         get(this: WatchedResponse) {
-          return this.#text !== undefined || this.#bytes !== undefined || (this.#streamAsked && this.#read.stream()?.locked === true);
+          return (
+            this.#readerTaken ||
+            this.#text !== undefined ||
+            this.#bytes !== undefined ||
+            (this.#streamAsked && this.#read.stream()?.locked === true)
+          );
         },
       },
       text: {
@@ -154,6 +189,11 @@ export class WatchedResponse extends Response {
   }
 }
 
+/** What reading a body twice gets, as from `Response`. */
+function usedUp(): TypeError {
+  return new TypeError('Body is unusable: Body has already been read');
+}
+
 // Response's own `headers` getter, which a WatchedResponse's shadows while its headers are borrowed.
 const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, 'headers')?.get as (this: Response) => Headers;
 
@@ -175,8 +215,8 @@ function streamOf(text: Promise<string>): ReadableStream<Uint8Array> {
   });
 }
 
-/** Reads a stream to its end as UTF-8 text. */
-export async function readAllText(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+/** Reads a body to its end as UTF-8 text. */
+export async function readAllText(reader: ChunkReader): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   for (;;) {

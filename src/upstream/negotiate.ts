@@ -4,8 +4,6 @@ import { scrubberForRequest } from '../shared/secret-scrubber.js';
 import type { EraVerdict } from './classify-discover-answer.js';
 import { probeServerEra } from './discover-probe.js';
 import { httpErrorText } from './http-error-text.js';
-import { createLegacySseUpstream } from './legacy-sse.js';
-import { createStatelessUpstream } from './stateless.js';
 import { createStreamableHttpUpstream } from './streamable-http.js';
 import { type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import { eventReporter } from './upstream-events.js';
@@ -37,17 +35,18 @@ export interface NegotiatingUpstreamOptions extends UpstreamOptions {
   readonly factories?: Partial<UpstreamFactories> | undefined;
 }
 
-/** The upstream of each era and transport. */
+/** The upstream of each era and transport (a promise of one: the other eras' code is loaded when met). */
 interface UpstreamFactories {
-  streamableHttp(options: UpstreamOptions): Upstream;
-  legacySse(options: UpstreamOptions): Upstream;
-  stateless(options: UpstreamOptions & { discover?: Extract<EraVerdict, { kind: 'modern' }>['discover'] }): Upstream;
+  streamableHttp(options: UpstreamOptions): Upstream | Promise<Upstream>;
+  legacySse(options: UpstreamOptions): Upstream | Promise<Upstream>;
+  stateless(options: UpstreamOptions & { discover?: Extract<EraVerdict, { kind: 'modern' }>['discover'] }): Upstream | Promise<Upstream>;
 }
 
+// The 2025 era is the common one; the 2024 and 2026 eras' code is loaded when a server speaks them.
 const DEFAULT_FACTORIES: UpstreamFactories = {
   streamableHttp: createStreamableHttpUpstream,
-  legacySse: createLegacySseUpstream,
-  stateless: createStatelessUpstream,
+  legacySse: async (options) => (await import('./legacy-sse.js')).createLegacySseUpstream(options),
+  stateless: async (options) => (await import('./stateless.js')).createStatelessUpstream(options),
 };
 
 /** What was decided, and why. */
@@ -86,22 +85,26 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
 
   async function decide(first: JsonRpcMessage): Promise<Decision> {
     const hostInitialize = first.method === 'initialize' ? (first.params as Record<string, unknown> | undefined) : undefined;
-    if (transport === 'sse') return { upstream: factories.legacySse(options), why: 'as --transport sse asked' };
+    if (transport === 'sse') return { upstream: await factories.legacySse(options), why: 'as --transport sse asked' };
     if (protocol === '2025' && transport === 'http')
-      return { upstream: factories.streamableHttp(options), why: 'as --protocol 2025 --transport http asked' };
+      return { upstream: await factories.streamableHttp(options), why: 'as --protocol 2025 --transport http asked' };
     const verdict = await probeServerEra({ ...options, hostInitialize });
     switch (verdict.kind) {
       case 'modern':
         if (protocol === '2025')
-          return { upstream: factories.streamableHttp(options), why: `as --protocol 2025 asked (${verdict.evidence})` };
-        return { upstream: factories.stateless({ ...options, discover: verdict.discover }), why: verdict.evidence };
+          return { upstream: await factories.streamableHttp(options), why: `as --protocol 2025 asked (${verdict.evidence})` };
+        return { upstream: await factories.stateless({ ...options, discover: verdict.discover }), why: verdict.evidence };
       case 'legacy':
         if (protocol === '2026')
           throw new UpstreamError(`${where} is not a 2026-07-28 server (${verdict.evidence})`, { mayHaveRun: false });
         if (verdict.fallback === true) {
-          return { upstream: factories.streamableHttp(options), why: `${verdict.evidence}: trying initialize`, fallback: verdict.evidence };
+          return {
+            upstream: await factories.streamableHttp(options),
+            why: `${verdict.evidence}: trying initialize`,
+            fallback: verdict.evidence,
+          };
         }
-        return { upstream: factories.streamableHttp(options), why: verdict.evidence };
+        return { upstream: await factories.streamableHttp(options), why: verdict.evidence };
       case 'no-streamable-http':
         if (transport === 'http' || protocol === '2026') {
           throw new UpstreamError(`no Streamable HTTP endpoint at ${where}: ${verdict.evidence}`, {
@@ -110,13 +113,13 @@ export function createNegotiatingUpstream(options: NegotiatingUpstreamOptions): 
           });
         }
         return {
-          upstream: factories.legacySse(options),
+          upstream: await factories.legacySse(options),
           why: `${verdict.evidence}: no Streamable HTTP endpoint`,
           noStreamableHttp: httpErrorText(verdict.status, verdict.body, where),
         };
       case 'error':
         // Not era evidence. With --protocol 2025 the probe only chose the transport: go on with HTTP.
-        if (protocol === '2025') return { upstream: factories.streamableHttp(options), why: 'as --protocol 2025 asked' };
+        if (protocol === '2025') return { upstream: await factories.streamableHttp(options), why: 'as --protocol 2025 asked' };
         // Without a status the probe never got an answer: its message names the failure already.
         throw new UpstreamError(
           verdict.status === undefined ? verdict.message : `cannot tell which protocol ${where} speaks: ${verdict.message}`,

@@ -1,4 +1,6 @@
 import { networkErrorText } from '../errors/network-error-text.js';
+import { WatchedResponse } from '../recovery/watched-response.js';
+import type { ChunkSource } from '../shared/chunk-reader.js';
 import { joinText } from '../shared/concat-bytes.js';
 import { type JsonRpcId, type JsonRpcMessage, LIFELINE_ERROR } from '../shared/json-rpc.js';
 import { type BodyBytes, readWholeBody } from '../shared/read-whole-body.js';
@@ -24,7 +26,7 @@ export interface AnswerReaderPlan {
   /** Aborted when the upstream closes. */
   readonly closing: AbortSignal;
   /** Re-opens a response stream after its last event (GET with Last-Event-ID); undefined when it cannot. */
-  resume(progress: SseProgress, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined>;
+  resume(progress: SseProgress, signal: AbortSignal): Promise<ChunkSource | undefined>;
   /** A failure to read an answer, as the error `send` rejects with. */
   failure(error: unknown, message: JsonRpcMessage): UpstreamError;
 }
@@ -59,7 +61,7 @@ export class AnswerReader {
       // a session error in a 200; a large one is held as bytes and passed on as they are.
       const declared = Number(response.headers.get('content-length'));
       if (declared > 0 && declared <= LARGE_MESSAGE_BYTES) text = await response.text();
-      else body = await readWholeBody(response, maxMessageBytes);
+      else body = await readWholeBody(response, maxMessageBytes, WatchedResponse.readerOf);
     } catch (error) {
       throw this.plan.failure(error, message);
     }
@@ -97,10 +99,10 @@ export class AnswerReader {
    * client to resume with GET and Last-Event-ID); otherwise the request is answered with an error
    * at once, instead of waiting for a timeout the server already made certain.
    */
-  async readStream(body: ReadableStream<Uint8Array>, pending: Set<JsonRpcId>, message: JsonRpcMessage, signal: AbortSignal): Promise<void> {
+  async readStream(body: ChunkSource, pending: Set<JsonRpcId>, message: JsonRpcMessage, signal: AbortSignal): Promise<void> {
     const progress: SseProgress = { lastEventId: undefined, retryMs: undefined };
     const trouble: StreamTrouble = { invalid: 0, oversized: 0, broke: undefined };
-    let stream: ReadableStream<Uint8Array> | undefined = body;
+    let stream: ChunkSource | undefined = body;
     for (let resumes = 0; stream !== undefined; resumes++) {
       try {
         await readSseEvents(stream, {

@@ -2,7 +2,9 @@ import { isFetchLayerError } from '../errors/LifelineError.js';
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import type { SessionRecoveryOptions } from '../recovery/options.js';
+import { WatchedResponse } from '../recovery/watched-response.js';
 import { withSessionRecovery } from '../recovery/with-session-recovery.js';
+import type { ChunkReader } from '../shared/chunk-reader.js';
 import type { JsonRpcId, JsonRpcMessage } from '../shared/json-rpc.js';
 import { mediaType } from '../shared/media-type.js';
 import { readWholeText } from '../shared/read-whole-body.js';
@@ -238,8 +240,9 @@ class StreamableHttpUpstream implements Upstream {
     if (!response.ok) throw await this.refusal(response, message);
     const pending = new Set<JsonRpcId>(request ? [message.id as JsonRpcId] : []);
     const type = mediaType(response.headers.get('content-type'));
-    if (type === 'text/event-stream' && response.body !== null) {
-      const reading = this.answers.readStream(response.body, pending, message, signal);
+    const events = type === 'text/event-stream' ? WatchedResponse.readerOf(response) : null;
+    if (events !== null) {
+      const reading = this.answers.readStream(events, pending, message, signal);
       // The handshake waits for its answer; everything else is read as it comes.
       if (isInitialize) await reading;
       else void reading;
@@ -255,7 +258,7 @@ class StreamableHttpUpstream implements Upstream {
   }
 
   /** GET with Last-Event-ID, after the delay the server asked for (bounded). */
-  private async resume(progress: SseProgress, signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined> {
+  private async resume(progress: SseProgress, signal: AbortSignal): Promise<ChunkReader | undefined> {
     await sleep(Math.min(progress.retryMs ?? 0, this.options.timeoutMs), { signal, onAbort: 'resolve' });
     const resumeHeaders: Record<string, string> = {
       ...this.headers,
@@ -264,7 +267,8 @@ class StreamableHttpUpstream implements Upstream {
     };
     delete resumeHeaders['content-type'];
     const response = await this.fetchWithRecovery(this.endpoint, { method: 'GET', headers: resumeHeaders, signal });
-    if (response.ok && mediaType(response.headers.get('content-type')) === 'text/event-stream') return response.body ?? undefined;
+    if (response.ok && mediaType(response.headers.get('content-type')) === 'text/event-stream')
+      return WatchedResponse.readerOf(response) ?? undefined;
     await response.body?.cancel().catch(() => {});
     throw new Error(`resuming the stream was answered with HTTP ${response.status}`);
   }

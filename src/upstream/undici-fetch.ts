@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher } from 'undici';
 import type { FetchLike } from '../recovery/outgoing-request.js';
-import { type HeaderFields, WatchedResponse } from '../recovery/watched-response.js';
+import { bodyOf, clientBodyResponse, headersInit, NULL_BODY, plainHeaders } from './client-body.js';
 import { globalDispatcher } from './global-dispatcher.js';
 
 // Only undici's request() API, dispatched on the undici Agent Node's own fetch installs (the one
@@ -12,9 +12,6 @@ const requestApi = createRequire(import.meta.url)('undici/lib/api/api-request.js
   this: Dispatcher,
   options: Dispatcher.RequestOptions,
 ) => Promise<Dispatcher.ResponseData>;
-
-/** Statuses whose responses have no body (Fetch standard: null body status). */
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /**
  * A `fetch` for talking to one MCP server many times: undici's `request()` (the Dispatcher API,
@@ -60,84 +57,15 @@ export function createUndiciFetch(dispatcher: Dispatcher = globalDispatcher()): 
       answer.body.resume();
       return new Response(null, { status: answer.statusCode, headers });
     }
-    return lazyBodyResponse(answer, headers, signal);
+    // Like fetch: a read that fails because the request was aborted rejects with the signal's reason.
+    const failed = (error: Error) => (signal?.aborted ? signal.reason : error);
+    const fail = (error: Error) => {
+      throw failed(error);
+    };
+    const body = answer.body;
+    return clientBodyResponse(body, { status: answer.statusCode, headers }, failed, {
+      text: () => body.text().catch(fail),
+      bytes: () => body.arrayBuffer().then((buffer) => new Uint8Array(buffer), fail),
+    });
   };
-}
-
-/**
- * A `Response` whose body stays undici's until it is read: text() and arrayBuffer() read it
- * straight (what the SDKs, the gateway and the bridge do with a JSON answer), and a web stream is
- * built only when `body` is asked for (an SSE answer). A `Response` constructed with a stream
- * body costs a web stream and its machinery per answer (about a tenth of a call's CPU on loopback).
- */
-function lazyBodyResponse(answer: Dispatcher.ResponseData, headers: HeaderFields, signal: AbortSignal | undefined): Response {
-  const body = answer.body;
-  let stream: ReadableStream<Uint8Array> | undefined;
-  // Like fetch: a read that fails because the request was aborted rejects with the signal's reason.
-  const failed = (error: unknown) => {
-    throw signal?.aborted ? signal.reason : error;
-  };
-  return new WatchedResponse(
-    { status: answer.statusCode, statusText: '', headers },
-    {
-      stream: () => {
-        stream ??= webStream(body, signal);
-        return stream;
-      },
-      text: () => body.text().catch(failed),
-      bytes: () => body.arrayBuffer().then((buffer) => new Uint8Array(buffer), failed),
-    },
-  );
-}
-
-/** The body as a web stream pulled straight from undici's: one read per pull, no extra buffering. */
-function webStream(body: Dispatcher.ResponseData['body'], signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
-  const chunks = body[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await chunks.next();
-        if (next.done) controller.close();
-        else {
-          const chunk = next.value as Buffer;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        }
-      } catch (error) {
-        controller.error(signal?.aborted ? signal.reason : error);
-      }
-    },
-    cancel(reason) {
-      // Cancelled before the first read (a body discarded unread): nothing listens for the abort error yet.
-      body.on('error', () => {});
-      body.destroy(reason instanceof Error ? reason : undefined);
-    },
-  });
-}
-
-/** undici's answer headers as the `Response` takes them: the plain object itself, unless a header came more than once. */
-function headersInit(raw: Dispatcher.ResponseData['headers']): HeaderFields {
-  let plain = true;
-  for (const name in raw) if (typeof raw[name] !== 'string') plain = false;
-  if (plain) return raw as Record<string, string>;
-  const pairs: [string, string][] = [];
-  for (const [name, value] of Object.entries(raw)) {
-    if (Array.isArray(value)) for (const item of value) pairs.push([name, item]);
-    else if (value !== undefined) pairs.push([name, value]);
-  }
-  return pairs;
-}
-
-function plainHeaders(headers: RequestInit['headers']): Record<string, string> {
-  if (headers === undefined || headers === null) return {};
-  if (headers instanceof Headers || Array.isArray(headers)) return Object.fromEntries(headers as Iterable<[string, string]>);
-  return headers as Record<string, string>;
-}
-
-function bodyOf(body: RequestInit['body']): string | Uint8Array | null {
-  if (body === undefined || body === null) return null;
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return body;
-  if (body instanceof ArrayBuffer) return new Uint8Array(body);
-  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError('mcp-lifeline: only string and byte bodies can be sent to an MCP server');
 }

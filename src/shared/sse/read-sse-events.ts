@@ -1,3 +1,4 @@
+import { type ChunkReader, type ChunkSource, withChunkReader } from '../chunk-reader.js';
 import { joinText } from '../concat-bytes.js';
 
 /** One event of a `text/event-stream`, with its data as text (small events) or as bytes (large ones). */
@@ -59,7 +60,7 @@ const SPACE = new Uint8Array([0x20]);
  * December 2026), before the bridge would even parse the 8 MiB of JSON it then has as text.
  * Resolves on a clean end; rejects when the stream breaks.
  */
-export async function readSseEvents(body: ReadableStream<Uint8Array>, options: SseReadOptions): Promise<void> {
+export async function readSseEvents(body: ChunkSource, options: SseReadOptions): Promise<void> {
   const { handlers, progress, maxEventBytes } = options;
   const textLimit = options.textLimit ?? 65_536;
   // The line being read, as slices of the chunks it spans, and its length (counted while skipping too).
@@ -132,8 +133,7 @@ export async function readSseEvents(body: ReadableStream<Uint8Array>, options: S
     }
   };
 
-  const reader = body.getReader();
-  try {
+  await withChunkReader(body, async (reader: ChunkReader) => {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
@@ -167,9 +167,7 @@ export async function readSseEvents(body: ReadableStream<Uint8Array>, options: S
     }
     // A stream that ends mid-event drops that event (HTML §9.2.6: it is not dispatched).
     if (skipping) handlers.onOversized();
-  } finally {
-    reader.releaseLock();
-  }
+  });
 }
 
 /** Index of the next CR or LF at or after `from`, or -1. */

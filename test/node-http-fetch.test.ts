@@ -1,0 +1,206 @@
+// The bridge's HTTP client when the way out is plain (src/upstream/node-http-fetch.ts, issue 21):
+// Node's own, under the same `Response` as the undici one it replaces there, against real servers
+// on 127.0.0.1. What the bridge relies on: the answer as sent, bodies read straight (an SSE answer
+// chunk by chunk, with no web stream), aborts with the caller's reason, failures that say whether
+// the request reached the server.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it, type TestContext } from 'node:test';
+import { undeliveredCause } from '../src/recovery/undelivered.js';
+import { WatchedResponse } from '../src/recovery/watched-response.js';
+import { createNodeHttpFetch } from '../src/upstream/node-http-fetch.js';
+import { freePort } from './helpers/processes.js';
+
+type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+/** A server on 127.0.0.1 that hands each request, read whole, to `handler`; stopped after the test. */
+async function serve(t: TestContext, handler: Handler): Promise<{ url: string; server: Server; connections: () => number }> {
+  let connections = 0;
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => {
+      body += chunk;
+    });
+    request.on('end', () => handler(request, body, response));
+  });
+  server.on('connection', () => {
+    connections += 1;
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, server, connections: () => connections };
+}
+
+/** Counts the web streams built while `run` runs (a proxy: `instanceof ReadableStream` still holds). */
+async function countingWebStreams<T>(run: () => Promise<T>): Promise<{ result: T; streams: number }> {
+  const original = globalThis.ReadableStream;
+  let streams = 0;
+  globalThis.ReadableStream = new Proxy(original, {
+    construct(target, args, newTarget) {
+      streams += 1;
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+  try {
+    return { result: await run(), streams };
+  } finally {
+    globalThis.ReadableStream = original;
+  }
+}
+
+const BOM = '\uFEFF';
+
+describe("the bridge's HTTP client on a plain way out (node:http)", () => {
+  it('a JSON answer as sent: status, headers (repeated ones joined, set-cookie apart), text without a BOM; Host and the length sent', async (t) => {
+    const seen: { headers?: IncomingMessage['headers']; body?: string } = {};
+    const { url } = await serve(t, (request, body, response) => {
+      seen.headers = request.headers;
+      seen.body = body;
+      response.writeHead(200, [
+        ['content-type', 'application/json'],
+        ['mcp-session-id', 'a'],
+        ['mcp-session-id', 'b'],
+        ['set-cookie', 'x=1'],
+        ['set-cookie', 'y=2'],
+      ]);
+      response.end(`${BOM}{"jsonrpc":"2.0","id":1,"result":{"text":"déjà vu"}}`);
+    });
+    const fetch = createNodeHttpFetch();
+    const sent = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"é"}}';
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'k' }, body: sent });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('mcp-session-id'), 'a, b');
+    assert.deepEqual(response.headers.getSetCookie(), ['x=1', 'y=2']);
+    assert.equal(await response.text(), '{"jsonrpc":"2.0","id":1,"result":{"text":"déjà vu"}}');
+    assert.equal(seen.body, sent);
+    assert.equal(seen.headers?.host, new URL(url).host);
+    assert.equal(seen.headers?.['content-length'], String(Buffer.byteLength(sent)));
+    assert.equal(seen.headers?.['transfer-encoding'], undefined);
+    assert.equal(seen.headers?.['x-api-key'], 'k');
+  });
+
+  it('answers without a body (204, HEAD, Content-Length: 0) are null bodies; one connection serves every request', async (t) => {
+    const { url, connections } = await serve(t, (request, _body, response) => {
+      if (request.method === 'DELETE') response.writeHead(204).end();
+      else response.writeHead(request.method === 'HEAD' ? 200 : 202, { 'content-length': '0' }).end();
+    });
+    const fetch = createNodeHttpFetch();
+    for (const method of ['DELETE', 'HEAD', 'POST']) {
+      const response = await fetch(url, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+      assert.equal(response.body, null, method);
+      assert.equal(await response.text(), '', method);
+    }
+    assert.equal(connections(), 1, 'kept alive');
+  });
+
+  it('an SSE answer is read chunk by chunk as it arrives, without a web stream; the body is then used up', async (t) => {
+    let second: () => void = () => {};
+    const secondAsked = new Promise<void>((resolve) => {
+      second = resolve;
+    });
+    const { url } = await serve(t, (_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write('data: {"n":1}\n\n');
+      void secondAsked.then(() => response.end('data: {"n":2}\n\n'));
+    });
+    const fetch = createNodeHttpFetch();
+    const { result, streams } = await countingWebStreams(async () => {
+      const response = await fetch(url, { method: 'POST', body: '{}' });
+      const reader = WatchedResponse.readerOf(response);
+      assert.ok(reader !== null);
+      const decoder = new TextDecoder();
+      const first = await reader.read();
+      // The server sends the rest only once the first event was read: nothing waits for the end.
+      second();
+      let rest = '';
+      for (let next = await reader.read(); !next.done; next = await reader.read()) rest += decoder.decode(next.value);
+      return { response, first: first.done ? '' : decoder.decode(first.value), rest };
+    });
+    assert.equal(result.first, 'data: {"n":1}\n\n');
+    assert.equal(result.rest, 'data: {"n":2}\n\n');
+    assert.equal(streams, 0, 'no web stream was built');
+    assert.equal(result.response.bodyUsed, true);
+    assert.equal(result.response.body, null);
+    await assert.rejects(result.response.text(), TypeError);
+  });
+
+  it('`body` is a web stream for readers that want one', async (t) => {
+    const { url } = await serve(t, (_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end('data: {"n":1}\n\ndata: {"n":2}\n\n');
+    });
+    const response = await createNodeHttpFetch()(url, { method: 'POST', body: '{}' });
+    assert.ok(response.body instanceof ReadableStream);
+    assert.equal(await new Response(response.body).text(), 'data: {"n":1}\n\ndata: {"n":2}\n\n');
+  });
+
+  it("an abort rejects with the signal's reason: while waiting for the answer, and while its body is read", async (t) => {
+    const { url } = await serve(t, (request, _body, response) => {
+      if (request.headers['x-part'] === 'head') return; // never answers
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"partial":');
+    });
+    const fetch = createNodeHttpFetch();
+    await assert.rejects(fetch(url, { method: 'POST', headers: { 'x-part': 'head' }, body: '{}', signal: AbortSignal.timeout(200) }), {
+      name: 'TimeoutError',
+    });
+    const controller = new AbortController();
+    const response = await fetch(url, { method: 'POST', body: '{}', signal: controller.signal });
+    const reading = response.text();
+    const reason = new Error('the host cancelled');
+    controller.abort(reason);
+    await assert.rejects(reading, (error) => error === reason);
+    const aborted = AbortSignal.abort(reason);
+    await assert.rejects(fetch(url, { method: 'POST', body: '{}', signal: aborted }), (error) => error === reason);
+  });
+
+  it('a server that hangs up mid-answer: reading fails with a network error, never hangs', async (t) => {
+    const { url } = await serve(t, (_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"cut":', () => response.socket?.destroy());
+    });
+    const fetch = createNodeHttpFetch();
+    const json = await fetch(url, { method: 'POST', body: '{}' });
+    await assert.rejects(json.text(), { code: 'ECONNRESET' });
+    const events = await fetch(url, { method: 'POST', body: '{}' });
+    const reader = WatchedResponse.readerOf(events);
+    assert.ok(reader !== null);
+    await assert.rejects(
+      async () => {
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          // drain
+        }
+      },
+      { code: 'ECONNRESET' },
+    );
+  });
+
+  it('failures say whether the request reached the server: a refused connection did not, a reset after it was written may have run', async (t) => {
+    const fetch = createNodeHttpFetch();
+    const refused = await fetch(`http://127.0.0.1:${await freePort()}/mcp`, { method: 'POST', body: '{}' }).catch(
+      (error: unknown) => error,
+    );
+    assert.equal(undeliveredCause(refused, true), 'ECONNREFUSED');
+    const { url } = await serve(t, (request) => request.socket.destroy());
+    const reset = await fetch(url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"tools/call"}' }).catch(
+      (error: unknown) => error,
+    );
+    assert.equal((reset as { code?: string }).code, 'ECONNRESET');
+    assert.equal(undeliveredCause(reset, true), undefined, 'written before the reset: it may have run');
+  });
+
+  it('a header Node refuses and a body that is neither text nor bytes are rejected, never thrown', async (t) => {
+    const { url } = await serve(t, (_request, _body, response) => response.end());
+    const fetch = createNodeHttpFetch();
+    await assert.rejects(fetch(url, { method: 'POST', headers: { 'x-bad': 'a\nb' }, body: '{}' }), { code: 'ERR_INVALID_CHAR' });
+    await assert.rejects(fetch(url, { method: 'POST', body: new Blob(['{}']) }), /only string and byte bodies/);
+    await assert.rejects(fetch('ftp://127.0.0.1/mcp'), /only http:\/\/ and https:\/\//);
+  });
+});
