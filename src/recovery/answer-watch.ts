@@ -5,19 +5,17 @@
 import { networkErrorText } from '../errors/network-error-text.js';
 import type { JsonRpcId } from '../shared/json-rpc.js';
 import { mediaType } from '../shared/media-type.js';
-import type { AnswerJudge, KnownBy, Lost } from './answer-judge.js';
+import type { AnswerJudge } from './answer-judge.js';
 import { lossReport } from './answer-judge.js';
 import type { Attempt } from './attempt.js';
 import { checkJsonOnRead } from './check-json-on-read.js';
-import { bodyText, type OutgoingRequest } from './outgoing-request.js';
+import type { OutgoingRequest } from './outgoing-request.js';
 import type { RecoveryContext } from './recovery-context.js';
 import type { SessionKeeper } from './session-keeper.js';
-import { sseReplacement } from './sse-replacement.js';
-import { type AnsweredRequests, type SseWatch, type StreamEnding, watchSseChunks, watchSseResponse } from './watch-sse-response.js';
+import { GetStreamWatch, type OnLossInside, PostAnswerWatch, type SseWatchOwner } from './sse-answer-watch.js';
+import { type StreamEnding, watchSseChunks } from './watch-sse-response.js';
 import { readAllText, WatchedResponse } from './watched-response.js';
-
-/** Produces the answer to deliver instead of one that carried a confirmed loss. */
-export type OnLossInside = (verdict: Lost, knownBy: KnownBy) => Promise<Response>;
+import { watchSseBodyInPlace } from './watched-sse-body.js';
 
 // A session error has "error", "detail" or "message" in it: any other answer passes unparsed.
 const MAY_NAME_AN_ERROR = /"(?:error|detail|message)"/;
@@ -25,14 +23,16 @@ const MAY_NAME_AN_ERROR = /"(?:error|detail|message)"/;
 const HEALTHY_STREAM_MS = 5_000;
 
 /** Watches successful answers, and the health of the client's GET stream. */
-export class AnswerWatch {
+export class AnswerWatch implements SseWatchOwner {
+  readonly peekBytes: number;
+  readonly healthyStreamMs: number;
   private readonly context: RecoveryContext;
   private readonly judge: AnswerJudge;
-  private readonly healthyStreamMs: number;
 
   constructor(context: RecoveryContext, judge: AnswerJudge) {
     this.context = context;
     this.judge = judge;
+    this.peekBytes = context.config.peekBytes;
     this.healthyStreamMs = Math.min(HEALTHY_STREAM_MS, context.config.streamBackoff.maxDelayMs);
   }
 
@@ -43,34 +43,33 @@ export class AnswerWatch {
    */
   watch(attempt: Attempt, response: Response, onLossInside: OnLossInside, sessionId?: string): Response {
     const { config } = this.context;
-    const unwatched = () => (sessionId === undefined ? response : WatchedResponse.rewatch(response, (inner) => inner, sessionId));
-    if (!config.checkSuccessfulAnswers || !response.ok) return unwatched();
+    if (!config.checkSuccessfulAnswers || !response.ok) return WatchedResponse.showing(response, sessionId);
     const contentType = response.headers.get('content-type');
     const type = mediaType(contentType);
-    // `body` is asked for only where the answer is read as a stream: a JSON answer's may never need one.
     if (type === 'text/event-stream') {
+      const answer = { contentType, onLossInside };
+      const watch =
+        attempt.request.method === 'POST' ? new PostAnswerWatch(this, attempt, answer) : new GetStreamWatch(this, attempt, answer);
+      // A fetch answer: its own body is watched in place, and the answer goes to the client as it came.
+      if (!(response instanceof WatchedResponse) && watchSseBodyInPlace(response, watch))
+        return WatchedResponse.showing(response, sessionId);
       return WatchedResponse.rewatch(
         response,
         (inner) => {
-          const watch = () => this.sseWatch(attempt, { contentType, onLossInside });
-          const { reader } = inner;
-          if (reader !== undefined) {
-            // Read straight from the HTTP client (no web stream), or through a stream of the watched chunks.
-            let chunks: ReturnType<typeof watchSseChunks> | undefined;
-            const watched = () => {
-              chunks ??= watchSseChunks(reader, watch());
-              return chunks;
-            };
-            return { stream: () => watched().asStream(), reader: watched, text: () => readAllText(watched()) };
+          // Read straight from the HTTP client (no web stream), or from the body's own reader.
+          let open = inner.reader;
+          if (open === undefined) {
+            const body = inner.stream();
+            if (body === null) return inner;
+            open = () => body.getReader();
           }
-          const original = inner.stream();
-          if (original === null) return inner;
-          let watched: ReadableStream<Uint8Array> | undefined;
-          const stream = () => {
-            watched ??= watchSseResponse(original, watch());
-            return watched;
+          const opened = open;
+          let chunks: ReturnType<typeof watchSseChunks> | undefined;
+          const watched = () => {
+            chunks ??= watchSseChunks(opened, watch);
+            return chunks;
           };
-          return { stream, text: () => readAllText(stream().getReader()) };
+          return { stream: () => watched().asStream(), reader: watched, text: () => readAllText(watched()) };
         },
         sessionId,
       );
@@ -87,7 +86,7 @@ export class AnswerWatch {
         sessionId,
       );
     }
-    return unwatched();
+    return WatchedResponse.showing(response, sessionId);
   }
 
   /** The client's GET stream failed: it is held back, and that is reported once per run of failures. */
@@ -96,52 +95,16 @@ export class AnswerWatch {
     if (report) this.context.events.streamBackoff(request.url, { serverId: keeper.serverId, failures, delayMs, reason });
   }
 
-  /** What the SSE watcher of one answer is told: what to look for, and what to do when it finds it. */
-  private sseWatch(attempt: Attempt, answer: { contentType: string | null; onLossInside: OnLossInside }): SseWatch {
-    const { keeper, request } = attempt;
-    const { peekBytes } = this.context.config;
-    // Once a ping cleared a suspicion in this answer, the rest of it is not asked about again.
-    let cleared = false;
-    const decide = (text: string) =>
-      MAY_NAME_AN_ERROR.test(text)
-        ? this.judgeInside(attempt, { contentType: answer.contentType, text }, answer.onLossInside)?.then((judged) => {
-            if (judged === undefined) {
-              cleared = true;
-              return undefined;
-            }
-            return sseReplacement(judged.instead, request);
-          })
-        : undefined;
-    if (request.method === 'POST') {
-      return {
-        limit: peekBytes,
-        requests: answeredRequests(request),
-        decide,
-        onUnanswered: (ending) => this.answerUnanswered(attempt, { ending, judged: cleared }),
-      };
-    }
-    const opened = Date.now();
-    let delivering = false;
-    return {
-      limit: peekBytes,
-      decide,
-      onMessage: () => {
-        delivering = true;
-        keeper.streamWorked();
-      },
-      onClose: (how) => {
-        if (how === 'cancelled' || delivering) return;
-        if (Date.now() - opened >= this.healthyStreamMs) keeper.streamWorked();
-        else this.streamFailed(keeper, request, how === 'broke' ? 'the stream broke at once' : 'the stream closed without a message');
-      },
-    };
+  /** Whether `text` may name a session error: a session error has "error", "detail" or "message" in it. */
+  mayNameAnError(text: string): boolean {
+    return MAY_NAME_AN_ERROR.test(text);
   }
 
   /**
    * A session error inside a 200 answer is only a suspicion (a tool's own error can read the same):
    * once a ping confirms it, the answer to deliver instead; undefined to deliver it as it is.
    */
-  private judgeInside(
+  judgeInside(
     attempt: Attempt,
     answer: { contentType: string | null; text: string },
     onLossInside: OnLossInside,
@@ -159,7 +122,7 @@ export class AnswerWatch {
    * Not replayed: the request may have run. A session error the stream carried instead is judged
    * like any other (a confirmed loss marks the session dead, so the next request re-initializes).
    */
-  private async answerUnanswered(attempt: Attempt, unanswered: { ending: StreamEnding; judged: boolean }): Promise<string> {
+  async answerUnanswered(attempt: Attempt, unanswered: { ending: StreamEnding; judged: boolean }): Promise<string> {
     const { keeper, request } = attempt;
     const { ending } = unanswered;
     const method = request.messages().rpcMethod ?? 'the request';
@@ -190,22 +153,6 @@ export class AnswerWatch {
     const message = `mcp-lifeline: ${what.join('; ')}${instead}; it may or may not have run, so it was not sent again`;
     return ending.missing.map((id) => sseErrorEvent(id, message)).join('');
   }
-}
-
-/**
- * The requests of a POST, for the SSE watcher. An answer's id is looked for in the body as written
- * (`"id":7`), and the body is parsed only when that fails (other spacing) or at the end.
- */
-function answeredRequests(request: OutgoingRequest): AnsweredRequests {
-  const text = bodyText(request.body);
-  const batch = text === undefined || text.trimStart().startsWith('[');
-  return {
-    count: batch ? request.messages().requestIds.length : 1,
-    isOurs: (id) =>
-      (typeof id === 'string' || typeof id === 'number') &&
-      (text?.includes(`"id":${JSON.stringify(id)}`) === true || request.messages().requestIds.includes(id)),
-    ids: () => request.messages().requestIds,
-  };
 }
 
 function sseErrorEvent(id: JsonRpcId, message: string): string {

@@ -6,7 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import { type AnyFetch, headerOf, headerRecord, type OutgoingRequest } from './outgoing-request.js';
 import { RequestSignals } from './request-signals.js';
 import type { SessionKeeper } from './session-keeper.js';
-import { type WatchedBody, WatchedResponse } from './watched-response.js';
+import { WatchedResponse } from './watched-response.js';
 
 /** What a recovery that did not succeed reports: the code, the loss, why, and when to try again. */
 export interface Failure {
@@ -96,8 +96,7 @@ export class RecoveryContext {
    * both consistent.)
    */
   present(keeper: SessionKeeper, response: Response): Response {
-    const sessionId = this.presentedSessionId(keeper, response);
-    return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
+    return WatchedResponse.showing(response, this.presentedSessionId(keeper, response));
   }
 
   /** The session id {@linkcode present} shows instead of the server's; undefined when the answer is shown as it is. */
@@ -125,5 +124,3 @@ export class RecoveryContext {
     return error;
   }
 }
-
-const sameRead = (inner: WatchedBody) => inner;

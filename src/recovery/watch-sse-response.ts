@@ -40,7 +40,8 @@ export interface AnsweredRequests {
 export interface SseWatch {
   /** Bytes held back at most while waiting for the first event that carries data. */
   readonly limit: number;
-  readonly decide?: FirstEventDecision | undefined;
+  /** Decides on the stream's first event that carries data. */
+  decide?(text: string): ReturnType<FirstEventDecision>;
   /** The requests the stream answers; undefined for the GET stream. */
   readonly requests?: AnsweredRequests | undefined;
   /**
@@ -48,12 +49,18 @@ export interface SseWatch {
    * client cannot resume it: SSE text to end it with (answers for `ending.missing`), or undefined
    * to let it end as it did.
    */
-  readonly onUnanswered?: ((ending: StreamEnding) => Promise<string | undefined> | string | undefined) | undefined;
+  onUnanswered?(ending: StreamEnding): Promise<string | undefined> | string | undefined;
   /** Called once, at the first request, notification or result the stream delivers. */
-  readonly onMessage?: (() => void) | undefined;
+  onMessage?(): void;
   /** Called once when the stream is over. Not called when the stream was replaced (the replacement reports). */
-  readonly onClose?: ((how: 'ended' | 'broke' | 'cancelled') => void) | undefined;
+  onClose?(how: 'ended' | 'broke' | 'cancelled'): void;
 }
+
+// What a watcher is left with once nothing more can come of watching: the answer judged, its
+// requests answered (or the stream over). The rest of the stream passes as it comes, and the
+// stream no longer holds the request, the session or the judge: on Node 20 a web stream outlives
+// V8's young-generation collections, and whatever it still holds is promoted with it.
+const SETTLED: SseWatch = Object.freeze({ limit: 0 });
 
 const encoder = new TextEncoder();
 // Events larger than this are not decoded or parsed (an answer this big is not an error, and not
@@ -62,65 +69,28 @@ const MAX_TRACKED_EVENT_BYTES = 8 * 1024;
 const MAX_STRAY_CHARS = 4096;
 
 /**
- * Passes an SSE response through, chunk by chunk, never buffering beyond the opening bytes:
- * - holds back the opening bytes until the first event that carries data is complete (or `limit`
- *   bytes arrived), so a session error there can be swapped for the replay's stream before the
- *   client sees it;
- * - notes which requests were answered, as events pass, until all were;
- * - when the stream ends or breaks before that and is not resumable, ends it with `onUnanswered`'s
- *   answers instead of leaving the client to its own timeout (issue 8).
- *
- * Returns `body` itself, not a new stream (on Node 20 each `ReadableStream` costs about 10 µs,
- * a tenth of a loopback call's client-side work): its `pipeThrough`, the SDK transports' way to
- * read it, pumps the watched chunks straight into the transform, and its `getReader` reads them
- * through a stream built on first use. Other ways (`pipeTo`, `tee`, iteration) read the body as
- * the server sent it, unwatched.
+ * The watched chunks of a body (`open` gives the body's reader, called at the first read): the
+ * reader of the watched chunks, and a stream of them for readers that want one. `owner` is the
+ * body whose readers read these chunks (watched-sse-body.ts): it lets go of them once they are over.
  */
-export function watchSseResponse(body: ReadableStream<Uint8Array>, watch: SseWatch): ReadableStream<Uint8Array> {
-  type Stream = ReadableStream<Uint8Array>;
-  // The body's own reader: its getReader is the watched one now.
-  const source = new WatchedChunks(() => ReadableStream.prototype.getReader.call(body) as ReadableStreamDefaultReader<Uint8Array>, watch);
-  const patch = body as unknown as Record<string, unknown>;
-  patch['pipeThrough'] = ((transform, options) =>
-    options === undefined || Object.keys(options).length === 0
-      ? pumpInto(source, transform)
-      : source.asStream().pipeThrough(transform, options)) satisfies Stream['pipeThrough'];
-  patch['getReader'] = ((options?: Parameters<Stream['getReader']>[0]) => source.asStream().getReader(options)) as Stream['getReader'];
-  return body;
+export function watchSseChunks(open: () => ChunkReader, watch: SseWatch, owner?: ChunkOwner): WatchedChunkReader {
+  return new WatchedChunks(open, watch, owner);
 }
 
-/**
- * The same watch over chunks read without a web stream (`open` gives the body's reader, called at
- * the first read): the reader of the watched chunks, and a stream of them for readers that want one.
- */
-export function watchSseChunks(open: () => ChunkReader, watch: SseWatch): ChunkReader & { asStream(): ReadableStream<Uint8Array> } {
-  return new WatchedChunks(open, watch);
+/** The reader {@linkcode watchSseChunks} gives. */
+export interface WatchedChunkReader extends ChunkReader {
+  /** A stream of the watched chunks, for readers that want one; built once. */
+  asStream(): ReadableStream<Uint8Array>;
+  /** Takes the body's reader now (as `pipeThrough` locks a stream at once), if not taken yet. */
+  lock(): void;
 }
 
-/** What `pipeThrough` does, reading the watched chunks: backpressure through `writer.ready`, errors passed on both ways. */
-function pumpInto<T>(
-  source: WatchedChunks,
-  transform: { writable: WritableStream<Uint8Array>; readable: ReadableStream<T> },
-): ReadableStream<T> {
-  const writer = transform.writable.getWriter();
-  // The reader gave up (cancelled the readable side): stop reading at once, even mid-wait.
-  writer.closed.catch((reason: unknown) => source.cancel(reason).catch(noop));
-  pump(source, writer).catch(noop);
-  return transform.readable;
-}
+/** Where a body keeps its watched chunks, until they are over. */
+export const WATCHED = Symbol('mcp-lifeline: watched chunks');
 
-async function pump(source: WatchedChunks, writer: WritableStreamDefaultWriter<Uint8Array>): Promise<void> {
-  try {
-    for (;;) {
-      const result = await source.read();
-      if (result.done) return await writer.close();
-      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
-      writer.write(result.value).catch(noop);
-    }
-  } catch (error) {
-    await writer.abort(error).catch(noop);
-    await source.cancel(error).catch(noop);
-  }
+/** A body that keeps its watched chunks (watched-sse-body.ts). */
+export interface ChunkOwner {
+  [WATCHED]?: unknown;
 }
 
 /**
@@ -128,7 +98,7 @@ async function pump(source: WatchedChunks, writer: WritableStreamDefaultWriter<U
  * every SSE answer, and one object with its methods on the prototype costs a fraction of the
  * dozen closures it replaces (issue 8 part 2: the middleware at ≤ 1.02× a plain client).
  */
-class WatchedChunks implements ChunkReader {
+class WatchedChunks implements WatchedChunkReader {
   private upstream: ChunkReader | undefined;
   private source: ChunkReader | undefined;
   // Chunks held back until the first event is decided; undefined once decided.
@@ -151,17 +121,23 @@ class WatchedChunks implements ChunkReader {
   private readonly scanner: SseEventScanner;
 
   private readonly open: () => ChunkReader;
-  private readonly watch: SseWatch;
+  private watch: SseWatch;
+  // The body whose readers read these chunks, let go of when the stream is over.
+  private owner: ChunkOwner | undefined;
 
-  constructor(open: () => ChunkReader, watch: SseWatch) {
+  constructor(open: () => ChunkReader, watch: SseWatch, owner?: ChunkOwner) {
     this.open = open;
     this.watch = watch;
+    this.owner = owner;
     this.messageSeen = watch.onMessage === undefined;
     this.tracking = watch.requests !== undefined || !this.messageSeen;
     this.scanner = new SseEventScanner(MAX_TRACKED_EVENT_BYTES, this);
   }
 
-  /** A stream of the watched chunks, for readers other than `pipeThrough`; built once. */
+  lock(): void {
+    this.upstream ??= this.open();
+  }
+
   asStream(): ReadableStream<Uint8Array> {
     this.stream ??= new ReadableStream<Uint8Array>({
       pull: async (controller) => {
@@ -191,7 +167,7 @@ class WatchedChunks implements ChunkReader {
         continue;
       }
       if (result.done) {
-        if (this.replaced) this.finished = true;
+        if (this.replaced) this.done();
         else {
           const finishing = this.finish(undefined);
           if (finishing !== undefined) await finishing;
@@ -213,9 +189,16 @@ class WatchedChunks implements ChunkReader {
 
   cancel(reason?: unknown): Promise<void> {
     this.close('cancelled');
-    this.finished = true;
+    this.done();
     this.upstream ??= this.open();
     return (this.source ?? this.upstream).cancel(reason);
+  }
+
+  /** Nothing more is read from the source: the body lets go of these chunks (its readers have them). */
+  private done(): void {
+    this.finished = true;
+    if (this.owner !== undefined) this.owner[WATCHED] = undefined;
+    this.owner = undefined;
   }
 
   /** A complete event (its text; undefined when too big to read), from the scanner. */
@@ -256,7 +239,18 @@ class WatchedChunks implements ChunkReader {
         this.stray ??= data.slice(0, MAX_STRAY_CHARS);
       }
     }
-    if ((requests === undefined || (this.answered?.size ?? 0) >= requests.count) && this.messageSeen) this.tracking = false;
+    if ((requests === undefined || (this.answered?.size ?? 0) >= requests.count) && this.messageSeen) {
+      this.tracking = false;
+      this.settleIfDone();
+    }
+  }
+
+  /** Lets go of the watch once the answer is judged and every request answered (nothing can come of it). */
+  private settleIfDone(): void {
+    if (this.tracking || this.held !== undefined || this.watch.onClose !== undefined) return;
+    this.watch = SETTLED;
+    this.answered = undefined;
+    this.first = '';
   }
 
   private sawMessage(): void {
@@ -268,12 +262,15 @@ class WatchedChunks implements ChunkReader {
   private close(how: 'ended' | 'broke' | 'cancelled'): void {
     if (this.over || this.replaced) return;
     this.over = true;
-    this.watch.onClose?.(how);
+    const { watch } = this;
+    this.watch = SETTLED;
+    watch.onClose?.(how);
   }
 
   private release(): void {
     if (this.held !== undefined) this.out.push(...this.held);
     this.held = undefined;
+    this.settleIfDone();
   }
 
   /**
@@ -291,6 +288,8 @@ class WatchedChunks implements ChunkReader {
     this.held = undefined;
     this.replaced = true;
     this.tracking = false;
+    // The replacement reports for itself: nothing of this watch is asked again.
+    this.watch = SETTLED;
     this.upstream?.cancel().catch(noop);
     this.source = replacement.getReader();
     return true;
@@ -323,18 +322,19 @@ class WatchedChunks implements ChunkReader {
     // A last event without its blank line is completed, so the client reads it as sent.
     const completion = partialData === '' ? '' : '\n\n';
     if (this.tracking && partialData !== '') this.noteMessages(partialData);
-    const { requests, onUnanswered } = this.watch;
+    const { watch } = this;
+    const { requests } = watch;
     const answered = this.answered;
     const unanswered = requests !== undefined && (answered?.size ?? 0) < requests.count && !this.sawUnread && !this.scanner.resumable;
     const missing = unanswered ? requests.ids().filter((id) => !answered?.has(id)) : [];
-    if (missing.length === 0 || onUnanswered === undefined) return this.end(error, completion, undefined);
+    if (missing.length === 0 || watch.onUnanswered === undefined) return this.end(error, completion, undefined);
     const ending = { missing, error, stray: this.stray, invalid: this.invalid, otherIds: this.otherIds };
-    return Promise.resolve(onUnanswered(ending)).then((text) => this.end(error, completion, text));
+    return Promise.resolve(watch.onUnanswered(ending)).then((text) => this.end(error, completion, text));
   }
 
   /** Ends the stream: with `ending` (SSE text) when given, else as it ended (`error`: it broke). */
   private end(error: unknown, completion: string, ending: string | undefined): undefined {
-    this.finished = true;
+    this.done();
     if (ending !== undefined) {
       this.out.push(encoder.encode(`${completion === '' ? '\n\n' : completion}${ending}`));
     } else if (error !== undefined) {

@@ -74,6 +74,11 @@ export class WatchedResponse extends Response {
     return new WatchedResponse(response, wrap(readOf(response)), headers);
   }
 
+  /** `response` as the client is shown it: itself, or with `sessionId` in place of the server's session id. */
+  static showing(response: Response, sessionId: string | undefined): Response {
+    return sessionId === undefined ? response : WatchedResponse.rewatch(response, sameRead, sessionId);
+  }
+
   /**
    * The body of `response` chunk by chunk: straight from the HTTP client when the response is one
    * of these and its source can (no web stream: on Node 20 each outlives the young generation, see
@@ -188,6 +193,8 @@ export class WatchedResponse extends Response {
     });
   }
 }
+
+const sameRead = (inner: WatchedBody): WatchedBody => inner;
 
 /** What reading a body twice gets, as from `Response`. */
 function usedUp(): TypeError {
