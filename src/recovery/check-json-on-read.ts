@@ -1,5 +1,6 @@
 import { concatBytes } from '../shared/concat-bytes.js';
 import { mediaType } from '../shared/media-type.js';
+import { checkedJsonAnswer } from './checked-json-answer.js';
 import { WatchedResponse } from './watched-response.js';
 
 /**
@@ -24,6 +25,11 @@ export function checkJsonOnRead(response: Response, check: JsonBodyCheck, limit:
     const replacement = check(body);
     return replacement === undefined ? body : replacement.then((answer) => (answer === undefined ? body : answerText(answer)));
   };
+  // A fetch answer shown as it came: the answer itself, read through a prototype of ours (the
+  // platform's own Response only: a subclass or another implementation keeps its own methods).
+  if (sessionId === undefined && Object.getPrototypeOf(response) === Response.prototype) {
+    return checkedJsonAnswer(response, checked, (body, decide) => readThroughOnUse(body, () => holdSmallBody(body, limit, decide)));
+  }
   return WatchedResponse.rewatch(
     response,
     (inner) => {
