@@ -182,7 +182,14 @@ export class WatchedResponse extends Response {
       // Both copies read the same watched text (an MCP answer is small, or an event stream read once).
       clone: {
         value(this: WatchedResponse) {
-          const whole = () => text(this);
+          if (!this.#unread()) throw new TypeError('Response.clone: Body has already been consumed.');
+          // Read once, by whichever copy is read first (how it reads now, not through the copies: that would loop).
+          const inner = this.#read;
+          let once: Promise<string> | undefined;
+          const whole = () => {
+            once ??= inner.text();
+            return once;
+          };
           let mine: ReadableStream<Uint8Array> | undefined;
           let theirs: ReadableStream<Uint8Array> | undefined;
           this.#read = { text: whole, stream: () => (mine ??= streamOf(whole())) };
