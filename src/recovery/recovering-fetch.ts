@@ -8,6 +8,7 @@ import {
   fromRequestInput,
   headerOf,
   isRequestInput,
+  type OutgoingRequest,
   type RequestBody,
   toOutgoingRequest,
 } from './outgoing-request.js';
@@ -18,6 +19,7 @@ import { RestartWindow } from './restart-window.js';
 import { SessionDirectory } from './session-directory.js';
 import { SessionExchange } from './session-exchange.js';
 import { keepAliveStarter } from './session-keep-alive.js';
+import type { SessionKeeper } from './session-keeper.js';
 import { endpointOf, initializeParamsOf } from './session-record.js';
 
 /** How the fetch of {@linkcode createRecoveringFetch} is set up beyond its options (for the gateway). */
@@ -58,21 +60,42 @@ export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions, h
   const sessions = new SessionExchange(context, { judge, flight, watch, replayer, directory });
   const { sharing } = config;
 
-  return async function fetchWithSessionRecovery(input: FetchInput, init?: RequestInit): Promise<Response> {
-    const alias = headerOf(input, init, 'mcp-session-id');
-    if (alias === null) {
-      const initialize = isPost(input, init) ? initializeParamsOf(await postBody(input, init)) : undefined;
-      if (initialize === undefined) return deliver(input, init);
-      return openSession(input, init, initialize.params);
+  // Not async: a request on a known session goes out at once and its answer's promise comes back as
+  // it is (an async function would add two turns of the microtask queue to every answer). What
+  // throws still comes back as a rejected promise, as from fetch.
+  return function fetchWithSessionRecovery(input: FetchInput, init?: RequestInit): Promise<Response> {
+    try {
+      const alias = headerOf(input, init, 'mcp-session-id');
+      if (alias === null) return withoutSession(input, init);
+      const keeper = directory.find(alias);
+      if (keeper === undefined && sharing !== undefined) {
+        return directory.load(alias, urlOf(input)).then((loaded) => onSession(loaded, input, init));
+      }
+      return onSession(keeper, input, init);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    let keeper = directory.find(alias);
-    if (keeper === undefined && sharing !== undefined) keeper = await directory.load(alias, urlOf(input));
+  };
+
+  /** A request that names a session: sent on it when this middleware knows it (on this endpoint), else as it is. */
+  function onSession(keeper: SessionKeeper | undefined, input: FetchInput, init: RequestInit | undefined): Promise<Response> {
     if (keeper === undefined || keeper.endpoint !== endpointOf(urlOf(input))) return deliver(input, init);
-    const request = isRequestInput(input) ? await fromRequestInput(input, init) : toOutgoingRequest(input, init);
+    if (isRequestInput(input)) return fromRequestInput(input, init).then((request) => route(keeper, request));
+    return route(keeper, toOutgoingRequest(input, init));
+  }
+
+  function route(keeper: SessionKeeper, request: OutgoingRequest): Promise<Response> {
     if (request.method === 'DELETE') return sessions.terminate(keeper, request);
     if (request.method === 'GET') return sessions.openStream(keeper, request);
     return sessions.exchange(keeper, request);
-  };
+  }
+
+  /** A request without a session id: the client's initialize opens one; anything else goes as it is. */
+  async function withoutSession(input: FetchInput, init: RequestInit | undefined): Promise<Response> {
+    const initialize = isPost(input, init) ? initializeParamsOf(await postBody(input, init)) : undefined;
+    if (initialize === undefined) return deliver(input, init);
+    return openSession(input, init, initialize.params);
+  }
 
   /** The client's own initialize: remember its params and the session the server issues. */
   async function openSession(input: FetchInput, init: RequestInit | undefined, params: unknown): Promise<Response> {
