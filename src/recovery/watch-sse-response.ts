@@ -1,3 +1,5 @@
+// Watching an SSE body chunk by chunk for what its first event says and for the requests it answers
+// (watched-sse-body.ts puts it in a fetch answer's body; the gateway reads it straight).
 import type { ChunkRead, ChunkReader } from '../shared/chunk-reader.js';
 import { type JsonRpcId, messagesIn, NotJson, parseJson } from '../shared/json-rpc.js';
 import { noop } from '../shared/noop.js';
@@ -69,9 +71,17 @@ const MAX_TRACKED_EVENT_BYTES = 8 * 1024;
 const MAX_STRAY_CHARS = 4096;
 
 /**
- * The watched chunks of a body (`open` gives the body's reader, called at the first read): the
- * reader of the watched chunks, and a stream of them for readers that want one. `owner` is the
- * body whose readers read these chunks (watched-sse-body.ts): it lets go of them once they are over.
+ * The chunks of an SSE body (`open` gives the body's reader, called at the first read), passed on
+ * one by one, never buffered beyond the opening bytes:
+ * - the opening bytes are held back until the first event that carries data is complete (or
+ *   `limit` bytes arrived), so a session error there can be swapped for the replay's stream before
+ *   the client sees it;
+ * - which requests were answered is noted as events pass, until all were;
+ * - when the stream ends or breaks before that and is not resumable, it is ended with
+ *   `onUnanswered`'s answers instead of leaving the client to its own timeout (issue 8).
+ * Gives the reader of the watched chunks, and a stream of them for readers that want one. `owner`
+ * is the body whose readers read these chunks (watched-sse-body.ts): it lets go of them once they
+ * are over.
  */
 export function watchSseChunks(open: () => ChunkReader, watch: SseWatch, owner?: ChunkOwner): WatchedChunkReader {
   return new WatchedChunks(open, watch, owner);

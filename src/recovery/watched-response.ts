@@ -26,10 +26,13 @@ const encoder = new TextEncoder();
 
 /**
  * The server's answer, with its body read through the middleware: same status, status text and
- * headers, and a body that `stream` and `text` supply. A subclass rather than changes to the
- * server's own `Response`: adding properties to a platform object changes its shape, and every
- * later use of every `Response` in the process pays for it (measured at 2–5 % of a loopback call,
- * issue 8 part 2); a `Response` with a stream body costs a new stream, this one none.
+ * headers, and a body that `stream` and `text` supply; a `Response` with a stream body would cost
+ * a new stream, this one none. For an answer whose headers change (the client's session id shown)
+ * and for the answers of the HTTP clients the gateway and the bridge read straight. A fetch answer
+ * shown as it came is not wrapped: its prototype is swapped for one that reads through the
+ * middleware (checked-json-answer.ts, watched-sse-body.ts) and one slot added: 1–4 µs of a
+ * 350 µs loopback call on Node 20, against 11–13 µs for building and reading through one of these
+ * (issue 21).
  */
 export class WatchedResponse extends Response {
   #read: WatchedBody;
