@@ -12,6 +12,7 @@ import { redisMissing, startRedis } from '../test/helpers/redis.js';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, LIFELINE_CLI, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
+import { initializeAndEnd, initializeBody, MCP_POST_HEADERS } from './initialize-pair.js';
 import { throughput } from './measure.js';
 import { type NodeChild, startNodeChild } from './node-child.js';
 import { percentile, round } from './stats.js';
@@ -166,22 +167,7 @@ function rateFigures(tally: Tally): Figure[] {
 async function initializeFigures(upstream: string, origins: { proxy: string; serve: string }, count: number): Promise<Figure[]> {
   const targets = { direct: upstream, proxy: `${origins.proxy}/mcp`, serve: `${origins.serve}/mcp` };
   const samples: Record<keyof typeof targets, number[]> = { direct: [], proxy: [], serve: [] };
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: 1,
-    method: 'initialize',
-    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench-initialize', version: '1' } },
-  });
-  const open = async (url: string): Promise<number> => {
-    const started = performance.now();
-    const answer = await fetch(url, { method: 'POST', headers, body });
-    await answer.text();
-    const elapsed = performance.now() - started;
-    const session = answer.headers.get('mcp-session-id');
-    if (session !== null) await (await fetch(url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } })).text();
-    return elapsed;
-  };
+  const open = initializeAndEnd;
   // Warm-up: a gateway opens sessions all day long, its code compiled (JIT) and its pools full.
   for (let i = 0; i < 200; i++) for (const url of Object.values(targets)) await open(url);
   const block = 10;
@@ -215,14 +201,9 @@ async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<
   const gateway = await startGateway({ port: 0, upstreams: [{ name: 'bench', url: new URL(upstreamUrl) }], maxRecords: sessions * 2 });
   try {
     const url = `${gateway.origin}/mcp`;
-    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const headers = MCP_POST_HEADERS;
     const open = async (index: number) => {
-      const params = { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: `idle-${index}`, version: '1' } };
-      const init = await fetch(url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
-      });
+      const init = await fetch(url, { method: 'POST', headers, body: initializeBody(`idle-${index}`) });
       const session = init.headers.get('mcp-session-id') ?? '';
       await init.text();
       const done = await fetch(url, {
