@@ -11,6 +11,7 @@ import { createMemoryStore } from '../src/gateway/memory-store.js';
 import { createOriginPolicy } from '../src/gateway/origin-policy.js';
 import type { SessionStore, StoreWatcher } from '../src/gateway/session-store.js';
 import { createSessionTokens, parseSessionKeys, TokenTooLargeError } from '../src/gateway/session-token.js';
+import { sharedDeadline } from '../src/gateway/shared-deadline.js';
 import { tempFile } from './helpers/gateway.js';
 
 const CLAIMS = {
@@ -353,5 +354,27 @@ describe('serve command line and config file', () => {
     assert.equal(stored.upstreams[0]?.oauth?.flow, 'browser');
     assert.equal(stored.upstreams[0]?.oauth?.openBrowser, false);
     assert.throws(() => parseServeCommand(['--config', '/nonexistent/gateway.yaml']), /cannot read it \(ENOENT\)/);
+  });
+});
+
+describe('shared deadlines (what bounds each DELETE of an upstream session)', () => {
+  it('waits that begin within the slack share one signal; each aborts with a TimeoutError no sooner than the bound after it began', async () => {
+    const deadline = sharedDeadline(150, 40);
+    const [first, second] = [deadline(), deadline()];
+    assert.equal(first, second, 'one signal for the waits of one slack window');
+    const began = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const third = deadline();
+    const thirdBegan = performance.now();
+    assert.notEqual(third, first, 'a fresh one once the window is over');
+    const abortedAt = (signal: AbortSignal) =>
+      new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(performance.now()), { once: true }));
+    // The deadlines' timers let the process exit: this one holds it up meanwhile.
+    const holdUp = setTimeout(() => {}, 2000);
+    const [firstAt, thirdAt] = await Promise.all([abortedAt(first), abortedAt(third)]);
+    clearTimeout(holdUp);
+    assert.ok(firstAt - began >= 150 - 1 && thirdAt - thirdBegan >= 150 - 1, 'never sooner than the bound');
+    assert.ok(firstAt - began < 150 + 40 + 500, 'and not much later');
+    assert.equal((first.reason as Error).name, 'TimeoutError');
   });
 });

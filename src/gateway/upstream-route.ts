@@ -13,6 +13,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
+import { sharedDeadline } from './shared-deadline.js';
 import { headerValue, type RequestHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
@@ -60,6 +61,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
   const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
   const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
+  // What bounds each DELETE of an upstream session (the timeout, give or take a hundredth of it).
+  const endDeadline = sharedDeadline(options.timeoutMs);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -201,7 +204,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
   async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
-    const answer = await deleteUpstreamSession(http, { url, headers, serverId, timeoutMs: options.timeoutMs });
+    const answer = await deleteUpstreamSession(http, { url, headers, serverId, deadline: endDeadline });
     // 405: the server does not let clients end sessions; 404: it had forgotten it already.
     if (answer instanceof Response && answer.ok) return;
     const said = answer instanceof Response ? `HTTP ${answer.status}` : networkErrorText(answer, options.timeoutMs);
