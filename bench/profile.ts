@@ -80,7 +80,10 @@ const wrapper = values.instructions
   : undefined;
 // Under callgrind, V8 writes a map of the code it compiles (/tmp/perf-PID.map), to name what callgrind cannot.
 const nodeFlags = [
-  ...(values.instructions ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+  // (V8 also writes a log with it: into the temporary folder, not the working directory.)
+  ...(values.instructions
+    ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
   ...(values.gc ? ['--trace-gc'] : []),
 ];
 
