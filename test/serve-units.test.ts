@@ -1,8 +1,9 @@
 // The gateway's pure parts: sealed session ids and key rotation, key and token files, the
 // Host/Origin policy, and `serve`'s command line and config file.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
 import { parseServeCommand } from '../src/cli/serve-args.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
@@ -20,6 +21,15 @@ const CLAIMS = {
   issuedAt: 42,
 };
 const ALICE = { upstream: 'jira', caller: 'alice' };
+
+/** What a session id carries once decrypted with `key` for `binding` (its layout: format, key id, IV, tag, ciphertext). */
+function plaintextOf(token: string, key: Buffer, binding: { upstream: string; caller: string }): Buffer | undefined {
+  const bytes = Buffer.from(token, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, 17));
+  decipher.setAAD(Buffer.from(`mcp-lifeline session v1\0${binding.upstream}\0${binding.caller}`));
+  decipher.setAuthTag(bytes.subarray(17, 33));
+  return Buffer.concat([decipher.update(bytes.subarray(33)), decipher.final()]);
+}
 
 describe('session ids', () => {
   it('open only for the caller and upstream they were sealed for, and not once altered', () => {
@@ -55,6 +65,31 @@ describe('session ids', () => {
       assert.deepEqual(replica.open(token, ALICE), claims);
       assert.equal(replica.open(token, { ...ALICE, caller: 'bob' }), undefined, 'bound to its caller on every replica');
     }
+  });
+
+  it('small claims are sealed as one stored deflate block, which a release that inflates every id opens', () => {
+    const key = randomBytes(32);
+    const large = { ...CLAIMS, initializeParams: { clientInfo: { name: 'client '.repeat(200), version: '1' } } };
+    const [small, deflated] = [CLAIMS, large].map((claims) => plaintextOf(createSessionTokens([key]).seal(claims, ALICE), key, ALICE));
+    // RFC 1951 §3.2.4: BFINAL 1, BTYPE 00, then LEN and NLEN, then the bytes as they are (no zlib context to seal them).
+    const json = Buffer.from(JSON.stringify([CLAIMS.sid, CLAIMS.issuedAt, CLAIMS.initializeParams]));
+    assert.deepEqual(
+      small?.subarray(0, 5),
+      Buffer.from([1, json.length & 0xff, json.length >> 8, ~json.length & 0xff, (~json.length >> 8) & 0xff]),
+    );
+    // What the previous release does with every id: inflate it.
+    assert.deepEqual(inflateRawSync(small as Buffer), json);
+    const largeJson = JSON.stringify([large.sid, large.issuedAt, large.initializeParams]);
+    assert.equal(inflateRawSync(deflated as Buffer).toString(), largeJson);
+    assert.ok((deflated?.length ?? Infinity) < largeJson.length / 4, 'larger claims are still deflated');
+  });
+
+  it('ids the previous release sealed (every one deflated by zlib) still open', () => {
+    const key = Buffer.from('a fixed test key, never a secret');
+    const sealedBefore =
+      'AbXx0nc7bgwJq7FJcIPiYY7ZHJJ_q3SUCheyZvUb7TqmA0M6EbITYv_Uo2TkJmDElRwuZ3UXJPY3cRgQQIXr2MhezPHqJ2onxzjwT1rIwTFBz4rpZaOeZyqFcX5FfHnM5fZt_1okP-L6NbNwf7rSdvHM';
+    assert.deepEqual(createSessionTokens([key]).open(sealedBefore, ALICE), CLAIMS);
+    assert.equal(createSessionTokens([key]).open(sealedBefore, { ...ALICE, caller: 'bob' }), undefined);
   });
 
   it('open only in their one canonical spelling', () => {
