@@ -11,16 +11,15 @@ import { unref } from '../shared/timers.js';
  */
 export function sharedDeadline(ms: number, slackMs = Math.max(1, Math.ceil(ms / 100))): () => AbortSignal {
   const state = { signal: undefined as AbortSignal | undefined, handedOutUntil: 0 };
+  // One reason for every window: an error's stack costs more than the rest of a window's abort.
+  const timedOut = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
   return () => {
     const now = performance.now();
     if (state.signal === undefined || now > state.handedOutUntil) {
       const controller = new AbortController();
       // One signal, many waits at once: no leak warning for their listeners (each wait removes its own).
       setMaxListeners(0, controller.signal);
-      const timer = setTimeout(
-        () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
-        ms + slackMs,
-      );
+      const timer = setTimeout(() => controller.abort(timedOut), ms + slackMs);
       unref(timer);
       state.signal = controller.signal;
       state.handedOutUntil = now + slackMs;
