@@ -1,4 +1,4 @@
-// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--sse] [--instructions] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--warm-up N] [--sse] [--instructions] [--top K] [--keep FILE]
 //
 // Where the CPU goes, for issue 21's "profile first": drives `tools/call increment` through one
 // of the hops (the gateway, the floor proxy, the stdio bridge, the middleware) against the bench
@@ -24,6 +24,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     calls: { type: 'string' },
+    'warm-up': { type: 'string' },
     callers: { type: 'string' },
     sse: { type: 'boolean' },
     instructions: { type: 'boolean' },
@@ -39,6 +40,8 @@ if (!['serve', 'proxy', 'bridge', 'middleware'].includes(target)) {
 const calls = Number(values.calls ?? (values.instructions ? 300 : 5000));
 const callers = Number(values.callers ?? (target === 'middleware' ? 1 : 8));
 const top = Number(values.top ?? 15);
+// Calls before the measured ones: enough for V8 to have compiled the hot paths, as in a process that has run for a while.
+const warmUp = Number(values['warm-up'] ?? Math.min(500, calls));
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 // The middleware runs in this process: for its instruction counts, this script runs again under
 // callgrind, told the folder its counts go to.
@@ -87,7 +90,7 @@ async function profileChild(upstream: string): Promise<void> {
     };
   }
   const call = increment(client.client);
-  await throughput(call, Math.min(500, calls), callers);
+  await throughput(call, warmUp, callers);
   if (values.instructions) execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
   const cpuBefore = cpuSecondsOf(pid);
   const rate = await throughput(call, calls, callers);
@@ -116,7 +119,7 @@ async function profileMiddleware(upstream: string): Promise<void> {
   const lifeline = await httpClient(upstream, { lifeline: true });
   const plain = await httpClient(upstream, { lifeline: false, fetch: perRequestSignal });
   try {
-    for (const client of [plain, lifeline]) await throughput(increment(client.client), Math.min(500, calls), callers);
+    for (const client of [plain, lifeline]) await throughput(increment(client.client), warmUp, callers);
     // CPU per call of each, in alternating blocks.
     const cpu = { plain: 0, lifeline: 0 };
     for (let round = 0; round < 6; round++) {

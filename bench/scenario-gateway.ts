@@ -12,7 +12,7 @@ import { redisMissing, startRedis } from '../test/helpers/redis.js';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, httpClient, increment, LIFELINE_CLI, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
-import { throughput } from './measure.js';
+import { peakRss, throughput } from './measure.js';
 import { type NodeChild, startNodeChild } from './node-child.js';
 import { median, percentile, round } from './stats.js';
 
@@ -80,6 +80,11 @@ export async function gatewayOverhead(options: {
     }
     const tally = await interleavedRates(hops, options);
     figures.push(...rateFigures(tally));
+    const peakMb = (child: NodeChild) => Math.round((peakRss(child.pid) ?? Number.NaN) / 2 ** 20);
+    figures.push(
+      figure(SCENARIO, 'reference: peak RSS, bare proxy process', peakMb(proxy), 'MB'),
+      figure(SCENARIO, 'reference: peak RSS, serve process', peakMb(serve), 'MB'),
+    );
     figures.push(...(await initializeFigures(server.url, { proxy: proxy.origin, serve: serve.origin }, options.initializes)));
     figures.push(figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession), 'bytes'));
     return figures;
