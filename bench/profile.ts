@@ -1,5 +1,5 @@
-// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--sse] [--instructions] [--top K] [--keep FILE]
-// node build/bench/profile.js serve|proxy [--initialize [--part initialize]] [--calls N] [--instructions [--cache-sim]] [--gc] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--warm-up N] [--sse] [--instructions] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy [--initialize [--part initialize]] [--calls N] [--warm-up N] [--instructions [--cache-sim]] [--gc] [--top K] [--keep FILE]
 //
 // Where the CPU goes, for issue 21's "profile first": drives `tools/call increment` through one
 // of the hops (the gateway, the floor proxy, the stdio bridge, the middleware) against the bench
@@ -33,6 +33,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     calls: { type: 'string' },
+    'warm-up': { type: 'string' },
     callers: { type: 'string' },
     sse: { type: 'boolean' },
     instructions: { type: 'boolean' },
@@ -62,6 +63,9 @@ const calls = Number(values.calls ?? (values.instructions ? 300 : 5000));
 const callers = values.initialize ? 1 : Number(values.callers ?? (target === 'middleware' ? 1 : 8));
 const unit = values.initialize ? 'pair' : 'call';
 const top = Number(values.top ?? 15);
+// Calls before the measured ones: enough for V8 to have compiled the hot paths, as in a process that has run for a while.
+// Sessions (initialize + DELETE): V8 goes on optimizing for a few thousand of them (--trace-opt), hence longer.
+const warmUp = Number(values['warm-up'] ?? (values.initialize ? Math.max(values.instructions ? 3000 : 1000, calls) : Math.min(500, calls)));
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 // The middleware runs in this process: for its instruction counts, this script runs again under
 // callgrind, told the folder its counts go to.
@@ -140,8 +144,7 @@ async function profileChild(upstream: string): Promise<void> {
       };
     }
   }
-  // Long enough a warm-up for V8 to have compiled the hot paths with its optimizing tier.
-  await throughput(call, values.initialize ? Math.max(values.instructions ? 3000 : 1000, calls) : Math.min(500, calls), callers);
+  await throughput(call, warmUp, callers);
   if (values.instructions) execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
   const cpuBefore = cpuSecondsOf(pid);
   const gcBefore = await gc.settled();
@@ -300,7 +303,7 @@ async function profileMiddleware(upstream: string): Promise<void> {
   const lifeline = await httpClient(upstream, { lifeline: true });
   const plain = await httpClient(upstream, { lifeline: false, fetch: perRequestSignal });
   try {
-    for (const client of [plain, lifeline]) await throughput(increment(client.client), Math.min(500, calls), callers);
+    for (const client of [plain, lifeline]) await throughput(increment(client.client), warmUp, callers);
     // CPU per call of each, in alternating blocks.
     const cpu = { plain: 0, lifeline: 0 };
     for (let round = 0; round < 6; round++) {

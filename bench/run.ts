@@ -31,7 +31,7 @@ const loadBefore = loadavg()[0] ?? Number.NaN;
 const figures: Figure[] = [];
 const scenarios: [string, () => Promise<Figure[]>][] = [
   ['middleware overhead', () => middlewareOverhead(quick ? 500 : 1500)],
-  ['bridge overhead', () => bridgeOverhead({ calls: quick ? 200 : 400, rounds: quick ? 2 : 3 })],
+  ['bridge overhead', () => bridgeOverhead({ calls: quick ? 200 : 400, rounds: quick ? 2 : 5, warmUp: quick ? 200 : 1000 })],
   ['bridge memory', () => bridgeMemory()],
   ['recovery cost', () => recoveryCost(quick ? 10 : 50)],
   ['stampede', () => stampede(quick ? [10, 100] : [10, 100, 1000])],
@@ -41,10 +41,10 @@ const scenarios: [string, () => Promise<Figure[]>][] = [
     'gateway',
     () =>
       gatewayOverhead({
-        calls: quick ? 200 : 600,
-        rounds: quick ? 2 : 3,
+        calls: quick ? 200 : 800,
+        rounds: quick ? 2 : 7,
         warmUp: quick ? 300 : 3000,
-        initializes: quick ? 60 : 200,
+        initializes: quick ? 60 : 500,
         idleSessions: quick ? 200 : 1000,
       }),
   ],
