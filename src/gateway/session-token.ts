@@ -120,12 +120,9 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
     const iv = random.bytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', newest, iv);
     cipher.setAAD(aad(binding));
-    const encrypted =
-      json.length <= STORED_CLAIMS_BYTES
-        ? [cipher.update(storedBlockHeader(json.length)), cipher.update(json)]
-        : [cipher.update(deflateRawSync(json, SMALL_DEFLATE))];
-    encrypted.push(cipher.final());
-    const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), ...encrypted]).toString('base64url');
+    const encrypted = cipher.update(json.length <= STORED_CLAIMS_BYTES ? storedBlock(json) : deflateRawSync(json, SMALL_DEFLATE));
+    const final = cipher.final();
+    const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), encrypted, final]).toString('base64url');
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new TokenTooLargeError(
         `the client's initialize params are too large to carry in a session id (${token.length} characters, at most ${MAX_TOKEN_LENGTH})`,
@@ -186,13 +183,14 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
   }
 }
 
-/** The header of a final stored deflate block of `length` bytes (BFINAL 1, BTYPE 00, then LEN and NLEN). */
-function storedBlockHeader(length: number): Buffer {
-  const header = Buffer.alloc(STORED_HEADER_BYTES);
-  header[0] = 0b001;
-  header.writeUInt16LE(length, 1);
-  header.writeUInt16LE(length ^ 0xffff, 3);
-  return header;
+/** `content` as a final stored deflate block (BFINAL 1, BTYPE 00, then LEN and NLEN, then the bytes). */
+function storedBlock(content: Buffer): Buffer {
+  const block = Buffer.allocUnsafe(STORED_HEADER_BYTES + content.length);
+  block[0] = 0b001;
+  block.writeUInt16LE(content.length, 1);
+  block.writeUInt16LE(content.length ^ 0xffff, 3);
+  content.copy(block, STORED_HEADER_BYTES);
+  return block;
 }
 
 /** Raw deflate's content: a single stored block's bytes as they are, anything else through zlib (bounded). */
