@@ -99,12 +99,15 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const headers = headersFor(request);
     let opened = false;
     try {
-      // The request is on its way upstream when send returns: the session id (zlib and AES-GCM, a
-      // few tens of µs) is sealed while the upstream answers, off the initialize's critical path.
+      // The session id (AES-GCM, a few tens of µs) is sealed while the upstream answers, off the
+      // initialize's critical path: once the request has gone out, which with Node's HTTP client
+      // is on the next tick (undici writes it at once), and before any answer can be read.
       const answered = exchange.send(request, headers, http);
+      // Awaited once the id is sealed: meanwhile its failure is not an unhandled rejection.
+      answered.catch(noop);
       let token: string;
       try {
-        token = sealToken();
+        token = await afterThisTurn(sealToken);
       } catch (error) {
         void answered.then((response) => response?.body?.cancel().catch(noop), noop);
         throw error;
@@ -230,4 +233,20 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     endSessions: () =>
       endStoredSessions(http, store, { prefix: `${name}/`, url, headers: new Headers(configured), timeoutMs: options.timeoutMs }),
   };
+}
+
+/**
+ * `work`'s result, done at the end of this turn of the event loop (`setImmediate`): after what
+ * this turn started has run (the next ticks, the writes they make), before any I/O of the next.
+ */
+function afterThisTurn<T>(work: () => T): Promise<T> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(work());
+      } catch (error) {
+        reject(error);
+      }
+    }),
+  );
 }
