@@ -26,7 +26,7 @@ export async function openSession(url: string): Promise<{ ms: number; session: s
 }
 
 /** Ends session `session` at `url` (DELETE). */
-export async function endSession(url: string, session: string): Promise<void> {
+async function endSession(url: string, session: string): Promise<void> {
   await (await fetch(url, { method: 'DELETE', headers: { ...MCP_POST_HEADERS, 'mcp-session-id': session } })).text();
 }
 
