@@ -8,6 +8,7 @@ import { parseServeCommand } from '../src/cli/serve-args.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
 import { createEndedSessions } from '../src/gateway/ended-sessions.js';
+import { startGateway } from '../src/gateway/gateway.js';
 import { createMemoryStore } from '../src/gateway/memory-store.js';
 import { createOriginPolicy } from '../src/gateway/origin-policy.js';
 import type { SessionStore, StoreWatcher } from '../src/gateway/session-store.js';
@@ -411,5 +412,41 @@ describe('shared deadlines (what bounds each DELETE of an upstream session)', ()
     assert.ok(firstAt - began >= 150 - 1 && thirdAt - thirdBegan >= 150 - 1, 'never sooner than the bound');
     assert.ok(firstAt - began < 150 + 40 + 500, 'and not much later');
     assert.equal((first.reason as Error).name, 'TimeoutError');
+  });
+});
+
+describe('the store outage log (one error and one recovery per outage)', () => {
+  it("the watch connection back while the store's own is not: no recovery logged until a store call answers", async (t) => {
+    let watcher: StoreWatcher | undefined;
+    let pingFails = false;
+    const memory = createMemoryStore({ idleTtlMs: 60_000, maxRecords: 100 });
+    const store: SessionStore = {
+      ...memory,
+      watch(heard) {
+        watcher = heard;
+        return () => {};
+      },
+      ping: () => (pingFails ? Promise.reject(new Error('The client is offline')) : Promise.resolve()),
+    };
+    const lines: string[] = [];
+    const log = { error: (m: string) => lines.push(`error ${m}`), warn: () => {}, info: (m: string) => lines.push(`info ${m}`), debug: () => {} };
+    const gateway = await startGateway({ port: 0, upstreams: [{ name: 'u', url: new URL('http://127.0.0.1:9/mcp') }], store, log });
+    t.after(() => gateway.shutdown('test over'));
+    assert.ok(watcher !== undefined, 'the gateway watches the store');
+    const logged = (what: RegExp) => lines.filter((line) => what.test(line)).length;
+
+    watcher.listening(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    watcher.listening(false, new Error('Socket closed unexpectedly'));
+    assert.equal(logged(/session store unreachable: Socket closed unexpectedly/), 1);
+    // The watch connection reconnects first; the store's command connection is still offline.
+    pingFails = true;
+    watcher.listening(true);
+    assert.equal((await fetch(`${gateway.origin}/readyz`)).status, 503);
+    assert.equal(logged(/reachable again/), 0, lines.join('\n'));
+    pingFails = false;
+    assert.equal((await fetch(`${gateway.origin}/readyz`)).status, 200);
+    assert.equal(logged(/reachable again/), 1, lines.join('\n'));
+    assert.equal(logged(/unreachable/), 1, lines.join('\n'));
   });
 });
