@@ -429,7 +429,12 @@ describe('the store outage log (one error and one recovery per outage)', () => {
       ping: () => (pingFails ? Promise.reject(new Error('The client is offline')) : Promise.resolve()),
     };
     const lines: string[] = [];
-    const log = { error: (m: string) => lines.push(`error ${m}`), warn: () => {}, info: (m: string) => lines.push(`info ${m}`), debug: () => {} };
+    const log = {
+      error: (m: string) => lines.push(`error ${m}`),
+      warn: () => {},
+      info: (m: string) => lines.push(`info ${m}`),
+      debug: () => {},
+    };
     const gateway = await startGateway({ port: 0, upstreams: [{ name: 'u', url: new URL('http://127.0.0.1:9/mcp') }], store, log });
     t.after(() => gateway.shutdown('test over'));
     assert.ok(watcher !== undefined, 'the gateway watches the store');
