@@ -1,4 +1,4 @@
-// How the bench measures: interleaved latency blocks, allocation through the GC profiler, RSS.
+// How the bench measures: interleaved latency (ABBA), allocation through the GC profiler, RSS.
 import { readFileSync } from 'node:fs';
 import { GCProfiler } from 'node:v8';
 import { type Summary, summarize } from './stats.js';
@@ -6,31 +6,35 @@ import { type Summary, summarize } from './stats.js';
 export type Call = () => Promise<unknown>;
 
 /**
- * Latency of `baseline` and `candidate`, measured in alternating blocks so that drift (thermal,
- * GC, other load) lands on both equally. Times in milliseconds.
+ * Latency of `baseline` and `candidate`, one call of each in turn, in the order ABBA BAAB…: each
+ * goes first as often as second, so drift (thermal, GC, other load) and whatever one call leaves
+ * for the next (a connection just used, caches) land on both equally. Blocks of 50 calls of one,
+ * then 50 of the other, put an A/A control at 0.93–1.01: as wide as the goals it judged. Times in
+ * milliseconds.
  */
 export async function compareLatency(
   baseline: Call,
   candidate: Call,
-  options: { calls: number; warmup: number; block?: number },
+  options: { calls: number; warmup: number },
 ): Promise<{ baseline: Summary; candidate: Summary; ratio: { median: number; p99: number } }> {
-  const block = options.block ?? 50;
   for (let i = 0; i < options.warmup; i++) {
     await baseline();
     await candidate();
   }
   const a: number[] = [];
   const b: number[] = [];
-  while (a.length < options.calls) {
-    for (const [call, samples] of [
-      [baseline, a],
-      [candidate, b],
-    ] as const) {
-      for (let i = 0; i < block && samples.length < options.calls; i++) {
-        const started = performance.now();
-        await call();
-        samples.push(performance.now() - started);
-      }
+  const timed = async (call: Call, samples: number[]) => {
+    const started = performance.now();
+    await call();
+    samples.push(performance.now() - started);
+  };
+  for (let i = 0; i < options.calls; i++) {
+    if (i % 2 === 0) {
+      await timed(baseline, a);
+      await timed(candidate, b);
+    } else {
+      await timed(candidate, b);
+      await timed(baseline, a);
     }
   }
   const baselineSummary = summarize(a);

@@ -20,11 +20,17 @@ export interface ChildOptions {
   readonly wrapper?: readonly string[];
   /** How long it may take to start, in ms (longer under valgrind). */
   readonly startMs?: number;
+  /** What it writes to stdout (`--trace-gc` lines); ignored when not given. */
+  readonly onStdout?: (text: string) => void;
 }
 
 export async function startNodeChild(args: readonly string[], options: ChildOptions = {}): Promise<NodeChild> {
   const argv = [...(options.wrapper ?? []), process.execPath, ...(options.nodeFlags ?? []), ...args];
-  const child: ChildProcess = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stdout = options.onStdout;
+  const child: ChildProcess = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ['ignore', stdout === undefined ? 'ignore' : 'pipe', 'pipe'],
+  });
+  if (stdout !== undefined) child.stdout?.setEncoding('utf8').on('data', stdout);
   let text = '';
   const origin = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

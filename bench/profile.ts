@@ -1,4 +1,5 @@
-// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--sse] [--instructions] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--warm-up N] [--sse] [--instructions] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy [--initialize [--part initialize]] [--calls N] [--warm-up N] [--instructions [--cache-sim]] [--gc] [--top K] [--keep FILE]
 //
 // Where the CPU goes, for issue 21's "profile first": drives `tools/call increment` through one
 // of the hops (the gateway, the floor proxy, the stdio bridge, the middleware) against the bench
@@ -7,6 +8,13 @@
 // while the calls run) and the figure is instructions per call: a count that the other engineers'
 // load on this machine does not move (the middleware, which runs in this process: this script again
 // under callgrind, the calls with and without it in alternating blocks).
+//
+// With --initialize, what is driven is a new session's life as the gateway scenario times it (one
+// caller: POST initialize, then DELETE; bench/initialize-pair.ts), and the figures are per pair;
+// under callgrind, the top functions by self and inclusive instructions follow. --gc runs the hop
+// with --trace-gc and counts its collections per call (or pair): allocation shows as scavenges.
+// --part initialize: after the warm-up, initializes alone, each session left open (a pair's DELETE
+// costs the difference; serve's admission then looks through more open sessions, a few K instructions).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -17,6 +25,7 @@ import { parseArgs, promisify } from 'node:util';
 import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, bridgedClient, httpClient, increment, LIFELINE_CLI, perRequestSignal } from './clients.js';
 import { inclusiveTimes, selfTimes } from './cpu-profile.js';
+import { initializeAndEnd, openSession } from './initialize-pair.js';
 import { throughput } from './measure.js';
 import { cpuSecondsOf, startNodeChild } from './node-child.js';
 
@@ -24,30 +33,63 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     calls: { type: 'string' },
+    'warm-up': { type: 'string' },
     callers: { type: 'string' },
     sse: { type: 'boolean' },
     instructions: { type: 'boolean' },
     top: { type: 'string' },
     keep: { type: 'string' },
+    initialize: { type: 'boolean' },
+    gc: { type: 'boolean' },
+    'cache-sim': { type: 'boolean' },
+    part: { type: 'string' },
   },
 });
 const target = positionals[0] as 'serve' | 'proxy' | 'bridge' | 'middleware';
-if (!['serve', 'proxy', 'bridge', 'middleware'].includes(target)) {
-  process.stderr.write('usage: profile serve|proxy|bridge|middleware [--calls N] [--callers C] [--sse] [--instructions] [--top K]\n');
+// (--gc: the bridge's stdout is its JSON-RPC channel, where --trace-gc would write.)
+if (
+  !['serve', 'proxy', 'bridge', 'middleware'].includes(target) ||
+  ((values.initialize || values.gc) && !['serve', 'proxy'].includes(target)) ||
+  (values.part !== undefined && (values.part !== 'initialize' || !values.initialize))
+) {
+  process.stderr.write(
+    'usage: profile serve|proxy|bridge|middleware [--calls N] [--callers C] [--sse] [--instructions] [--top K]\n' +
+      '       profile serve|proxy [--initialize [--part initialize]] [--calls N] [--instructions [--cache-sim]] [--gc] [--top K]\n',
+  );
   process.exit(2);
 }
 const calls = Number(values.calls ?? (values.instructions ? 300 : 5000));
-const callers = Number(values.callers ?? (target === 'middleware' ? 1 : 8));
+// Sessions are opened one after the other, as the gateway scenario times them.
+const callers = values.initialize ? 1 : Number(values.callers ?? (target === 'middleware' ? 1 : 8));
+const unit = values.initialize ? 'pair' : 'call';
 const top = Number(values.top ?? 15);
+// Calls before the measured ones: enough for V8 to have compiled the hot paths, as in a process that has run for a while.
+// Sessions (initialize + DELETE): V8 goes on optimizing for a few thousand of them (--trace-opt), hence longer.
+const warmUp = Number(values['warm-up'] ?? (values.initialize ? Math.max(values.instructions ? 3000 : 1000, calls) : Math.min(500, calls)));
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
 // The middleware runs in this process: for its instruction counts, this script runs again under
 // callgrind, told the folder its counts go to.
 const IN_CALLGRIND = 'LIFELINE_PROFILE_CALLGRIND_DIR';
 const dir = process.env[IN_CALLGRIND] ?? mkdtempSync(join(tmpdir(), 'lifeline-profile-'));
+// --cache-sim: callgrind also simulates the caches (L1 and last level), for code whose cost is in
+// what it touches rather than in its instructions.
 const wrapper = values.instructions
-  ? ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(dir, 'callgrind.%p')}`]
+  ? [
+      'valgrind',
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'callgrind.%p')}`,
+      ...(values['cache-sim'] ? ['--cache-sim=yes', ...(process.env.LL === undefined ? [] : [`--LL=${process.env.LL}`])] : []),
+    ]
   : undefined;
-const nodeFlags = values.instructions ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+// Under callgrind, V8 writes a map of the code it compiles (/tmp/perf-PID.map), to name what callgrind cannot.
+const nodeFlags = [
+  // (V8 also writes a log with it: into the temporary folder, not the working directory.)
+  ...(values.instructions
+    ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
+    : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
+  ...(values.gc ? ['--trace-gc'] : []),
+];
 
 if (target === 'middleware' && values.instructions && process.env[IN_CALLGRIND] === undefined) {
   const [command, ...args] = [...(wrapper as string[]), process.execPath, '--expose-gc', '--single-threaded', ...process.argv.slice(1)];
@@ -68,47 +110,192 @@ try {
 
 /** serve, the floor proxy or the bridge, each a process of its own. */
 async function profileChild(upstream: string): Promise<void> {
-  let client: BenchClient;
+  let call: () => Promise<unknown>;
+  // What is measured, when not the calls of the warm-up.
+  let measured: (() => Promise<unknown>) | undefined;
   let pid: number;
   let stop: () => Promise<void>;
   const startMs = values.instructions ? 180_000 : 15_000;
+  const gc = gcCounter();
+  // One dump per thread: the main thread's work apart from V8's background threads (compiling, marking).
+  const how = wrapper === undefined ? { nodeFlags } : { wrapper: [...wrapper, '--separate-threads=yes'], nodeFlags };
   if (target === 'bridge') {
-    client = await bridgedClient(upstream, 'lifeline', wrapper === undefined ? { nodeFlags } : { wrapper });
+    const client = await bridgedClient(upstream, 'lifeline', how);
+    call = increment(client.client);
     pid = client.pid as number;
     stop = () => client.close();
   } else {
-    const script = target === 'serve' ? [LIFELINE_CLI, 'serve', upstream, '--port', '0'] : [FLOOR_PROXY, upstream];
-    const child = await startNodeChild(script, wrapper === undefined ? { nodeFlags, startMs } : { wrapper, startMs });
-    client = await httpClient(`${child.origin}/mcp`, { lifeline: false, fetch: perRequestSignal });
+    // `--part initialize`: the measured sessions are left open (serve ends none to make room for more).
+    const serveArgs = values.part === 'initialize' ? ['--max-sessions-per-caller', String(calls + 1)] : [];
+    const script = target === 'serve' ? [LIFELINE_CLI, 'serve', upstream, '--port', '0', ...serveArgs] : [FLOOR_PROXY, upstream];
+    const child = await startNodeChild(script, { ...how, startMs, onStdout: (text) => gc.read(text) });
     pid = child.pid;
-    stop = async () => {
-      await client.close();
-      await child.stop();
-    };
+    if (values.initialize) {
+      const url = `${child.origin}/mcp`;
+      call = () => initializeAndEnd(url);
+      if (values.part === 'initialize') measured = () => openSession(url);
+      stop = child.stop;
+    } else {
+      const client = await httpClient(`${child.origin}/mcp`, { lifeline: false, fetch: perRequestSignal });
+      call = increment(client.client);
+      stop = async () => {
+        await client.close();
+        await child.stop();
+      };
+    }
   }
-  const call = increment(client.client);
-  await throughput(call, Math.min(500, calls), callers);
+  await throughput(call, warmUp, callers);
   if (values.instructions) execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
   const cpuBefore = cpuSecondsOf(pid);
-  const rate = await throughput(call, calls, callers);
+  const gcBefore = await gc.settled();
+  const rate = await throughput(measured ?? call, calls, callers);
   const cpu = cpuSecondsOf(pid) - cpuBefore;
   if (values.instructions) {
     execFileSync('callgrind_control', ['--dump=calls', String(pid)], { stdio: 'ignore' });
     execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
   }
+  const gcDuring = gcBetween(gcBefore, await gc.settled());
   await stop();
-  process.stdout.write(
-    `${target}, ${values.sse ? 'SSE' : 'JSON'} answers, ${calls} calls, ${callers} callers: ${Math.round(rate)} calls/s\n`,
-  );
+  const what = values.initialize ? 'initialize + DELETE' : `${values.sse ? 'SSE' : 'JSON'} answers`;
+  process.stdout.write(`${target}, ${what}, ${calls} ${unit}s, ${callers} callers: ${Math.round(rate)} ${unit}s/s\n`);
+  if (values.gc) {
+    const per = (count: number) => (count / calls).toFixed(3);
+    process.stdout.write(
+      `GC per ${unit}: ${per(gcDuring.scavenges)} scavenges, ${per(gcDuring.markCompacts)} mark-compacts; ${(gcDuring.pauseMs / calls).toFixed(4)} ms of pauses (${gcDuring.pauseMs.toFixed(1)} ms in all); ${((gcDuring.allocatedMb * 1024) / calls).toFixed(1)} KB allocated\n`,
+    );
+  }
   if (values.instructions) {
-    const dump = readdirSync(dir).find((name) => /^callgrind\.\d+\.\d+$/.test(name));
-    const totals = dump === undefined ? undefined : /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
-    const instructions = totals === undefined || totals === null ? Number.NaN : Number(totals[1]);
-    process.stdout.write(`instructions per call: ${(instructions / calls / 1e6).toFixed(3)} M\n`);
+    // callgrind.PID.1-TT: the first dump, thread TT (01: the main thread).
+    const dumps = readdirSync(dir).filter((name) => /^callgrind\.\d+\.1-\d+$/.test(name));
+    const count = (name: string) => Number(/^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, name), 'utf8'))?.[1] ?? Number.NaN);
+    const all = dumps.reduce((sum, name) => sum + count(name), 0);
+    const main = dumps.find((name) => name.endsWith('-01'));
+    const perUnit = (instructions: number) => `${(instructions / calls / 1e6).toFixed(3)} M`;
+    process.stdout.write(
+      `instructions per ${unit}: ${perUnit(dumps.length === 0 ? Number.NaN : all)} (main thread ${perUnit(main === undefined ? Number.NaN : count(main))})\n`,
+    );
+    if (main !== undefined && values['cache-sim']) printCacheMisses(readFileSync(join(dir, main), 'utf8'));
+    if (main !== undefined) printCallgrindTop(join(dir, main), pid);
     return;
   }
-  process.stdout.write(`CPU per call: ${((cpu / calls) * 1000).toFixed(3)} ms\n`);
+  process.stdout.write(`CPU per ${unit}: ${((cpu / calls) * 1000).toFixed(3)} ms\n`);
   printTop(join(dir, readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? 'none'));
+}
+
+/**
+ * The top functions of a callgrind dump (the main thread's) by self and by inclusive instructions,
+ * per call (or pair). Native frames (V8's builtins and GC, libuv, zlib, OpenSSL) have names; code
+ * V8 compiled at run time is an address to callgrind, named here from V8's perf map.
+ */
+function printCallgrindTop(path: string, pid: number): void {
+  if (values.keep !== undefined) writeFileSync(values.keep, readFileSync(path));
+  const jit = jitNames(pid);
+  for (const inclusive of [false, true]) {
+    const text = execFileSync('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', '--auto=no', path], {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const rows = text
+      .split('\n')
+      .map((line) => /^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(.+)$/.exec(line))
+      .filter((match) => match !== null && !/PROGRAM TOTALS/.test(match[2] as string))
+      .slice(0, top) as RegExpExecArray[];
+    process.stdout.write(`top ${top} by ${inclusive ? 'inclusive' : 'self'} instructions, thousands per ${unit}:\n`);
+    for (const [, count, where] of rows) {
+      const perUnit = Number((count as string).replaceAll(',', '')) / calls / 1000;
+      const address = /^\?\?\?:0x([0-9a-f]+) /.exec(where as string)?.[1];
+      const name = (address === undefined ? undefined : jit(Number.parseInt(address, 16))) ?? (where as string).replace(/^\?\?\?:/, '');
+      process.stdout.write(`  ${perUnit.toFixed(1).padStart(8)}  ${name.slice(0, 160)}\n`);
+    }
+  }
+}
+
+/** The main thread's simulated cache misses per call (or pair), from a dump's `events:` and `totals:` lines. */
+function printCacheMisses(dump: string): void {
+  const events = /^events: (.+)$/m.exec(dump)?.[1]?.split(' ') ?? [];
+  const totals = /^(?:summary|totals): (.+)$/m.exec(dump)?.[1]?.split(' ').map(Number) ?? [];
+  const figures = events.map((event, index) => `${event} ${((totals[index] ?? Number.NaN) / calls / 1000).toFixed(1)} K`);
+  process.stdout.write(`main thread per ${unit}: ${figures.join(', ')}\n`);
+}
+
+/** Names of the code V8 compiled or placed at run time, from the map --perf-basic-prof writes (then deleted). */
+function jitNames(pid: number): (address: number) => string | undefined {
+  const path = `/tmp/perf-${pid}.map`;
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+    if (values.keep !== undefined) writeFileSync(`${values.keep}.map`, text);
+    rmSync(path, { force: true });
+  } catch {
+    return () => undefined;
+  }
+  // Later entries win: code is moved and its space reused.
+  const entries = text
+    .split('\n')
+    .map((line) => /^([0-9a-f]+) ([0-9a-f]+) (.+)$/.exec(line))
+    .filter((match) => match !== null)
+    .map((match) => ({
+      start: Number.parseInt(match[1] as string, 16),
+      size: Number.parseInt(match[2] as string, 16),
+      name: match[3] as string,
+    }));
+  return (address) => {
+    for (let index = entries.length - 1; index >= 0; index--) {
+      const entry = entries[index] as (typeof entries)[number];
+      if (address >= entry.start && address < entry.start + entry.size) return `${entry.name} [JIT]`;
+    }
+    return undefined;
+  };
+}
+
+/** Collections of a child's heap, their pauses, and what was allocated between them. */
+interface GcTally {
+  scavenges: number;
+  markCompacts: number;
+  pauseMs: number;
+  /** Heap growth between collections, summed: what the code allocated. */
+  allocatedMb: number;
+}
+
+/**
+ * Collections a child reports with --trace-gc (on its stdout), counted as the lines arrive; a
+ * function (hoisted), as the script's top level runs before any class would be defined.
+ */
+function gcCounter(): { read(text: string): void; settled(): Promise<GcTally> } {
+  const tally: GcTally = { scavenges: 0, markCompacts: 0, pauseMs: 0, allocatedMb: 0 };
+  let partial = '';
+  let heapAfterLast: number | undefined;
+  return {
+    read(text) {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (/: Scavenge\b/.test(line)) tally.scavenges += 1;
+        else if (/: Mark-Compact\b/.test(line)) tally.markCompacts += 1;
+        else continue;
+        tally.pauseMs += Number(/MB, ([\d.]+) \/ [\d.]+ ms/.exec(line)?.[1] ?? 0);
+        // `Scavenge 12.3 (15.0) -> 4.5 (16.0) MB`: the heap before and after, in use (and reserved).
+        const heap = /([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/.exec(line);
+        if (heap === null) continue;
+        if (heapAfterLast !== undefined) tally.allocatedMb += Math.max(0, Number(heap[1]) - heapAfterLast);
+        heapAfterLast = Number(heap[2]);
+      }
+    },
+    // The counts so far, once what the child wrote has had time to arrive.
+    async settled() {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      return { ...tally };
+    },
+  };
+}
+
+function gcBetween(before: GcTally, after: GcTally): GcTally {
+  return {
+    scavenges: after.scavenges - before.scavenges,
+    markCompacts: after.markCompacts - before.markCompacts,
+    pauseMs: after.pauseMs - before.pauseMs,
+    allocatedMb: after.allocatedMb - before.allocatedMb,
+  };
 }
 
 /** The middleware, in this process: the SDK client's calls through withSessionRecovery, profiled through the inspector. */
@@ -116,7 +303,7 @@ async function profileMiddleware(upstream: string): Promise<void> {
   const lifeline = await httpClient(upstream, { lifeline: true });
   const plain = await httpClient(upstream, { lifeline: false, fetch: perRequestSignal });
   try {
-    for (const client of [plain, lifeline]) await throughput(increment(client.client), Math.min(500, calls), callers);
+    for (const client of [plain, lifeline]) await throughput(increment(client.client), warmUp, callers);
     // CPU per call of each, in alternating blocks.
     const cpu = { plain: 0, lifeline: 0 };
     for (let round = 0; round < 6; round++) {

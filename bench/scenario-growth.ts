@@ -62,7 +62,6 @@ export async function responseSizeGrowth(quick: boolean): Promise<Figure[]> {
         const latency = await compareLatency(payload(plain), payload(lifeline), {
           calls: size.calls,
           warmup: Math.max(2, size.calls / 10),
-          block: 5,
         });
         const sample = Math.max(3, Math.min(50, size.calls));
         const run = (call: () => Promise<unknown>) => async () => {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type HostileServer, startHostileServer } from './fixtures/hostile-server.js';
+import { eventually } from './helpers/eventually.js';
 import { gatewayFor, newKey, startServe, tempFile } from './helpers/gateway.js';
 import { openRawSession } from './helpers/raw-session.js';
 import { redisMissing, startRedis } from './helpers/redis.js';
@@ -91,5 +92,26 @@ describe('serve: an ended session is over on every replica', { skip }, () => {
       new Promise((resolve) => setTimeout(() => resolve('still open'), 3000)),
     ]);
     assert.equal(closed, 'ended');
+  });
+});
+
+describe('serve: ending a session is bounded', () => {
+  it('an upstream that never answers DELETE: the client is answered within the upstream timeout, the upstream exchange is given up, the session is over', async (t) => {
+    const upstream = await startHostileServer({ deleteHangs: true });
+    t.after(() => upstream.close());
+    const gateway = await gatewayFor(t, { upstreams: [{ name: 'hostile', url: new URL(upstream.url) }], timeoutMs: 400 });
+    for (let round = 0; round < 3; round++) {
+      const session = await openRawSession(fetch, gateway.url);
+      const started = performance.now();
+      const ended = await fetch(gateway.url, { method: 'DELETE', headers: { 'mcp-session-id': session.sessionId } });
+      const ms = performance.now() - started;
+      assert.equal(ended.status, 200);
+      // The timeout, and at most a hundredth of it more (plus the machine's own delays).
+      assert.ok(ms >= 400 && ms < 2000, `round ${round}: the DELETE was answered after ${Math.round(ms)} ms`);
+      assert.equal((await postOn(gateway.url, session.sessionId, echo(round))).status, 404);
+    }
+    assert.equal(upstream.counters.deletes, 3);
+    // The gateway closed each of its DELETE exchanges when it gave up on them.
+    await eventually(() => upstream.counters.deletesAbandoned === 3, 2000);
   });
 });

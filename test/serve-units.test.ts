@@ -1,16 +1,19 @@
 // The gateway's pure parts: sealed session ids and key rotation, key and token files, the
 // Host/Origin policy, and `serve`'s command line and config file.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
 import { parseServeCommand } from '../src/cli/serve-args.js';
 import { UsageError } from '../src/cli/usage-error.js';
 import { parseCallerTokens } from '../src/gateway/caller-credentials.js';
 import { createEndedSessions } from '../src/gateway/ended-sessions.js';
+import { startGateway } from '../src/gateway/gateway.js';
 import { createMemoryStore } from '../src/gateway/memory-store.js';
 import { createOriginPolicy } from '../src/gateway/origin-policy.js';
 import type { SessionStore, StoreWatcher } from '../src/gateway/session-store.js';
 import { createSessionTokens, parseSessionKeys, TokenTooLargeError } from '../src/gateway/session-token.js';
+import { sharedDeadline } from '../src/gateway/shared-deadline.js';
 import { tempFile } from './helpers/gateway.js';
 
 const CLAIMS = {
@@ -19,6 +22,15 @@ const CLAIMS = {
   issuedAt: 42,
 };
 const ALICE = { upstream: 'jira', caller: 'alice' };
+
+/** What a session id carries once decrypted with `key` for `binding` (its layout: format, key id, IV, tag, ciphertext). */
+function plaintextOf(token: string, key: Buffer, binding: { upstream: string; caller: string }): Buffer | undefined {
+  const bytes = Buffer.from(token, 'base64url');
+  const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(5, 17));
+  decipher.setAAD(Buffer.from(`mcp-lifeline session v1\0${binding.upstream}\0${binding.caller}`));
+  decipher.setAuthTag(bytes.subarray(17, 33));
+  return Buffer.concat([decipher.update(bytes.subarray(33)), decipher.final()]);
+}
 
 describe('session ids', () => {
   it('open only for the caller and upstream they were sealed for, and not once altered', () => {
@@ -54,6 +66,31 @@ describe('session ids', () => {
       assert.deepEqual(replica.open(token, ALICE), claims);
       assert.equal(replica.open(token, { ...ALICE, caller: 'bob' }), undefined, 'bound to its caller on every replica');
     }
+  });
+
+  it('small claims are sealed as one stored deflate block, which a release that inflates every id opens', () => {
+    const key = randomBytes(32);
+    const large = { ...CLAIMS, initializeParams: { clientInfo: { name: 'client '.repeat(200), version: '1' } } };
+    const [small, deflated] = [CLAIMS, large].map((claims) => plaintextOf(createSessionTokens([key]).seal(claims, ALICE), key, ALICE));
+    // RFC 1951 §3.2.4: BFINAL 1, BTYPE 00, then LEN and NLEN, then the bytes as they are (no zlib context to seal them).
+    const json = Buffer.from(JSON.stringify([CLAIMS.sid, CLAIMS.issuedAt, CLAIMS.initializeParams]));
+    assert.deepEqual(
+      small?.subarray(0, 5),
+      Buffer.from([1, json.length & 0xff, json.length >> 8, ~json.length & 0xff, (~json.length >> 8) & 0xff]),
+    );
+    // What the previous release does with every id: inflate it.
+    assert.deepEqual(inflateRawSync(small as Buffer), json);
+    const largeJson = JSON.stringify([large.sid, large.issuedAt, large.initializeParams]);
+    assert.equal(inflateRawSync(deflated as Buffer).toString(), largeJson);
+    assert.ok((deflated?.length ?? Infinity) < largeJson.length / 4, 'larger claims are still deflated');
+  });
+
+  it('ids the previous release sealed (every one deflated by zlib) still open', () => {
+    const key = Buffer.from('a fixed test key, never a secret');
+    const sealedBefore =
+      'AbXx0nc7bgwJq7FJcIPiYY7ZHJJ_q3SUCheyZvUb7TqmA0M6EbITYv_Uo2TkJmDElRwuZ3UXJPY3cRgQQIXr2MhezPHqJ2onxzjwT1rIwTFBz4rpZaOeZyqFcX5FfHnM5fZt_1okP-L6NbNwf7rSdvHM';
+    assert.deepEqual(createSessionTokens([key]).open(sealedBefore, ALICE), CLAIMS);
+    assert.equal(createSessionTokens([key]).open(sealedBefore, { ...ALICE, caller: 'bob' }), undefined);
   });
 
   it('open only in their one canonical spelling', () => {
@@ -353,5 +390,68 @@ describe('serve command line and config file', () => {
     assert.equal(stored.upstreams[0]?.oauth?.flow, 'browser');
     assert.equal(stored.upstreams[0]?.oauth?.openBrowser, false);
     assert.throws(() => parseServeCommand(['--config', '/nonexistent/gateway.yaml']), /cannot read it \(ENOENT\)/);
+  });
+});
+
+describe('shared deadlines (what bounds each DELETE of an upstream session)', () => {
+  it('waits that begin within the slack share one signal; each aborts with a TimeoutError no sooner than the bound after it began', async () => {
+    const deadline = sharedDeadline(150, 40);
+    const [first, second] = [deadline(), deadline()];
+    assert.equal(first, second, 'one signal for the waits of one slack window');
+    const began = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const third = deadline();
+    const thirdBegan = performance.now();
+    assert.notEqual(third, first, 'a fresh one once the window is over');
+    const abortedAt = (signal: AbortSignal) =>
+      new Promise<number>((resolve) => signal.addEventListener('abort', () => resolve(performance.now()), { once: true }));
+    // The deadlines' timers let the process exit: this one holds it up meanwhile.
+    const holdUp = setTimeout(() => {}, 2000);
+    const [firstAt, thirdAt] = await Promise.all([abortedAt(first), abortedAt(third)]);
+    clearTimeout(holdUp);
+    assert.ok(firstAt - began >= 150 - 1 && thirdAt - thirdBegan >= 150 - 1, 'never sooner than the bound');
+    assert.ok(firstAt - began < 150 + 40 + 500, 'and not much later');
+    assert.equal((first.reason as Error).name, 'TimeoutError');
+  });
+});
+
+describe('the store outage log (one error and one recovery per outage)', () => {
+  it("the watch connection back while the store's own is not: no recovery logged until a store call answers", async (t) => {
+    let watcher: StoreWatcher | undefined;
+    let pingFails = false;
+    const memory = createMemoryStore({ idleTtlMs: 60_000, maxRecords: 100 });
+    const store: SessionStore = {
+      ...memory,
+      watch(heard) {
+        watcher = heard;
+        return () => {};
+      },
+      ping: () => (pingFails ? Promise.reject(new Error('The client is offline')) : Promise.resolve()),
+    };
+    const lines: string[] = [];
+    const log = {
+      error: (m: string) => lines.push(`error ${m}`),
+      warn: () => {},
+      info: (m: string) => lines.push(`info ${m}`),
+      debug: () => {},
+    };
+    const gateway = await startGateway({ port: 0, upstreams: [{ name: 'u', url: new URL('http://127.0.0.1:9/mcp') }], store, log });
+    t.after(() => gateway.shutdown('test over'));
+    assert.ok(watcher !== undefined, 'the gateway watches the store');
+    const logged = (what: RegExp) => lines.filter((line) => what.test(line)).length;
+
+    watcher.listening(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    watcher.listening(false, new Error('Socket closed unexpectedly'));
+    assert.equal(logged(/session store unreachable: Socket closed unexpectedly/), 1);
+    // The watch connection reconnects first; the store's command connection is still offline.
+    pingFails = true;
+    watcher.listening(true);
+    assert.equal((await fetch(`${gateway.origin}/readyz`)).status, 503);
+    assert.equal(logged(/reachable again/), 0, lines.join('\n'));
+    pingFails = false;
+    assert.equal((await fetch(`${gateway.origin}/readyz`)).status, 200);
+    assert.equal(logged(/reachable again/), 1, lines.join('\n'));
+    assert.equal(logged(/unreachable/), 1, lines.join('\n'));
   });
 });

@@ -45,12 +45,20 @@ export function createOutbound(settings: NetworkSettings, env: NodeJS.ProcessEnv
  * own HTTP client when the way out is plain (no proxy, Node's CAs), a refused certificate in words,
  * as `outbound` words it; otherwise undici's on `outbound`, the command's dispatcher. Node's HTTP
  * parser is compiled in, where undici's is WebAssembly whose optimizing compile costs a bridge
- * about 20 MB at its peak (issue 21).
+ * about 20 MB at its peak, and each exchange more CPU than Node's (issue 21).
  */
 export async function outboundFetch(settings: NetworkSettings, outbound: Dispatcher): Promise<FetchLike> {
-  if (!plainWayOut(settings)) return (await import('../upstream/undici-fetch.js')).createUndiciFetch(outbound);
+  return (await outboundFetches(settings, outbound))();
+}
+
+/** What makes {@linkcode outboundFetch}'s fetch, one per server a command talks to (`serve`'s upstreams): each keeps its own connections. */
+export async function outboundFetches(settings: NetworkSettings, outbound: Dispatcher): Promise<() => FetchLike> {
+  if (!plainWayOut(settings)) {
+    const { createUndiciFetch } = await import('../upstream/undici-fetch.js');
+    return () => createUndiciFetch(outbound);
+  }
   const { createNodeHttpFetch } = await import('../upstream/node-http-fetch.js');
-  return createNodeHttpFetch({ failure: (error, origin) => certificateErrorOf(error, origin.host) ?? error });
+  return () => createNodeHttpFetch({ failure: (error, origin) => certificateErrorOf(error, origin.host) ?? error });
 }
 
 /** Straight to every server, trusting Node's CAs: Node's own agent and HTTP client serve. */

@@ -10,14 +10,16 @@ import { type GatewayOptions, resolveGatewayOptions } from '../gateway/gateway-o
 import { createRedisStore, describeStoreUrl, loadRedisClient } from '../gateway/redis-store.js';
 import type { SessionStore } from '../gateway/session-store.js';
 import { parseSessionKeys } from '../gateway/session-token.js';
+import type { FetchLike } from '../recovery/outgoing-request.js';
 import { describeUrl } from '../shared/redact.js';
 import { createSecretScrubber, type SecretScrubber } from '../shared/secret-scrubber.js';
+import { globalDispatcher } from '../upstream/global-dispatcher.js';
 import { createToolFilter } from '../upstream/tool-filter.js';
-import { createUndiciFetch } from '../upstream/undici-fetch.js';
 import { EXIT } from './exit-codes.js';
 import type { LogSink } from './log-file.js';
 import { createLogger, type Logger } from './logger.js';
 import { createCliSession, createOAuthFetch } from './oauth-fetch.js';
+import { outboundFetches } from './outbound.js';
 import { plural } from './plural.js';
 import { describeOutbound, proxyCredentials } from './proxy-settings.js';
 import type { ServeCommand } from './serve-args.js';
@@ -53,7 +55,8 @@ export async function serveCommand(command: ServeCommand, io: ServeIo): Promise<
   for (const warning of command.warnings) log.warn(warning);
   const sessionKeys = readKeys(command, io.env, log);
   const callers = command.tokenFile === undefined ? undefined : readCallers(command.tokenFile, log);
-  const options = gatewayOptions(command, { log, env: io.env, sessionKeys, callers, outbound: io.outbound });
+  const http = await outboundFetches(command.network, io.outbound ?? globalDispatcher());
+  const options = gatewayOptions(command, { log, env: io.env, sessionKeys, callers, http });
   // Every refusal before the first connection: a store is never contacted for a gateway that will not start.
   try {
     resolveGatewayOptions(options);
@@ -135,14 +138,15 @@ function gatewayOptions(
     env: NodeJS.ProcessEnv;
     sessionKeys: Uint8Array[] | undefined;
     callers: CallerCredentials | undefined;
-    outbound: Dispatcher | undefined;
+    /** A new HTTP client (its own keep-alive connections), one per upstream. */
+    http: () => FetchLike;
   },
 ): GatewayOptions {
   const { log, env, sessionKeys, callers } = context;
   return {
     upstreams: command.upstreams.map(({ oauth, ...upstream }) => {
       // A keep-alive HTTP client per upstream; the OAuth seam of the gateway: a signed-in fetch under withSessionRecovery.
-      const http = createUndiciFetch(context.outbound);
+      const http = context.http();
       if (oauth === undefined) return { ...upstream, fetch: http as typeof fetch };
       // The tokens the sign-in adds, noted below it: what the upstream quotes of them is scrubbed too.
       const sent = recordSentCredentials(http);

@@ -1,8 +1,9 @@
 import type { AnyFetch } from '../recovery/outgoing-request.js';
+import { WatchedResponse } from '../recovery/watched-response.js';
 import { noop } from '../shared/noop.js';
 import { readWholeBody } from '../shared/read-whole-body.js';
-import { clearableTimeout } from '../shared/timers.js';
 import type { SessionStore } from './session-store.js';
+import { sharedDeadline } from './shared-deadline.js';
 import { type RequestHeaders, withSession } from './upstream-headers.js';
 
 // What of a DELETE's answer is read rather than cancelled.
@@ -11,29 +12,28 @@ const DISCARDED_BODY_BYTES = 4096;
 const SHUTDOWN_DELETES_AT_ONCE = 8;
 
 /**
- * DELETE of an upstream session, bounded by `timeoutMs`: the upstream's answer (its body
- * discarded), or the error that stopped it. Never throws: the session is over for the client
- * whatever the upstream says.
+ * DELETE of an upstream session, bounded by `deadline`'s signal (a {@linkcode sharedDeadline}): the
+ * upstream's answer (its body discarded), or the error that stopped it. Never throws: the session
+ * is over for the client whatever the upstream says.
  */
 export async function deleteUpstreamSession(
   http: AnyFetch,
-  request: { readonly url: string; readonly headers: RequestHeaders; readonly serverId: string; readonly timeoutMs: number },
+  request: { readonly url: string; readonly headers: RequestHeaders; readonly serverId: string; readonly deadline: () => AbortSignal },
 ): Promise<Response | Error> {
-  const bound = clearableTimeout(request.timeoutMs);
   try {
     const answer = await http(request.url, {
       method: 'DELETE',
       headers: withSession(request.headers, request.serverId),
-      signal: bound.signal,
+      signal: request.deadline(),
       redirect: 'manual',
     });
-    // Read to its end when it is small (an empty body, usually): cancelling an exchange costs an error and its stack.
-    await readWholeBody(answer, DISCARDED_BODY_BYTES).catch(noop);
+    // Read to its end when it is small (an empty body, usually): cancelling an exchange costs an
+    // error and its stack. Chunk by chunk from the HTTP client: a web stream for a body nobody reads
+    // would cost as much as the rest of the DELETE's answer.
+    await readWholeBody(answer, DISCARDED_BODY_BYTES, WatchedResponse.readerOf).catch(noop);
     return answer;
   } catch (error) {
     return error as Error;
-  } finally {
-    bound.clear();
   }
 }
 
@@ -47,13 +47,14 @@ export async function endStoredSessions(
   route: { readonly prefix: string; readonly url: string; readonly headers: RequestHeaders; readonly timeoutMs: number },
 ): Promise<number> {
   const keys = (await store.keys()).filter((key) => key.startsWith(route.prefix));
+  const deadline = sharedDeadline(route.timeoutMs);
   let count = 0;
   for (let index = 0; index < keys.length; index += SHUTDOWN_DELETES_AT_ONCE) {
     await Promise.all(
       keys.slice(index, index + SHUTDOWN_DELETES_AT_ONCE).map(async (key) => {
         const serverId = (await store.get(key))?.serverId;
         if (serverId === undefined) return;
-        const answer = await deleteUpstreamSession(http, { ...route, serverId });
+        const answer = await deleteUpstreamSession(http, { url: route.url, headers: route.headers, serverId, deadline });
         if (answer instanceof Response && answer.ok) count += 1;
       }),
     );

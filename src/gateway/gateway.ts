@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { networkErrorText } from '../errors/network-error-text.js';
+import { noop } from '../shared/noop.js';
 import { LOCAL_CALLER } from './caller-credentials.js';
 import { createConnectionGuard } from './connection-guard.js';
 import { createEndedSessions } from './ended-sessions.js';
@@ -62,7 +63,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const ended = createEndedSessions(store, {
     tombstoneMs: config.sessionMaxAgeMs,
     maxEntries: config.maxRecords,
-    onListening: (up, error) => (up ? outage.answered() : error !== undefined && outage.failed(error)),
+    // The watch has a connection of its own: that it is back says nothing of the store's command
+    // connection, so the outage ends when a command answers (this ping, or the next request).
+    onListening: (up, error) => {
+      if (up) store.ping().catch(noop);
+      else if (error !== undefined) outage.failed(error);
+    },
   });
   const credentials = createGatewayCredentials(config, options.sessionKeys ?? [randomBytes(32)]);
   const metrics = createGatewayMetrics();

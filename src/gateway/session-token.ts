@@ -68,6 +68,19 @@ const SURELY_FITS_BYTES = Math.floor((MAX_TOKEN_LENGTH * 3) / 4) - HEADER_BYTES 
  * raw deflate, which any inflate reads (ids sealed before this open as they did, and the other way round).
  */
 const SMALL_DEFLATE = { windowBits: 10, memLevel: 2, level: 1 };
+/**
+ * Claims up to this many bytes of JSON are sealed as one stored deflate block, written here
+ * (RFC 1951 §3.2.4: a header byte, the length and its complement, the bytes as they are): still
+ * format 1, which any raw inflate reads (a replica of an earlier release opens these ids), without
+ * a zlib context per session. zlib cost about 0.15 M instructions a session even with the small
+ * settings above (its 64 KiB hash table cleared at every init, dynamic Huffman trees built for a
+ * few hundred bytes), a sixth of what a new session and its end cost the gateway in all. The price:
+ * ids longer by what deflate would have saved, 30-50 characters for claims this small (the
+ * params of most hosts); larger claims (hosts that send icons and titles, 400 bytes and more)
+ * are still deflated, or their ids would grow by a few hundred characters, sent with every request.
+ */
+const STORED_CLAIMS_BYTES = 256;
+const STORED_HEADER_BYTES = 5;
 
 /**
  * Session ids as authenticated encryption (AES-256-GCM) of what rebuilds the session: the session
@@ -104,12 +117,12 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
   }
 
   function sealJson(json: Buffer, claims: SessionClaims, binding: TokenBinding): string {
-    const plain = deflateRawSync(json, SMALL_DEFLATE);
     const iv = random.bytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', newest, iv);
     cipher.setAAD(aad(binding));
-    const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
-    const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), encrypted]).toString('base64url');
+    const encrypted = cipher.update(json.length <= STORED_CLAIMS_BYTES ? storedBlock(json) : deflateRawSync(json, SMALL_DEFLATE));
+    const final = cipher.final();
+    const token = Buffer.concat([Buffer.from([VERSION]), newestId, iv, cipher.getAuthTag(), encrypted, final]).toString('base64url');
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new TokenTooLargeError(
         `the client's initialize params are too large to carry in a session id (${token.length} characters, at most ${MAX_TOKEN_LENGTH})`,
@@ -161,15 +174,32 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
       decipher.setAAD(aad(binding));
       decipher.setAuthTag(bytes.subarray(ivEnd, HEADER_BYTES));
       const plain = Buffer.concat([decipher.update(bytes.subarray(HEADER_BYTES)), decipher.final()]);
-      const [sid, issuedAt, initializeParams] = JSON.parse(
-        inflateRawSync(plain, { maxOutputLength: MAX_PARAMS_BYTES }).toString('utf8'),
-      ) as [unknown, unknown, unknown];
+      const [sid, issuedAt, initializeParams] = JSON.parse(inflated(plain).toString('utf8')) as [unknown, unknown, unknown];
       if (typeof sid !== 'string' || typeof issuedAt !== 'number') return undefined;
       return { sid, issuedAt, initializeParams };
     } catch {
       return undefined; // altered, forged, or sealed for another caller or upstream
     }
   }
+}
+
+/** `content` as a final stored deflate block (BFINAL 1, BTYPE 00, then LEN and NLEN, then the bytes). */
+function storedBlock(content: Buffer): Buffer {
+  const block = Buffer.allocUnsafe(STORED_HEADER_BYTES + content.length);
+  block[0] = 0b001;
+  block.writeUInt16LE(content.length, 1);
+  block.writeUInt16LE(content.length ^ 0xffff, 3);
+  content.copy(block, STORED_HEADER_BYTES);
+  return block;
+}
+
+/** Raw deflate's content: a single stored block's bytes as they are, anything else through zlib (bounded). */
+function inflated(plain: Buffer): Buffer {
+  const length = plain.length - STORED_HEADER_BYTES;
+  if (length >= 0 && plain[0] === 0b001 && plain.readUInt16LE(1) === length && plain.readUInt16LE(3) === (length ^ 0xffff)) {
+    return plain.subarray(STORED_HEADER_BYTES);
+  }
+  return inflateRawSync(plain, { maxOutputLength: MAX_PARAMS_BYTES });
 }
 
 /**

@@ -13,6 +13,7 @@ import { createRouteRecovery } from './route-recovery.js';
 import { upstreamScrubber } from './route-secrets.js';
 import { newSessionKey, TokenTooLargeError } from './session-token.js';
 import { createSessionsHere } from './sessions-here.js';
+import { sharedDeadline } from './shared-deadline.js';
 import { headerValue, type RequestHeaders, upstreamRequestHeaders } from './upstream-headers.js';
 
 /**
@@ -60,6 +61,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
   const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
   const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
+  // What bounds each DELETE of an upstream session (the timeout, give or take a hundredth of it).
+  const endDeadline = sharedDeadline(options.timeoutMs);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -96,12 +99,15 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const headers = headersFor(request);
     let opened = false;
     try {
-      // The request is on its way upstream when send returns: the session id (zlib and AES-GCM, a
-      // few tens of µs) is sealed while the upstream answers, off the initialize's critical path.
+      // The session id (AES-GCM, a few tens of µs) is sealed while the upstream answers, off the
+      // initialize's critical path: once the request has gone out, which with Node's HTTP client
+      // is on the next tick (undici writes it at once), and before any answer can be read.
       const answered = exchange.send(request, headers, http);
+      // Awaited once the id is sealed: meanwhile its failure is not an unhandled rejection.
+      answered.catch(noop);
       let token: string;
       try {
-        token = sealToken();
+        token = await afterThisTurn(sealToken);
       } catch (error) {
         void answered.then((response) => response?.body?.cancel().catch(noop), noop);
         throw error;
@@ -201,7 +207,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
 
   /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
   async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
-    const answer = await deleteUpstreamSession(http, { url, headers, serverId, timeoutMs: options.timeoutMs });
+    const answer = await deleteUpstreamSession(http, { url, headers, serverId, deadline: endDeadline });
     // 405: the server does not let clients end sessions; 404: it had forgotten it already.
     if (answer instanceof Response && answer.ok) return;
     const said = answer instanceof Response ? `HTTP ${answer.status}` : networkErrorText(answer, options.timeoutMs);
@@ -227,4 +233,20 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     endSessions: () =>
       endStoredSessions(http, store, { prefix: `${name}/`, url, headers: new Headers(configured), timeoutMs: options.timeoutMs }),
   };
+}
+
+/**
+ * `work`'s result, done at the end of this turn of the event loop (`setImmediate`): after what
+ * this turn started has run (the next ticks, the writes they make), before any I/O of the next.
+ */
+function afterThisTurn<T>(work: () => T): Promise<T> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(work());
+      } catch (error) {
+        reject(error);
+      }
+    }),
+  );
 }

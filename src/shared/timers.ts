@@ -37,22 +37,3 @@ export function sleep(ms: number, options: SleepOptions): Promise<void> {
 export function unref(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
-
-/** A signal that aborts with a `TimeoutError` after `ms`, and what ends its timer early. */
-export interface ClearableTimeout {
-  readonly signal: AbortSignal;
-  /** Ends the timer: the work it bounded is over. */
-  clear(): void;
-}
-
-/**
- * `AbortSignal.timeout(ms)` whose timer ends with the work it bounds: Node's keeps its timer to the
- * end and then aborts (building an error and its stack) long after anyone listens, which a gateway
- * that ends thousands of sessions pays for each. The timer does not keep the process alive.
- */
-export function clearableTimeout(ms: number): ClearableTimeout {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
-  unref(timer);
-  return { signal: controller.signal, clear: () => clearTimeout(timer) };
-}

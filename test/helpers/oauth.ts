@@ -170,7 +170,8 @@ export async function loginWithDevice(
     stderr += chunk.toString();
   });
   const prompt = /open (\S+) on any device and enter the code (\S+)/;
-  await eventually('the device code on stderr', () => prompt.test(stderr));
+  // A CLI process's start, discovery and device authorization: seconds on a loaded 2-core machine.
+  await eventually('the device code on stderr', () => prompt.test(stderr), 30_000);
   const [, page, code] = prompt.exec(stderr) ?? [];
   assert.ok(page && code);
   const complete = new URL(page);
