@@ -57,7 +57,7 @@ const scenarios: [string, () => Promise<Figure[]>][] = [
         calls: quick ? 200 : 800,
         rounds: quick ? 2 : 7,
         warmUp: quick ? 300 : 3000,
-        initializes: quick ? 60 : 500,
+        initializes: quick ? 60 : 1500,
         idleSessions: quick ? 200 : 1000,
       }),
   ],
