@@ -80,16 +80,24 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
     const [direct = 0, , lifeline = 0, remote = 0] = ROUTES.map((route) => median(rates[route][mode]));
     // Each ratio is the median over rounds of the two routes' ratio within one round (seconds
     // apart), so load that came and went between rounds cancels out of it.
-    const ratio = (candidate: Route, baseline: Route) =>
-      median(rates[candidate][mode].map((value, index) => value / (rates[baseline][mode][index] ?? Number.NaN)));
+    const perRound = (candidate: Route, baseline: Route) =>
+      rates[candidate][mode].map((value, index) => value / (rates[baseline][mode][index] ?? Number.NaN));
+    const ratio = (candidate: Route, baseline: Route) => median(perRound(candidate, baseline));
+    // How far the rounds' ratios lie apart: with one caller, more than the distance to a goal.
+    const spread = (candidate: Route, baseline: Route) => {
+      const all = perRound(candidate, baseline);
+      return round(Math.max(...all) - Math.min(...all));
+    };
     const [toDirect, toStrict, toRemote] = [ratio('lifeline', 'direct'), ratio('lifeline', 'direct*'), ratio('lifeline', 'mcp-remote')];
     figures.push(
       figure(SCENARIO, `calls/s direct HTTP, ${label}`, Math.round(direct), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-lifeline, ${label}`, Math.round(lifeline), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-remote 0.15.1, ${label}`, Math.round(remote), 'calls/s'),
       figure(SCENARIO, `ratio lifeline / direct, ${label}`, round(toDirect), '×', { text: '≥ 0.85', met: toDirect >= 0.85 }),
+      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / direct, ${label}`, spread('lifeline', 'direct'), '×'),
       figure(SCENARIO, `reference: ratio lifeline / direct with per-request signals, ${label}`, round(toStrict), '×'),
       figure(SCENARIO, `ratio lifeline / mcp-remote, ${label}`, round(toRemote), '×', { text: '≥ 2', met: toRemote >= 2 }),
+      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / mcp-remote, ${label}`, spread('lifeline', 'mcp-remote'), '×'),
     );
   }
   return figures;

@@ -127,14 +127,21 @@ function rateFigures(tally: Tally): Figure[] {
     const rate = (name: Hop['name']) => median(rates(name));
     // A ratio is the median over rounds of the two hops' ratio within a round: the two ran
     // seconds apart, so load that came and went between rounds cancels out of each ratio.
-    const ratio = (candidate: Hop['name'], baseline: Hop['name']) =>
-      median(rates(candidate).map((value, index) => value / (rates(baseline)[index] ?? Number.NaN)));
+    const perRound = (candidate: Hop['name'], baseline: Hop['name']) =>
+      rates(candidate).map((value, index) => value / (rates(baseline)[index] ?? Number.NaN));
+    const ratio = (candidate: Hop['name'], baseline: Hop['name']) => median(perRound(candidate, baseline));
+    // How far the rounds' ratios lie apart: with one caller, more than the distance to a goal.
+    const spread = (candidate: Hop['name'], baseline: Hop['name']) => {
+      const all = perRound(candidate, baseline);
+      return round(Math.max(...all) - Math.min(...all));
+    };
     const serveRatio = ratio('serve', 'proxy');
     figures.push(
       figure(SCENARIO, `calls/s direct (reference), ${label}`, Math.round(rate('direct')), 'calls/s'),
       figure(SCENARIO, `calls/s via the bare proxy, ${label}`, Math.round(rate('proxy')), 'calls/s'),
       figure(SCENARIO, `calls/s via serve, ${label}`, Math.round(rate('serve')), 'calls/s'),
       figure(SCENARIO, `ratio serve / bare proxy, ${label}`, round(serveRatio), '×', { text: '≥ 0.95', met: serveRatio >= 0.95 }),
+      figure(SCENARIO, `reference: spread of the rounds' ratios serve / bare proxy, ${label}`, spread('serve', 'proxy'), '×'),
       figure(SCENARIO, `reference: ratio serve / direct, ${label}`, round(ratio('serve', 'direct')), '×'),
     );
     if (tally['2 replicas'] !== undefined) {
@@ -146,6 +153,12 @@ function rateFigures(tally: Tally): Figure[] {
           text: '≥ 0.9',
           met: replicas >= 0.9,
         }),
+        figure(
+          SCENARIO,
+          `reference: spread of the rounds' ratios 2 replicas / 1 replica, ${label}`,
+          spread('2 replicas', 'serve on Redis'),
+          '×',
+        ),
         figure(SCENARIO, `reference: ratio 2 replicas on Redis / serve (memory store), ${label}`, round(ratio('2 replicas', 'serve')), '×'),
       );
     }
