@@ -1,5 +1,6 @@
 // node build/bench/profile.js serve|proxy|bridge|middleware [--calls N] [--callers C] [--warm-up N] [--sse] [--instructions] [--top K] [--keep FILE]
 // node build/bench/profile.js serve|proxy [--initialize [--part initialize]] [--calls N] [--warm-up N] [--instructions [--cache-sim]] [--gc] [--top K] [--keep FILE]
+// node build/bench/profile.js serve|proxy|bridge --alloc [--initialize] [--calls N] [--warm-up N] [--top K]
 //
 // Where the CPU goes, for issue 21's "profile first": drives `tools/call increment` through one
 // of the hops (the gateway, the floor proxy, the stdio bridge, the middleware) against the bench
@@ -15,11 +16,15 @@
 // with --trace-gc and counts its collections per call (or pair): allocation shows as scavenges.
 // --part initialize: after the warm-up, initializes alone, each session left open (a pair's DELETE
 // costs the difference; serve's admission then looks through more open sessions, a few K instructions).
+// --alloc: what the hop allocates per call (or pair), by the function that allocated it: V8's
+// sampling heap profiler in the hop's process (bench/alloc-sampler.ts), garbage included, over the
+// measured calls only.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startServerProcess } from './bench-server-process.js';
@@ -41,6 +46,7 @@ const { values, positionals } = parseArgs({
     keep: { type: 'string' },
     initialize: { type: 'boolean' },
     gc: { type: 'boolean' },
+    alloc: { type: 'boolean' },
     'cache-sim': { type: 'boolean' },
     part: { type: 'string' },
   },
@@ -50,6 +56,7 @@ const target = positionals[0] as 'serve' | 'proxy' | 'bridge' | 'middleware';
 if (
   !['serve', 'proxy', 'bridge', 'middleware'].includes(target) ||
   ((values.initialize || values.gc) && !['serve', 'proxy'].includes(target)) ||
+  (values.alloc && (target === 'middleware' || values.instructions)) ||
   (values.part !== undefined && (values.part !== 'initialize' || !values.initialize))
 ) {
   process.stderr.write(
@@ -89,7 +96,12 @@ const nodeFlags = [
     ? ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`]
     : ['--cpu-prof', `--cpu-prof-dir=${dir}`]),
   ...(values.gc ? ['--trace-gc'] : []),
+  ...(values.alloc ? [`--import=${fileURLToPath(new URL('./alloc-sampler.js', import.meta.url))}`] : []),
 ];
+const ALLOC_PROFILE = join(dir, 'alloc.heapprofile');
+// Whether the hop's sampling heap profiler runs (--alloc).
+let sampling = false;
+if (values.alloc) process.env['LIFELINE_ALLOC_PROFILE'] = ALLOC_PROFILE;
 
 if (target === 'middleware' && values.instructions && process.env[IN_CALLGRIND] === undefined) {
   const [command, ...args] = [...(wrapper as string[]), process.execPath, '--expose-gc', '--single-threaded', ...process.argv.slice(1)];
@@ -146,6 +158,7 @@ async function profileChild(upstream: string): Promise<void> {
   }
   await throughput(call, warmUp, callers);
   if (values.instructions) execFileSync('callgrind_control', ['--instr=on', String(pid)], { stdio: 'ignore' });
+  if (values.alloc) await toggleSampling(pid);
   const cpuBefore = cpuSecondsOf(pid);
   const gcBefore = await gc.settled();
   const rate = await throughput(measured ?? call, calls, callers);
@@ -155,6 +168,7 @@ async function profileChild(upstream: string): Promise<void> {
     execFileSync('callgrind_control', ['--instr=off', String(pid)], { stdio: 'ignore' });
   }
   const gcDuring = gcBetween(gcBefore, await gc.settled());
+  if (values.alloc) await toggleSampling(pid);
   await stop();
   const what = values.initialize ? 'initialize + DELETE' : `${values.sse ? 'SSE' : 'JSON'} answers`;
   process.stdout.write(`${target}, ${what}, ${calls} ${unit}s, ${callers} callers: ${Math.round(rate)} ${unit}s/s\n`);
@@ -179,6 +193,7 @@ async function profileChild(upstream: string): Promise<void> {
     return;
   }
   process.stdout.write(`CPU per ${unit}: ${((cpu / calls) * 1000).toFixed(3)} ms\n`);
+  if (values.alloc) return printAllocation(ALLOC_PROFILE);
   printTop(join(dir, readdirSync(dir).find((name) => name.endsWith('.cpuprofile')) ?? 'none'));
 }
 
@@ -396,5 +411,42 @@ function printTop(path: string): void {
   process.stdout.write(`top ${top} of the project's functions by inclusive time:\n`);
   for (const entry of inclusiveTimes(path, /\/(?:dist|build)\/src\//).slice(0, top)) {
     process.stdout.write(`  ${(entry.share * 100).toFixed(1).padStart(5)} %  ${entry.where}\n`);
+  }
+}
+
+/** Starts or stops the sampling heap profiler in the hop (bench/alloc-sampler.ts); a stop waits for its profile. */
+async function toggleSampling(pid: number): Promise<void> {
+  sampling = !sampling;
+  process.kill(pid, 'SIGUSR2');
+  // A signal is handled on the hop's next turn: give it one before the calls start.
+  if (sampling) return void (await sleep(200));
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(ALLOC_PROFILE)) {
+    if (Date.now() > deadline) throw new Error('the hop wrote no allocation profile within 10 s');
+    await sleep(20);
+  }
+  await sleep(50);
+}
+
+interface SamplingNode {
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly selfSize: number;
+  readonly children: readonly SamplingNode[];
+}
+
+/** Bytes allocated per call (or pair), in all and by the function that allocated them. */
+function printAllocation(path: string): void {
+  const bySite = new Map<string, number>();
+  const walk = (node: SamplingNode) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const site = `${functionName || '(anonymous)'} (${url.replace(/^file:\/\/.*?\/(build|node_modules)\//, '$1/')}:${lineNumber + 1})`;
+    bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child);
+  };
+  walk((JSON.parse(readFileSync(path, 'utf8')) as { head: SamplingNode }).head);
+  const total = [...bySite.values()].reduce((sum, bytes) => sum + bytes, 0);
+  process.stdout.write(`allocated per ${unit} (sampled, garbage included): ${(total / calls / 1024).toFixed(1)} KB; top ${top} by site:\n`);
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    process.stdout.write(`${String(Math.round(bytes / calls)).padStart(8)} B  ${site}\n`);
   }
 }

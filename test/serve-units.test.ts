@@ -14,6 +14,7 @@ import { createOriginPolicy } from '../src/gateway/origin-policy.js';
 import type { SessionStore, StoreWatcher } from '../src/gateway/session-store.js';
 import { createSessionTokens, parseSessionKeys, TokenTooLargeError } from '../src/gateway/session-token.js';
 import { sharedDeadline } from '../src/gateway/shared-deadline.js';
+import { createStoreOutage, guardStore } from '../src/gateway/store-outage.js';
 import { tempFile } from './helpers/gateway.js';
 
 const CLAIMS = {
@@ -453,5 +454,17 @@ describe('the store outage log (one error and one recovery per outage)', () => {
     assert.equal((await fetch(`${gateway.origin}/readyz`)).status, 200);
     assert.equal(logged(/reachable again/), 1, lines.join('\n'));
     assert.equal(logged(/unreachable/), 1, lines.join('\n'));
+  });
+});
+
+describe('the store as the routes use it (guarded against outages)', () => {
+  it("the memory store's ended sessions are told at once, without a promise, through the guard too", async () => {
+    const log = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
+    const memory = createMemoryStore({ idleTtlMs: 60_000, maxRecords: 100 });
+    const store = guardStore(memory, createStoreOutage(memory, log));
+    const ended = createEndedSessions(store, { tombstoneMs: 60_000, maxEntries: 100 });
+    assert.equal(ended.isEnded('u/a'), false, 'a session not ended: false, not a promise of it');
+    await memory.end('u/b', 60_000);
+    assert.equal(ended.isEnded('u/b'), true, 'ended through another way in: true at once');
   });
 });

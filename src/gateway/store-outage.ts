@@ -63,6 +63,8 @@ export function guardStore(store: SessionStore, outage: StoreOutage): SessionSto
       }
     };
   const release = store.release?.bind(store);
+  // In this process's memory: it cannot be unreachable, and it answers without a promise.
+  const endedNow = store.endedNow?.bind(store);
   const leastRecentlyUsed = store.leastRecentlyUsed?.bind(store);
   return {
     kind: store.kind,
@@ -78,6 +80,7 @@ export function guardStore(store: SessionStore, outage: StoreOutage): SessionSto
     ...(release === undefined ? {} : { release: guard(release) }),
     ...(leastRecentlyUsed === undefined ? {} : { leastRecentlyUsed: guard(leastRecentlyUsed) }),
     ...(store.watch === undefined ? {} : { watch: store.watch.bind(store) }),
+    ...(endedNow === undefined ? {} : { endedNow }),
     lock: guard(store.lock.bind(store)),
     isLocked: guard(store.isLocked.bind(store)),
     ping: guard(store.ping.bind(store)),
