@@ -7,7 +7,7 @@ import { startServerProcess } from './bench-server-process.js';
 import { type BenchClient, bridgedClient, httpClient, increment, perRequestSignal } from './clients.js';
 import { type Figure, figure } from './figures.js';
 import { throughput } from './measure.js';
-import { median, round } from './stats.js';
+import { median, round, spread } from './stats.js';
 
 // `direct*`: the same client over HTTP with a per-request signal (see perRequestSignal), the
 // stricter baseline; `direct` is the client as it ships.
@@ -84,20 +84,17 @@ function rateFigures(format: 'SSE' | 'JSON', rates: Record<Route, Record<Mode, n
       rates[candidate][mode].map((value, index) => value / (rates[baseline][mode][index] ?? Number.NaN));
     const ratio = (candidate: Route, baseline: Route) => median(perRound(candidate, baseline));
     // How far the rounds' ratios lie apart: with one caller, more than the distance to a goal.
-    const spread = (candidate: Route, baseline: Route) => {
-      const all = perRound(candidate, baseline);
-      return round(Math.max(...all) - Math.min(...all));
-    };
+    const apart = (candidate: Route, baseline: Route) => round(spread(perRound(candidate, baseline)));
     const [toDirect, toStrict, toRemote] = [ratio('lifeline', 'direct'), ratio('lifeline', 'direct*'), ratio('lifeline', 'mcp-remote')];
     figures.push(
       figure(SCENARIO, `calls/s direct HTTP, ${label}`, Math.round(direct), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-lifeline, ${label}`, Math.round(lifeline), 'calls/s'),
       figure(SCENARIO, `calls/s via mcp-remote 0.15.1, ${label}`, Math.round(remote), 'calls/s'),
       figure(SCENARIO, `ratio lifeline / direct, ${label}`, round(toDirect), '×', { text: '≥ 0.85', met: toDirect >= 0.85 }),
-      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / direct, ${label}`, spread('lifeline', 'direct'), '×'),
+      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / direct, ${label}`, apart('lifeline', 'direct'), '×'),
       figure(SCENARIO, `reference: ratio lifeline / direct with per-request signals, ${label}`, round(toStrict), '×'),
       figure(SCENARIO, `ratio lifeline / mcp-remote, ${label}`, round(toRemote), '×', { text: '≥ 2', met: toRemote >= 2 }),
-      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / mcp-remote, ${label}`, spread('lifeline', 'mcp-remote'), '×'),
+      figure(SCENARIO, `reference: spread of the rounds' ratios lifeline / mcp-remote, ${label}`, apart('lifeline', 'mcp-remote'), '×'),
     );
   }
   return figures;

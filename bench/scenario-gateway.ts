@@ -15,7 +15,7 @@ import { type Figure, figure } from './figures.js';
 import { initializeAndEnd, initializeBody, MCP_POST_HEADERS } from './initialize-pair.js';
 import { peakRss, throughput } from './measure.js';
 import { type NodeChild, startNodeChild } from './node-child.js';
-import { median, percentile, round } from './stats.js';
+import { median, percentile, round, spread } from './stats.js';
 
 const SCENARIO = '6. gateway (serve)';
 const FLOOR_PROXY = fileURLToPath(new URL('./floor-proxy.js', import.meta.url));
@@ -131,17 +131,14 @@ function rateFigures(tally: Tally): Figure[] {
       rates(candidate).map((value, index) => value / (rates(baseline)[index] ?? Number.NaN));
     const ratio = (candidate: Hop['name'], baseline: Hop['name']) => median(perRound(candidate, baseline));
     // How far the rounds' ratios lie apart: with one caller, more than the distance to a goal.
-    const spread = (candidate: Hop['name'], baseline: Hop['name']) => {
-      const all = perRound(candidate, baseline);
-      return round(Math.max(...all) - Math.min(...all));
-    };
+    const apart = (candidate: Hop['name'], baseline: Hop['name']) => round(spread(perRound(candidate, baseline)));
     const serveRatio = ratio('serve', 'proxy');
     figures.push(
       figure(SCENARIO, `calls/s direct (reference), ${label}`, Math.round(rate('direct')), 'calls/s'),
       figure(SCENARIO, `calls/s via the bare proxy, ${label}`, Math.round(rate('proxy')), 'calls/s'),
       figure(SCENARIO, `calls/s via serve, ${label}`, Math.round(rate('serve')), 'calls/s'),
       figure(SCENARIO, `ratio serve / bare proxy, ${label}`, round(serveRatio), '×', { text: '≥ 0.95', met: serveRatio >= 0.95 }),
-      figure(SCENARIO, `reference: spread of the rounds' ratios serve / bare proxy, ${label}`, spread('serve', 'proxy'), '×'),
+      figure(SCENARIO, `reference: spread of the rounds' ratios serve / bare proxy, ${label}`, apart('serve', 'proxy'), '×'),
       figure(SCENARIO, `reference: ratio serve / direct, ${label}`, round(ratio('serve', 'direct')), '×'),
     );
     if (tally['2 replicas'] !== undefined) {
@@ -156,7 +153,7 @@ function rateFigures(tally: Tally): Figure[] {
         figure(
           SCENARIO,
           `reference: spread of the rounds' ratios 2 replicas / 1 replica, ${label}`,
-          spread('2 replicas', 'serve on Redis'),
+          apart('2 replicas', 'serve on Redis'),
           '×',
         ),
         figure(SCENARIO, `reference: ratio 2 replicas on Redis / serve (memory store), ${label}`, round(ratio('2 replicas', 'serve')), '×'),

@@ -25,6 +25,11 @@ export function summarize(samples: readonly number[]): Summary {
   return { count: samples.length, median: percentile(samples, 0.5), p99: percentile(samples, 0.99) };
 }
 
+/** How far apart the values lie: the highest minus the lowest. */
+export function spread(values: readonly number[]): number {
+  return Math.max(...values) - Math.min(...values);
+}
+
 export function round(value: number, digits = 3): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;

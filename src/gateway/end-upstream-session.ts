@@ -1,7 +1,9 @@
+import { networkErrorText } from '../errors/network-error-text.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { WatchedResponse } from '../recovery/watched-response.js';
 import { noop } from '../shared/noop.js';
 import { readWholeBody } from '../shared/read-whole-body.js';
+import type { GatewayLog } from './gateway-options.js';
 import type { SessionStore } from './session-store.js';
 import { sharedDeadline } from './shared-deadline.js';
 import { type RequestHeaders, withSession } from './upstream-headers.js';
@@ -35,6 +37,26 @@ export async function deleteUpstreamSession(
   } catch (error) {
     return error as Error;
   }
+}
+
+/**
+ * DELETE of an upstream session through {@linkcode deleteUpstreamSession}, with what the upstream
+ * answered logged when it did not end it; the session is over for the client whatever the answer.
+ */
+export async function endUpstreamSession(
+  http: AnyFetch,
+  request: Parameters<typeof deleteUpstreamSession>[1],
+  report: { readonly log: GatewayLog; readonly upstream: string; readonly timeoutMs: number },
+): Promise<void> {
+  const answer = await deleteUpstreamSession(http, request);
+  // 405: the server does not let clients end sessions; 404: it had forgotten it already.
+  if (answer instanceof Response && answer.ok) return;
+  const said = answer instanceof Response ? `HTTP ${answer.status}` : networkErrorText(answer, report.timeoutMs);
+  const level = answer instanceof Response && (answer.status === 404 || answer.status === 405) ? 'debug' : 'warn';
+  report.log[level]('the upstream did not end its session (it stays open there until it expires)', {
+    upstream: report.upstream,
+    answer: said,
+  });
 }
 
 /**

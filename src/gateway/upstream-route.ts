@@ -3,7 +3,7 @@ import type { AnyFetch } from '../recovery/outgoing-request.js';
 import { noop } from '../shared/noop.js';
 import { describeUrl, redactSessionId } from '../shared/redact.js';
 import { createToolFilter } from '../upstream/tool-filter.js';
-import { deleteUpstreamSession, endStoredSessions } from './end-upstream-session.js';
+import { endStoredSessions, endUpstreamSession } from './end-upstream-session.js';
 import type { GatewayUpstream } from './gateway-options.js';
 import { refuseHiddenToolCalls } from './hidden-tool-calls.js';
 import { initializeIn } from './http-exchange.js';
@@ -63,6 +63,10 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
   // What bounds each DELETE of an upstream session (the timeout, give or take a hundredth of it).
   const endDeadline = sharedDeadline(options.timeoutMs);
+  const endReport = { log, upstream: name, timeoutMs: options.timeoutMs };
+  /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
+  const endUpstream = (headers: RequestHeaders, serverId: string) =>
+    endUpstreamSession(http, { url, headers, serverId, deadline: endDeadline }, endReport);
 
   // A session ended anywhere: its GET streams here end, and this process forgets it.
   ended.onEnded((key) => here.end(key));
@@ -203,16 +207,6 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     await ended.end(key);
     metrics.session(name, 'ended');
     if (record?.serverId !== undefined) await endUpstream(headers, record.serverId);
-  }
-
-  /** DELETE of an upstream session, bounded; the session is over for the client whatever the answer. */
-  async function endUpstream(headers: RequestHeaders, serverId: string): Promise<void> {
-    const answer = await deleteUpstreamSession(http, { url, headers, serverId, deadline: endDeadline });
-    // 405: the server does not let clients end sessions; 404: it had forgotten it already.
-    if (answer instanceof Response && answer.ok) return;
-    const said = answer instanceof Response ? `HTTP ${answer.status}` : networkErrorText(answer, options.timeoutMs);
-    const level = answer instanceof Response && (answer.status === 404 || answer.status === 405) ? 'debug' : 'warn';
-    log[level]('the upstream did not end its session (it stays open there until it expires)', { upstream: name, answer: said });
   }
 
   return {

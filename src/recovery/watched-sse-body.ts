@@ -2,6 +2,7 @@
 // own stream (no stream of ours in between), its prototype swapped for one whose readers read the
 // watched chunks (watch-sse-response.ts).
 import { noop } from '../shared/noop.js';
+import { prototypeMethod } from './prototype-method.js';
 import { type ChunkOwner, type SseWatch, WATCHED, type WatchedChunkReader, watchSseChunks } from './watch-sse-response.js';
 
 type Bytes = ReadableStream<Uint8Array>;
@@ -52,7 +53,7 @@ function noOptions(options: PipeOptions): boolean {
 
 /** The prototype of a watched body: a `ReadableStream`'s, with its readers reading the watched chunks. */
 const WATCHED_BODY: Bytes = Object.create(native, {
-  pipeThrough: method(function pipeThrough<T>(this: Bytes, transform: Transform<Uint8Array, T>, options?: PipeOptions) {
+  pipeThrough: prototypeMethod(function pipeThrough<T>(this: Bytes, transform: Transform<Uint8Array, T>, options?: PipeOptions) {
     const chunks = chunksOf(this);
     if (chunks === undefined) return native.pipeThrough.call(this, transform, options);
     if (!noOptions(options)) return chunks.asStream().pipeThrough(transform, options);
@@ -62,19 +63,19 @@ const WATCHED_BODY: Bytes = Object.create(native, {
     }
     return pumpInto(chunks, transform);
   }),
-  getReader: method(function getReader(this: Bytes, options?: Parameters<Bytes['getReader']>[0]) {
+  getReader: prototypeMethod(function getReader(this: Bytes, options?: Parameters<Bytes['getReader']>[0]) {
     return native.getReader.call(chunksOf(this)?.asStream() ?? this, options);
   }),
-  pipeTo: method(function pipeTo(this: Bytes, destination: WritableStream<Uint8Array>, options?: PipeOptions) {
+  pipeTo: prototypeMethod(function pipeTo(this: Bytes, destination: WritableStream<Uint8Array>, options?: PipeOptions) {
     return native.pipeTo.call(chunksOf(this)?.asStream() ?? this, destination, options);
   }),
-  tee: method(function tee(this: Bytes) {
+  tee: prototypeMethod(function tee(this: Bytes) {
     return native.tee.call(chunksOf(this)?.asStream() ?? this);
   }),
-  values: method(function values(this: Bytes, options?: { preventCancel?: boolean }) {
+  values: prototypeMethod(function values(this: Bytes, options?: { preventCancel?: boolean }) {
     return native.values.call(chunksOf(this)?.asStream() ?? this, options);
   }),
-  [Symbol.asyncIterator]: method(function asyncIterator(this: Bytes, options?: { preventCancel?: boolean }) {
+  [Symbol.asyncIterator]: prototypeMethod(function asyncIterator(this: Bytes, options?: { preventCancel?: boolean }) {
     return native.values.call(chunksOf(this)?.asStream() ?? this, options);
   }),
 });
@@ -123,7 +124,11 @@ function throughDecoder(readable: ReadableStream<string>): ReadableStream<string
 
 /** The prototype of a decoder stream's readable that no one has read yet. */
 const DECODED: ReadableStream<string> = Object.create(native, {
-  pipeThrough: method(function pipeThrough<T>(this: ReadableStream<string>, transform: Transform<string, T>, options?: PipeOptions) {
+  pipeThrough: prototypeMethod(function pipeThrough<T>(
+    this: ReadableStream<string>,
+    transform: Transform<string, T>,
+    options?: PipeOptions,
+  ) {
     if (!noOptions(options)) return native.pipeThrough.call(throughDecoder(this), transform, options);
     const waiting = takeDecoding(this);
     if (waiting === undefined) return native.pipeThrough.call(this, transform, options);
@@ -131,31 +136,30 @@ const DECODED: ReadableStream<string> = Object.create(native, {
     readerOf(this as unknown as Bytes);
     return decodeInto(waiting, transform);
   }),
-  getReader: method(function getReader(this: ReadableStream<string>, options?: Parameters<ReadableStream<string>['getReader']>[0]) {
+  getReader: prototypeMethod(function getReader(
+    this: ReadableStream<string>,
+    options?: Parameters<ReadableStream<string>['getReader']>[0],
+  ) {
     return native.getReader.call(throughDecoder(this), options);
   }),
-  pipeTo: method(function pipeTo(this: ReadableStream<string>, destination: WritableStream<string>, options?: PipeOptions) {
+  pipeTo: prototypeMethod(function pipeTo(this: ReadableStream<string>, destination: WritableStream<string>, options?: PipeOptions) {
     return native.pipeTo.call(throughDecoder(this), destination, options);
   }),
-  tee: method(function tee(this: ReadableStream<string>) {
+  tee: prototypeMethod(function tee(this: ReadableStream<string>) {
     return native.tee.call(throughDecoder(this));
   }),
-  values: method(function values(this: ReadableStream<string>, options?: { preventCancel?: boolean }) {
+  values: prototypeMethod(function values(this: ReadableStream<string>, options?: { preventCancel?: boolean }) {
     return native.values.call(throughDecoder(this), options);
   }),
-  [Symbol.asyncIterator]: method(function asyncIterator(this: ReadableStream<string>, options?: { preventCancel?: boolean }) {
+  [Symbol.asyncIterator]: prototypeMethod(function asyncIterator(this: ReadableStream<string>, options?: { preventCancel?: boolean }) {
     return native.values.call(throughDecoder(this), options);
   }),
-  cancel: method(function cancel(this: ReadableStream<string>, reason?: unknown) {
+  cancel: prototypeMethod(function cancel(this: ReadableStream<string>, reason?: unknown) {
     const waiting = takeDecoding(this);
     if (waiting !== undefined) waiting.chunks.cancel(reason).catch(noop);
     return native.cancel.call(this, reason);
   }),
 });
-
-function method(value: unknown): PropertyDescriptor {
-  return { value, writable: true, configurable: true };
-}
 
 /** What `pipeThrough` does, reading the watched chunks: backpressure through `writer.ready`, errors passed on both ways. */
 function pumpInto<T>(chunks: WatchedChunkReader, transform: Transform<Uint8Array, T>): ReadableStream<T> {
