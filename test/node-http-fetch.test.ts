@@ -86,6 +86,45 @@ describe("the bridge's HTTP client on a plain way out (node:http)", () => {
     assert.equal(seen.headers?.['x-api-key'], 'k');
   });
 
+  it("an answer's headers read as fetch's own answer shows them: any case, repeats joined, listed sorted, read-only", async (t) => {
+    const { url } = await serve(t, (_request, _body, response) => {
+      // Raw, to send what a `ServerResponse` would tidy: padded values, mixed-case names, a repeat.
+      response.socket?.write(
+        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id:   s-1\r\nX-Trace: a\r\nx-trace: b\r\n' +
+          'Cache-Control: no-store\r\nContent-Length: 2\r\n\r\n{}',
+      );
+    });
+    const ours = (await createNodeHttpFetch()(url, { method: 'POST', body: '{}' })).headers;
+    const platform = (await fetch(url, { method: 'POST', body: '{}' })).headers;
+    assert.equal(ours.get('mcp-session-id'), 's-1');
+    assert.ok(ours instanceof Headers);
+    for (const name of ['content-type', 'Mcp-Session-Id', 'X-TRACE', 'x-missing', 'constructor', 'toString', '__proto__']) {
+      assert.equal(ours.get(name), platform.get(name), name);
+      assert.equal(ours.has(name), platform.has(name), name);
+    }
+    // (Written raw: no Date or Connection header that could differ between the two answers.)
+    assert.deepEqual([...ours], [...platform]);
+    assert.deepEqual([...ours.keys()], [...platform.keys()]);
+    assert.deepEqual([...ours.values()], [...platform.values()]);
+    const listed: string[] = [];
+    ours.forEach((value, name, parent) => {
+      assert.equal(parent, ours);
+      listed.push(`${name}=${value}`);
+    });
+    assert.deepEqual(
+      listed,
+      [...platform].map(([name, value]) => `${name}=${value}`),
+    );
+    assert.deepEqual(ours.getSetCookie(), []);
+    assert.deepEqual([...new Headers(ours)], [...platform], 'a copy');
+    assert.throws(() => ours.get('bad name'), TypeError);
+    assert.throws(() => platform.get('bad name'), TypeError);
+    for (const change of [() => ours.set('x', '1'), () => ours.append('x', '1'), () => ours.delete('x-trace')]) {
+      assert.throws(change, TypeError);
+    }
+    assert.equal(ours.get('x-trace'), 'a, b', 'unchanged');
+  });
+
   it('answers without a body (204, HEAD, Content-Length: 0) are null bodies; one connection serves every request', async (t) => {
     const { url, connections } = await serve(t, (request, _body, response) => {
       if (request.method === 'DELETE') response.writeHead(204).end();

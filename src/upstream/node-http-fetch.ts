@@ -4,7 +4,9 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { FetchLike } from '../recovery/outgoing-request.js';
+import type { HeaderFields } from '../recovery/watched-response.js';
 import { bodyOf, clientBodyResponse, headersInit, NULL_BODY, type WholeBody } from './client-body.js';
+import { IncomingHeaders } from './incoming-headers.js';
 
 // The bounds of undici's agent (Node's own fetch), kept so that a bridge behaves the same on either
 // client: idle connections closed after 4 s (sooner when the server's Keep-Alive says so), 10 s to
@@ -81,7 +83,7 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
       });
       request.once('error', (error: Error) => reject(failed(withSocket(error, request))));
       request.once('response', (answer: IncomingMessage) => {
-        const headers = headersInit(answer.headers);
+        const headers = answerHeaders(answer.headers);
         const status = answer.statusCode ?? 0;
         // A declared empty body too (a 202 to a notification, most answers to DELETE): read to its
         // end here, so that a caller discarding it does not hold the connection.
@@ -186,6 +188,16 @@ function withSocket(error: Error, request: ClientRequest): Error {
   const socket = request.socket;
   if (socket === null || 'socket' in error) return error;
   return Object.assign(error, { socket: { bytesWritten: socket.bytesWritten, bytesRead: socket.bytesRead } });
+}
+
+/**
+ * The answer's headers, read where Node's parser put them (it trims values and, with
+ * `joinDuplicateHeaders`, joins repeated fields as `Headers.get` does); as a list when a field is
+ * one (`set-cookie`).
+ */
+function answerHeaders(raw: IncomingMessage['headers']): HeaderFields {
+  const init = headersInit(raw);
+  return Array.isArray(init) ? init : new IncomingHeaders(init as Record<string, string>);
 }
 
 /** The whole body, through the stream's events (no async iterator, no end-of-stream watcher). */
