@@ -43,7 +43,7 @@ export async function bridgeOverhead(options: { calls: number; rounds: number; w
             const bridge = route === 'lifeline' || route === 'mcp-remote' ? route : undefined;
             if (bridge !== undefined && client.pid !== undefined) rss[bridge].idle.push(memoryOf(client.pid).rssMiB);
             const call = increment(client.client);
-            // A bridge serves a host for hours: measure it compiled (JIT), as a host sees it after its first minutes.
+            // Measured compiled (JIT): V8 optimizes a bridge's code after some thousands of calls, not minutes.
             await throughput(call, warmUp, 4);
             rates[route].sequential.push(await throughput(call, calls, 1));
             rates[route].concurrent.push(await throughput(call, calls, 8));
