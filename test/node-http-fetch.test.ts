@@ -98,9 +98,18 @@ describe("the bridge's HTTP client on a plain way out (node:http)", () => {
     const platform = (await fetch(url, { method: 'POST', body: '{}' })).headers;
     assert.equal(ours.get('mcp-session-id'), 's-1');
     assert.ok(ours instanceof Headers);
-    for (const name of ['content-type', 'Mcp-Session-Id', 'X-TRACE', 'x-missing', 'constructor', 'toString', '__proto__']) {
-      assert.equal(ours.get(name), platform.get(name), name);
-      assert.equal(ours.has(name), platform.has(name), name);
+    for (const name of [
+      'content-type',
+      'Mcp-Session-Id',
+      'X-TRACE',
+      'x-missing',
+      'constructor',
+      'toString',
+      '__proto__',
+      undefined as unknown as string,
+    ]) {
+      assert.equal(ours.get(name), platform.get(name), String(name));
+      assert.equal(ours.has(name), platform.has(name), String(name));
     }
     // (Written raw: no Date or Connection header that could differ between the two answers.)
     assert.deepEqual([...ours], [...platform]);
