@@ -29,10 +29,8 @@ export class IncomingHeaders extends Headers {
     // class body may not override with methods (as in WatchedResponse).
     const get = Headers.prototype.get;
     const has = Headers.prototype.has;
-    const fieldValue = (headers: IncomingHeaders, given: string): string | undefined => {
+    const fieldValue = (headers: IncomingHeaders, name: string): string | undefined => {
       const fields = headers.#fields;
-      // (As `Headers` takes a name: whatever it is given, as a string.)
-      const name = typeof given === 'string' ? given : String(given);
       // (`typeof`: the record has Object's prototype, and `get('constructor')` must not find a function.)
       const value = fields[name];
       if (typeof value === 'string') return value;
@@ -57,14 +55,17 @@ export class IncomingHeaders extends Headers {
       return list(this)[Symbol.iterator]();
     };
     Object.defineProperties(IncomingHeaders.prototype, {
-      get: prototypeMethod(function (this: IncomingHeaders, name: string): string | null {
+      // A name is taken as `Headers` takes it: whatever it is given, as a string.
+      get: prototypeMethod(function (this: IncomingHeaders, given: string): string | null {
+        const name = String(given);
         const value = fieldValue(this, name);
         if (value !== undefined) return value;
         // Not a header name: the TypeError of `Headers` (the empty one underneath checks the name).
-        return TOKEN.test(String(name)) ? null : get.call(this, name);
+        return TOKEN.test(name) ? null : get.call(this, name);
       }),
-      has: prototypeMethod(function (this: IncomingHeaders, name: string): boolean {
-        return fieldValue(this, name) !== undefined || (!TOKEN.test(String(name)) && has.call(this, name));
+      has: prototypeMethod(function (this: IncomingHeaders, given: string): boolean {
+        const name = String(given);
+        return fieldValue(this, name) !== undefined || (!TOKEN.test(name) && has.call(this, name));
       }),
       getSetCookie: prototypeMethod((): string[] => []),
       set: prototypeMethod(immutable('set')),
