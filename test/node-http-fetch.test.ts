@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { undeliveredCause } from '../src/recovery/undelivered.js';
 import { WatchedResponse } from '../src/recovery/watched-response.js';
 import { createNodeHttpFetch } from '../src/upstream/node-http-fetch.js';
@@ -133,6 +134,36 @@ describe("the bridge's HTTP client on a plain way out (node:http)", () => {
     }
     assert.equal(ours.get('x-trace'), 'a, b', 'unchanged');
   });
+
+  for (const [what, cut] of [
+    ['in the packet of its head', undefined],
+    ['partly after its head', 12],
+  ] as const) {
+    it(`a JSON body that comes ${what} is read whole by text(), and the connection serves the next request`, async (t) => {
+      const answerBody = JSON.stringify({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'whole' }] } });
+      const head = `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${answerBody.length}\r\n\r\n`;
+      // Written on the socket itself, in the pieces chosen: all at once, or the body cut and its rest 20 ms later.
+      const { url, connections } = await serve(t, (request) => {
+        const socket = request.socket;
+        if (cut === undefined) socket.write(head + answerBody);
+        else {
+          socket.write(head + answerBody.slice(0, cut));
+          setTimeout(() => socket.write(answerBody.slice(cut)), 20);
+        }
+      });
+      const fetch = createNodeHttpFetch();
+      for (let i = 0; i < 3; i++) {
+        const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        // Read some turns after it arrived, as the gateway and the bridge read it.
+        await sleep(5);
+        assert.equal(await answer.text(), answerBody);
+        // The next request comes in a later turn of the event loop, as a client's does (one sent in
+        // the same turn as the read may find the connection not handed back yet: a new one then).
+        await new Promise(setImmediate);
+      }
+      assert.equal(connections(), 1);
+    });
+  }
 
   it('answers without a body (204, HEAD, Content-Length: 0) are null bodies; one connection serves every request', async (t) => {
     const { url, connections } = await serve(t, (request, _body, response) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LifelineError } from '../errors/LifelineError.js';
+import { arrivedBody } from '../shared/arrived-body.js';
 import { summarizeJsonRpc } from '../shared/json-rpc.js';
 
 /** The client's request body was larger than the limit. */
@@ -29,6 +30,18 @@ export class BodyTimeoutError extends LifelineError<'BODY_TIMEOUT'> {
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new BodyTooLargeError(`the request body (${declared} bytes) is larger than ${limit} bytes`));
+  // The request is handed over when its head is parsed; after this turn of the microtask queue the
+  // parser has read the rest of the packet too: a body that came with its head is taken at once.
+  return Promise.resolve().then(() => {
+    const whole = arrivedBody(req);
+    if (whole === undefined) return bodyThroughEvents(req, limit, timeoutMs);
+    if (whole.length > limit) throw new BodyTooLargeError(`the request body is larger than ${limit} bytes`);
+    return whole;
+  });
+}
+
+/** The body as it arrives, within the bounds. */
+function bodyThroughEvents(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

