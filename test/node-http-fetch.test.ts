@@ -5,7 +5,7 @@
 // the request reached the server.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, Agent as HttpAgent, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -177,6 +177,37 @@ describe("the bridge's HTTP client on a plain way out (node:http)", () => {
       assert.equal(await response.text(), '', method);
     }
     assert.equal(connections(), 1, 'kept alive');
+  });
+
+  it("a request to a known endpoint takes a free connection of the pool at once: Node's addRequest only for the first, and after a connection closed", async (t) => {
+    const { url, server, connections } = await serve(t, (_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    // (Not in Node's typings: Agent#addRequest, which every request of an agent goes through.)
+    const prototype = HttpAgent.prototype as unknown as { addRequest: (...args: unknown[]) => void };
+    const nodeAddRequest = prototype.addRequest;
+    let nodeWay = 0;
+    prototype.addRequest = function (this: HttpAgent, ...args: unknown[]) {
+      nodeWay += 1;
+      nodeAddRequest.apply(this, args);
+    };
+    t.after(() => {
+      prototype.addRequest = nodeAddRequest;
+    });
+    const fetch = createNodeHttpFetch();
+    const exchange = async () => assert.equal(await (await fetch(url, { method: 'POST', body: '{}' })).text(), '{}');
+    for (let i = 0; i < 5; i++) {
+      await exchange();
+      await new Promise(setImmediate);
+    }
+    assert.deepEqual({ nodeWay, connections: connections() }, { nodeWay: 1, connections: 1 });
+    // The server closes its idle connections: the next request finds none free, and Node's way opens one.
+    server.closeIdleConnections();
+    await sleep(20);
+    await exchange();
+    await new Promise(setImmediate);
+    await exchange();
+    assert.deepEqual({ nodeWay, connections: connections() }, { nodeWay: 2, connections: 2 });
   });
 
   it('an SSE answer is read chunk by chunk as it arrives, without a web stream; the body is then used up', async (t) => {
