@@ -30,8 +30,8 @@ export class BodyTimeoutError extends LifelineError<'BODY_TIMEOUT'> {
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new BodyTooLargeError(`the request body (${declared} bytes) is larger than ${limit} bytes`));
-  // The request is handed over when its head is parsed; after this turn of the microtask queue the
-  // parser has read the rest of the packet too: a body that came with its head is taken at once.
+  // The request is handed over when its head is parsed; Node hands over the body that came in the
+  // same packet before the next turn of the microtask queue: then it is taken at once (arrivedBody).
   return Promise.resolve().then(() => {
     const whole = arrivedBody(req);
     if (whole === undefined) return bodyThroughEvents(req, limit, timeoutMs);

@@ -268,33 +268,14 @@ function answerHeaders(raw: IncomingMessage['headers']): HeaderFields {
   return Array.isArray(init) ? init : new IncomingHeaders(init as Record<string, string>);
 }
 
-/**
- * The whole body: taken at once when all of it has arrived (arrivedBody: the gateway then writes
- * its answer about 25 µs sooner), else through the stream's events (no async iterator, no
- * end-of-stream watcher).
- */
+/** The whole body: taken at once when all of it has arrived (arrivedBody), else as it arrives. */
 function wholeBodyOf(body: IncomingMessage, failed: (error: Error) => unknown): WholeBody {
   let read: Promise<Buffer> | undefined;
   const all = () => {
-    const whole = read === undefined ? arrivedBody(body) : undefined;
-    if (whole !== undefined) read = Promise.resolve(whole);
-    read ??= new Promise<Buffer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let length = 0;
-      body.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        length += chunk.length;
-      });
-      body.once('end', () => {
-        resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
-        // The answer outlives its read (the listeners hold this closure): the chunks, joined, go.
-        chunks.length = 0;
-      });
-      body.once('error', (error: Error) => reject(failed(error)));
-      body.once('close', () => {
-        if (!body.readableEnded) reject(failed(Object.assign(new Error('the answer ended before its end'), { code: 'ECONNRESET' })));
-      });
-    });
+    if (read === undefined) {
+      const whole = arrivedBody(body);
+      read = whole === undefined ? answerThroughEvents(body, failed) : Promise.resolve(whole);
+    }
     return read;
   };
   return {
@@ -305,4 +286,25 @@ function wholeBodyOf(body: IncomingMessage, failed: (error: Error) => unknown): 
       ),
     bytes: () => all().then((buffer) => new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)),
   };
+}
+
+/** The whole answer as it arrives, through the stream's events (no async iterator, no end-of-stream watcher). */
+function answerThroughEvents(body: IncomingMessage, failed: (error: Error) => unknown): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    body.once('end', () => {
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
+      // The answer outlives its read (the listeners hold this closure): the chunks, joined, go.
+      chunks.length = 0;
+    });
+    body.once('error', (error: Error) => reject(failed(error)));
+    body.once('close', () => {
+      if (!body.readableEnded) reject(failed(Object.assign(new Error('the answer ended before its end'), { code: 'ECONNRESET' })));
+    });
+  });
 }
