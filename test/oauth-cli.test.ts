@@ -93,7 +93,7 @@ describe('sign-in commands and flows', () => {
     const sandbox = await oauthSandbox(t);
     const server = await servers(t);
     const login = await loginWithDevice(t, server.url, { cli: sandbox.env(), browser: sandbox.env() });
-    assert.equal(login.code, 0, login.stderr);
+    assert.equal(login.code, 0, `${login.stderr}\nbrowser: ${login.browserLog}`);
     assert.equal(server.authorizationServer.counters.tokens['urn:ietf:params:oauth:grant-type:device_code'], 1);
     const host = await startHost(t, server.url, sandbox.env());
     assert.equal(await call(host), '1');

@@ -72,7 +72,7 @@ describe('proxies: probe, sign-in and serve', () => {
       cli: { ...sandbox.env(), ...NO_PROXY_ENV, HTTP_PROXY: proxy.url },
       browser: sandbox.env(),
     });
-    assert.equal(login.code, 0, login.stderr);
+    assert.equal(login.code, 0, `${login.stderr}\nbrowser: ${login.browserLog}`);
     assert.equal(server.authorizationServer.counters.tokens['urn:ietf:params:oauth:grant-type:device_code'], 1);
     // oidc-provider's device authorization endpoint (RFC 8628 §3.1), as its metadata names it.
     assert.ok(proxy.log.requests.includes(`POST ${issuer}/device/auth`), proxy.log.requests.join('\n'));

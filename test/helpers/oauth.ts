@@ -153,14 +153,17 @@ export async function signedInHost(
 
 /**
  * `mcp-lifeline login <url> --device --no-browser` with `env`, the code entered by the test browser
- * (run with `browserEnv`, as a user's browser elsewhere is); resolves with the exit code and stderr.
+ * (run with `browserEnv`, as a user's browser elsewhere is); resolves with the exit code, the CLI's
+ * stderr and what the browser logged (to say why a sign-in failed).
  */
 export async function loginWithDevice(
   t: TestContext,
   url: string,
   env: { cli: Record<string, string>; browser: Record<string, string> },
-): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, 'login', url, '--device', '--no-browser'], {
+): Promise<{ code: number | null; stderr: string; browserLog: string }> {
+  // The CLI's own bound (--oauth-timeout) ends a sign-in the browser never completed well inside
+  // the test's; the test's bound only catches a CLI that ignores its own.
+  const child = spawn(process.execPath, [CLI, 'login', url, '--device', '--no-browser', '--oauth-timeout', '90'], {
     env: { ...process.env, ...env.cli },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -169,6 +172,7 @@ export async function loginWithDevice(
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  const exited = once(child, 'exit') as Promise<[number | null]>;
   const prompt = /open (\S+) on any device and enter the code (\S+)/;
   // A CLI process's start, discovery and device authorization: seconds on a loaded 2-core machine.
   await eventually('the device code on stderr', () => prompt.test(stderr), 30_000);
@@ -176,8 +180,15 @@ export async function loginWithDevice(
   assert.ok(page && code);
   const complete = new URL(page);
   complete.searchParams.set('user_code', code);
+  const log = env.browser['OAUTH_BROWSER_LOG'];
   const browser = spawn(process.execPath, [BROWSER_SCRIPT, complete.href], { env: { ...process.env, ...env.browser }, stdio: 'ignore' });
   await once(browser, 'exit');
-  const [exitCode] = (await once(child, 'exit')) as [number | null];
-  return { code: exitCode, stderr };
+  const bound = AbortSignal.timeout(120_000);
+  const [exitCode] = await Promise.race([exited, once(bound, 'abort').then(() => [undefined] as const)]);
+  const browserLog = log === undefined ? '(no browser log)' : await readFile(log, 'utf8').catch(() => '(no browser run logged)');
+  if (exitCode === undefined) {
+    child.kill('SIGKILL');
+    assert.fail(`login --device did not end within 120 s.\nCLI stderr:\n${stderr}\nbrowser:\n${browserLog}`);
+  }
+  return { code: exitCode, stderr, browserLog };
 }
