@@ -56,8 +56,9 @@ export function createPassThrough(
   const { options, metrics } = context;
   const { log } = options;
   const scrubText = scrub ?? ((text: string) => text);
-  // Responses whose upstream answer was relayed to its end.
-  const relayed = new WeakSet<ServerResponse>();
+  // GET streams whose upstream exchange ends if the client's response closes first. Only they are
+  // kept: an entry costs a weak table write, and V8's collector a weak entry to trace.
+  const openStreams = new WeakSet<ServerResponse>();
 
   async function send(
     request: RouteRequest,
@@ -73,8 +74,9 @@ export function createPassThrough(
     // stream has a controller of its own, also for when the gateway ends it first (at shutdown, or
     // its session ended): then its upstream answer was not all relayed, and nothing waits for the rest.
     if (abort !== undefined) {
+      openStreams.add(res);
       res.once('close', () => {
-        if (!relayed.has(res)) abort.abort();
+        if (openStreams.has(res)) abort.abort();
       });
     }
     let response: Response;
@@ -142,7 +144,8 @@ export function createPassThrough(
           return tooLarge();
         },
       });
-      relayed.add(request.res);
+      // Relayed to its end: the response's closing no longer ends the upstream exchange.
+      openStreams.delete(request.res);
     } catch (error) {
       if (error instanceof AnswerTooLargeError) {
         metrics.oversized(name);
