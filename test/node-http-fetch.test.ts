@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { undeliveredCause } from '../src/recovery/undelivered.js';
 import { WatchedResponse } from '../src/recovery/watched-response.js';
 import { createNodeHttpFetch } from '../src/upstream/node-http-fetch.js';
+import { eventually } from './helpers/eventually.js';
 import { freePort } from './helpers/processes.js';
 
 type Handler = (request: IncomingMessage, body: string, response: ServerResponse) => void;
@@ -269,6 +270,42 @@ describe("the bridge's HTTP client on a plain way out (node:http)", () => {
     await assert.rejects(reading, (error) => error === reason);
     const aborted = AbortSignal.abort(reason);
     await assert.rejects(fetch(url, { method: 'POST', body: '{}', signal: aborted }), (error) => error === reason);
+  });
+
+  it('one signal under many requests: those it finished are left alone, an abort ends every one in flight, even in the turn they were sent', async (t) => {
+    let seen = 0;
+    let cut = 0;
+    const { url } = await serve(t, (request, _body, response) => {
+      seen += 1;
+      response.once('close', () => {
+        if (!response.writableFinished) cut += 1;
+      });
+      if (request.headers['x-part'] === 'hang') return; // never answers
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"ok":true}');
+    });
+    const fetch = createNodeHttpFetch();
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    t.after(() => process.off('uncaughtException', onUncaught));
+    for (const when of ['once the server has them', 'in the turn they were sent'] as const) {
+      const controller = new AbortController();
+      const { signal } = controller;
+      for (let i = 0; i < 3; i++) assert.equal(await (await fetch(url, { method: 'POST', body: '{}', signal })).text(), '{"ok":true}');
+      const before = { seen, cut };
+      const hanging = [1, 2, 3].map(() => fetch(url, { method: 'POST', headers: { 'x-part': 'hang' }, body: '{}', signal }));
+      if (when === 'once the server has them') await eventually(() => seen === before.seen + 3);
+      const reason = new Error(`the client left ${when}`);
+      controller.abort(reason);
+      for (const answer of hanging) await assert.rejects(answer, (error) => error === reason, when);
+      if (when === 'once the server has them') await eventually(() => cut === before.cut + 3);
+      // Node 20 destroys a connection handed to a request that was ended before it took it, with
+      // the abort's reason and no listener: that must not reach the process.
+      await sleep(50);
+      assert.deepEqual(uncaught, [], when);
+    }
+    assert.equal(cut, 3, 'only the hanging requests the server had were cut, no finished one');
   });
 
   it('a server that hangs up mid-answer: reading fails with a network error, never hangs', async (t) => {

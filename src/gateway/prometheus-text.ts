@@ -41,16 +41,13 @@ export function createMetricsRegistry(): MetricsRegistry {
   };
   return {
     counter({ name, help, labelNames = [] }) {
-      const series = new Map<string, { labels: Labels; value: number }>();
+      const series = new SeriesTable(labelNames, (labels) => ({ labels, value: 0 }));
       // An unlabelled counter exists from the start; a labelled one from its first increment.
-      if (labelNames.length === 0) series.set('', { labels: {}, value: 0 });
-      add(name, help, 'counter', () => [...series.values()].map(({ labels, value }) => sample(name, labels, value)));
+      if (labelNames.length === 0) series.of({});
+      add(name, help, 'counter', () => series.all.map(({ labels, value }) => sample(name, labels, value)));
       return {
         inc(labels = {}, by = 1) {
-          const key = seriesKey(labelNames, labels);
-          const entry = series.get(key) ?? { labels: ordered(labelNames, labels), value: 0 };
-          entry.value += by;
-          series.set(key, entry);
+          series.of(labels).value += by;
         },
       };
     },
@@ -70,9 +67,9 @@ export function createMetricsRegistry(): MetricsRegistry {
       };
     },
     histogram({ name, help, labelNames, buckets }) {
-      const series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+      const series = new SeriesTable(labelNames, (labels) => ({ labels, counts: buckets.map(() => 0), sum: 0, count: 0 }));
       add(name, help, 'histogram', () =>
-        [...series.values()].flatMap(({ labels, counts, sum, count }) => {
+        series.all.flatMap(({ labels, counts, sum, count }) => {
           let cumulative = 0;
           return [
             ...buckets.map((bound, index) => {
@@ -87,13 +84,12 @@ export function createMetricsRegistry(): MetricsRegistry {
       );
       return {
         observe(labels, value) {
-          const key = seriesKey(labelNames, labels);
-          const entry = series.get(key) ?? { labels: ordered(labelNames, labels), counts: buckets.map(() => 0), sum: 0, count: 0 };
-          const bucket = buckets.findIndex((bound) => value <= bound);
-          if (bucket !== -1) entry.counts[bucket] = (entry.counts[bucket] ?? 0) + 1;
+          const entry = series.of(labels);
+          let bucket = 0;
+          while (bucket < buckets.length && !(value <= (buckets[bucket] as number))) bucket += 1;
+          if (bucket < buckets.length) entry.counts[bucket] = (entry.counts[bucket] ?? 0) + 1;
           entry.sum += value;
           entry.count += 1;
-          series.set(key, entry);
         },
       };
     },
@@ -101,11 +97,44 @@ export function createMetricsRegistry(): MetricsRegistry {
   };
 }
 
-/** A series' key: its label values in order, each ended by NUL (which no label value holds). Built per observation: no array, no JSON. */
-function seriesKey(labelNames: readonly string[], labels: Labels): string {
-  let key = '';
-  for (const name of labelNames) key += `${labels[name] ?? ''}\0`;
-  return key;
+/**
+ * The series of one metric, found by their label values one level at a time (a map per label):
+ * no key is built per observation, and each value is a string Node or the gateway already holds,
+ * its hash computed once. `all` lists them in the order they were made, as they are rendered.
+ */
+class SeriesTable<Series> {
+  readonly all: Series[] = [];
+  readonly #root = new Map<string, unknown>();
+  readonly #labelNames: readonly string[];
+  readonly #create: (labels: Labels) => Series;
+
+  constructor(labelNames: readonly string[], create: (labels: Labels) => Series) {
+    this.#labelNames = labelNames;
+    this.#create = create;
+  }
+
+  /** The series of `labels`, made on first use. */
+  of(labels: Labels): Series {
+    const names = this.#labelNames;
+    let level = this.#root;
+    for (let index = 0; index < names.length - 1; index++) {
+      const value = labels[names[index] as string] ?? '';
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const last = names.length === 0 ? '' : (labels[names[names.length - 1] as string] ?? '');
+    let series = level.get(last) as Series | undefined;
+    if (series === undefined) {
+      series = this.#create(ordered(names, labels));
+      level.set(last, series);
+      this.all.push(series);
+    }
+    return series;
+  }
 }
 
 /** The labels in the order of `labelNames`, as they are written out. */

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { headerRecord } from '../recovery/outgoing-request.js';
+import { IncomingHeaders } from '../upstream/incoming-headers.js';
 
 // Request headers a client may pass to the upstream: the ones MCP's Streamable HTTP transport
 // defines and nothing else (2025-06-18: `MCP-Protocol-Version`; 2026-07-28 transports §Standard
@@ -48,10 +49,18 @@ export function clientAnswerHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = { ...extra };
   const scrub = options.scrub ?? ((text: string) => text);
-  response.headers.forEach((value, header) => {
+  const pass = (value: string, header: string) => {
     const passed = PASSED_ANSWER_HEADERS.includes(header) || (header.startsWith('mcp-') && header !== 'mcp-session-id');
     if (passed || (options.challenges && header === 'www-authenticate')) headers[header] = scrub(value);
-  });
+  };
+  // The HTTP client's own record, in the upstream's order: no sorted copy to walk.
+  const fields = IncomingHeaders.fieldsOf(response.headers);
+  if (fields === undefined) response.headers.forEach(pass);
+  else
+    for (const header in fields) {
+      const value = fields[header];
+      if (typeof value === 'string') pass(value, header);
+    }
   if (options.token !== undefined && response.headers.has('mcp-session-id')) headers['mcp-session-id'] = options.token;
   // Reverse proxies (nginx) must not buffer an event stream.
   if (headers['content-type']?.startsWith('text/event-stream')) headers['x-accel-buffering'] = 'no';

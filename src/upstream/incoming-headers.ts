@@ -24,6 +24,15 @@ export class IncomingHeaders extends Headers {
     this.#fields = fields;
   }
 
+  /**
+   * The parsed record under `headers` when they are one of these, else undefined: for a reader
+   * that takes every field in any order (the gateway's answer headers), without the sorted list
+   * `forEach` builds.
+   */
+  static fieldsOf(headers: Headers): ParsedHeaderFields | undefined {
+    return #fields in headers ? headers.#fields : undefined;
+  }
+
   static {
     // Defined on the prototype: the DOM typings declare Headers' methods as properties, which a
     // class body may not override with methods (as in WatchedResponse).
