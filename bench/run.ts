@@ -63,6 +63,7 @@ const scenarios: [string, () => Promise<Figure[]>][] = [
         // between calls 3000 and 6000, 8 up to 9000, 4 up to 12000), on the other core.
         warmUp: quick ? 300 : 10_000,
         initializes: quick ? 60 : 1500,
+        initializeWarmUp: quick ? 60 : 3000,
         idleSessions: quick ? 200 : 1000,
       }),
   ],

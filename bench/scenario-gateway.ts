@@ -1,7 +1,8 @@
 // 6. Gateway: `mcp-lifeline serve` against the floor of any Node gateway, the bare pass-through
 // proxy (bench/floor-proxy.ts, its own process), in one run with the alternatives interleaved:
 // calls/s with 1 and 8 callers, the CPU each hop spends per call, two replicas on Redis against
-// one, and the time serve adds to a session's initialize; a direct connection as the reference.
+// one (and two bare proxies taking turns against one: this machine's floor for that), and the time
+// serve adds to a session's initialize; a direct connection as the reference.
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ const CALLERS = [1, 8] as const;
 
 /** One way to reach the upstream: its client, and the processes that carry the calls (whose CPU is counted). */
 interface Hop {
-  readonly name: 'direct' | 'proxy' | 'serve' | 'serve on Redis' | '2 replicas';
+  readonly name: 'direct' | 'proxy' | '2 proxies' | 'serve' | 'serve on Redis' | '2 replicas';
   readonly client: BenchClient;
   readonly processes: readonly NodeChild[];
 }
@@ -37,6 +38,8 @@ export async function gatewayOverhead(options: {
   /** Calls through each hop before anything is measured: a gateway runs for days, its code compiled (JIT) and its pools full. */
   warmUp: number;
   initializes: number;
+  /** Sessions opened through each hop before the initialize figures are timed. */
+  initializeWarmUp: number;
   idleSessions: number;
 }): Promise<Figure[]> {
   const server = await startServerProcess({ jsonResponse: true });
@@ -61,6 +64,10 @@ export async function gatewayOverhead(options: {
     const serve = await startNodeChild([LIFELINE_CLI, 'serve', server.url, '--port', '0']);
     await add('direct', [], httpClient(server.url, { lifeline: false, fetch: perRequestSignal }));
     await add('proxy', [proxy], client(proxy.origin));
+    // The floor of the replica goal: two bare proxies taking turns cost this machine as much (each
+    // process's caches are cold on its turn), with nothing shared.
+    const proxies = [await startNodeChild([FLOOR_PROXY, server.url]), await startNodeChild([FLOOR_PROXY, server.url])];
+    await add('2 proxies', proxies, client(proxies[0]?.origin as string, takingTurns(proxies)));
     await add('serve', [serve], client(serve.origin));
     const missing = redisMissing();
     if (missing !== undefined) process.stderr.write(`bench: ${missing}; skipping the replica figures\n`);
@@ -72,12 +79,7 @@ export async function gatewayOverhead(options: {
       await add('serve on Redis', [single], client(single.origin));
       const replicas = [await onRedis(), await onRedis()];
       // Requests alternate between the replicas: no affinity, each finds the session through the store.
-      let turn = 0;
-      const alternate: typeof fetch = (input, init) => {
-        const path = new URL(input instanceof Request ? input.url : input.toString()).pathname;
-        return perRequestSignal(`${replicas[turn++ % replicas.length]?.origin}${path}`, init);
-      };
-      await add('2 replicas', replicas, client(replicas[0]?.origin as string, alternate));
+      await add('2 replicas', replicas, client(replicas[0]?.origin as string, takingTurns(replicas)));
     }
     const tally = await interleavedRates(hops, options);
     figures.push(...rateFigures(tally));
@@ -86,7 +88,9 @@ export async function gatewayOverhead(options: {
       figure(SCENARIO, 'reference: peak RSS, bare proxy process', peakMb(proxy), 'MB'),
       figure(SCENARIO, 'reference: peak RSS, serve process', peakMb(serve), 'MB'),
     );
-    figures.push(...(await initializeFigures(server.url, { proxy: proxy.origin, serve: serve.origin }, options.initializes)));
+    figures.push(
+      ...(await initializeFigures(server.url, { proxy: proxy.origin, serve: serve.origin }, options.initializes, options.initializeWarmUp)),
+    );
     figures.push(figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession), 'bytes'));
     return figures;
   } finally {
@@ -94,6 +98,15 @@ export async function gatewayOverhead(options: {
     await server.close();
     rmSync(keyFile, { force: true });
   }
+}
+
+/** A fetch that sends each request to the next of `children` in turn (no affinity). */
+function takingTurns(children: readonly NodeChild[]): typeof fetch {
+  let turn = 0;
+  return (input, init) => {
+    const path = new URL(input instanceof Request ? input.url : input.toString()).pathname;
+    return perRequestSignal(`${children[turn++ % children.length]?.origin}${path}`, init);
+  };
 }
 
 /**
@@ -157,6 +170,7 @@ function rateFigures(tally: Tally): Figure[] {
           '×',
         ),
         figure(SCENARIO, `reference: ratio 2 replicas on Redis / serve (memory store), ${label}`, round(ratio('2 replicas', 'serve')), '×'),
+        figure(SCENARIO, `reference: ratio 2 bare proxies taking turns / 1 bare proxy, ${label}`, round(ratio('2 proxies', 'proxy')), '×'),
       );
     }
   }
@@ -171,6 +185,7 @@ function rateFigures(tally: Tally): Figure[] {
       met: serveCpu <= 1.3 * proxyCpu,
     }),
   );
+  figures.push(figure(SCENARIO, 'reference: CPU per call, 2 bare proxies taking turns (both processes)', round(cpuMs('2 proxies')), 'ms'));
   if (tally['2 replicas'] !== undefined)
     figures.push(figure(SCENARIO, 'CPU per call, 2 replicas on Redis (both processes)', round(cpuMs('2 replicas')), 'ms'));
   return figures;
@@ -183,12 +198,19 @@ function rateFigures(tally: Tally): Figure[] {
  * timed, outside the measure. (In blocks of 10 and 500 sessions a hop, the p99, the 5th-largest
  * sample, moved from -0.8 to +4.3 ms between two runs on an idle machine.)
  */
-async function initializeFigures(upstream: string, origins: { proxy: string; serve: string }, count: number): Promise<Figure[]> {
+async function initializeFigures(
+  upstream: string,
+  origins: { proxy: string; serve: string },
+  count: number,
+  warmUp: number,
+): Promise<Figure[]> {
   const targets = { direct: upstream, proxy: `${origins.proxy}/mcp`, serve: `${origins.serve}/mcp` };
   const samples: Record<keyof typeof targets, number[]> = { direct: [], proxy: [], serve: [] };
   const open = initializeAndEnd;
   // Warm-up: a gateway opens sessions all day long, its code compiled (JIT) and its pools full.
-  for (let i = 0; i < 200; i++) for (const url of Object.values(targets)) await open(url);
+  // V8 goes on optimizing serve's session code for a few thousand sessions (--trace-opt); timed
+  // before that, the p99 is the compiler's (after 200: serve added 3.0 ms at p99, after 3000: -0.5).
+  for (let i = 0; i < warmUp; i++) for (const url of Object.values(targets)) await open(url);
   const names = Object.keys(targets) as (keyof typeof targets)[];
   for (let i = 0; i < count; i++) {
     for (let j = 0; j < names.length; j++) {
