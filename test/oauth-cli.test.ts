@@ -7,17 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { createOAuthStore } from '../src/auth/oauth-store.js';
 import { INITIALIZE, spawnCli } from './helpers/bridge.js';
-import {
-  BROWSER_SCRIPT,
-  call,
-  eventually,
-  loginWithDevice,
-  oauthSandbox,
-  runCli,
-  servers,
-  startHost,
-  storedRecord,
-} from './helpers/oauth.js';
+import { eventually } from './helpers/eventually.js';
+import { BROWSER_SCRIPT, call, loginWithDevice, oauthSandbox, runCli, servers, startHost, storedRecord } from './helpers/oauth.js';
 
 describe('sign-in commands and flows', () => {
   it('--no-browser prints the URL to stderr and waits; changing headers later does not sign the user out', async (t) => {
@@ -26,7 +17,7 @@ describe('sign-in commands and flows', () => {
     const cli = spawnCli([server.url, '--no-browser'], sandbox.env());
     t.after(() => cli.stop());
     cli.send(INITIALIZE);
-    await eventually('the sign-in URL on stderr', () => /open this URL in a browser on this machine: (\S+)/.test(cli.stderr()));
+    await eventually(() => /open this URL in a browser on this machine: (\S+)/.test(cli.stderr()), 10_000, 'the sign-in URL on stderr');
     const url = /open this URL in a browser on this machine: (\S+)/.exec(cli.stderr())?.[1] ?? '';
     const browser = spawn(process.execPath, [BROWSER_SCRIPT, url], { env: { ...process.env, ...sandbox.env() }, stdio: 'ignore' });
     await once(browser, 'exit');

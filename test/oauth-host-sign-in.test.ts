@@ -11,8 +11,9 @@ import { describe, it } from 'node:test';
 import { DEFAULT_REQUEST_TIMEOUT_MSEC } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { DEFAULT_SIGN_IN_REQUEST_WAIT_MS } from '../src/cli/oauth-options.js';
 import { CLI, INITIALIZE, spawnCli } from './helpers/bridge.js';
+import { eventually } from './helpers/eventually.js';
 import { alive, connect, leaseOwnerPid, signedIn, slowUser, startConnecting, WAIT_S } from './helpers/host-sign-in.js';
-import { call, eventually, oauthSandbox, servers } from './helpers/oauth.js';
+import { call, oauthSandbox, servers } from './helpers/oauth.js';
 
 describe('the first sign-in from inside a host', () => {
   it('the default bound answers well before the SDK host gives up (60 s)', () => {
@@ -45,13 +46,13 @@ describe('the first sign-in from inside a host', () => {
 
     // The host closed its bridge (StdioClientTransport: stdin, then SIGTERM); the sign-in lives on.
     const signer = Number(/in a process of its own \((\d+)\)/.exec(first.stderr())?.[1]);
-    await eventually('the first bridge to end', () => first.bridgePid === undefined || !alive(first.bridgePid), 10_000);
+    await eventually(() => first.bridgePid === undefined || !alive(first.bridgePid), 10_000, 'the first bridge to end');
     assert.ok(alive(signer), 'the background sign-in outlives the bridge');
     assert.equal(await leaseOwnerPid(sandbox, server.url), signer);
 
     await user.go();
-    await eventually('the sign-in to finish', () => signedIn(sandbox, server.url), 20_000);
-    await eventually('the background sign-in to exit', () => !alive(signer), 10_000);
+    await eventually(() => signedIn(sandbox, server.url), 20_000, 'the sign-in to finish');
+    await eventually(() => !alive(signer), 10_000, 'the background sign-in to exit');
 
     const second = await connect(t, server.url, user.env, []);
     assert.equal(second.error, undefined, second.error?.message);
@@ -77,7 +78,7 @@ describe('the first sign-in from inside a host', () => {
     assert.ok(ms >= WAIT_S * 1000 && ms < WAIT_S * 1000 + 15_000, `${Math.round(ms)} ms`);
     assert.match(JSON.stringify(pending['error']), /is waiting for you/);
     await user.go();
-    await eventually('the sign-in to finish', () => signedIn(sandbox, server.url), 20_000);
+    await eventually(() => signedIn(sandbox, server.url), 20_000, 'the sign-in to finish');
     cli.send(INITIALIZE.replace('"id":1', '"id":2'));
     const answer = await cli.waitForMessage((message) => message['id'] === 2, 20_000);
     assert.ok(answer['result'], JSON.stringify(answer));
@@ -106,7 +107,7 @@ describe('the first sign-in from inside a host', () => {
 
     // One that waits longer joins, and gets its session when the user is done.
     const joining = startConnecting(t, server.url, user.env, ['--oauth-request-wait', '30']);
-    await eventually('the bridge to join', () => /joining it; this request waits for it up to 30 s/.test(joining.stderr()), 15_000);
+    await eventually(() => /joining it; this request waits for it up to 30 s/.test(joining.stderr()), 15_000, 'the bridge to join');
     await user.go();
     const second = await joining.outcome;
     assert.equal(second.error, undefined, second.error?.message);
@@ -137,9 +138,9 @@ describe('the first sign-in from inside a host', () => {
     });
     const exited = once(login, 'exit');
     await eventually(
-      'login to wait for the sign-in in progress',
       () => /waiting for another mcp-lifeline process to finish signing in \(it waits for you until \d\d:\d\d:\d\d/.test(said),
       15_000,
+      'login to wait for the sign-in in progress',
     );
     assert.match(said, /sign in to .* in the browser window just opened; .* If none opened, open: http:\/\/127\.0\.0\.1:\d+\/auth\?/);
     await user.go();

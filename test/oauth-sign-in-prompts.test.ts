@@ -7,8 +7,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { INITIALIZE, spawnCli } from './helpers/bridge.js';
+import { eventually } from './helpers/eventually.js';
 import { alive, connect, leaseOwnerPid, signedIn, WAIT_S } from './helpers/host-sign-in.js';
-import { BROWSER_SCRIPT, eventually, oauthSandbox, servers } from './helpers/oauth.js';
+import { BROWSER_SCRIPT, oauthSandbox, servers } from './helpers/oauth.js';
 import { freePort } from './helpers/processes.js';
 
 describe('sign-in prompts a host passes on', () => {
@@ -53,7 +54,7 @@ describe('sign-in prompts a host passes on', () => {
       // The URL works: opened by hand (the browser script), it signs in, and the host's retry gets its session.
       const user = spawn(process.execPath, [BROWSER_SCRIPT, url[1] ?? ''], { env: { ...process.env, ...sandbox.env() }, stdio: 'ignore' });
       await once(user, 'exit');
-      await eventually('the sign-in to finish', () => signedIn(sandbox, server.url), 20_000);
+      await eventually(() => signedIn(sandbox, server.url), 20_000, 'the sign-in to finish');
       cli.send(INITIALIZE.replace('"id":1', '"id":2'));
       assert.ok((await cli.waitForMessage((message) => message['id'] === 2, 20_000))['result']);
     });

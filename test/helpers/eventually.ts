@@ -1,8 +1,11 @@
-/** Resolves once `condition()` holds, checking every 10 ms; rejects after `timeoutMs`. */
-export async function eventually(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+/**
+ * Resolves once `condition()` holds (it may be async), checking every 10 ms; rejects after
+ * `timeoutMs`, naming `what` (or the condition's source) in the error.
+ */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString().slice(0, 200)}`);
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what ?? condition.toString().slice(0, 200)}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

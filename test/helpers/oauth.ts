@@ -10,6 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { createOAuthStore, type ServerRecord } from '../../src/auth/oauth-store.js';
 import { type OAuthTestServers, startOAuthTestServers } from '../fixtures/oauth-resource-server.js';
 import { CLI } from './bridge.js';
+import { eventually } from './eventually.js';
 import { builtPath } from './processes.js';
 
 /** The compiled `$BROWSER` script that plays the user. */
@@ -58,15 +59,6 @@ export async function oauthSandbox(t: TestContext): Promise<OAuthSandbox> {
         .map((line) => JSON.parse(line) as BrowserRun);
     },
   };
-}
-
-/** Waits until `check` holds, polling; throws with `what` after `timeoutMs`. */
-export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** An SDK host with the bridge as its stdio server. */
@@ -175,7 +167,7 @@ export async function loginWithDevice(
   const exited = once(child, 'exit') as Promise<[number | null]>;
   const prompt = /open (\S+) on any device and enter the code (\S+)/;
   // A CLI process's start, discovery and device authorization: seconds on a loaded 2-core machine.
-  await eventually('the device code on stderr', () => prompt.test(stderr), 30_000);
+  await eventually(() => prompt.test(stderr), 30_000, 'the device code on stderr');
   const [, page, code] = prompt.exec(stderr) ?? [];
   assert.ok(page && code);
   const complete = new URL(page);
