@@ -97,7 +97,11 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
         reject(error);
         return;
       }
-      if (signal !== undefined) endOnAbort(signal, request);
+      if (signal !== undefined) {
+        const abort = () => request.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+        signal.addEventListener('abort', abort, { once: true });
+        request.once('close', () => signal.removeEventListener('abort', abort));
+      }
       request.setTimeout(SILENCE_MS, () => {
         // A connection still being made has its own bound (boundedAgent); the agent's idle
         // timeout, which new sockets carry until they connect, is not the server's silence.
@@ -123,33 +127,6 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): FetchLi
 }
 
 const AGENT_OPTIONS = { keepAlive: true, timeout: KEEP_ALIVE_MS };
-
-// The requests in flight under each signal. A signal often serves many requests (the gateway's is
-// its client connection's; the middleware's follows a caller's for many): one abort listener each,
-// not one per request, which on Node 20 costs about 2 µs to add and remove (an `EventTarget`).
-const inFlight = new WeakMap<AbortSignal, Set<ClientRequest>>();
-
-/** Ends `request` when `signal` aborts (the reason as its error), until the request closes. */
-function endOnAbort(signal: AbortSignal, request: ClientRequest): void {
-  let requests = inFlight.get(signal);
-  if (requests === undefined) {
-    const open = new Set<ClientRequest>();
-    requests = open;
-    inFlight.set(signal, open);
-    signal.addEventListener(
-      'abort',
-      () => {
-        const reason = signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
-        for (const each of open) each.destroy(reason);
-        open.clear();
-      },
-      { once: true },
-    );
-  }
-  const open = requests;
-  open.add(request);
-  request.once('close', () => open.delete(request));
-}
 
 function targetOf(href: string, url: URL, agents: { http: HttpAgentType; https: HttpAgentType }): Target {
   const secure = url.protocol === 'https:';
