@@ -63,6 +63,6 @@ describe('probe: eras and transports', () => {
       ],
     );
     assert.equal(json?.['verdict'].kind, 'spec-404');
-    assert.doesNotMatch(stdout, new RegExp(json?.['server'].sessionId.replace('…', '') + '[0-9a-f]{8}'), 'no session id in full');
+    assert.doesNotMatch(stdout, new RegExp(`${json?.['server'].sessionId.replace('…', '')}[0-9a-f]{8}`), 'no session id in full');
   });
 });

@@ -44,7 +44,12 @@ describe('probe: hostile servers', () => {
   });
 
   it('a server that never answers: "no answer within N ms", never "?" or a raw abort', async (t) => {
-    const server = await startHostileServer({ initialize: (res) => (res.flushHeaders(), true) });
+    const server = await startHostileServer({
+      initialize: (res) => {
+        res.flushHeaders();
+        return true;
+      },
+    });
     t.after(() => server.close());
     const cli = spawnCli(['probe', server.url, '--timeout', '0.5']);
     assert.equal(await cli.exited, 2);
