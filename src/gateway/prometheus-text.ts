@@ -85,9 +85,8 @@ export function createMetricsRegistry(): MetricsRegistry {
       return {
         observe(labels, value) {
           const entry = series.of(labels);
-          let bucket = 0;
-          while (bucket < buckets.length && !(value <= (buckets[bucket] as number))) bucket += 1;
-          if (bucket < buckets.length) entry.counts[bucket] = (entry.counts[bucket] ?? 0) + 1;
+          const bucket = buckets.findIndex((bound) => value <= bound);
+          if (bucket !== -1) entry.counts[bucket] = (entry.counts[bucket] ?? 0) + 1;
           entry.sum += value;
           entry.count += 1;
         },

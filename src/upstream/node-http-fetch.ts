@@ -237,7 +237,8 @@ function takeFree(agent: AgentParts, name: string): Socket | undefined {
 
 /**
  * `agent`, its new connections bounded: one that is not up (`connected`: TCP, or TLS too) within
- * 10 s fails, with undici's code, which the rest reads.
+ * 10 s fails, with undici's code, which the rest reads. Each also has an error listener of its own
+ * from the start, so that an error while no request holds it never ends the process.
  */
 function boundedAgent(agent: HttpAgentType, connected: 'connect' | 'secureConnect'): HttpAgentType {
   const connect = (agent as unknown as { createConnection: (...args: unknown[]) => Socket }).createConnection;
