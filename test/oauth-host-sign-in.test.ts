@@ -142,7 +142,13 @@ describe('the first sign-in from inside a host', () => {
       15_000,
       'login to wait for the sign-in in progress',
     );
-    assert.match(said, /sign in to .* in the browser window just opened; .* If none opened, open: http:\/\/127\.0\.0\.1:\d+\/auth\?/);
+    // The sign-in says its URL once its browser opened, which may come after login began to wait.
+    await eventually(
+      () => /sign in to .* in the browser window just opened; .* If none opened, open: http:\/\/127\.0\.0\.1:\d+\/auth\?/.test(said),
+      15_000,
+      'login to show the URL of the sign-in in progress',
+    );
+    assert.equal((said.match(/If none opened/g) ?? []).length, 1, `the URL shown once: ${said}`);
     await user.go();
     const [code] = (await exited) as [number | null];
     assert.equal(code, 0, said);

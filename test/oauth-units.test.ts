@@ -15,6 +15,7 @@ import {
   configDir,
   createOAuthSession,
   createOAuthStore,
+  type LeaseOwner,
   type OAuthSession,
   type RenewRequest,
   type ServerRecord,
@@ -105,6 +106,31 @@ describe('the lease', () => {
     assert.ok(Date.now() - started >= 400, 'waited for the other holder');
     assert.ok(waitedFor !== undefined);
     assert.deepEqual(log, ['held']);
+  });
+
+  it("a waiter hears the holder's prompt when the holder says it after the wait began, once", async (t) => {
+    const dir = await tempDir(t);
+    const file = join(dir, 'server.json');
+    // Holds 800 ms, and says what the user must do 300 ms after taking the lease.
+    const holder = fork(builtPath('fixtures/hold-lease.js', import.meta.url), [file, '800', '300'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    t.after(() => holder.kill());
+    await once(holder, 'message');
+    let atWait: LeaseOwner | undefined;
+    const changes: LeaseOwner[] = [];
+    await withLease(
+      file,
+      { waitMs: 5000, purpose: 'test', pollMs: 50, onWait: (owner) => (atWait = owner), onOwnerChange: (owner) => changes.push(owner) },
+      async () => {},
+    );
+    assert.equal(atWait?.prompt, undefined, 'no prompt yet when the wait began');
+    // The holder's first record (who, since when) may land after the wait began: a change too.
+    const prompted = changes.filter((owner) => owner.prompt !== undefined);
+    assert.equal(prompted.length, 1, JSON.stringify(changes));
+    assert.equal(prompted[0]?.prompt?.kind === 'browser' && prompted[0].prompt.url, 'http://127.0.0.1:1/auth?client_id=held');
+    assert.equal(prompted[0]?.pid, holder.pid);
+    assert.equal(changes.at(-1), prompted[0], 'nothing reported after the prompt, which did not change');
   });
 
   it('a lease left by a dead process turns stale and is taken over; a live one past the wait bound is an error', async (t) => {

@@ -39,6 +39,11 @@ export interface LeaseOptions {
   readonly purpose: string;
   /** Called once if another process holds the lease, before waiting for it. */
   readonly onWait?: ((owner: LeaseOwner | undefined) => void) | undefined;
+  /**
+   * Called while waiting, each time the holder says more about itself (its prompt is known only
+   * once its browser opened, often after this process began to wait).
+   */
+  readonly onOwnerChange?: ((owner: LeaseOwner) => void) | undefined;
   /** A lease whose holder stopped refreshing it for this long is taken over. @default 10_000 */
   readonly staleMs?: number | undefined;
   /** How often waiters look again, in ms. @default 100 */
@@ -73,6 +78,7 @@ export async function withLease<T>(file: string, options: LeaseOptions, work: (l
     if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
     const owner = await readOwner(file);
     options.onWait?.(owner);
+    const watch = options.onOwnerChange === undefined ? undefined : new OwnerWatch(file, owner, pollMs, options.onOwnerChange);
     try {
       release = await lock(file, {
         ...base,
@@ -86,6 +92,8 @@ export async function withLease<T>(file: string, options: LeaseOptions, work: (l
         'LEASE_TIMEOUT',
         `${who} held the sign-in lease on ${file} for more than ${Math.round(options.waitMs / 1000)} s`,
       );
+    } finally {
+      watch?.stop();
     }
   }
   const ownerFile = `${file}.owner`;
@@ -119,6 +127,46 @@ export async function leaseHolder(
 ): Promise<{ readonly owner: LeaseOwner | undefined } | undefined> {
   const held = await check(file, { realpath: false, lockfilePath: `${file}.lock`, stale: staleMs }).catch(() => false);
   return held ? { owner: await readOwner(file) } : undefined;
+}
+
+/** Reads the holder's record every `pollMs` and reports each new version of it, until stopped. */
+class OwnerWatch {
+  private seen: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private readonly file: string;
+  private readonly pollMs: number;
+  private readonly onChange: (owner: LeaseOwner) => void;
+
+  constructor(file: string, first: LeaseOwner | undefined, pollMs: number, onChange: (owner: LeaseOwner) => void) {
+    this.file = file;
+    this.pollMs = pollMs;
+    this.onChange = onChange;
+    this.seen = JSON.stringify(first);
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => void this.look(), this.pollMs);
+    this.timer.unref();
+  }
+
+  private async look(): Promise<void> {
+    const owner = await readOwner(this.file);
+    if (this.stopped) return;
+    const text = JSON.stringify(owner);
+    if (owner !== undefined && text !== this.seen) {
+      this.seen = text;
+      this.onChange(owner);
+    }
+    this.schedule();
+  }
 }
 
 async function writeOwner(ownerFile: string, owner: LeaseOwner): Promise<void> {

@@ -34,6 +34,8 @@ export type OAuthEvent =
       readonly until: number | undefined;
       readonly prompt: SignInPrompt | undefined;
     }
+  /** The process this one waits for now asks the user to do something (`prompt`), learnt after the wait began. */
+  | { readonly type: 'holder-prompt'; readonly pid: number; readonly prompt: SignInPrompt }
   | { readonly type: 'token-adopted' }
   | { readonly type: 'refreshed'; readonly ms: number }
   | { readonly type: 'refresh-rejected'; readonly message: string }

@@ -85,6 +85,9 @@ function logEvent(log: SignInLog, where: string, event: OAuthEvent): void {
       if (event.prompt !== undefined) showPrompt(log, where, event.prompt);
       return;
     }
+    case 'holder-prompt':
+      showPrompt(log, where, event.prompt);
+      return;
     case 'token-adopted':
       log.debug('using the token another process obtained', fields);
       return;
