@@ -57,7 +57,7 @@ const scenarios: [string, () => Promise<Figure[]>][] = [
     'gateway',
     () =>
       gatewayOverhead({
-        calls: quick ? 200 : 800,
+        calls: quick ? { 1: 200, 8: 200 } : { 1: 1200, 8: 3200 },
         rounds: quick ? 2 : 7,
         // V8 goes on optimizing serve's functions for about 9000 calls (--trace-opt: 19 functions
         // between calls 3000 and 6000, 8 up to 9000, 4 up to 12000), on the other core.

@@ -33,7 +33,8 @@ interface Hop {
 type Tally = Record<Hop['name'], { rates: Record<number, number[]>; cpuSeconds: number; calls: number }>;
 
 export async function gatewayOverhead(options: {
-  calls: number;
+  /** Calls of one measured run, by the number of callers. */
+  calls: Record<(typeof CALLERS)[number], number>;
   rounds: number;
   /** Calls through each hop before anything is measured: a gateway runs for days, its code compiled (JIT) and its pools full. */
   warmUp: number;
@@ -62,12 +63,13 @@ export async function gatewayOverhead(options: {
       httpClient(`${origin}/mcp`, { lifeline: false, fetch });
     const proxy = await startNodeChild([FLOOR_PROXY, server.url]);
     const serve = await startNodeChild([LIFELINE_CLI, 'serve', server.url, '--port', '0']);
+    // In this order, so that the hops a goal compares run next to each other (interleavedRates).
     await add('direct', [], httpClient(server.url, { lifeline: false, fetch: perRequestSignal }));
-    await add('proxy', [proxy], client(proxy.origin));
     // The floor of the replica goal: two bare proxies taking turns cost this machine as much (each
     // process's caches are cold on its turn), with nothing shared.
     const proxies = [await startNodeChild([FLOOR_PROXY, server.url]), await startNodeChild([FLOOR_PROXY, server.url])];
     await add('2 proxies', proxies, client(proxies[0]?.origin as string, takingTurns(proxies)));
+    await add('proxy', [proxy], client(proxy.origin));
     await add('serve', [serve], client(serve.origin));
     const missing = redisMissing();
     if (missing !== undefined) process.stderr.write(`bench: ${missing}; skipping the replica figures\n`);
@@ -111,21 +113,29 @@ function takingTurns(children: readonly NodeChild[]): typeof fetch {
 
 /**
  * Each round runs every hop with 1 and with 8 callers, the hops in a rotated order each round, so
- * that drift (the other load on the machine) lands on all of them alike.
+ * that drift (the other load on the machine) lands on all of them alike, and backwards every other
+ * round: the hops a goal compares (the bare proxy and serve, one replica and two) run next to each
+ * other, each first as often as the other. A run is long enough that the start after its hop sat
+ * idle (cold caches, a connection opened again) weighs little: with 800 calls a run and 8 callers,
+ * the rounds' ratios serve / bare proxy lay up to 0.48 apart.
  */
-async function interleavedRates(hops: readonly Hop[], options: { calls: number; rounds: number; warmUp: number }): Promise<Tally> {
+async function interleavedRates(
+  hops: readonly Hop[],
+  options: { calls: Record<(typeof CALLERS)[number], number>; rounds: number; warmUp: number },
+): Promise<Tally> {
   const tally = Object.fromEntries(hops.map((hop) => [hop.name, { rates: { 1: [], 8: [] }, cpuSeconds: 0, calls: 0 }])) as unknown as Tally;
   // Every process gets the same warm-up: two replicas that take turns get twice the calls.
   for (const hop of hops) await throughput(increment(hop.client.client), options.warmUp * Math.max(1, hop.processes.length), 4);
   for (let round = 0; round < options.rounds; round++) {
-    const order = hops.map((_, index) => hops[(index + round) % hops.length] as Hop);
+    const rotated = hops.map((_, index) => hops[(index + round) % hops.length] as Hop);
+    const order = round % 2 === 0 ? rotated : rotated.reverse();
     for (const callers of CALLERS) {
       for (const hop of order) {
         const cpu = () => hop.processes.reduce((sum, child) => sum + child.cpuSeconds(), 0);
         const before = cpu();
-        tally[hop.name].rates[callers]?.push(await throughput(increment(hop.client.client), options.calls, callers));
+        tally[hop.name].rates[callers]?.push(await throughput(increment(hop.client.client), options.calls[callers], callers));
         tally[hop.name].cpuSeconds += cpu() - before;
-        tally[hop.name].calls += options.calls;
+        tally[hop.name].calls += options.calls[callers];
       }
     }
   }
