@@ -163,7 +163,11 @@ class OwnerWatch {
     const text = JSON.stringify(owner);
     if (owner !== undefined && text !== this.seen) {
       this.seen = text;
-      this.onChange(owner);
+      try {
+        this.onChange(owner);
+      } catch {
+        // A listener's failure must not end the wait (this runs from a timer).
+      }
     }
     this.schedule();
   }
