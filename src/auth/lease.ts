@@ -41,9 +41,9 @@ export interface LeaseOptions {
   readonly onWait?: ((owner: LeaseOwner | undefined) => void) | undefined;
   /**
    * Called while waiting, each time the holder says more about itself (its prompt is known only
-   * once its browser opened, often after this process began to wait).
+   * once its browser opened, often after this process began to wait), with what it said before.
    */
-  readonly onOwnerChange?: ((owner: LeaseOwner) => void) | undefined;
+  readonly onOwnerChange?: ((owner: LeaseOwner, previous: LeaseOwner | undefined) => void) | undefined;
   /** A lease whose holder stopped refreshing it for this long is taken over. @default 10_000 */
   readonly staleMs?: number | undefined;
   /** How often waiters look again, in ms. @default 100 */
@@ -131,18 +131,20 @@ export async function leaseHolder(
 
 /** Reads the holder's record every `pollMs` and reports each new version of it, until stopped. */
 class OwnerWatch {
+  private last: LeaseOwner | undefined;
   private seen: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   private readonly file: string;
   private readonly pollMs: number;
-  private readonly onChange: (owner: LeaseOwner) => void;
+  private readonly onChange: NonNullable<LeaseOptions['onOwnerChange']>;
 
-  constructor(file: string, first: LeaseOwner | undefined, pollMs: number, onChange: (owner: LeaseOwner) => void) {
+  constructor(file: string, first: LeaseOwner | undefined, pollMs: number, onChange: NonNullable<LeaseOptions['onOwnerChange']>) {
     this.file = file;
     this.pollMs = pollMs;
     this.onChange = onChange;
+    this.last = first;
     this.seen = JSON.stringify(first);
     this.schedule();
   }
@@ -162,9 +164,11 @@ class OwnerWatch {
     if (this.stopped) return;
     const text = JSON.stringify(owner);
     if (owner !== undefined && text !== this.seen) {
+      const previous = this.last;
+      this.last = owner;
       this.seen = text;
       try {
-        this.onChange(owner);
+        this.onChange(owner, previous);
       } catch {
         // A listener's failure must not end the wait (this runs from a timer).
       }

@@ -125,8 +125,6 @@ export class StoredSignIn {
   ): Promise<T> {
     const { emit } = this.plan;
     let waited: { since: number } | undefined;
-    // The holder's prompt last reported, so each is told once.
-    let prompted: string | undefined;
     const since = Date.now();
     return withLease(
       this.plan.store.fileOf(this.plan.serverUrl),
@@ -135,14 +133,12 @@ export class StoredSignIn {
         purpose,
         onWait: (owner) => {
           waited = { since };
-          prompted = JSON.stringify(owner?.prompt);
           emit({ type: 'waiting', pid: owner?.pid, purpose: owner?.purpose, until: owner?.until, prompt: owner?.prompt });
         },
-        onOwnerChange: (owner) => {
-          const prompt = JSON.stringify(owner.prompt);
-          if (owner.prompt === undefined || prompt === prompted) return;
-          prompted = prompt;
-          emit({ type: 'holder-prompt', pid: owner.pid, prompt: owner.prompt });
+        // A prompt the holder had not said before (the one it had is in the 'waiting' event).
+        onOwnerChange: (owner, previous) => {
+          if (owner.prompt !== undefined && JSON.stringify(owner.prompt) !== JSON.stringify(previous?.prompt))
+            emit({ type: 'holder-prompt', pid: owner.pid, prompt: owner.prompt });
         },
       },
       async (lease) => {
