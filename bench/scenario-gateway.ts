@@ -93,7 +93,10 @@ export async function gatewayOverhead(options: {
     figures.push(
       ...(await initializeFigures(server.url, { proxy: proxy.origin, serve: serve.origin }, options.initializes, options.initializeWarmUp)),
     );
-    figures.push(figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession), 'bytes'));
+    figures.push(
+      figure(SCENARIO, 'memory per idle session (gateway heap, after GC)', Math.round(perSession.idle), 'bytes'),
+      figure(SCENARIO, 'memory per ended session (gateway heap, after GC)', Math.round(perSession.ended), 'bytes'),
+    );
     return figures;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => {});
@@ -238,23 +241,26 @@ async function initializeFigures(
     figure(SCENARIO, 'time serve adds to initialize, p99', round(added(0.99)), 'ms', { text: '< 1', met: added(0.99) < 1 }),
     figure(SCENARIO, 'reference: serve - bare proxy at initialize, median', round(at('serve', 0.5) - at('proxy', 0.5)), 'ms'),
     figure(SCENARIO, 'reference: serve - bare proxy at initialize, p99', round(at('serve', 0.99) - at('proxy', 0.99)), 'ms'),
+    // The floor of the p99 goal: what a hop that does nothing but forward adds on this machine.
+    figure(SCENARIO, 'reference: bare proxy - direct at initialize, p99', round(at('proxy', 0.99) - at('direct', 0.99)), 'ms'),
   ];
 }
 
 /**
- * Heap the gateway keeps per session opened (initialize + initialized) and left idle: a gateway in
+ * Heap the gateway keeps per session opened (initialize + initialized) and left idle, and per
+ * session opened and then ended by its client (DELETE): a gateway in
  * this process, measured after full collections (the upstream runs in its own process, and no
- * client object is kept, so what stays is the gateway's: token cache, store record, binding and
- * the middleware's session record).
+ * client object is kept, so what stays is the gateway's: for an idle session its token cache
+ * entry, store record, binding and the middleware's session record; for an ended one, its tombstone).
  */
-async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<number> {
+async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<{ idle: number; ended: number }> {
   const collect = (globalThis as { gc?: () => void }).gc;
-  if (collect === undefined) return Number.NaN;
+  if (collect === undefined) return { idle: Number.NaN, ended: Number.NaN };
   const gateway = await startGateway({ port: 0, upstreams: [{ name: 'bench', url: new URL(upstreamUrl) }], maxRecords: sessions * 2 });
   try {
     const url = `${gateway.origin}/mcp`;
     const headers = MCP_POST_HEADERS;
-    const open = async (index: number) => {
+    const open = async (index: number, end: boolean) => {
       const init = await fetch(url, { method: 'POST', headers, body: initializeBody(`idle-${index}`) });
       const session = init.headers.get('mcp-session-id') ?? '';
       await init.text();
@@ -264,19 +270,27 @@ async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<
         body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
       });
       await done.text();
+      if (end) await (await fetch(url, { method: 'DELETE', headers: { ...headers, 'mcp-session-id': session } })).text();
     };
-    const batch = async (from: number, count: number) => {
+    const batch = async (from: number, count: number, end: boolean) => {
       for (let index = from; index < from + count; index += 20)
-        await Promise.all(Array.from({ length: 20 }, (_, offset) => open(index + offset)));
+        await Promise.all(Array.from({ length: 20 }, (_, offset) => open(index + offset, end)));
     };
-    await batch(0, 40); // warm-up: connection pools, JIT, caches
-    collect();
-    collect();
-    const before = process.memoryUsage().heapUsed;
-    await batch(40, sessions);
-    collect();
-    collect();
-    return (process.memoryUsage().heapUsed - before) / sessions;
+    /** Heap kept per session of a batch, after full collections. */
+    const keptPerSession = async (from: number, end: boolean) => {
+      collect();
+      collect();
+      const before = process.memoryUsage().heapUsed;
+      await batch(from, sessions, end);
+      collect();
+      collect();
+      return (process.memoryUsage().heapUsed - before) / sessions;
+    };
+    await batch(0, 40, true); // warm-up: connection pools, JIT, caches
+    const idle = await keptPerSession(40, false);
+    // Ended (DELETE): what stays is the tombstone that refuses the id on every replica.
+    const ended = await keptPerSession(40 + sessions, true);
+    return { idle, ended };
   } finally {
     await gateway.shutdown('bench over');
   }
