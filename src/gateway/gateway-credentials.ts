@@ -41,7 +41,6 @@ export function createGatewayCredentials(config: ResolvedGatewayOptions, session
       seal: (claims, binding) => state.sessionIds.seal(claims, binding),
       sealer: (claims, binding) => state.sessionIds.sealer(claims, binding),
       open: (token, binding) => state.sessionIds.open(token, binding),
-      forget: (token) => state.sessionIds.forget(token),
     },
     get required() {
       return state.callers !== undefined;

@@ -126,7 +126,6 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
     const claims = tokens.open(token, { upstream: name, caller: request.caller });
     const key = claims === undefined ? undefined : `${name}/${claims.sid}`;
     if (claims === undefined || key === undefined || Date.now() - claims.issuedAt > options.sessionMaxAgeMs || (await ended.isEnded(key))) {
-      if (claims !== undefined) tokens.forget(token);
       metrics.refused('unknown-session');
       sendJson(res, 404, jsonRpcError(-32001, 'Session not found'), request.answerHeaders);
       return;
@@ -134,7 +133,6 @@ export function createMessageRoute(upstream: GatewayUpstream, era: EraChoice, co
     if (req.method === 'DELETE') {
       // The tombstone first: every replica lets go of the session (this one too, through onEnded).
       await terminate(key);
-      tokens.forget(token);
       res.writeHead(200, request.answerHeaders).end();
       return;
     }

@@ -2,7 +2,7 @@ import { networkErrorText } from '../errors/network-error-text.js';
 import type { LifelineEvent } from '../recovery/events.js';
 import { resolveOptions } from '../recovery/options.js';
 import type { AnyFetch } from '../recovery/outgoing-request.js';
-import { createSessionRecovery, type SessionRecovery } from '../recovery/recovering-fetch.js';
+import { createRecoveringFetch } from '../recovery/recovering-fetch.js';
 import type { NewServerSession, SessionSharing, SharedSessionState } from '../recovery/session-sharing.js';
 import { redactSessionId } from '../shared/redact.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -33,7 +33,7 @@ export function createRouteRecovery(
     readonly metrics: GatewayMetrics;
     readonly fallback: SessionFallback;
   },
-): SessionRecovery {
+): AnyFetch {
   const { name, options, store, metrics } = context;
   const { log } = options;
 
@@ -124,5 +124,5 @@ export function createRouteRecovery(
     sharing: sessionSharing(),
   });
   // The route shows its clients its own session id on every answer: the middleware need not show one.
-  return createSessionRecovery(http, config, { presentsSessionIds: false });
+  return createRecoveringFetch(http, config, { presentsSessionIds: false });
 }

@@ -30,8 +30,6 @@ export interface SessionTokens {
   sealer(claims: SessionClaims, binding: TokenBinding): () => string;
   /** The claims of a session id sealed for this binding with any accepted key; undefined otherwise. */
   open(token: string, binding: TokenBinding): SessionClaims | undefined;
-  /** Session id `token` was ended by its client here: what opening it left behind goes (it would be kept until the cache fills). */
-  forget(token: string): void;
 }
 
 /** The initialize params are too large to travel in a session id header. */
@@ -155,9 +153,6 @@ export function createSessionTokens(keys: readonly Uint8Array[]): SessionTokens 
       if (claims === undefined) return undefined;
       remember(token, binding, claims);
       return claims;
-    },
-    forget(token) {
-      opened.delete(token);
     },
   };
 

@@ -59,8 +59,7 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     { options, metrics },
   );
   // The store lost the record (emptied, expired, or a memory store that restarted): the request's own session id rebuilds it.
-  const recovery = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
-  const recovering = recovery.fetch;
+  const recovering = createRouteRecovery(http, { name, options, store, metrics, fallback: here.fallback });
   const headersFor = (request: RouteRequest, sessionKey?: string) => upstreamRequestHeaders(request.req, forwarded, configured, sessionKey);
   // What bounds each DELETE of an upstream session (the timeout, give or take a hundredth of it).
   const endDeadline = sharedDeadline(options.timeoutMs);
@@ -69,12 +68,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   const endUpstream = (headers: RequestHeaders, serverId: string) =>
     endUpstreamSession(http, { url, headers, serverId, deadline: endDeadline }, endReport);
 
-  // A session ended anywhere: its GET streams here end, and this process forgets it (the
-  // middleware too: its upstream session is ended by this route or another replica, not through it).
-  ended.onEnded((key) => {
-    here.end(key);
-    recovery.forget(key);
-  });
+  // A session ended anywhere: its GET streams here end, and this process forgets it.
+  ended.onEnded((key) => here.end(key));
 
   /**
    * The client's initialize: admitted against the caller's session limit first (a refused one
@@ -170,11 +165,10 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
     const endedNow = ended.isEnded(key);
     if (endedNow === true || (endedNow !== false && (await endedNow))) {
       here.forget(key);
-      tokens.forget(token);
       exchange.refuse(request, 404, 'ended-session', 'Session not found (ended)');
       return;
     }
-    if (request.req.method === 'DELETE') return endByClient(request, key, token);
+    if (request.req.method === 'DELETE') return endByClient(request, key);
     const session = here.find(key) ?? here.remember(key, claims, request.caller, 0);
     if (session.responses >= options.maxStreamsPerSession) {
       exchange.refuse(
@@ -199,9 +193,8 @@ export function createUpstreamRoute(upstream: GatewayUpstream, context: RouteCon
   }
 
   /** The client's DELETE: the session ends for every replica whatever the upstream says to it. */
-  async function endByClient(request: RouteRequest, key: string, token: string): Promise<void> {
+  async function endByClient(request: RouteRequest, key: string): Promise<void> {
     await terminate(key, headersFor(request));
-    tokens.forget(token);
     request.res.writeHead(200, request.answerHeaders).end();
   }
 

@@ -22,7 +22,7 @@ import { keepAliveStarter } from './session-keep-alive.js';
 import type { SessionKeeper } from './session-keeper.js';
 import { endpointOf, initializeParamsOf } from './session-record.js';
 
-/** How the middleware of {@linkcode createSessionRecovery} is set up beyond its options (for the gateway). */
+/** How the fetch of {@linkcode createRecoveringFetch} is set up beyond its options (for the gateway). */
 export interface RecoveringFetchSetup {
   /**
    * Whether answers show the client's session id in place of the server's. The gateway's route
@@ -30,16 +30,6 @@ export interface RecoveringFetchSetup {
    * headers that showing it takes is 3 % of a call. @default true
    */
   readonly presentsSessionIds?: boolean;
-}
-
-/** The middleware as the one who set it up holds it. */
-export interface SessionRecovery {
-  readonly fetch: AnyFetch;
-  /**
-   * Session `alias` was ended without a DELETE through `fetch` (the gateway ends its upstream
-   * sessions itself): what the middleware keeps for it goes now, not when newer sessions push it out.
-   */
-  forget(alias: string): void;
 }
 
 /**
@@ -55,7 +45,7 @@ export interface SessionRecovery {
  * session's keeper (session-keeper.ts), the directory of sessions, the exchange of a request on
  * a session, judging an answer, watching a successful one, single-flight recovery, replaying.
  */
-export function createSessionRecovery(next: AnyFetch, config: ResolvedOptions, how: RecoveringFetchSetup = {}): SessionRecovery {
+export function createRecoveringFetch(next: AnyFetch, config: ResolvedOptions, how: RecoveringFetchSetup = {}): AnyFetch {
   // Everything the middleware sends, the client's requests and its own, waits for a server that
   // restarts (option `restartWindow`).
   const events = new EventReporter(config.onEvent);
@@ -73,9 +63,7 @@ export function createSessionRecovery(next: AnyFetch, config: ResolvedOptions, h
   // Not async: a request on a known session goes out at once and its answer's promise comes back as
   // it is (an async function would add two turns of the microtask queue to every answer). What
   // throws still comes back as a rejected promise, as from fetch.
-  return { fetch: fetchWithSessionRecovery, forget: (alias) => directory.forget(alias) };
-
-  function fetchWithSessionRecovery(input: FetchInput, init?: RequestInit): Promise<Response> {
+  return function fetchWithSessionRecovery(input: FetchInput, init?: RequestInit): Promise<Response> {
     try {
       const alias = headerOf(input, init, 'mcp-session-id');
       if (alias === null) return withoutSession(input, init);
@@ -87,7 +75,7 @@ export function createSessionRecovery(next: AnyFetch, config: ResolvedOptions, h
     } catch (error) {
       return Promise.reject(error);
     }
-  }
+  };
 
   /** A request that names a session: sent on it when this middleware knows it (on this endpoint), else as it is. */
   function onSession(keeper: SessionKeeper | undefined, input: FetchInput, init: RequestInit | undefined): Promise<Response> {

@@ -71,11 +71,6 @@ export class SessionDirectory {
     return pending;
   }
 
-  /** The session was ended by whoever owns this middleware, not through it: forgotten here only (its keep-alive stops). */
-  forget(alias: string): void {
-    this.sessions.delete(alias);
-  }
-
   /** The client ended the session (DELETE): forgotten here and in the shared store. */
   ended(keeper: SessionKeeper): void {
     this.sessions.delete(keeper.alias);

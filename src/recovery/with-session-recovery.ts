@@ -1,6 +1,6 @@
 import { resolveOptions, type SessionRecoveryOptions } from './options.js';
 import type { AnyFetch, FetchLike, Middleware } from './outgoing-request.js';
-import { createSessionRecovery } from './recovering-fetch.js';
+import { createRecoveringFetch } from './recovering-fetch.js';
 
 /**
  * A fetch middleware that hides MCP session loss from the client. When a Streamable HTTP server
@@ -25,6 +25,6 @@ export function withSessionRecovery(options: SessionRecoveryOptions = {}): Middl
       throw new TypeError(`withSessionRecovery(options)(next): next must be a fetch function, got ${typeof next}`);
     }
     // The result accepts whatever `next` accepts (a Request too, when next is fetch itself).
-    return createSessionRecovery(next as unknown as AnyFetch, config).fetch as unknown as F;
+    return createRecoveringFetch(next as unknown as AnyFetch, config) as unknown as F;
   };
 }
