@@ -251,7 +251,8 @@ async function initializeFigures(
  * session opened and then ended by its client (DELETE): a gateway in
  * this process, measured after full collections (the upstream runs in its own process, and no
  * client object is kept, so what stays is the gateway's: for an idle session its token cache
- * entry, store record, binding and the middleware's session record; for an ended one, its tombstone).
+ * entry, store record, binding and the middleware's session record; for an ended one, its
+ * tombstone, and what the token cache and the middleware hold until newer sessions push it out).
  */
 async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<{ idle: number; ended: number }> {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -288,7 +289,7 @@ async function memoryPerSession(upstreamUrl: string, sessions: number): Promise<
     };
     await batch(0, 40, true); // warm-up: connection pools, JIT, caches
     const idle = await keptPerSession(40, false);
-    // Ended (DELETE): what stays is the tombstone that refuses the id on every replica.
+    // Ended (DELETE): the tombstone that refuses the id on every replica stays, with what is not let go of at the end.
     const ended = await keptPerSession(40 + sessions, true);
     return { idle, ended };
   } finally {

@@ -131,8 +131,8 @@ export async function leaseHolder(
 
 /** Reads the holder's record every `pollMs` and reports each new version of it, until stopped. */
 class OwnerWatch {
-  private last: LeaseOwner | undefined;
-  private seen: string | undefined;
+  /** The holder's record as last reported (as JSON: a version is told apart by what it says). */
+  private last: { readonly owner: LeaseOwner | undefined; readonly text: string };
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -144,8 +144,7 @@ class OwnerWatch {
     this.file = file;
     this.pollMs = pollMs;
     this.onChange = onChange;
-    this.last = first;
-    this.seen = JSON.stringify(first);
+    this.last = { owner: first, text: JSON.stringify(first) };
     this.schedule();
   }
 
@@ -163,10 +162,9 @@ class OwnerWatch {
     const owner = await readOwner(this.file);
     if (this.stopped) return;
     const text = JSON.stringify(owner);
-    if (owner !== undefined && text !== this.seen) {
-      const previous = this.last;
-      this.last = owner;
-      this.seen = text;
+    if (owner !== undefined && text !== this.last.text) {
+      const previous = this.last.owner;
+      this.last = { owner, text };
       try {
         this.onChange(owner, previous);
       } catch {
